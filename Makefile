@@ -1,0 +1,30 @@
+# The README's two commands are `make run` and `make test`; CI runs `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Every pip call goes through the constraints file: it pins torch to the CPU build.
+PIP := $(PY) -m pip install --disable-pip-version-check -c packaging/constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench setup
+
+$(STAMP): pyproject.toml packaging/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -q --upgrade pip
+	$(PIP) -q -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/research-hub
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app workers tests
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_engine.py

@@ -1,0 +1,1 @@
+"""Research Hub's desktop app (PySide6). Never imports torch, docling or sentence-transformers."""

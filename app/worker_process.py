@@ -1,0 +1,226 @@
+"""Supervises the bundled ingestion worker (``python -m workers``) as a QProcess.
+
+Started with the app, restarted with exponential back-off when it dies, stopped
+on quit with an escalating stop (Vorta's ``borg_job`` shape): SIGINT lets the
+consumer finish the paper in flight, SIGTERM stops it at once, SIGKILL if even
+that is ignored. A paper cut short is re-queued by the worker's own reconcile on
+its next start, so nothing is lost whichever step ends it. The worker's stderr
+is forwarded line by line into Python logging (and so into the log view).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from enum import Enum
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from workers.paths import DataDir
+
+log = logging.getLogger("research_hub.app.worker")
+worker_output = logging.getLogger("research_hub.worker.output")
+
+
+class WorkerState(str, Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    RESTARTING = "restarting"  # died; waiting out the back-off before the next start
+    STOPPING = "stopping"
+
+
+_LEVELS = {" DEBUG ": logging.DEBUG, " INFO ": logging.INFO, " WARNING ": logging.WARNING,
+           " ERROR ": logging.ERROR, " CRITICAL ": logging.CRITICAL}
+
+
+def _level_of(line: str) -> int:
+    for token, level in _LEVELS.items():
+        if token in line:
+            return level
+    return logging.WARNING if "Traceback" in line or "Error" in line else logging.INFO
+
+
+class WorkerSupervisor(QObject):
+    state_changed = Signal(str)
+    #: One line of the worker's stderr/stdout.
+    output = Signal(str)
+    #: The worker is stopped and will not be restarted (after :meth:`stop`).
+    stopped = Signal()
+
+    def __init__(
+        self, data_dir: DataDir, workers: int | None = None,
+        command: Sequence[str] | None = None, backoff_s: Sequence[float] = (1, 2, 5, 15, 60),
+        stable_after_s: float = 60.0, grace_ms: int = 10_000, term_ms: int = 5_000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.workers = workers
+        self._command = list(command) if command else None
+        self._backoff = list(backoff_s)
+        self._stable_after = stable_after_s
+        self._grace_ms = grace_ms
+        self._term_ms = term_ms
+        self._failures = 0
+        self._started_at = 0.0
+        self._wanted = False
+        self._restart_after_stop = False
+        self._buffer = b""
+        self.state = WorkerState.STOPPED
+        self._process: QProcess | None = None
+        self._retry_timer = QTimer(self, singleShot=True)
+        self._retry_timer.timeout.connect(self._spawn)
+        self._escalate_timer = QTimer(self, singleShot=True)
+        self._escalate_timer.timeout.connect(self._escalate)
+        self._escalation = 0
+
+    def command(self) -> list[str]:
+        if self._command is not None:
+            return self._command
+        args = [sys.executable, "-m", "workers", "--data-dir", str(self.data_dir.root)]
+        if self.workers:
+            args += ["--workers", str(self.workers)]
+        return args
+
+    @property
+    def pid(self) -> int | None:
+        if self._process is None:
+            return None
+        pid = int(self._process.processId())
+        return pid or None
+
+    # -- control -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._wanted = True
+        if self._process is None and not self._retry_timer.isActive():
+            self._spawn()
+
+    def stop(self) -> None:
+        """Polite stop, escalating; ``stopped`` is emitted when the process is gone."""
+        self._wanted = False
+        self._retry_timer.stop()
+        if self._process is None:
+            self._set_state(WorkerState.STOPPED)
+            self.stopped.emit()
+            return
+        if self.state is WorkerState.STOPPING:
+            return
+        self._set_state(WorkerState.STOPPING)
+        self._escalation = 0
+        pid = self.pid
+        if pid and os.name == "posix":
+            os.kill(pid, signal.SIGINT)
+            self._escalate_timer.start(self._grace_ms)
+        else:
+            self._escalate()
+
+    def restart(self) -> None:
+        """Stop and start again (settings such as workers or tier apply at start)."""
+        if self._process is None:
+            self.start()
+            return
+        self._restart_after_stop = True
+        self.stop()
+
+    def wait_stopped(self, msecs: int) -> bool:
+        """Block (for shutdown only) until the worker has exited."""
+        if self._process is None:
+            return True
+        return self._process.waitForFinished(msecs)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        if not self._wanted:
+            return
+        command = self.command()
+        process = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        process.setProcessEnvironment(env)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.readyReadStandardOutput.connect(self._read_output)
+        process.started.connect(self._on_started)
+        process.finished.connect(self._on_finished)
+        process.errorOccurred.connect(self._on_error)
+        self._process = process
+        self._buffer = b""
+        self._set_state(WorkerState.STARTING)
+        log.info("starting worker: %s", " ".join(command))
+        process.start(command[0], command[1:])
+
+    def _on_started(self) -> None:
+        self._started_at = time.monotonic()
+        self._set_state(WorkerState.RUNNING)
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            log.error("worker failed to start: %s", self._process.errorString() if self._process else "")
+            self._on_finished(-1, QProcess.ExitStatus.CrashExit)
+
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        process = self._process
+        if process is None:
+            return
+        self._read_output()
+        if self._buffer:
+            self._emit_line(self._buffer.decode("utf-8", "replace"))
+            self._buffer = b""
+        self._process = None
+        process.deleteLater()
+        self._escalate_timer.stop()
+        if not self._wanted:
+            log.info("worker stopped (exit code %s)", code)
+            self._set_state(WorkerState.STOPPED)
+            if self._restart_after_stop:
+                self._restart_after_stop = False
+                self.start()
+            else:
+                self.stopped.emit()
+            return
+        ran = time.monotonic() - self._started_at if self._started_at else 0.0
+        self._failures = 1 if ran >= self._stable_after else self._failures + 1
+        delay = self._backoff[min(self._failures - 1, len(self._backoff) - 1)]
+        how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
+        log.warning("worker %s after %.0f s; restarting in %.0f s", how, ran, delay)
+        self._set_state(WorkerState.RESTARTING)
+        self._retry_timer.start(int(delay * 1000))
+
+    def _escalate(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        self._escalation += 1
+        if self._escalation <= 1:
+            log.info("worker still running after the polite stop: terminating")
+            process.terminate()
+            self._escalate_timer.start(self._term_ms)
+        else:
+            log.warning("worker ignored terminate: killing it")
+            process.kill()
+
+    def _read_output(self) -> None:
+        if self._process is None:
+            return
+        self._buffer += bytes(self._process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            self._emit_line(raw.decode("utf-8", "replace"))
+
+    def _emit_line(self, line: str) -> None:
+        line = line.rstrip()
+        if not line:
+            return
+        worker_output.log(_level_of(line), "%s", line)
+        self.output.emit(line)
+
+    def _set_state(self, state: WorkerState) -> None:
+        if state is not self.state:
+            self.state = state
+            self.state_changed.emit(state.value)

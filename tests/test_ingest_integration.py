@@ -1,0 +1,167 @@
+"""End to end with the real pipeline: real Docling, real embeddings, real worker processes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pdfgen import TOPIC_PAGES, make_pdf
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.pipeline.convert import Tier
+from workers.queue import IngestQueue
+from workers.registration import register_paths
+from workers.store import Library, Stage, Status
+
+pytestmark = pytest.mark.integration
+
+WORKER_TIMEOUT_S = 900
+
+
+def run_worker(data_dir: DataDir, workers: int = 2) -> subprocess.CompletedProcess[str]:
+    """``research-hub worker --burst``: process everything queued, then exit."""
+    out = subprocess.run(
+        [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
+         "--workers", str(workers)],
+        capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from workers.pipeline.ingest import Engine
+
+    return Engine(threads=1)
+
+
+@pytest.mark.parametrize("tier", [Tier.FAST, Tier.BALANCED])
+def test_engine_cites_the_right_pages(engine, tmp_path: Path, tier: Tier) -> None:
+    pdf = make_pdf(tmp_path / "topics.pdf", TOPIC_PAGES, title="Three Topics")
+    seen: list[tuple[Stage, int | None, int | None]] = []
+    result = engine.ingest(
+        pdf, tier=tier, artifacts=None, model_name="all-MiniLM-L6-v2", max_pages=100,
+        batch_pages=2, progress=lambda s, d, t: seen.append((s, d, t)),
+        document_out=tmp_path / "doc.json.gz",
+    )
+    assert result.tier.used is tier
+    assert result.title == "Three Topics"
+    assert result.page_count == 3
+    assert (Stage.PARSING, 2, 3) in seen and (Stage.PARSING, 3, 3) in seen  # batches of 2 pages
+    assert result.vectors.shape == (len(result.chunks), 384)
+    assert (tmp_path / "doc.json.gz").stat().st_size > 0
+    expected_page = {"waggle": 2, "glaciers": 1, "sourdough": 3, "starter": 3, "meltwater": 1}
+    for word, page in expected_page.items():
+        holders = [c for c in result.chunks if word in c.text.lower()]
+        assert holders, f"no chunk contains {word!r}"
+        assert all(c.pages == [page] for c in holders), (word, [c.pages for c in holders])
+        for chunk in holders:
+            for box in chunk.bboxes:
+                assert box["page"] == page
+                assert 0 <= box["l"] < box["r"] <= 612 and 0 <= box["t"] < box["b"] <= 792
+
+
+def test_empty_text_layer_fails_with_reason(engine, tmp_path: Path) -> None:
+    from workers.pipeline.errors import IngestError
+    from workers.store import ErrorClass
+
+    blank = make_pdf(tmp_path / "blank.pdf", [[], []])
+    with pytest.raises(IngestError) as info:
+        engine.ingest(blank, tier=Tier.FAST, artifacts=None, model_name="", max_pages=10,
+                      batch_pages=8, progress=lambda *a: None)
+    assert info.value.error_class is ErrorClass.NO_TEXT
+
+
+# -- the shared corpus of real papers -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_library(corpus: Path, tmp_path_factory) -> Library:
+    data_dir = DataDir.resolve(tmp_path_factory.mktemp("corpus-data")).ensure()
+    library = Library(data_dir)
+    with IngestQueue(data_dir) as queue:
+        registered = register_paths(library, queue, [corpus / "papers"])
+    assert len(registered.added) == len(list((corpus / "papers").glob("*.pdf")))
+    run_worker(data_dir, workers=2)
+    return library
+
+
+def _page_words(pdf: Path) -> list[set[str]]:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        pages = []
+        for page in doc:
+            text = page.get_textpage().get_text_range()
+            pages.append(set(re.findall(r"[a-z]{5,}", text.lower())))
+        return pages
+    finally:
+        doc.close()
+
+
+def test_every_corpus_paper_completes_with_correct_pages(corpus_library: Library) -> None:
+    papers = corpus_library.papers()
+    failed = [(p.file_name, p.error_message) for p in papers if p.status is not Status.COMPLETED]
+    assert not failed
+    for paper in papers:
+        assert paper.tier == "balanced" and paper.chunk_count > 0 and paper.page_count
+        chunks = corpus_library.chunks(paper.id)
+        assert len(chunks) == paper.chunk_count
+        covered = {page for c in chunks for page in c["pages"]}
+        assert covered <= set(range(1, paper.page_count + 1))
+        assert len(covered) >= 0.8 * paper.page_count, (paper.file_name, sorted(covered))
+        # A chunk's words must be on the pages it cites (PDFium's text as the witness).
+        page_words = _page_words(Path(paper.path))
+        checked = 0
+        for chunk in chunks[:: max(1, len(chunks) // 8)]:
+            words = set(re.findall(r"[a-z]{5,}", chunk["text"].lower()))
+            if len(words) < 8:
+                continue
+            cited = set().union(*(page_words[p - 1] for p in chunk["pages"]))
+            share = len(words & cited) / len(words)
+            assert share >= 0.6, (paper.file_name, chunk["pages"], share, chunk["text"][:200])
+            checked += 1
+        assert checked >= 2, paper.file_name
+
+
+PARAPHRASES = {
+    "helping patients make sense of clinical research articles with language technology":
+        "2203.00130v1.pdf",
+    "compiling frequently executed loops of a dynamically typed scripting language at run time":
+        "tracemonkey.pdf",
+    "why people come to accept and use new information systems": "TAMReview.pdf",
+    "generating reworded sentences while controlling how different they are from the source":
+        "2202.00535v1.pdf",
+    "showing readers context about the references they already saved or cited":
+        "2302.07302v1.pdf",
+    "how humans should judge whether long summaries are faithful to the source":
+        "2023.eacl-main.121.pdf",
+}
+
+
+@pytest.mark.parametrize("query", sorted(PARAPHRASES))
+def test_paraphrase_finds_its_paper(corpus_library: Library, query: str) -> None:
+    from workers.pipeline.embedding import Embedder
+    from workers.search import search
+
+    embedder = Embedder(settings_mod.load(corpus_library).embedding_model)
+    hits = search(corpus_library, query, embedder.encode([query])[0], embedder.name, k=10)
+    top_files = []
+    for hit in hits:
+        name = Path(hit.path).name
+        if name not in top_files:
+            top_files.append(name)
+    assert PARAPHRASES[query] in top_files[:3], (query, top_files[:5])
+
+
+def test_search_never_raises_on_syntax(corpus_library: Library) -> None:
+    from workers.search import search
+
+    for query in ['"unbalanced', "trace*", "NEAR(a b)", "-minus", "col:on", "", "   ", "トレース"]:
+        assert isinstance(search(corpus_library, query, None, "all-MiniLM-L6-v2"), list)

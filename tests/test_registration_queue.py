@@ -1,0 +1,91 @@
+"""Registration (walk, hash, batch) and the queue/library reconciliation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.pdfgen import TOPIC_PAGES, make_pdf
+from workers.paths import DataDir
+from workers.queue import IngestQueue
+from workers.reconcile import reconcile
+from workers.registration import expand, register_paths
+from workers.settings import Settings
+from workers.store import ErrorClass, Library, Status
+
+
+def test_expand_walks_folders_and_rejects_named_non_pdfs(tmp_path) -> None:
+    folder = tmp_path / "papers" / "nested"
+    folder.mkdir(parents=True)
+    a = make_pdf(folder / "a.pdf", TOPIC_PAGES[:1])
+    b = make_pdf(tmp_path / "papers" / "B.PDF", TOPIC_PAGES[1:2])
+    (folder / "notes.txt").write_text("not a paper")
+    (folder / ".hidden.pdf").write_bytes(b"%PDF-1.4")
+    renamed = make_pdf(tmp_path / "paper-without-extension", TOPIC_PAGES[:1], salt="x")
+    text = tmp_path / "readme.txt"
+    text.write_text("hello")
+    found, rejected = expand([tmp_path / "papers", renamed, text, tmp_path / "missing.pdf"])
+    assert sorted(found) == sorted([a.resolve(), b.resolve(), renamed.resolve()])
+    assert [(r.path, r.reason) for r in rejected] == [
+        (str(text), "not a PDF file"), (str(tmp_path / "missing.pdf"), "no such file or folder")]
+
+
+def test_register_paths_batches_and_dedupes(data_dir: DataDir, tmp_path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    for i in range(30):
+        make_pdf(folder / f"p{i}.pdf", TOPIC_PAGES[:1], salt=str(i))
+    (folder / "copy.pdf").write_bytes((folder / "p0.pdf").read_bytes())
+    library = Library(data_dir)
+    with IngestQueue(data_dir) as queue:
+        result = register_paths(library, queue, [folder])
+        assert len(result.added) == 30 and len(result.known) == 0
+        assert queue.depth() == 30
+        assert queue.queued_paper_ids() == {p.id for p in result.added}
+        again = register_paths(library, queue, [folder / "p3.pdf"])
+        assert [p.path for p in again.known] == [str((folder / "p3.pdf").resolve())]
+        assert queue.depth() == 30  # a known paper is not queued again
+
+
+def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir) -> None:
+    library = Library(data_dir)
+    from workers.store import FileInfo
+
+    ids = [p.id for p in library.register(
+        [FileInfo(f"/p/{i}.pdf", f"{i:064x}", 1, 1.0) for i in range(4)]).added]
+    # ids[0] is pending with no task (e.g. the app died between register and enqueue).
+    # ids[1] was being processed by a worker that is now dead.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    library.start(ids[1])
+    library.db.execute("UPDATE papers SET worker_pid = ? WHERE id = ?", [dead.pid, ids[1]])
+    # ids[2] is processing with a live worker (this process) and a fresh heartbeat.
+    library.start(ids[2])
+    # ids[3] already crashed the worker once and is in flight again on a dead worker.
+    library.start(ids[3])
+    library.db.execute("UPDATE papers SET worker_pid = ?, crashes = 1 WHERE id = ?",
+                       [dead.pid, ids[3]])
+    with IngestQueue(data_dir) as queue:
+        report = reconcile(library, queue, Settings(max_crashes=2))
+        assert report.requeued == [ids[1]]
+        assert report.crashed_out == [ids[3]]
+        assert sorted(queue.queued_paper_ids()) == [ids[0], ids[1]]
+        # idempotent: nothing more to do on a second pass
+        second = reconcile(library, queue, Settings(max_crashes=2))
+        assert (second.queued, second.requeued, second.crashed_out) == ([], [], [])
+    assert library.get(ids[1]).status is Status.PENDING and library.get(ids[1]).crashes == 1
+    assert library.get(ids[2]).status is Status.PROCESSING
+    crashed = library.get(ids[3])
+    assert crashed.status is Status.FAILED and crashed.error_class is ErrorClass.WORKER_CRASHED
+
+
+def test_reconcile_requeues_expired_lease(data_dir: DataDir) -> None:
+    library = Library(data_dir)
+    from workers.store import FileInfo
+
+    pid = library.register([FileInfo("/p/x.pdf", "f" * 64, 1, 1.0)]).added[0].id
+    library.start(pid)
+    library.db.execute("UPDATE papers SET heartbeat_at = ? WHERE id = ?", [time.time() - 600, pid])
+    with IngestQueue(data_dir) as queue:
+        assert reconcile(library, queue, Settings(lease_s=90)).requeued == [pid]

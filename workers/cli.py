@@ -1,0 +1,186 @@
+"""``research-hub`` commands for scripts and terminals (the engine half).
+
+Every command takes ``--data-dir``; commands that print results take ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from workers import __version__
+from workers.paths import ENV_DATA_DIR, DataDir
+
+COMMANDS = ("add", "worker", "status", "search", "doctor")
+
+
+def _common(parser: argparse.ArgumentParser, json_flag: bool = False) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
+    )
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="research-hub",
+        description="Research Hub: a searchable local library of research-paper PDFs. "
+        "Without a command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    add = sub.add_parser("add", help="register PDFs (files or folders, recursively) and queue them")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    _common(add, json_flag=True)
+
+    worker = sub.add_parser("worker", help="run the ingestion worker in the foreground")
+    worker.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: the setting, else what the machine affords)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _common(worker)
+
+    status = sub.add_parser("status", help="list papers with status, stage, progress and errors")
+    _common(status, json_flag=True)
+
+    search = sub.add_parser("search", help="search the library by meaning and keywords")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    _common(search, json_flag=True)
+
+    doctor = sub.add_parser("doctor", help="report tiers, models, versions, data folder, queue depth")
+    _common(doctor, json_flag=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    data_dir = DataDir.resolve(args.data_dir).ensure()
+    handler = {"add": cmd_add, "worker": cmd_worker, "status": cmd_status,
+               "search": cmd_search, "doctor": cmd_doctor}[args.command]
+    return handler(args, data_dir)
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_add(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.queue import IngestQueue
+    from workers.registration import register_paths
+    from workers.store import Library
+
+    with IngestQueue(data_dir) as queue:
+        result = register_paths(Library(data_dir), queue, args.paths)
+    if args.json:
+        _print_json({
+            "added": [{"id": p.id, "path": p.path} for p in result.added],
+            "known": [{"id": p.id, "path": p.path} for p in result.known],
+            "moved": [{"id": p.id, "path": p.path} for p in result.moved],
+            "rejected": [{"path": r.path, "reason": r.reason} for r in result.rejected],
+        })
+    else:
+        for p in result.added:
+            print(f"added    #{p.id}  {p.path}")
+        for p in result.known:
+            print(f"known    #{p.id}  {p.path}  (already in the library)")
+        for p in result.moved:
+            print(f"moved    #{p.id}  {p.path}  (path updated)")
+        for r in result.rejected:
+            print(f"rejected {r.path}: {r.reason}", file=sys.stderr)
+        print(f"{len(result.added)} added, {len(result.known)} already known, "
+              f"{len(result.moved)} moved, {len(result.rejected)} rejected")
+    return 1 if result.rejected and not (result.added or result.known or result.moved) else 0
+
+
+def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.logs import configure_logging
+    from workers.worker import run_worker
+
+    configure_logging(data_dir, "worker", verbose=args.verbose)
+    run_worker(data_dir, workers=args.workers, burst=args.burst)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.store import Library
+
+    papers = Library(data_dir).papers()
+    if args.json:
+        _print_json([
+            {"id": p.id, "title": p.display_title, "path": p.path, "status": p.status.value,
+             "stage": p.stage.value, "pages_done": p.pages_done, "pages_total": p.pages_total,
+             "chunks": p.chunk_count, "tier": p.tier, "ocr_used": p.ocr_used,
+             "error_class": p.error_class.value if p.error_class else None,
+             "error": p.error_message, "timings": p.timings}
+            for p in papers
+        ])
+        return 0
+    for p in papers:
+        progress = f"{p.stage.value} {p.pages_done}/{p.pages_total}" if p.stage.value else ""
+        line = f"#{p.id:<5} {p.status.value:<10} {progress:<16} {p.chunk_count:>5} chunks  {p.display_title[:60]}"
+        print(line)
+        if p.error_message:
+            print(f"       {p.error_message}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from workers import settings as settings_mod
+    from workers.pipeline.embedding import Embedder
+    from workers.search import search
+    from workers.store import Library
+
+    library = Library(data_dir)
+    settings = settings_mod.load(library)
+    embedder = Embedder(settings.embedding_model)
+    vector = embedder.encode([args.query])[0] if args.query.strip() else None
+    hits = search(library, args.query, vector, embedder.name, k=args.k)
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    if not hits:
+        print("no results")
+    for i, h in enumerate(hits, 1):
+        pages = ",".join(map(str, h.pages)) or "?"
+        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score}")
+        if h.heading:
+            print(f"    § {h.heading[:90]}")
+        print(f"    {h.snippet}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.doctor import diagnose
+
+    report = diagnose(data_dir)
+    if args.json:
+        _print_json(report)
+        return 0
+    for section, values in report.items():
+        print(f"{section}:")
+        if isinstance(values, dict):
+            for key, value in values.items():
+                print(f"  {key:<22} {value}")
+        else:
+            print(f"  {values}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig()
+    sys.exit(main())

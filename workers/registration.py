@@ -1,0 +1,123 @@
+"""Turning dropped or named paths into registered, queued papers.
+
+Folders are walked recursively for PDFs; files are hashed (SHA-256 of the
+bytes is a paper's identity) on a small thread pool, since hashing is I/O and
+hashlib releases the GIL; then the whole batch is registered in one library
+transaction and queued in one queue transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workers.queue import IngestQueue
+from workers.store import FileInfo, Library, Paper
+
+HASH_BLOCK = 1 << 20
+
+
+@dataclass
+class Rejected:
+    path: str
+    reason: str
+
+
+@dataclass
+class Registration:
+    added: list[Paper] = field(default_factory=list)
+    known: list[Paper] = field(default_factory=list)
+    moved: list[Paper] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def looks_like_pdf_name(path: Path) -> bool:
+    return path.suffix.lower() == ".pdf" and not path.name.startswith(".")
+
+
+def has_pdf_signature(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return b"%PDF-" in fh.read(1024)
+    except OSError:
+        return False
+
+
+def expand(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Rejected]]:
+    """PDF files named or found under folders; named non-PDF files are rejected.
+
+    Non-PDF files inside folders are skipped silently (a folder of papers
+    usually holds other things too). A named file is accepted when its name
+    ends in .pdf (the worker judges its content and says precisely what is
+    wrong) or when its bytes start like a PDF whatever its name.
+    """
+    found: list[Path] = []
+    rejected: list[Rejected] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for file in _walk(path):
+                if file not in seen:
+                    seen.add(file)
+                    found.append(file)
+        elif path.is_file():
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            if looks_like_pdf_name(path) or has_pdf_signature(path):
+                seen.add(resolved)
+                found.append(resolved)
+            else:
+                rejected.append(Rejected(str(path), "not a PDF file"))
+        else:
+            rejected.append(Rejected(str(path), "no such file or folder"))
+    return found, rejected
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            candidate = Path(folder, name)
+            if looks_like_pdf_name(candidate):
+                yield candidate.resolve()
+
+
+def file_info(path: Path) -> FileInfo:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        stat = os.fstat(fh.fileno())
+        while block := fh.read(HASH_BLOCK):
+            digest.update(block)
+    return FileInfo(str(path), digest.hexdigest(), stat.st_size, stat.st_mtime)
+
+
+def hash_files(files: list[Path], threads: int = 4) -> tuple[list[FileInfo], list[Rejected]]:
+    infos: list[FileInfo] = []
+    rejected: list[Rejected] = []
+
+    def one(path: Path) -> FileInfo | Rejected:
+        try:
+            return file_info(path)
+        except OSError as exc:
+            return Rejected(str(path), f"could not be read ({exc.strerror or exc})")
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for result in pool.map(one, files):
+            (rejected if isinstance(result, Rejected) else infos).append(result)  # type: ignore[arg-type]
+    return infos, rejected
+
+
+def register_paths(
+    library: Library, queue: IngestQueue, paths: Iterable[str | os.PathLike[str]]
+) -> Registration:
+    files, rejected = expand(paths)
+    infos, unreadable = hash_files(files)
+    result = library.register(infos)
+    queue.enqueue([p.id for p in result.added])
+    return Registration(result.added, result.known, result.moved, rejected + unreadable)

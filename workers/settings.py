@@ -1,0 +1,86 @@
+"""One typed settings object, shared by the GUI and the worker through library.db.
+
+Defaults work offline on a fresh machine. Unknown keys are ignored and values of
+the wrong type fall back to the default, so an old or hand-edited settings row
+never stops the app.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+TIERS = ("fast", "balanced", "best")
+
+
+def default_workers() -> int:
+    """What the machine can afford: one worker per core, ~2.5 GB each, at most 4."""
+    cores = os.cpu_count() or 1
+    try:
+        import psutil
+
+        memory_gb = psutil.virtual_memory().total / 2**30
+    except Exception:  # psutil missing or unsupported platform: trust the cores
+        memory_gb = 2.5 * cores
+    return max(1, min(cores, int(memory_gb // 2.5), 4))
+
+
+@dataclass
+class Settings:
+    workers: int = 0  # 0 = default_workers()
+    tier: str = "balanced"
+    embedding_model: str = "all-MiniLM-L6-v2"
+    #: Folder with Docling's own layout/TableFormer models (the "best" tier).
+    docling_artifacts: str = ""
+    notifications: bool = True
+    start_minimised: bool = False
+    close_to_tray: bool = True
+    max_pages: int = 2000
+    #: Time limit per paper: base + per page (a 5,000-page book needs longer than a letter).
+    timeout_base_s: float = 300.0
+    timeout_per_page_s: float = 6.0
+    memory_limit_mb: int = 6144
+    #: A paper whose processing killed the worker this many times is failed.
+    max_crashes: int = 2
+    batch_pages: int = 16
+    #: Lease: a "processing" paper whose heartbeat is older than this is re-queued.
+    lease_s: float = 90.0
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers if self.workers > 0 else default_workers()
+
+    def timeout_for(self, pages: int) -> float:
+        return self.timeout_base_s + self.timeout_per_page_s * max(pages, 0)
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Settings:
+        settings = cls()
+        for f in fields(cls):
+            if f.name in values:
+                default = getattr(settings, f.name)
+                value = values[f.name]
+                if isinstance(default, bool):
+                    ok = isinstance(value, bool)
+                elif isinstance(default, (int, float)):
+                    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    value = type(default)(value) if ok else value
+                else:
+                    ok = isinstance(value, type(default))
+                if ok:
+                    setattr(settings, f.name, value)
+        if settings.tier not in TIERS:
+            settings.tier = "balanced"
+        return settings
+
+    def to_values(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load(library: Any) -> Settings:
+    return Settings.from_values(library.load_settings_values())
+
+
+def save(library: Any, settings: Settings) -> None:
+    library.save_settings_values(settings.to_values())

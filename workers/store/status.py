@@ -1,0 +1,80 @@
+"""Paper status, processing stage and error classes, with the allowed transitions.
+
+Status is an enum with guarded transitions (not free strings) so that a race
+between, say, a user's cancel and a worker's completion resolves in the
+database: every transition is a compare-and-set on the current status.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Stage(str, Enum):
+    QUEUED = ""
+    PARSING = "parsing"
+    CHUNKING = "chunking"
+    EMBEDDING = "embedding"
+    SAVING = "saving"
+
+
+class ErrorClass(str, Enum):
+    """Failures the user can act on; each has a human message in ``MESSAGES``."""
+
+    NOT_PDF = "not_pdf"
+    ENCRYPTED = "encrypted"
+    DAMAGED = "damaged"
+    NO_PAGES = "no_pages"
+    NO_TEXT = "no_text"
+    TOO_LARGE = "too_large"
+    TIMED_OUT = "timed_out"
+    OUT_OF_MEMORY = "out_of_memory"
+    WORKER_CRASHED = "worker_crashed"
+    FILE_MISSING = "file_missing"
+    INTERNAL = "internal"
+
+
+#: What the user should read, and what they can do about it.
+MESSAGES: dict[ErrorClass, str] = {
+    ErrorClass.NOT_PDF: "This file is not a PDF.",
+    ErrorClass.ENCRYPTED: "This PDF is encrypted: a password is needed to open it.",
+    ErrorClass.DAMAGED: "This PDF is damaged and could not be read.",
+    ErrorClass.NO_PAGES: "This PDF has no pages.",
+    ErrorClass.NO_TEXT: "No text could be found in this PDF, even with OCR.",
+    ErrorClass.TOO_LARGE: "This PDF is too large to process with the current limits.",
+    ErrorClass.TIMED_OUT: "Processing took longer than the time limit and was stopped.",
+    ErrorClass.OUT_OF_MEMORY: "Processing needed more memory than the limit and was stopped.",
+    ErrorClass.WORKER_CRASHED: "The worker crashed while processing this file.",
+    ErrorClass.FILE_MISSING: "The file is no longer at its path.",
+    ErrorClass.INTERNAL: "An internal error stopped processing (see the log).",
+}
+
+#: Failures worth retrying automatically (the cause may go away by itself).
+TRANSIENT: frozenset[ErrorClass] = frozenset({ErrorClass.INTERNAL})
+
+_ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED}),
+    Status.PROCESSING: frozenset(
+        {Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.PENDING}
+    ),
+    Status.COMPLETED: frozenset({Status.PENDING}),
+    Status.FAILED: frozenset({Status.PENDING}),
+    Status.CANCELLED: frozenset({Status.PENDING}),
+}
+
+
+def allowed_sources(target: Status) -> frozenset[Status]:
+    """The statuses a paper may be in to move to ``target``."""
+    return frozenset(src for src, dests in _ALLOWED.items() if target in dests)
+
+
+def can_move(source: Status, target: Status) -> bool:
+    return target in _ALLOWED[source]
