@@ -52,7 +52,10 @@ class LibraryService(QObject):
     queue_depth = Signal(int)
 
     def __init__(
-        self, library: Library, queue: IngestQueue, runner: TaskRunner,
+        self,
+        library: Library,
+        queue: IngestQueue,
+        runner: TaskRunner,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -69,7 +72,8 @@ class LibraryService(QObject):
         log.info("registering %d dropped/added path(s)", len(paths))
         self.runner.submit(
             lambda: register_paths(self.library, self.queue, paths),
-            self._on_registered, self._on_error("Adding files failed"),
+            self._on_registered,
+            self._on_error("Adding files failed"),
         )
 
     def retry(self, ids: Sequence[int]) -> None:
@@ -81,24 +85,30 @@ class LibraryService(QObject):
             self.queue.enqueue(moved)
             return moved
 
-        self.runner.submit(job, lambda moved: self._done(f"{len(moved)} paper(s) queued again"),
-                           self._on_error("Retry failed"))
+        self.runner.submit(
+            job,
+            lambda moved: self._done(f"{len(moved)} paper(s) queued again"),
+            self._on_error("Retry failed"),
+        )
 
     reindex = retry
 
     def cancel(self, ids: Sequence[int]) -> None:
         ids = list(ids)
-        self.runner.submit(lambda: self.library.cancel(ids),
-                           lambda moved: self._done(f"{len(moved)} paper(s) cancelled"),
-                           self._on_error("Cancel failed"))
+        self.runner.submit(
+            lambda: self.library.cancel(ids),
+            lambda moved: self._done(f"{len(moved)} paper(s) cancelled"),
+            self._on_error("Cancel failed"),
+        )
 
     def remove(self, ids: Sequence[int]) -> None:
         """Forget papers; the user's PDF files are never touched."""
         ids = list(ids)
         self.runner.submit(
             lambda: self.library.remove(ids),
-            lambda gone: self._done(f"{len(gone)} paper(s) removed from the library "
-                                    "(the files stay where they are)"),
+            lambda gone: self._done(
+                f"{len(gone)} paper(s) removed from the library (the files stay where they are)"
+            ),
             self._on_error("Remove failed"),
         )
 
@@ -134,4 +144,5 @@ class LibraryService(QObject):
         def handler(exc: BaseException) -> None:
             log.error("%s: %s\n%s", what, exc, getattr(exc, "__traceback_text__", ""))
             self.failed.emit(f"{what}: {exc}")
+
         return handler

@@ -44,19 +44,22 @@ class QtLogHandler(QObject, logging.Handler):
 class LogView(QDockWidget):
     """Read-only, bounded log text; hidden by default (View → Log)."""
 
-    def __init__(self, handler: QtLogHandler, parent: QWidget | None = None,
-                 max_lines: int = 5000) -> None:
+    def __init__(
+        self, handler: QtLogHandler, parent: QWidget | None = None, max_lines: int = 5000
+    ) -> None:
         super().__init__("Log", parent)
         self.setObjectName("log-dock")
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
         self.text.setMaximumBlockCount(max_lines)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-                          or QFont("monospace"))
+        self.text.setFont(
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) or QFont("monospace")
+        )
         self.setWidget(self.text)
-        self.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
-                             | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setAllowedAreas(
+            Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+        )
         for line in handler.backlog:
             self.text.appendPlainText(line)
         handler.line.connect(self.text.appendPlainText)

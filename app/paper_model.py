@@ -133,10 +133,14 @@ class PaperModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(Column)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(Column)):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(Column)
+        ):
             return HEADERS[Column(section)]
         return None
 
@@ -242,8 +246,7 @@ class PaperModel(QAbstractTableModel):
 
     def _apply(self, papers: Sequence[Paper], removed: Sequence[int], announce: bool) -> None:
         transitions: list[tuple[Status | None, Paper]] = []
-        removed_rows = sorted((self._row_of[i] for i in removed if i in self._row_of),
-                              reverse=True)
+        removed_rows = sorted((self._row_of[i] for i in removed if i in self._row_of), reverse=True)
         if removed_rows:
             self._remove_rows(removed_rows)
         new: list[Paper] = []
@@ -296,8 +299,13 @@ def _runs(rows: list[int], reverse: bool = False) -> list[tuple[int, int]]:
 class ModelPoller(QObject):
     """Drives :meth:`PaperModel.refresh` from a timer: fast while things move, slower when idle."""
 
-    def __init__(self, model: PaperModel, busy_ms: int = 250, idle_ms: int = 1000,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        model: PaperModel,
+        busy_ms: int = 250,
+        idle_ms: int = 1000,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._model = model
         self._busy_ms = busy_ms

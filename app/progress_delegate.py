@@ -20,8 +20,12 @@ from app.paper_model import ProgressRole
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         progress = index.data(ProgressRole)
         if progress is None:
             super().paint(painter, option, index)

@@ -59,7 +59,9 @@ class TaskRunner(QObject):
         self._finished.connect(self._deliver)
 
     def submit(
-        self, fn: Callable[[], Any], on_done: Callback | None = None,
+        self,
+        fn: Callable[[], Any],
+        on_done: Callback | None = None,
         on_error: Callback | None = None,
     ) -> int:
         """Run ``fn()`` on the pool; ``on_done(result)`` / ``on_error(exc)`` on the GUI thread."""

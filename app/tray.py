@@ -35,8 +35,13 @@ class Notifier(QObject):
     #: The batched news line.
     announced = Signal(str)
 
-    def __init__(self, enabled: bool = True, window_ms: int = 1500, max_wait_ms: int = 30_000,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        enabled: bool = True,
+        window_ms: int = 1500,
+        max_wait_ms: int = 30_000,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.enabled = enabled
         self._ready = 0
@@ -55,11 +60,10 @@ class Notifier(QObject):
                 self._ready += 1
             elif paper.status is Status.FAILED:
                 self._failed += 1
-        if self._ready or self._failed:
-            # Restart the quiet window, but never hold news longer than max_wait.
-            if self._waited_ms < self._max_wait_ms:
-                self._waited_ms += self._window_ms
-                self._timer.start(self._window_ms)
+        # Restart the quiet window, but never hold news longer than max_wait.
+        if (self._ready or self._failed) and self._waited_ms < self._max_wait_ms:
+            self._waited_ms += self._window_ms
+            self._timer.start(self._window_ms)
 
     def flush(self) -> None:
         self._timer.stop()
@@ -112,8 +116,8 @@ class Tray(QObject):
         self._icon.setToolTip(f"Research Hub — {text}")
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
-                      QSystemTrayIcon.ActivationReason.DoubleClick):
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
             self.show_window.emit()
-
-

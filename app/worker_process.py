@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
@@ -26,7 +26,7 @@ log = logging.getLogger("research_hub.app.worker")
 worker_output = logging.getLogger("research_hub.worker.output")
 
 
-class WorkerState(str, Enum):
+class WorkerState(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"
@@ -34,8 +34,13 @@ class WorkerState(str, Enum):
     STOPPING = "stopping"
 
 
-_LEVELS = {" DEBUG ": logging.DEBUG, " INFO ": logging.INFO, " WARNING ": logging.WARNING,
-           " ERROR ": logging.ERROR, " CRITICAL ": logging.CRITICAL}
+_LEVELS = {
+    " DEBUG ": logging.DEBUG,
+    " INFO ": logging.INFO,
+    " WARNING ": logging.WARNING,
+    " ERROR ": logging.ERROR,
+    " CRITICAL ": logging.CRITICAL,
+}
 
 
 def _level_of(line: str) -> int:
@@ -53,9 +58,14 @@ class WorkerSupervisor(QObject):
     stopped = Signal()
 
     def __init__(
-        self, data_dir: DataDir, workers: int | None = None,
-        command: Sequence[str] | None = None, backoff_s: Sequence[float] = (1, 2, 5, 15, 60),
-        stable_after_s: float = 60.0, grace_ms: int = 10_000, term_ms: int = 5_000,
+        self,
+        data_dir: DataDir,
+        workers: int | None = None,
+        command: Sequence[str] | None = None,
+        backoff_s: Sequence[float] = (1, 2, 5, 15, 60),
+        stable_after_s: float = 60.0,
+        grace_ms: int = 10_000,
+        term_ms: int = 5_000,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -161,7 +171,9 @@ class WorkerSupervisor(QObject):
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            log.error("worker failed to start: %s", self._process.errorString() if self._process else "")
+            log.error(
+                "worker failed to start: %s", self._process.errorString() if self._process else ""
+            )
             self._on_finished(-1, QProcess.ExitStatus.CrashExit)
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:

@@ -69,3 +69,9 @@ TOPIC_PAGES: list[list[str]] = [
      "The acidity of the starter gives the bread its tangy flavour and long shelf life.",
      "Bakers feed the starter culture with flour and water every day."],
 ]
+
+
+def long_topic_pages(repeat: int = 6) -> list[list[str]]:
+    """TOPIC_PAGES with each page's body repeated, so one page holds more tokens
+    than a chunk may: the chunker cannot merge two pages into one chunk."""
+    return [[lines[0], *(lines[1:] * repeat)] for lines in TOPIC_PAGES]

@@ -27,3 +27,5 @@ def configure_logging(data_dir: DataDir, name: str, verbose: bool = False) -> No
     for noisy in ("docling", "docling_core", "docling_parse", "rapidocr", "RapidOCR",
                   "sentence_transformers", "huey.consumer.Worker", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Warns that our own layout plug-in is "not loaded" via entry point; we register it directly.
+    logging.getLogger("docling.models.factories.base_factory").setLevel(logging.ERROR)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from workers.pipeline.chunking import Chunk, Chunker
 from workers.pipeline.convert import Converter, Tier, TierChoice, choose_tier
 from workers.pipeline.embedding import Embedder
 from workers.pipeline.errors import IngestError
-from workers.pipeline.preflight import preflight
+from workers.pipeline.preflight import decrypted_copy, preflight
 from workers.store.status import ErrorClass, Stage
 
 log = logging.getLogger("research_hub.pipeline")
@@ -84,10 +85,12 @@ class Engine:
         embedder, chunker = self.embedder(model_name)
 
         progress(Stage.PARSING, 0, facts.page_count)
-        parsed = converter.convert(
-            path, facts, batch_pages,
-            lambda done, total: progress(Stage.PARSING, done, total),
-        )
+        with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
+            source = decrypted_copy(path, Path(scratch)) or path
+            parsed = converter.convert(
+                source, facts, batch_pages,
+                lambda done, total: progress(Stage.PARSING, done, total),
+            )
         timings["parse_s"] = time.perf_counter() - t0
         if document_out is not None:
             _save_document(parsed.document, document_out)
@@ -95,6 +98,19 @@ class Engine:
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
         chunks = chunker.chunk(parsed.document)
+        text_pages = facts.page_count - len(facts.pages_without_text)
+        if not chunks and choice.used is not Tier.FAST and text_pages:
+            # The layout model can file every line of a sparse page under page
+            # header/footer (furniture), which the chunker skips. The text layer
+            # is there, so read it as it is rather than lose the paper.
+            log.warning("%s: layout found no body text; re-reading with the fast tier", path.name)
+            fast, _ = self.converter(Tier.FAST, None)
+            with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
+                source = decrypted_copy(path, Path(scratch)) or path
+                parsed = fast.convert(source, facts, batch_pages, lambda d, t: None)
+            chunks = chunker.chunk(parsed.document)
+            choice = TierChoice(choice.requested, Tier.FAST,
+                                "The layout model found no body text; the text layer was read as is.")
         timings["chunk_s"] = time.perf_counter() - t1
         if not chunks:
             if parsed.ocr_pages:
@@ -150,7 +166,7 @@ def _metadata_title(path: Path) -> str | None:
         return None
     lowered = title.lower()
     if len(title) < 4 or lowered.startswith(("untitled", "microsoft word")) or lowered.endswith(
-        (".dvi", ".doc", ".docx", ".tex", ".pdf")
+        (".dvi", ".doc", ".docx", ".tex", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
     ):
         return None
     return title[:300]

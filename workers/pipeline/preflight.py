@@ -62,6 +62,36 @@ def _declares_no_pages(path: Path) -> bool:
     return bool(re.search(rb"/Count\s+0\b", data)) and not re.search(rb"/Type\s*/Page\b", data)
 
 
+def _has_encrypt_dictionary(path: Path) -> bool:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        if size <= 64 * 2**20:
+            return b"/Encrypt" in fh.read()
+        fh.seek(size - 2**20)  # the trailer, where /Encrypt lives, is at the end
+        return b"/Encrypt" in fh.read()
+
+
+def decrypted_copy(path: Path, folder: Path) -> Path | None:
+    """A copy without encryption when the PDF opens with an empty user password.
+
+    Such files (common: "owner password" restrictions only) must open normally,
+    but docling-parse cannot read every encryption revision (e.g. AES-256 R6),
+    so Docling is given PDFium's decrypted copy. Returns None for unencrypted files.
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        if pdfium_c.FPDF_GetSecurityHandlerRevision(pdf.raw) < 0:
+            return None
+        out = folder / "decrypted.pdf"
+        pdf.save(str(out), flags=pdfium_c.FPDF_REMOVE_SECURITY)
+        return out
+    finally:
+        pdf.close()
+
+
 def preflight(path: Path, *, max_pages: int) -> Preflight:
     """Check the file and return its page facts, or raise :class:`IngestError`."""
     try:
@@ -81,11 +111,12 @@ def preflight(path: Path, *, max_pages: int) -> Preflight:
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
-        text = str(exc).lower()
-        if "password" in text:
-            raise IngestError(ErrorClass.ENCRYPTED) from exc
+        # PDFium's "last error" is process-global and can be stale from an earlier
+        # file, so each class is confirmed from the file's own bytes.
         if _declares_no_pages(path):
             raise IngestError(ErrorClass.NO_PAGES) from exc
+        if "password" in str(exc).lower() and _has_encrypt_dictionary(path):
+            raise IngestError(ErrorClass.ENCRYPTED) from exc
         reason = str(exc).split("(", 1)[-1].rstrip(".)") if "(" in str(exc) else str(exc)
         raise IngestError(ErrorClass.DAMAGED, f"({reason}.)") from exc
     try:

@@ -1,0 +1,217 @@
+"""Builds the app's services in a fixed order, and stops them in the reverse order.
+
+Everything is created here and passed down through constructors (no globals),
+so tests build the very same object graph with a temporary data directory and,
+when they want, without the worker process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from app.library_service import LibraryService
+from app.log_view import QtLogHandler
+from app.main_window import MainWindow
+from app.paper_model import ModelPoller, PaperModel
+from app.settings_dialog import SettingsDialog, worker_needs_restart
+from app.tasks import TaskRunner
+from app.tray import Notifier, Tray
+from app.worker_process import WorkerSupervisor
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.queue import IngestQueue
+from workers.settings import Settings
+from workers.store import Library
+
+log = logging.getLogger("research_hub.app")
+
+ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "research-hub.svg"
+
+
+def app_icon() -> QIcon:
+    """The SVG icon from resources/, or a drawn stand-in when running from a bundle without it."""
+    icon = QIcon(str(ICON_PATH)) if ICON_PATH.exists() else QIcon()
+    if icon.isNull() or icon.pixmap(32).isNull():
+        pixmap = QPixmap(64, 64)
+        pixmap.fill(QColor("#1a73e8"))
+        painter = QPainter(pixmap)
+        painter.setPen(QColor("white"))
+        font = painter.font()
+        font.setPixelSize(36)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(pixmap.rect(), 0x84, "R")  # AlignCenter
+        painter.end()
+        icon = QIcon(pixmap)
+    return icon
+
+
+class ResearchHub(QObject):
+    """The running app: library, queue, runner, model, worker, notifier, tray and window."""
+
+    def __init__(
+        self,
+        data_dir: DataDir,
+        log_handler: QtLogHandler | None = None,
+        *,
+        start_worker: bool = True,
+        worker_workers: int | None = None,
+        worker_command: Sequence[str] | None = None,
+        use_tray: bool | None = None,
+        poll_ms: int = 250,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir.ensure()
+        self.library = Library(self.data_dir)
+        self.queue = IngestQueue(self.data_dir)
+        self.settings: Settings = settings_mod.load(self.library)
+        self.runner = TaskRunner(parent=self)
+        self.service = LibraryService(self.library, self.queue, self.runner, self)
+        self.model = PaperModel(self.library, self)
+        self.poller = ModelPoller(self.model, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self)
+        self.notifier = Notifier(enabled=self.settings.notifications, parent=self)
+        self.supervisor = WorkerSupervisor(
+            self.data_dir, workers=worker_workers, command=worker_command, parent=self
+        )
+        self._start_worker = start_worker
+        self.log_handler = log_handler or QtLogHandler()
+        self.icon = app_icon()
+        if use_tray is None:
+            use_tray = Tray.available()
+        self.tray: Tray | None = Tray(self.icon, self) if use_tray else None
+        self.window = MainWindow(
+            self.model,
+            self.service,
+            self.log_handler,
+            str(self.data_dir.root),
+            self.icon,
+            keep_in_tray=self._keep_in_tray,
+        )
+        self._depth_timer = QTimer(self)
+        self._depth_timer.setInterval(2000)
+        self._depth_timer.timeout.connect(self.service.refresh_queue_depth)
+        self._stopped = False
+        self._wire()
+
+    def _wire(self) -> None:
+        self.model.transitions.connect(self.notifier.on_transitions)
+        self.notifier.announced.connect(self._announce)
+        self.service.changed.connect(lambda: self.model.refresh(force=True))
+        self.service.changed.connect(self.service.refresh_queue_depth)
+        self.runner.crashed.connect(self._on_crash)
+        self.supervisor.state_changed.connect(self.window.status.set_worker_state)
+        self.window.settings_requested.connect(self.edit_settings)
+        self.window.quit_requested.connect(self.quit)
+        if self.tray is not None:
+            self.tray.show_window.connect(self.window.bring_to_front)
+            self.tray.quit_requested.connect(self.quit)
+            self.supervisor.state_changed.connect(self.tray.set_status)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self, show: bool = True) -> None:
+        """Order: the table first (the user sees their library at once), then the worker."""
+        self.poller.start()
+        self._depth_timer.start()
+        self.service.refresh_queue_depth()
+        if self.tray is not None:
+            self.tray.show()
+        if show:
+            if self.settings.start_minimised and self.tray is not None:
+                pass  # stays in the tray
+            elif self.settings.start_minimised:
+                self.window.showMinimized()
+            else:
+                self.window.show()
+        if self._start_worker:
+            self.supervisor.start()
+        log.info(
+            "Research Hub started (data dir %s, tray %s)",
+            self.data_dir.root,
+            "yes" if self.tray else "no",
+        )
+
+    def stop(self, worker_timeout_ms: int = 20_000) -> None:
+        """Reverse order: stop polling, let background jobs finish, stop the worker, close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.poller.stop()
+        self._depth_timer.stop()
+        self.notifier.flush()
+        self.runner.wait(30_000)
+        self.supervisor.stop()
+        if not self.supervisor.wait_stopped(worker_timeout_ms):
+            log.warning("worker did not stop in time; killing it")
+            self.supervisor._escalate()
+            self.supervisor._escalate()
+            self.supervisor.wait_stopped(3000)
+        if self.tray is not None:
+            self.tray.hide()
+        self.queue.close()
+        self.library.close()
+        log.info("Research Hub stopped")
+
+    def quit(self) -> None:
+        self.window.hide()
+        QApplication.quit()
+
+    # -- reactions ---------------------------------------------------------------------
+
+    def add_paths(self, paths: Sequence[str]) -> None:
+        self.service.add_paths(paths)
+
+    def _keep_in_tray(self) -> bool:
+        return self.tray is not None and self.settings.close_to_tray and not self._stopped
+
+    def _announce(self, text: str) -> None:
+        if self.tray is not None and self.window.isHidden():
+            self.tray.notify(text)
+        else:  # no tray, or the window is on screen: the window says it
+            self.window.show_news(text)
+
+    def _on_crash(self, message: str, details: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Unexpected error",
+            f"Something went wrong in the background:\n{message}",
+            parent=self.window,
+        )
+        box.setDetailedText(details)
+        box.open()
+
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, str(self.data_dir.root), self.window)
+        dialog.saved.connect(self._save_settings)
+        dialog.open()
+
+    def _save_settings(self, new: Settings) -> None:
+        old = self.settings
+
+        def done(_: object) -> None:
+            self.settings = new
+            self.notifier.enabled = new.notifications
+            if worker_needs_restart(old, new) and self._start_worker:
+                self.window.status.showMessage(
+                    "Settings saved; restarting the worker to apply them", 10_000
+                )
+                self.supervisor.restart()
+            else:
+                self.window.status.showMessage("Settings saved", 5000)
+
+        self.runner.submit(
+            lambda: settings_mod.save(self.library, new),
+            done,
+            lambda exc: self.window.banner.show_news(
+                f"Settings could not be saved: {exc}", error=True
+            ),
+        )

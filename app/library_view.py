@@ -1,0 +1,171 @@
+"""The papers table with its filter bar, or a first-run hint when the library is empty.
+
+Filtering and sorting happen in a proxy over the mirror model, so the model's
+row-exact updates keep selection and scroll position whatever the user sorted by.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.paper_model import Column, PaperModel, PaperRole, SortRole
+from app.progress_delegate import ProgressDelegate
+from workers.store import Paper, Status
+
+EMPTY_HINT = (
+    "<h2>Your library is empty</h2>"
+    "<p>Drag PDF files or whole folders of papers anywhere onto this window,<br>"
+    "or use <b>File → Add files…</b> / <b>Add folder…</b>.</p>"
+    "<p>Each paper is registered at once and processed in the background;<br>"
+    "this table shows its progress. Your files are never moved or changed.</p>"
+)
+
+
+class PaperFilterProxy(QSortFilterProxyModel):
+    """Status filter (None = all) and a case-insensitive text filter over title and path."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._status: Status | None = None
+        self._text = ""
+        self.setSortRole(SortRole)
+        self.setDynamicSortFilter(True)
+
+    def set_status(self, status: Status | str | None) -> None:
+        self._status = Status(status) if status else None
+        self.invalidateFilter()
+
+    def set_text(self, text: str) -> None:
+        self._text = text.strip().casefold()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        paper: Paper | None = self.sourceModel().index(row, 0, parent).data(PaperRole)
+        if paper is None:
+            return False
+        if self._status is not None and paper.status is not self._status:
+            return False
+        if self._text:
+            haystack = f"{paper.display_title}\n{paper.path}".casefold()
+            return self._text in haystack
+        return True
+
+
+class LibraryView(QWidget):
+    #: The selected papers changed (list of Paper, in view order).
+    selection_changed = Signal(list)
+    #: Right-click on the table, in global coordinates.
+    context_menu_requested = Signal(QPoint)
+    #: Double-click on a paper.
+    activated = Signal(object)
+
+    def __init__(self, model: PaperModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = PaperFilterProxy(self)
+        self.proxy.setSourceModel(model)
+
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("All papers", None)
+        for status in Status:
+            # The plain value: Qt stores a str-enum as a plain str anyway.
+            self.status_filter.addItem(status.value.capitalize(), status.value)
+        self.status_filter.currentIndexChanged.connect(
+            lambda _: self.proxy.set_status(self.status_filter.currentData() or None)
+        )
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("Filter by title or file name…")
+        self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.textChanged.connect(self.proxy.set_text)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.status_filter)
+        bar.addWidget(self.text_filter, 1)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.ADDED, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(Column.PROGRESS, 160)
+        header.resizeSection(Column.STATUS, 170)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(
+            lambda pos: self.context_menu_requested.emit(self.table.viewport().mapToGlobal(pos))
+        )
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        # A changed row may be the selected one: its details must follow.
+        model.dataChanged.connect(lambda *_: self._on_selection())
+
+        self.hint = QLabel(EMPTY_HINT)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        table_page = QWidget()
+        table_layout = QVBoxLayout(table_page)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addLayout(bar)
+        table_layout.addWidget(self.table)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.hint)
+        self.stack.addWidget(table_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        model.rowsInserted.connect(self._update_page)
+        model.rowsRemoved.connect(self._update_page)
+        model.modelReset.connect(self._update_page)
+        self._update_page()
+
+    def set_status_filter(self, status: Status | None) -> None:
+        self.status_filter.setCurrentIndex(
+            self.status_filter.findData(status.value) if status else 0
+        )
+
+    @property
+    def showing_hint(self) -> bool:
+        return self.stack.currentWidget() is self.hint
+
+    def selected_papers(self) -> list[Paper]:
+        rows = self.table.selectionModel().selectedRows()
+        papers = [index.data(PaperRole) for index in sorted(rows, key=lambda i: i.row())]
+        return [p for p in papers if p is not None]
+
+    def _update_page(self, *_: object) -> None:
+        self.stack.setCurrentIndex(0 if self.model.rowCount() == 0 else 1)
+
+    def _on_selection(self, *_: QItemSelection) -> None:
+        self.selection_changed.emit(self.selected_papers())
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        paper = index.data(PaperRole)
+        if paper is not None:
+            self.activated.emit(paper)

@@ -1,0 +1,191 @@
+"""``research-hub`` without a command: the desktop app.
+
+Sets up logging (file in the data dir, stderr, the in-app log view, Qt's own
+messages), makes sure one app runs per data directory (a second launch hands
+its file arguments to the first and raises its window, then exits), builds the
+app and runs the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import logging
+import logging.handlers
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication
+
+from app.log_view import FORMAT, QtLogHandler
+from workers.paths import ENV_DATA_DIR, DataDir
+
+log = logging.getLogger("research_hub.app")
+qt_log = logging.getLogger("research_hub.qt")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="research-hub", description="Research Hub desktop app")
+    parser.add_argument("paths", nargs="*", help="PDF files or folders to add")
+    parser.add_argument(
+        "--data-dir",
+        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
+    )
+    parser.add_argument("--workers", type=int, default=None, help="worker processes to run")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start the ingestion worker (run it yourself)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(list(argv))
+
+
+def configure_logging(data_dir: DataDir, verbose: bool) -> QtLogHandler:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    formatter = logging.Formatter(FORMAT)
+    file_handler = logging.handlers.RotatingFileHandler(
+        data_dir.logs / "app.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+    )
+    stream = logging.StreamHandler(sys.stderr)
+    for handler in (file_handler, stream):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    view_handler = QtLogHandler()
+    root.addHandler(view_handler)
+    qInstallMessageHandler(_qt_message)
+    return view_handler
+
+
+def _qt_message(msg_type: QtMsgType, context: object, message: str) -> None:
+    qt_log.log(_QT_LEVELS.get(msg_type, logging.WARNING), "%s", message)
+
+
+def server_name(data_dir: DataDir) -> str:
+    """One app per data directory: two libraries may be open at once, one library twice not."""
+    digest = hashlib.sha256(str(data_dir.root).encode()).hexdigest()[:16]
+    return f"research-hub-{digest}"
+
+
+def hand_over(name: str, paths: Sequence[str], timeout_ms: int = 1000) -> bool:
+    """Give ``paths`` to an app already running on this data dir; False when there is none."""
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    if not socket.waitForConnected(timeout_ms):
+        return False
+    socket.write(QByteArray(json.dumps({"paths": list(paths)}).encode() + b"\n"))
+    socket.flush()
+    socket.waitForBytesWritten(timeout_ms)
+    socket.disconnectFromServer()
+    return True
+
+
+class InstanceServer(QObject):
+    """Listens for later launches; each brings its paths and a wish to see the window."""
+
+    activated = Signal(list)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        QLocalServer.removeServer(name)  # a stale socket left by a crash
+        if not self.server.listen(name):
+            log.warning("single-instance server unavailable: %s", self.server.errorString())
+        self._buffers: dict[QLocalSocket, bytearray] = {}
+        self.server.newConnection.connect(self._on_connection)
+
+    def _on_connection(self) -> None:
+        while self.server.hasPendingConnections():
+            socket = self.server.nextPendingConnection()
+            self._buffers[socket] = bytearray()
+            socket.readyRead.connect(functools.partial(self._read, socket))
+            socket.disconnected.connect(socket.deleteLater)
+
+    def _read(self, socket: QLocalSocket) -> None:
+        """The message is one JSON line; act on it as soon as the newline arrives."""
+        buffer = self._buffers.get(socket)
+        if buffer is None:
+            return
+        buffer.extend(bytes(socket.readAll().data()))
+        if b"\n" not in buffer:
+            return
+        del self._buffers[socket]
+        line = bytes(buffer).split(b"\n", 1)[0]
+        try:
+            paths = json.loads(line.decode() or "{}").get("paths", [])
+        except ValueError:
+            log.warning("ignored a malformed message from another launch")
+            return
+        self.activated.emit([str(p) for p in paths])
+
+
+def _quit_on_signals(owner: QObject) -> None:
+    """Ctrl+C / SIGTERM quit cleanly (worker stopped politely) instead of being ignored.
+
+    Python runs signal handlers only between bytecodes; a no-op timer gives the
+    interpreter a chance to do so while Qt's event loop sleeps in C++.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QApplication.quit())
+    timer = QTimer(owner)
+    timer.timeout.connect(lambda: None)
+    timer.start(300)
+
+
+def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> int:
+    """Run the desktop app; ``ready(app)`` is called once the window is up (tests, timing)."""
+    started = time.perf_counter()
+    args = parse_args(argv)
+    data_dir = DataDir.resolve(args.data_dir).ensure()
+    qapp = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "research-hub"])
+    qapp.setApplicationName("research-hub")
+    qapp.setApplicationDisplayName("Research Hub")
+    qapp.setDesktopFileName("research-hub")
+    qapp.setOrganizationName("research-hub")
+
+    name = server_name(data_dir)
+    paths = [
+        str(Path(p).expanduser().resolve()) for p in args.paths
+    ]  # absolute, for another process
+    if hand_over(name, paths):
+        print(
+            "Research Hub is already running on this library; handed over to it.", file=sys.stderr
+        )
+        return 0
+
+    view_handler = configure_logging(data_dir, args.verbose)
+    from app.application import ResearchHub  # after logging, so start-up is logged
+
+    hub = ResearchHub(
+        data_dir, view_handler, start_worker=not args.no_worker, worker_workers=args.workers
+    )
+    instance = InstanceServer(name, hub)
+    instance.activated.connect(lambda more: (hub.window.bring_to_front(), hub.add_paths(more)))
+    qapp.aboutToQuit.connect(hub.stop)
+    _quit_on_signals(hub)
+    hub.start()
+    if paths:
+        hub.add_paths(paths)
+    log.info("window up in %.2f s", time.perf_counter() - started)
+    if ready is not None:
+        ready(hub)
+    code = qapp.exec()
+    hub.stop()
+    return int(code)

@@ -1,0 +1,331 @@
+"""The desktop app against a real library in a temporary data directory (no worker).
+
+Drops are simulated with real QDropEvents carrying file URLs of generated PDFs;
+the worker's part is played by the test through the ``Library`` API, from a
+separate connection, exactly as the worker process would write.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import io  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pypdfium2 as pdfium  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.application import ResearchHub  # noqa: E402
+from app.main import InstanceServer, hand_over, server_name  # noqa: E402
+from app.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
+from app.tray import Notifier, news_text  # noqa: E402
+from app.worker_process import WorkerState, WorkerSupervisor  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
+from workers.queue import IngestQueue  # noqa: E402
+from workers.registration import register_paths  # noqa: E402
+from workers.store import ErrorClass, Library, Stage, Status  # noqa: E402
+
+HEAVY = ("torch", "docling", "sentence_transformers", "transformers", "onnxruntime")
+
+
+def blank_pdf_bytes() -> bytes:
+    doc = pdfium.PdfDocument.new()
+    doc.new_page(200, 200)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def write_pdfs(folder: Path, count: int, prefix: str = "paper") -> list[Path]:
+    """``count`` distinct PDFs: same bytes plus a unique trailing comment, so hashes differ."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = blank_pdf_bytes()
+    paths = []
+    for i in range(count):
+        path = folder / f"{prefix}-{i:04d}.pdf"
+        path.write_bytes(base + f"% {prefix} {i}\n".encode())
+        paths.append(path)
+    return paths
+
+
+def drop(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    # As a real drag does: enter (the window must accept it), then drop.
+    enter = QDragEnterEvent(
+        QPoint(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+    assert event.isAccepted()
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> DataDir:
+    return DataDir.resolve(tmp_path / "data").ensure()
+
+
+@pytest.fixture
+def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
+    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
+    qtbot.addWidget(hub.window)
+    hub.start(show=True)
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def other_library(data: DataDir):  # type: ignore[no-untyped-def]
+    """The worker's side: another connection to the same library."""
+    library = Library(data)
+    yield library
+    library.close()
+
+
+def test_paper_model_passes_modeltester(qtmodeltester, tmp_path: Path, data: DataDir) -> None:
+    writer = Library(data)
+    with IngestQueue(data) as queue:
+        register_paths(writer, queue, write_pdfs(tmp_path / "pdfs", 6))
+        reader = Library(data)
+        model = PaperModel(reader)
+        assert model.refresh(force=True)
+        assert model.rowCount() == 6
+        qtmodeltester.check(model)
+
+        ids = [p.id for p in model.papers()]
+        writer.cancel(ids[:2])
+        writer.remove(ids[2:4])
+        register_paths(writer, queue, write_pdfs(tmp_path / "more", 3, prefix="more"))
+        assert model.refresh()
+        assert model.rowCount() == 6 - 2 + 3
+        statuses = [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
+        assert statuses.count("cancelled") == 2
+        qtmodeltester.check(model)
+    writer.close()
+    reader.close()
+
+
+def test_drop_registers_pdfs_and_ignores_other_files(
+    qtbot, hub, tmp_path: Path, other_library: Library
+) -> None:
+    folder = tmp_path / "papers"
+    pdfs = write_pdfs(folder, 3)
+    (folder / "notes.txt").write_text("not a paper")
+    single = write_pdfs(tmp_path / "single", 1, prefix="single")
+    assert hub.window.library_view.showing_hint
+
+    drop(hub.window, [folder, *single])
+
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    papers = hub.model.papers()
+    assert {Path(p.path).name for p in papers} == {p.name for p in [*pdfs, *single]}
+    assert all(p.status is Status.PENDING for p in papers)
+    assert not hub.window.library_view.showing_hint
+    qtbot.waitUntil(lambda: "4 added" in hub.window.status.currentMessage(), timeout=5000)
+
+    resets: list[bool] = []
+    hub.model.modelReset.connect(lambda: resets.append(True))
+    inserted: list[int] = []
+    hub.model.rowsInserted.connect(lambda *_: inserted.append(1))
+    target = papers[1].id
+    other_library.cancel([target])
+
+    def cancelled() -> bool:
+        paper = hub.model.paper(target)
+        return paper is not None and paper.status is Status.CANCELLED
+
+    qtbot.waitUntil(cancelled, timeout=5000)
+    row = [p.id for p in hub.model.papers()].index(target)
+    assert hub.model.index(row, Column.STATUS).data() == "cancelled"
+    assert hub.window.status.counts_label.text().startswith("0 done")
+    assert not resets and not inserted
+
+
+def test_progress_and_errors_show_in_table_and_details(
+    qtbot, hub, tmp_path: Path, other_library: Library
+) -> None:
+    drop(hub.window, write_pdfs(tmp_path / "p", 2))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    first, second = (p.id for p in hub.model.papers())
+
+    assert other_library.start(first) is not None
+    other_library.progress(first, Stage.PARSING, 37, 120)
+    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 37, timeout=5000)
+    index = hub.model.index(0, Column.PROGRESS)
+    assert index.data() == "parsing 37/120"
+    assert index.data(ProgressRole) == ("parsing", 37, 120)
+
+    other_library.start(second)
+    other_library.fail(second, ErrorClass.ENCRYPTED)
+    qtbot.waitUntil(lambda: hub.model.paper(second).status is Status.FAILED, timeout=5000)
+    tip = hub.model.index(1, Column.TITLE).data(Qt.ItemDataRole.ToolTipRole)
+    assert "password" in tip
+
+    view = hub.window.library_view
+    view.table.selectRow(view.proxy.mapFromSource(hub.model.index(1, 0)).row())
+    assert [p.id for p in view.selected_papers()] == [second]
+    assert "password" in hub.window.details.toPlainText()
+    assert hub.window.retry_action.isEnabled() and not hub.window.cancel_action.isEnabled()
+
+    view.set_status_filter(Status.FAILED)
+    assert view.proxy.rowCount() == 1
+    assert view.proxy.index(0, 0).data(PaperRole).id == second
+    view.text_filter.setText("PAPER-0000")
+    assert view.proxy.rowCount() == 0
+    view.set_status_filter(None)
+    assert view.proxy.rowCount() == 1
+
+
+def test_retry_and_remove_actions(qtbot, hub, tmp_path: Path, other_library: Library) -> None:
+    pdfs = write_pdfs(tmp_path / "p", 2)
+    drop(hub.window, pdfs)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    first, second = (p.id for p in hub.model.papers())
+    other_library.cancel([first])
+    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.CANCELLED, timeout=5000)
+
+    hub.service.retry([first])
+    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.PENDING, timeout=5000)
+    hub.service.remove([second])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=5000)
+    assert all(p.exists() for p in pdfs)  # removing never deletes the user's file
+
+
+def test_dropping_only_non_pdf_files_says_so(qtbot, hub, tmp_path: Path) -> None:
+    text = tmp_path / "readme.txt"
+    text.write_text("hello")
+    drop(hub.window, [text])
+    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=5000)
+    assert "Only PDF files" in hub.window.banner.label.text()
+    assert "readme.txt" in hub.window.banner.label.text()
+    assert hub.model.rowCount() == 0
+
+
+def test_finished_papers_are_announced_once_in_the_window(
+    qtbot, hub, tmp_path: Path, other_library: Library
+) -> None:
+    hub.notifier._window_ms = 100
+    drop(hub.window, write_pdfs(tmp_path / "p", 3))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    ids = [p.id for p in hub.model.papers()]
+    for paper_id in ids[:2]:
+        other_library.start(paper_id)
+        other_library.complete(
+            paper_id,
+            [],
+            model="m",
+            dim=3,
+            title=None,
+            page_count=1,
+            tier="fast",
+            ocr_used=False,
+            timings={},
+        )
+    other_library.start(ids[2])
+    other_library.fail(ids[2], ErrorClass.DAMAGED)
+    with qtbot.waitSignal(hub.notifier.announced, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["2 papers ready · 1 failed"]
+    assert hub.window.banner.shown_count == 1
+    assert hub.window.banner.label.text() == "2 papers ready · 1 failed"
+
+
+def test_notifier_batches_and_can_be_disabled(qtbot) -> None:
+    notifier = Notifier(window_ms=20)
+    assert news_text(1, 0) == "1 paper ready"
+    notifier.enabled = False
+    with qtbot.assertNotEmitted(notifier.announced, wait=100):
+        notifier._ready = 3
+        notifier.flush()
+
+
+def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -> None:
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; print('worker says boom', file=sys.stderr); sys.exit(3)",
+    ]
+    supervisor = WorkerSupervisor(data, command=command, backoff_s=(0.05, 0.1))
+    lines: list[str] = []
+    states: list[str] = []
+    supervisor.output.connect(lines.append)
+    supervisor.state_changed.connect(states.append)
+    supervisor.start()
+    qtbot.waitUntil(lambda: states.count("restarting") >= 2, timeout=10_000)
+    assert "worker says boom" in lines
+    with qtbot.waitSignal(supervisor.stopped, timeout=5000):
+        supervisor.stop()
+    assert supervisor.state is WorkerState.STOPPED
+
+
+def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
+    # Ignores SIGINT (like a worker busy with a long paper): terminate must follow.
+    script = (
+        "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+        " print('ready', flush=True); time.sleep(60)"
+    )
+    supervisor = WorkerSupervisor(
+        data, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
+    )
+    with qtbot.waitSignal(supervisor.output, timeout=10_000):
+        supervisor.start()
+    assert supervisor.state is WorkerState.RUNNING
+    with qtbot.waitSignal(supervisor.stopped, timeout=10_000):
+        supervisor.stop()
+    assert supervisor.pid is None
+
+
+def test_second_launch_hands_over_its_files(qtbot, data: DataDir, tmp_path: Path) -> None:
+    name = server_name(data) + "-test"
+    server = InstanceServer(name)
+    with qtbot.waitSignal(server.activated, timeout=5000) as blocker:
+        assert hand_over(name, [str(tmp_path / "a.pdf")])
+    assert blocker.args == [[str(tmp_path / "a.pdf")]]
+    server.server.close()
+    with qtbot.waitSignal(server.destroyed, timeout=5000):
+        server.deleteLater()
+    assert not hand_over(name + "-nobody", [])
+
+
+def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
+    code = (
+        "import sys, os\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "import app.main, app.application\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "qapp = QApplication([])\n"
+        "from app.application import ResearchHub\n"
+        "from workers.paths import DataDir\n"
+        f"hub = ResearchHub(DataDir.resolve({str(data.root)!r}), start_worker=False, use_tray=False)\n"
+        "hub.start(show=True)\n"
+        "hub.stop()\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
