@@ -65,9 +65,10 @@ def start_worker_state(data_dir: DataDir) -> WorkerState:
     settings = settings_mod.load(library)
 
     def on_limit(paper_id: int, error_class: str, detail: str) -> None:
-        Library(data_dir).fail(paper_id, ErrorClass(error_class), detail)
+        library.fail(paper_id, ErrorClass(error_class), detail)
 
-    guard = Guard(heartbeat=lambda pid: Library(data_dir).heartbeat(pid), on_limit=on_limit)
+    # Library keeps one connection per thread, so the guard thread can share it.
+    guard = Guard(heartbeat=library.heartbeat, on_limit=on_limit)
     engine = Engine(threads=1)
     engine.warm_up(Tier(settings.tier), _artifacts(settings), settings.embedding_model)
     _state = WorkerState(library, engine, guard)
