@@ -151,6 +151,26 @@ class RapidLayoutOptions(BaseLayoutOptions):
         default=DocItemLabel.TEXT,
         description="Docling label for CDLA 'reference' (bibliography) boxes.",
     )
+    text_figure_min_words: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "A 'figure' box holding at least this many words of the PDF's own text layer is "
+            "running text the model mistook for a picture (CDLA does this with boxed "
+            "paragraphs, code listings, ruled tables and reference lists); it is relabelled "
+            "TEXT so its words are chunked and searchable. Docling files the text of a "
+            "PICTURE as the picture's children, which the chunker never emits. 0 disables."
+        ),
+    )
+    text_figure_min_coverage: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Also relabel a smaller 'figure' box when text lines cover at least this share of "
+            "its area (a paragraph is mostly ink-boxes; a chart is mostly empty plot area)."
+        ),
+    )
     quiet_library_logs: bool = Field(
         default=True,
         description=(
@@ -252,6 +272,7 @@ class RapidLayoutModel(BaseLayoutModel):
         page_w, page_h = page.size.width, page.size.height
         sx, sy = page_w / rgb.width, page_h / rgb.height
 
+        cells = _text_cells(page)
         clusters: list[Cluster] = []
         for box, name, score in zip(
             result.boxes or [], result.class_names or [], result.scores or [], strict=True
@@ -273,10 +294,40 @@ class RapidLayoutModel(BaseLayoutModel):
             )
             if bbox.r - bbox.l <= 0 or bbox.b - bbox.t <= 0:
                 continue
+            if label is DocItemLabel.PICTURE and self._is_running_text(bbox, cells):
+                label = DocItemLabel.TEXT
             clusters.append(
                 Cluster(id=len(clusters), label=label, confidence=float(score), bbox=bbox)
             )
         return clusters
+
+    def _is_running_text(self, box: BoundingBox, cells: list[tuple[BoundingBox, int]]) -> bool:
+        """Whether a 'figure' box is really text: many words, or densely covered by lines."""
+        if self.options.text_figure_min_words <= 0:
+            return False
+        words = 0
+        covered = 0.0
+        for cell_box, cell_words in cells:
+            cx, cy = (cell_box.l + cell_box.r) / 2, (cell_box.t + cell_box.b) / 2
+            if box.l <= cx <= box.r and box.t <= cy <= box.b:
+                words += cell_words
+                covered += cell_box.intersection_area_with(box)
+        if words >= self.options.text_figure_min_words:
+            return True
+        # A dozen words filling the box is a short paragraph; fewer is a labelled diagram.
+        return words >= 12 and covered >= self.options.text_figure_min_coverage * box.area()
+
+
+def _text_cells(page: Page) -> list[tuple[BoundingBox, int]]:
+    """The page's text-layer lines as (top-left box, word count)."""
+    assert page.size is not None
+    out = []
+    for cell in page.cells:
+        words = len(cell.text.split())
+        if words:
+            box = cell.rect.to_bounding_box().to_top_left_origin(page_height=page.size.height)
+            out.append((box, words))
+    return out
 
 
 class _DropInfo(logging.Filter):
