@@ -26,5 +26,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check app workers tests
 	$(VENV)/bin/mypy
 
+# Every benchmark prints its tables; none asserts (targets are read, not timed in tests).
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_engine.py
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_app.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_watch.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_search.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_faults.py

@@ -7,27 +7,37 @@ when they want, without the worker process.
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
+from app import desktop
 from app.library_service import LibraryService
 from app.log_view import QtLogHandler
 from app.main_window import MainWindow
 from app.paper_model import ModelPoller, PaperModel
+from app.pdf_viewer import PdfViewerWindow
+from app.search_client import SearchClient
+from app.search_panel import SearchPanel
 from app.settings_dialog import SettingsDialog, worker_needs_restart
+from app.status_bar import WORKER_TEXT
 from app.tasks import TaskRunner
+from app.throughput import Throughput, describe
 from app.tray import Notifier, Tray
+from app.watch_service import WatchService
+from app.watched_folders import WatchedFoldersPanel
 from app.worker_process import WorkerSupervisor
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.settings import Settings
-from workers.store import Library
+from workers.store import Library, Paper, Status
 
 log = logging.getLogger("research_hub.app")
 
@@ -83,9 +93,6 @@ class ResearchHub(QObject):
         self._start_worker = start_worker
         self.log_handler = log_handler or QtLogHandler()
         self.icon = app_icon()
-        if use_tray is None:
-            use_tray = Tray.available()
-        self.tray: Tray | None = Tray(self.icon, self) if use_tray else None
         self.window = MainWindow(
             self.model,
             self.service,
@@ -94,6 +101,28 @@ class ResearchHub(QObject):
             self.icon,
             keep_in_tray=self._keep_in_tray,
         )
+        # Watched folders: one watcher thread, started with the window (app/watch_service.py).
+        self.watch = WatchService(self.library, self.queue, self.runner, parent=self)
+        self.watch_panel = WatchedFoldersPanel(self.watch)
+        self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
+        self.window.details.files_of = self.watch.index.files_of
+        self.watch.changed.connect(lambda _result: self.model.refresh(force=True))
+        self.model.refreshed.connect(self.watch.schedule_refresh)
+        self.watch.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
+        self.watch.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
+        # Search: a panel in the window, a helper process that embeds queries, a PDF viewer.
+        self.search_client = SearchClient(self.data_dir, parent=self)
+        self.search_panel = SearchPanel(self.search_client)
+        self.viewer = PdfViewerWindow(desktop.open_file)
+        self.window.add_panel(
+            self.search_panel, Qt.DockWidgetArea.RightDockWidgetArea, self.search_panel.focus_action
+        )
+        if use_tray is None:
+            use_tray = Tray.available()
+        self.tray: Tray | None = (
+            Tray(self.icon, self.window.pause_action, self) if use_tray else None
+        )
+        self.throughput = Throughput()
         self._depth_timer = QTimer(self)
         self._depth_timer.setInterval(2000)
         self._depth_timer.timeout.connect(self.service.refresh_queue_depth)
@@ -101,24 +130,35 @@ class ResearchHub(QObject):
         self._wire()
 
     def _wire(self) -> None:
+        self.model.refreshed.connect(lambda: self.search_panel.set_papers(self.model.papers()))
+        self.search_panel.open_requested.connect(
+            lambda hit: self.viewer.show_passage(hit.path, hit.pages, hit.bboxes, hit.title)
+        )
+        self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)
         self.notifier.announced.connect(self._announce)
         self.service.changed.connect(lambda: self.model.refresh(force=True))
         self.service.changed.connect(self.service.refresh_queue_depth)
         self.runner.crashed.connect(self._on_crash)
-        self.supervisor.state_changed.connect(self.window.status.set_worker_state)
+        self.supervisor.state_changed.connect(self._on_worker_state)
+        self.model.transitions.connect(self._count_finished)
+        self._depth_timer.timeout.connect(self._show_rate)
         self.window.settings_requested.connect(self.edit_settings)
         self.window.quit_requested.connect(self.quit)
+        self.window.pause_toggled.connect(self.set_paused)
+        self.window.banner.show_requested.connect(self.show_last_batch)
         if self.tray is not None:
             self.tray.show_window.connect(self.window.bring_to_front)
+            self.tray.toggle_window.connect(self._toggle_window)
+            self.tray.news_clicked.connect(self.show_last_batch)
             self.tray.quit_requested.connect(self.quit)
-            self.supervisor.state_changed.connect(self.tray.set_status)
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self, show: bool = True) -> None:
         """Order: the table first (the user sees their library at once), then the worker."""
         self.poller.start()
+        self.watch.start()  # its first step is the catch-up scan, on its own thread
         self._depth_timer.start()
         self.service.refresh_queue_depth()
         if self.tray is not None:
@@ -130,7 +170,11 @@ class ResearchHub(QObject):
                 self.window.showMinimized()
             else:
                 self.window.show()
-        if self._start_worker:
+        if self.settings.paused:
+            self.window.pause_action.setChecked(True)  # the worker stays stopped
+            self._on_worker_state("stopped")
+        elif self._start_worker:
+            self.throughput.start(time.monotonic())
             self.supervisor.start()
         log.info(
             "Research Hub started (data dir %s, tray %s)",
@@ -146,6 +190,7 @@ class ResearchHub(QObject):
         self.poller.stop()
         self._depth_timer.stop()
         self.notifier.flush()
+        self.watch.stop()
         self.runner.wait(30_000)
         self.supervisor.stop()
         if not self.supervisor.wait_stopped(worker_timeout_ms):
@@ -155,6 +200,8 @@ class ResearchHub(QObject):
             self.supervisor.wait_stopped(3000)
         if self.tray is not None:
             self.tray.hide()
+        self.search_client.stop()
+        self.viewer.close()
         self.queue.close()
         self.library.close()
         log.info("Research Hub stopped")
@@ -168,6 +215,61 @@ class ResearchHub(QObject):
     def add_paths(self, paths: Sequence[str]) -> None:
         self.service.add_paths(paths)
 
+    def set_paused(self, paused: bool) -> None:
+        """Pause: stop the worker politely (a paper in flight goes back to the queue);
+        resume: start it. Remembered, so a paused library stays paused after a restart."""
+        if paused == self.settings.paused and paused == (self.supervisor.state == "stopped"):
+            return
+        self.settings.paused = paused
+        new = copy.copy(self.settings)
+        self.runner.submit(
+            lambda: settings_mod.save(self.library, new),
+            None,
+            lambda exc: self.window.banner.show_news(f"Could not save the pause: {exc}", error=True),
+        )
+        if not self._start_worker:
+            return
+        if paused:
+            self.supervisor.stop()
+        else:
+            self.throughput.start(time.monotonic())
+            self.supervisor.start()
+        self._on_worker_state(self.supervisor.state.value)
+
+    def _on_worker_state(self, state: str) -> None:
+        if self.settings.paused and state in ("stopped", "stopping"):
+            state = "paused" if state == "stopped" else state
+        self.window.status.set_worker_state(state)
+        if self.tray is not None:
+            self.tray.set_status(WORKER_TEXT.get(state, state))
+
+    def _count_finished(self, transitions: list[tuple[Status | None, Paper]]) -> None:
+        finished = sum(
+            1 for old, paper in transitions
+            if old is not None and old is not paper.status
+            and paper.status in (Status.COMPLETED, Status.FAILED)
+        )
+        if finished:
+            self.throughput.record(finished, time.monotonic())
+        self._show_rate()
+
+    def _show_rate(self) -> None:
+        counts = self.model.counts()
+        remaining = counts[Status.PENDING] + counts[Status.PROCESSING]
+        now = time.monotonic()
+        if not remaining or self.settings.paused:
+            self.window.status.set_rate("")
+            return
+        self.window.status.set_rate(
+            describe(self.throughput.per_minute(now), self.throughput.seconds_left(remaining, now))
+        )
+
+    def _toggle_window(self) -> None:
+        if self.window.isVisible() and not self.window.isMinimized():
+            self.window.hide()
+        else:
+            self.window.bring_to_front()
+
     def _keep_in_tray(self) -> bool:
         return self.tray is not None and self.settings.close_to_tray and not self._stopped
 
@@ -175,7 +277,12 @@ class ResearchHub(QObject):
         if self.tray is not None and self.window.isHidden():
             self.tray.notify(text)
         else:  # no tray, or the window is on screen: the window says it
-            self.window.show_news(text)
+            self.window.show_news(text, papers=True)
+
+    def show_last_batch(self) -> None:
+        """The user clicked the news: the window, listing just those papers."""
+        self.window.bring_to_front()
+        self.window.library_view.show_only(self.notifier.last_batch)
 
     def _on_crash(self, message: str, details: str) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -200,7 +307,7 @@ class ResearchHub(QObject):
         def done(_: object) -> None:
             self.settings = new
             self.notifier.enabled = new.notifications
-            if worker_needs_restart(old, new) and self._start_worker:
+            if worker_needs_restart(old, new) and self._start_worker and not new.paused:
                 self.window.status.showMessage(
                     "Settings saved; restarting the worker to apply them", 10_000
                 )
@@ -208,8 +315,14 @@ class ResearchHub(QObject):
             else:
                 self.window.status.showMessage("Settings saved", 5000)
 
+        def save() -> None:
+            settings_mod.save(self.library, new)
+            if new.embedding_model != old.embedding_model:
+                # Search keeps the old vectors until the worker has re-embedded every chunk.
+                self.queue.tasks.reembed(new.embedding_model)
+
         self.runner.submit(
-            lambda: settings_mod.save(self.library, new),
+            save,
             done,
             lambda exc: self.window.banner.show_news(
                 f"Settings could not be saved: {exc}", error=True

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.paper_model import progress_text, status_text
 from workers.store import Paper
+from workers.store.files import KnownFile
 
 
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "—"
 
 
-def details_html(papers: list[Paper]) -> str:
+def details_html(papers: list[Paper], files: list[KnownFile] | None = None) -> str:
     if not papers:
         return "<p style='color:gray'>Select a paper to see its details.</p>"
     if len(papers) > 1:
@@ -34,14 +36,22 @@ def details_html(papers: list[Paper]) -> str:
         ("Finished", _when(p.finished_at)),
         ("Attempts", str(p.attempts)),
     ]
+    for known in files or []:  # the paper's other paths: duplicates, not indexed again
+        if known.path != p.path:
+            rows.append(("Duplicate", known.path + (" (file missing)" if known.missing else "")))
     if p.timings:
         rows.append(("Timings", ", ".join(f"{k} {v:.1f} s" for k, v in p.timings.items())))
     body = "".join(
         f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows
     )
     error = ""
+    if p.file_missing:
+        error += (
+            "<p style='color:#b06000'><b>File missing:</b> the file is no longer at its path."
+            " Its search data is kept; put the file back (or in a watched folder) to relink it.</p>"
+        )
     if p.error_message:
-        error = (
+        error += (
             f"<p style='color:#d93025'><b>{html.escape(p.error_class.value if p.error_class else 'error')}:"
             f"</b> {html.escape(p.error_message)}</p>"
         )
@@ -52,7 +62,16 @@ class DetailsPane(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setOpenLinks(False)
+        #: A paper's known paths (set by the app when watched folders are on); a small
+        #: indexed read, only for a single paper that has copies or lost its file.
+        self.files_of: Callable[[int], list[KnownFile]] | None = None
         self.show_papers([])
 
     def show_papers(self, papers: list[Paper]) -> None:
-        self.setHtml(details_html(papers))
+        files = None
+        single = papers[0] if len(papers) == 1 else None
+        if single is not None and self.files_of is not None and (
+            single.copies or single.file_missing
+        ):
+            files = self.files_of(single.id)
+        self.setHtml(details_html(papers, files))

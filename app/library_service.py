@@ -18,6 +18,7 @@ from app.tasks import TaskRunner
 from workers.queue import IngestQueue
 from workers.registration import Registration, register_paths
 from workers.store import Library
+from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.app.library")
 
@@ -143,6 +144,9 @@ class LibraryService(QObject):
     def _on_error(self, what: str):  # type: ignore[no-untyped-def]
         def handler(exc: BaseException) -> None:
             log.error("%s: %s\n%s", what, exc, getattr(exc, "__traceback_text__", ""))
-            self.failed.emit(f"{what}: {exc}")
+            # A full or read-only data folder: say which folder and what to do.
+            fault = storage_error(exc, self.library.data_dir.root)
+            detail = fault.explain(self.library.data_dir.root) if fault else str(exc)
+            self.failed.emit(f"{what}: {detail}")
 
         return handler

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -39,6 +40,8 @@ EMPTY_HINT = (
     "or use <b>File → Add files…</b> / <b>Add folder…</b>.</p>"
     "<p>Each paper is registered at once and processed in the background;<br>"
     "this table shows its progress. Your files are never moved or changed.</p>"
+    "<p>Or <a href='watch'>watch a folder</a> (Downloads, Zotero storage, a synced drive):<br>"
+    "every paper saved there is added by itself, now and later.</p>"
 )
 
 
@@ -49,6 +52,7 @@ class PaperFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self._status: Status | None = None
         self._text = ""
+        self._ids: frozenset[int] | None = None
         self.setSortRole(SortRole)
         self.setDynamicSortFilter(True)
 
@@ -60,9 +64,16 @@ class PaperFilterProxy(QSortFilterProxyModel):
         self._text = text.strip().casefold()
         self.invalidateFilter()
 
+    def set_ids(self, ids: frozenset[int] | None) -> None:
+        """Only these papers (a notification's batch); None = no such filter."""
+        self._ids = ids
+        self.invalidateFilter()
+
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         paper: Paper | None = self.sourceModel().index(row, 0, parent).data(PaperRole)
         if paper is None:
+            return False
+        if self._ids is not None and paper.id not in self._ids:
             return False
         if self._status is not None and paper.status is not self._status:
             return False
@@ -79,6 +90,8 @@ class LibraryView(QWidget):
     context_menu_requested = Signal(QPoint)
     #: Double-click on a paper.
     activated = Signal(object)
+    #: The empty-library hint's "watch a folder" link was clicked.
+    watch_folder_requested = Signal()
 
     def __init__(self, model: PaperModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,9 +111,14 @@ class LibraryView(QWidget):
         self.text_filter.setPlaceholderText("Filter by title or file name…")
         self.text_filter.setClearButtonEnabled(True)
         self.text_filter.textChanged.connect(self.proxy.set_text)
+        self.batch_filter = QPushButton()
+        self.batch_filter.setToolTip("Show all papers again")
+        self.batch_filter.clicked.connect(lambda: self.show_only(None))
+        self.batch_filter.hide()
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show:"))
         bar.addWidget(self.status_filter)
+        bar.addWidget(self.batch_filter)
         bar.addWidget(self.text_filter, 1)
 
         self.table = QTableView()
@@ -117,6 +135,9 @@ class LibraryView(QWidget):
         header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(Column.PROGRESS, 160)
         header.resizeSection(Column.STATUS, 170)
+        for column, width in ((Column.CHUNKS, 70), (Column.ELAPSED, 80), (Column.TIER, 80),
+                              (Column.ADDED, 130)):
+            header.resizeSection(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(
             lambda pos: self.context_menu_requested.emit(self.table.viewport().mapToGlobal(pos))
@@ -129,6 +150,7 @@ class LibraryView(QWidget):
         self.hint = QLabel(EMPTY_HINT)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
+        self.hint.linkActivated.connect(lambda _link: self.watch_folder_requested.emit())
         table_page = QWidget()
         table_layout = QVBoxLayout(table_page)
         table_layout.setContentsMargins(0, 0, 0, 0)
@@ -149,6 +171,15 @@ class LibraryView(QWidget):
         self.status_filter.setCurrentIndex(
             self.status_filter.findData(status.value) if status else 0
         )
+
+    def show_only(self, ids: list[int] | None) -> None:
+        """Filter the table to the papers a notification was about (None: all again)."""
+        self.proxy.set_ids(frozenset(ids) if ids else None)
+        if ids:
+            self.set_status_filter(None)
+            self.text_filter.clear()
+            self.batch_filter.setText(f"Only the {len(ids)} just finished  ✕")
+        self.batch_filter.setVisible(bool(ids))
 
     @property
     def showing_hint(self) -> bool:

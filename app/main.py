@@ -15,6 +15,7 @@ import json
 import logging
 import logging.handlers
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.log_view import FORMAT, QtLogHandler
 from workers.paths import ENV_DATA_DIR, DataDir
+from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.app")
 qt_log = logging.getLogger("research_hub.qt")
@@ -60,11 +62,15 @@ def configure_logging(data_dir: DataDir, verbose: bool) -> QtLogHandler:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = logging.Formatter(FORMAT)
-    file_handler = logging.handlers.RotatingFileHandler(
-        data_dir.logs / "app.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
-    stream = logging.StreamHandler(sys.stderr)
-    for handler in (file_handler, stream):
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        handlers.append(logging.handlers.RotatingFileHandler(
+            data_dir.logs / "app.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        ))
+    except OSError as exc:  # a read-only or full data folder; start-up says so below
+        print(f"research-hub: not logging to {data_dir.logs} ({exc.strerror or exc})",
+              file=sys.stderr)
+    for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     view_handler = QtLogHandler()
@@ -154,7 +160,11 @@ def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> i
     started = time.perf_counter()
     args = parse_args(argv)
     data_dir = DataDir.resolve(args.data_dir).ensure()
-    qapp = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "research-hub"])
+    existing = QApplication.instance()
+    qapp = (
+        existing if isinstance(existing, QApplication)
+        else QApplication([sys.argv[0] if sys.argv else "research-hub"])
+    )
     qapp.setApplicationName("research-hub")
     qapp.setApplicationDisplayName("Research Hub")
     qapp.setDesktopFileName("research-hub")
@@ -173,11 +183,26 @@ def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> i
     view_handler = configure_logging(data_dir, args.verbose)
     from app.application import ResearchHub  # after logging, so start-up is logged
 
-    hub = ResearchHub(
-        data_dir, view_handler, start_worker=not args.no_worker, worker_workers=args.workers
-    )
+    try:
+        hub = ResearchHub(
+            data_dir, view_handler, start_worker=not args.no_worker, worker_workers=args.workers
+        )
+    except (OSError, sqlite3.Error) as exc:
+        # A full or read-only data folder: tell the user which folder and what to do.
+        fault = storage_error(exc, data_dir.root)
+        if fault is None:
+            raise
+        log.error("%s", fault.explain(data_dir.root))
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Research Hub cannot start", fault.explain(data_dir.root))
+        return 1
     instance = InstanceServer(name, hub)
-    instance.activated.connect(lambda more: (hub.window.bring_to_front(), hub.add_paths(more)))
+    def on_activated(more: list[str]) -> None:
+        hub.window.bring_to_front()
+        hub.add_paths(more)
+
+    instance.activated.connect(on_activated)
     qapp.aboutToQuit.connect(hub.stop)
     _quit_on_signals(hub)
     hub.start()

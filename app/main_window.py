@@ -13,6 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -41,23 +42,32 @@ log = logging.getLogger("research_hub.app.window")
 class NewsBanner(QWidget):
     """The in-window stand-in for tray notifications (and a reminder when the tray is hidden)."""
 
+    #: "Show them": list the papers the news is about.
+    show_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
+        self.show_button = QPushButton("Show them")
+        self.show_button.setFlat(True)
+        self.show_button.clicked.connect(self.show_requested)
+        self.show_button.clicked.connect(self.hide)
         close = QPushButton("Dismiss")
         close.setFlat(True)
         close.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.show_button)
         layout.addWidget(close)
         self.setAutoFillBackground(True)
         self.setStyleSheet("NewsBanner { background: #e8f0fe; border-bottom: 1px solid #c6dafc; }")
         self.shown_count = 0
         self.hide()
 
-    def show_news(self, text: str, error: bool = False) -> None:
+    def show_news(self, text: str, error: bool = False, papers: bool = False) -> None:
         self.label.setText(text)
+        self.show_button.setVisible(papers)
         self.label.setStyleSheet("color: #d93025;" if error else "")
         self.shown_count += 1
         self.show()
@@ -68,6 +78,8 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     #: The user chose File → Quit.
     quit_requested = Signal()
+    #: The user paused (True) or resumed (False) processing.
+    pause_toggled = Signal(bool)
 
     def __init__(
         self,
@@ -132,7 +144,7 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         slot: Callable[[], object],
-        shortcut: QKeySequence | str | None = None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         tip: str = "",
     ) -> QAction:
         action = QAction(text, self)
@@ -188,6 +200,13 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action(
             "Quit", self.quit_requested.emit, QKeySequence.StandardKey.Quit
         )
+        self.pause_action = QAction("Pause processing", self)
+        self.pause_action.setCheckable(True)
+        self.pause_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.pause_action.setStatusTip(
+            "Stop the worker after saving its progress; nothing queued is lost"
+        )
+        self.pause_action.toggled.connect(self._on_pause_toggled)
         self.paper_actions = [
             self.retry_action,
             self.cancel_action,
@@ -202,12 +221,13 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([self.add_files_action, self.add_folder_action])
         file_menu.addSeparator()
+        file_menu.addAction(self.pause_action)
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         paper_menu = self.menuBar().addMenu("&Paper")
         paper_menu.addActions(self.paper_actions)
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.log_view.toggleViewAction())
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -215,6 +235,12 @@ class MainWindow(QMainWindow):
         toolbar.addActions([self.add_files_action, self.add_folder_action])
         toolbar.addSeparator()
         toolbar.addActions([self.retry_action, self.cancel_action, self.remove_action])
+        toolbar.addSeparator()
+        toolbar.addAction(self.pause_action)
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause_action.setText("Resume processing" if paused else "Pause processing")
+        self.pause_toggled.emit(paused)
 
     def _selected(self) -> list[Paper]:
         return self.library_view.selected_papers()
@@ -306,11 +332,39 @@ class MainWindow(QMainWindow):
                 f"Nothing was added. Only PDF files can be added.\n{names}", error=True
             )
 
+    def add_watch_panel(self, panel: QDockWidget, watch_folder: Callable[[], object]) -> None:
+        """Dock the watched-folders panel; File and View menus and the empty view reach it."""
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+        panel.hide()
+        self.watch_folder_action = self._action(
+            "Watch a folder…", watch_folder,
+            tip="Add every PDF saved in a folder, now and later, by itself",
+        )
+        for menu in self.menuBar().findChildren(QMenu):
+            actions = menu.actions()
+            if self.add_folder_action in actions:  # right after "Add folder…"
+                after = actions.index(self.add_folder_action) + 1
+                if after < len(actions):
+                    menu.insertAction(actions[after], self.watch_folder_action)
+                else:
+                    menu.addAction(self.watch_folder_action)
+            if self.log_view.toggleViewAction() in menu.actions():
+                menu.addAction(panel.toggleViewAction())
+        self.library_view.watch_folder_requested.connect(watch_folder)
+
     # -- news and window state -----------------------------------------------------
 
-    def show_news(self, text: str) -> None:
-        self.banner.show_news(text)
+    def show_news(self, text: str, papers: bool = False) -> None:
+        self.banner.show_news(text, papers=papers)
         self.status.showMessage(text, 15_000)
+
+    def add_panel(self, panel: QDockWidget, area: Qt.DockWidgetArea, *actions: QAction) -> None:
+        """Dock a feature's panel (e.g. search) and list it, with its actions, in the View menu."""
+        self.addDockWidget(area, panel)
+        self.view_menu.addAction(panel.toggleViewAction())
+        for action in actions:
+            self.addAction(action)  # shortcuts work wherever the focus is
+            self.view_menu.addAction(action)
 
     def bring_to_front(self) -> None:
         self.show()

@@ -34,14 +34,37 @@ log = logging.getLogger("research_hub.app.model")
 Index = QModelIndex | QPersistentModelIndex
 
 
+def elapsed_s(paper: Paper, now: float | None = None) -> float | None:
+    """Time spent on the paper's last attempt: so far while processing, else in total."""
+    if paper.started_at is None:
+        return None
+    if paper.status is Status.PROCESSING:
+        return max(0.0, (now or time.time()) - paper.started_at)
+    if paper.finished_at is None or paper.status is Status.PENDING:
+        return None
+    return max(0.0, paper.finished_at - paper.started_at)
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
 class Column(IntEnum):
     TITLE = 0
     STATUS = 1
     PROGRESS = 2
     CHUNKS = 3
-    TIER = 4
-    ADDED = 5
-    PATH = 6
+    ELAPSED = 4
+    TIER = 5
+    ADDED = 6
+    PATH = 7
 
 
 HEADERS = {
@@ -49,6 +72,7 @@ HEADERS = {
     Column.STATUS: "Status",
     Column.PROGRESS: "Progress",
     Column.CHUNKS: "Chunks",
+    Column.ELAPSED: "Time",
     Column.TIER: "Tier",
     Column.ADDED: "Added",
     Column.PATH: "File",
@@ -102,6 +126,18 @@ def progress_text(paper: Paper) -> str:
 
 
 def status_text(paper: Paper) -> str:
+    text = _status_word(paper)
+    # Deleted from a watched folder: the index is kept, so search still finds it.
+    return f"{text} · file missing" if paper.file_missing else text
+
+
+def path_text(paper: Paper) -> str:
+    if paper.copies:
+        return f"{paper.path}  (+{paper.copies} duplicate{'s' if paper.copies > 1 else ''})"
+    return paper.path
+
+
+def _status_word(paper: Paper) -> str:
     if paper.status is Status.FAILED and paper.error_class is not None:
         return f"failed ({paper.error_class.value.replace('_', ' ')})"
     if paper.status is Status.COMPLETED and paper.ocr_used:
@@ -167,10 +203,12 @@ class PaperModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if paper.error_message:
                 return paper.error_message
+            if paper.file_missing:
+                return f"File missing: {paper.path} is gone; the search data is kept."
             return paper.path if column in (Column.TITLE, Column.PATH) else None
         if role == Qt.ItemDataRole.DecorationRole and column == Column.STATUS:
             return status_icon(paper.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == Column.CHUNKS:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.CHUNKS, Column.ELAPSED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -184,11 +222,14 @@ class PaperModel(QAbstractTableModel):
             return progress_text(paper)
         if column == Column.CHUNKS:
             return str(paper.chunk_count) if paper.status is Status.COMPLETED else ""
+        if column == Column.ELAPSED:
+            seconds = elapsed_s(paper)
+            return "" if seconds is None else duration_text(seconds)
         if column == Column.TIER:
             return paper.tier or ""
         if column == Column.ADDED:
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(paper.added_at))
-        return paper.path
+        return path_text(paper)
 
     @staticmethod
     def _sort_key(paper: Paper, column: Column) -> Any:
@@ -200,6 +241,8 @@ class PaperModel(QAbstractTableModel):
             return paper.pages_done / paper.pages_total if paper.pages_total else 0.0
         if column == Column.CHUNKS:
             return paper.chunk_count
+        if column == Column.ELAPSED:
+            return elapsed_s(paper) or 0.0
         if column == Column.TIER:
             return paper.tier or ""
         if column == Column.ADDED:

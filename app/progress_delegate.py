@@ -6,7 +6,7 @@ bar is repainted from the same ``dataChanged`` the model emits for the row.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,7 +39,13 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = min(done, total) if total else 0
         bar.text = f"{stage} {done}/{total}" if total else stage
         bar.textVisible = True
-        bar.state = option.state  # type: ignore[attr-defined]
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        # Without State_Horizontal, Fusion (the xcb default) lays the bar out as a
+        # vertical one: the text lands above a sliver of bar.
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
+        bar.direction = option.direction  # type: ignore[attr-defined]
+        bar.palette = option.palette  # type: ignore[attr-defined]
+        bar.fontMetrics = option.fontMetrics  # type: ignore[attr-defined]
         widget = option.widget  # type: ignore[attr-defined]
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)

@@ -82,6 +82,15 @@ class SettingsDialog(QDialog):
         self.close_to_tray = QCheckBox("Closing the window keeps Research Hub in the tray")
         self.close_to_tray.setChecked(settings.close_to_tray)
         form.addRow("", self.close_to_tray)
+        self.remove_missing_papers = QCheckBox(
+            "Forget a paper when its file is deleted from a watched folder"
+        )
+        self.remove_missing_papers.setToolTip(
+            "Off: the paper stays searchable, marked \"file missing\". Files are never deleted "
+            "by Research Hub either way."
+        )
+        self.remove_missing_papers.setChecked(settings.remove_missing_papers)
+        form.addRow("", self.remove_missing_papers)
 
         data = QLabel(data_dir)
         data.setTextInteractionFlags(data.textInteractionFlags().TextSelectableByMouse)
@@ -110,6 +119,7 @@ class SettingsDialog(QDialog):
         settings.notifications = self.notifications.isChecked()
         settings.start_minimised = self.start_minimised.isChecked()
         settings.close_to_tray = self.close_to_tray.isChecked()
+        settings.remove_missing_papers = self.remove_missing_papers.isChecked()
         return settings
 
     def accept(self) -> None:

@@ -1,4 +1,4 @@
-"""Status bar: queue depth, done/failed counts and the worker's state, always visible."""
+"""Status bar: queue depth, done/failed counts, throughput, time left, worker state."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ WORKER_TEXT = {
     "running": "Worker running",
     "restarting": "Worker crashed, restarting…",
     "stopping": "Worker stopping…",
+    "paused": "Paused",
 }
 
 
@@ -20,8 +21,9 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.queue_label = QLabel("Queue: –")
         self.counts_label = QLabel("")
+        self.rate_label = QLabel("")
         self.worker_label = QLabel(WORKER_TEXT["stopped"])
-        for label in (self.counts_label, self.queue_label, self.worker_label):
+        for label in (self.counts_label, self.rate_label, self.queue_label, self.worker_label):
             self.addPermanentWidget(label)
 
     def set_queue_depth(self, depth: int) -> None:
@@ -33,6 +35,10 @@ class StatusBar(QStatusBar):
         if busy:
             text += f" · {busy} to go"
         self.counts_label.setText(text)
+
+    def set_rate(self, text: str) -> None:
+        self.rate_label.setText(text)
+        self.rate_label.setVisible(bool(text))
 
     def set_worker_state(self, state: str) -> None:
         self.worker_label.setText(WORKER_TEXT.get(state, state))

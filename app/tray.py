@@ -46,6 +46,9 @@ class Notifier(QObject):
         self.enabled = enabled
         self._ready = 0
         self._failed = 0
+        self._ids: list[int] = []
+        #: The papers of the last announced batch (clicking the news shows them).
+        self.last_batch: list[int] = []
         self._max_wait_ms = max_wait_ms
         self._waited_ms = 0
         self._window_ms = window_ms
@@ -58,8 +61,10 @@ class Notifier(QObject):
                 continue
             if paper.status is Status.COMPLETED:
                 self._ready += 1
+                self._ids.append(paper.id)
             elif paper.status is Status.FAILED:
                 self._failed += 1
+                self._ids.append(paper.id)
         # Restart the quiet window, but never hold news longer than max_wait.
         if (self._ready or self._failed) and self._waited_ms < self._max_wait_ms:
             self._waited_ms += self._window_ms
@@ -68,10 +73,12 @@ class Notifier(QObject):
     def flush(self) -> None:
         self._timer.stop()
         self._waited_ms = 0
-        ready, failed = self._ready, self._failed
+        ready, failed, ids = self._ready, self._failed, self._ids
         self._ready = self._failed = 0
+        self._ids = []
         if not (ready or failed) or not self.enabled:
             return
+        self.last_batch = ids
         text = news_text(ready, failed)
         log.info("news: %s", text)
         self.announced.emit(text)
@@ -81,23 +88,31 @@ class Tray(QObject):
     """The system tray icon with a small menu; exists only where a tray is available."""
 
     show_window = Signal()
+    #: The user clicked a notification.
+    news_clicked = Signal()
+    #: The menu's Show/Hide entry: show the window if hidden, else hide it.
+    toggle_window = Signal()
     quit_requested = Signal()
 
-    def __init__(self, icon: QIcon, parent: QObject | None = None) -> None:
+    def __init__(
+        self, icon: QIcon, pause_action: QAction | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._icon = QSystemTrayIcon(icon, self)
         self._icon.setToolTip("Research Hub")
         self._menu = QMenu()
-        show = QAction("Show Research Hub", self._menu)
-        show.triggered.connect(self.show_window)
+        self.show_action = QAction("Show / hide Research Hub", self._menu)
+        self.show_action.triggered.connect(self.toggle_window)
         quit_action = QAction("Quit", self._menu)
         quit_action.triggered.connect(self.quit_requested)
-        self._menu.addAction(show)
+        self._menu.addAction(self.show_action)
+        if pause_action is not None:  # the window's own action: one state, two places
+            self._menu.addAction(pause_action)
         self._menu.addSeparator()
         self._menu.addAction(quit_action)
         self._icon.setContextMenu(self._menu)
         self._icon.activated.connect(self._on_activated)
-        self._icon.messageClicked.connect(self.show_window)
+        self._icon.messageClicked.connect(self.news_clicked)
 
     @staticmethod
     def available() -> bool:

@@ -92,7 +92,10 @@ class WorkerSupervisor(QObject):
     def command(self) -> list[str]:
         if self._command is not None:
             return self._command
-        args = [sys.executable, "-m", "workers", "--data-dir", str(self.data_dir.root)]
+        # --parent-pid: if the app dies (kill -9, a crash), the worker stops too
+        # instead of living on unsupervised; the paper in flight goes back to the queue.
+        args = [sys.executable, "-m", "workers", "--data-dir", str(self.data_dir.root),
+                "--parent-pid", str(os.getpid())]
         if self.workers:
             args += ["--workers", str(self.workers)]
         return args

@@ -29,3 +29,31 @@ def corpus() -> Path:
     if not (CORPUS / "papers").is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The corpus papers ingested once per session by the real worker (``worker --burst``).
+
+    Shared by the ingestion and search tests (the ingestion takes about a
+    minute): tests must only read it.
+    """
+    import subprocess
+    import sys
+
+    from workers.queue import IngestQueue
+    from workers.registration import register_paths
+    from workers.store import Library
+
+    data_dir = DataDir.resolve(tmp_path_factory.mktemp("corpus-data")).ensure()
+    library = Library(data_dir)
+    with IngestQueue(data_dir) as queue:
+        registered = register_paths(library, queue, [corpus / "papers"])
+    assert len(registered.added) == len(list((corpus / "papers").glob("*.pdf")))
+    out = subprocess.run(
+        [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
+         "--workers", "2"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return library

@@ -248,6 +248,19 @@ def test_finished_papers_are_announced_once_in_the_window(
     assert hub.window.banner.shown_count == 1
     assert hub.window.banner.label.text() == "2 papers ready · 1 failed"
 
+    # Clicking the news lists just those papers, not the one still waiting.
+    drop(hub.window, write_pdfs(tmp_path / "later", 1, prefix="later"))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    view = hub.window.library_view
+    assert hub.window.banner.show_button.isVisibleTo(hub.window)
+    hub.window.banner.show_button.click()
+    assert view.proxy.rowCount() == 3
+    shown = {view.proxy.index(r, 0).data(PaperRole).id for r in range(3)}
+    assert shown == set(ids)
+    assert not hub.window.banner.isVisible()
+    view.batch_filter.click()
+    assert view.proxy.rowCount() == 4 and not view.batch_filter.isVisibleTo(view)
+
 
 def test_notifier_batches_and_can_be_disabled(qtbot) -> None:
     notifier = Notifier(window_ms=20)

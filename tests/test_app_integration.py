@@ -13,7 +13,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.test_app_gui import drop  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
@@ -58,3 +58,126 @@ def test_real_worker_completes_a_dropped_pdf_and_the_window_says_so(qtbot, tmp_p
         with qtbot.waitSignal(hub.supervisor.stopped, timeout=60_000, raising=False):
             hub.stop()
     assert hub.supervisor.pid is None
+
+
+def _kill_tree(pid: int) -> list[int]:
+    """``kill -9`` a worker and every process it started, as a crash would."""
+    import psutil
+
+    root = psutil.Process(pid)
+    victims = [*root.children(recursive=True), root]
+    for proc in victims:
+        proc.kill()
+    psutil.wait_procs(victims, timeout=10)
+    return [proc.pid for proc in victims]
+
+
+@pytest.mark.integration
+def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
+    qtbot, tmp_path: Path
+) -> None:
+    import psutil
+
+    data = DataDir.resolve(tmp_path / "data").ensure()
+    library = Library(data)
+    settings = settings_mod.load(library)
+    settings.tier = "fast"
+    settings_mod.save(library, settings)
+
+    # Backoff shortened so the test waits on the restart, not on the clock.
+    hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
+    hub.supervisor._backoff = [0.2]
+    qtbot.addWidget(hub.window)
+    hub.start(show=True)
+    try:
+        qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
+        # Twelve long pages: a few seconds of work, so the kill lands mid-paper.
+        pdf = make_pdf(tmp_path / "long.pdf", long_topic_pages(8) * 4, title="Long")
+        drop(hub.window, [pdf])
+        qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
+        paper_id = hub.model.papers()[0].id
+
+        def in_flight() -> bool:
+            paper = library.get(paper_id)
+            return paper is not None and paper.status is Status.PROCESSING
+
+        qtbot.waitUntil(in_flight, timeout=120_000)
+        first_pid = hub.supervisor.pid
+        assert first_pid is not None
+        states: list[str] = []
+        hub.supervisor.state_changed.connect(states.append)
+        killed = _kill_tree(first_pid)
+
+        qtbot.waitUntil(lambda: "restarting" in states and hub.supervisor.state == "running",
+                        timeout=30_000)
+        assert hub.supervisor.pid not in (None, first_pid)
+
+        def finished() -> bool:
+            paper = library.get(paper_id)
+            return paper is not None and paper.status in (Status.COMPLETED, Status.FAILED)
+
+        qtbot.waitUntil(finished, timeout=180_000)
+        paper = library.get(paper_id)
+        assert paper is not None
+        assert paper.status is Status.COMPLETED, paper.error_message
+        assert paper.attempts == 2 and (paper.crashes, paper.interruptions) == (0, 1)  # a kill is not a crash
+        assert paper.worker_pid not in killed
+        # Completed exactly once: one set of chunks, one vector each.
+        chunks = library.chunks(paper_id)
+        assert len(chunks) == paper.chunk_count > 0
+        assert len({c["seq"] for c in chunks}) == len(chunks)
+        vectors = library.db.execute(
+            "SELECT count(*) FROM embeddings e JOIN chunks c ON c.id = e.chunk_id"
+            " WHERE c.paper_id = ?", [paper_id]).fetchone()[0]
+        assert vectors == len(chunks)
+        qtbot.waitUntil(lambda: hub.model.paper(paper_id).status is Status.COMPLETED,
+                        timeout=10_000)
+        assert not any(psutil.pid_exists(pid) for pid in killed)
+    finally:
+        with qtbot.waitSignal(hub.supervisor.stopped, timeout=60_000, raising=False):
+            hub.stop()
+        library.close()
+    assert hub.supervisor.pid is None
+
+
+@pytest.mark.integration
+def test_pause_stops_the_worker_and_is_remembered_across_restarts(qtbot, tmp_path: Path) -> None:
+    data = DataDir.resolve(tmp_path / "data").ensure()
+    hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
+    qtbot.addWidget(hub.window)
+    hub.start(show=True)
+    try:
+        qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
+        worker = hub.supervisor.pid
+        hub.window.pause_action.trigger()
+        qtbot.waitUntil(lambda: hub.supervisor.state == "stopped", timeout=30_000)
+        assert hub.window.status.worker_label.text() == "Paused"
+        assert hub.window.pause_action.text() == "Resume processing"
+        assert hub.runner.wait(10_000)
+    finally:
+        hub.stop()
+    import psutil
+
+    assert worker is not None and not psutil.pid_exists(worker)
+    library = Library(data)
+    assert settings_mod.load(library).paused is True
+    library.close()
+
+    # Started again: still paused, no worker, until the user resumes.
+    again = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
+    qtbot.addWidget(again.window)
+    again.start(show=True)
+    try:
+        assert again.window.pause_action.isChecked()
+        assert again.supervisor.pid is None
+        assert again.window.status.worker_label.text() == "Paused"
+        again.window.pause_action.trigger()
+        qtbot.waitUntil(lambda: again.supervisor.state == "running", timeout=30_000)
+        assert again.window.pause_action.text() == "Pause processing"
+        assert again.runner.wait(10_000)
+        library = Library(data)
+        assert settings_mod.load(library).paused is False
+        library.close()
+    finally:
+        with qtbot.waitSignal(again.supervisor.stopped, timeout=60_000, raising=False):
+            again.stop()

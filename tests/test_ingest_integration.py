@@ -13,8 +13,6 @@ from tests.pdfgen import long_topic_pages, make_pdf
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.pipeline.convert import Tier
-from workers.queue import IngestQueue
-from workers.registration import register_paths
 from workers.store import Library, Stage, Status
 
 pytestmark = pytest.mark.integration
@@ -84,15 +82,7 @@ def test_empty_text_layer_fails_with_reason(engine, tmp_path: Path) -> None:
 # -- the shared corpus of real papers -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def corpus_library(corpus: Path, tmp_path_factory) -> Library:
-    data_dir = DataDir.resolve(tmp_path_factory.mktemp("corpus-data")).ensure()
-    library = Library(data_dir)
-    with IngestQueue(data_dir) as queue:
-        registered = register_paths(library, queue, [corpus / "papers"])
-    assert len(registered.added) == len(list((corpus / "papers").glob("*.pdf")))
-    run_worker(data_dir, workers=2)
-    return library
+# ``corpus_library`` (the corpus papers ingested once per session) is in conftest.py.
 
 
 def _page_words(pdf: Path) -> list[set[str]]:

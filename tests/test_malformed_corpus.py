@@ -78,7 +78,10 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
             assert paper.error_message and len(paper.error_message) > 20
         if paper.file_name in EXPECTED:
             assert outcome in EXPECTED[paper.file_name], (paper.file_name, outcome, paper.error_message)
-            assert paper.timings.get("parse_s", 0) < 120 or paper.status is Status.FAILED
+            # None runs past its limit: the guard stops it within a second or two of it.
+            took = (paper.finished_at or 0) - (paper.started_at or 0)
+            limit = settings.timeout_for(max(paper.pages_total, paper.page_count or 0))
+            assert 0 <= took <= limit + 5, (paper.file_name, took, limit)
     assert outcomes["after-the-storm.pdf"] == OK
     assert len(outcomes) == len(EXPECTED) + 1
     assert library.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -88,11 +91,16 @@ def test_scanned_pdfs_get_ocr(corpus: Path, tmp_path: Path) -> None:
     data_dir = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, [corpus / "scanned" / "ocr_test.pdf"])
+        register_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
     subprocess.run([sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
-                    "--workers", "1"], capture_output=True, text=True, timeout=600, check=True)
-    (paper,) = library.papers()
-    assert paper.status is Status.COMPLETED and paper.ocr_used, paper.error_message
+                    "--workers", "2"], capture_output=True, text=True, timeout=600, check=True)
+    papers = {p.file_name: p for p in library.papers()}
+    assert len(papers) == len(list((corpus / "scanned").glob("*.pdf")))
+    for name, scan in papers.items():
+        assert scan.status is Status.COMPLETED and scan.chunk_count > 0, (name, scan.error_message)
+        # Image-only pages are OCR'd; a scan that already has a text layer is read as it is.
+        assert scan.ocr_used is (name != "Seige_of_Vicksburg_Sample_OCR.pdf"), name
+    paper = papers["ocr_test.pdf"]
     text = " ".join(c["text"] for c in library.chunks(paper.id)).lower()
     expected = (corpus / "groundtruth" / "ocr_test.tesseract.full_page.md").read_text().lower()
     words = [w for w in expected.split() if len(w) > 4 and w.isalpha()]

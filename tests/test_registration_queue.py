@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -62,22 +63,31 @@ def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir) -> No
     library.db.execute("UPDATE papers SET worker_pid = ? WHERE id = ?", [dead.pid, ids[1]])
     # ids[2] is processing with a live worker (this process) and a fresh heartbeat.
     library.start(ids[2])
-    # ids[3] already crashed the worker once and is in flight again on a dead worker.
+    # ids[3] already crashed the worker once and is in flight again on a worker that
+    # died of SIGSEGV (the consumer saw its exit code): the second crash fails it.
+    crasher = subprocess.Popen([sys.executable, "-c", "import ctypes; ctypes.string_at(0)"])
+    assert crasher.wait() == -signal.SIGSEGV
     library.start(ids[3])
     library.db.execute("UPDATE papers SET worker_pid = ?, crashes = 1 WHERE id = ?",
-                       [dead.pid, ids[3]])
+                       [crasher.pid, ids[3]])
+    exits = {crasher.pid: crasher.returncode}
     with IngestQueue(data_dir) as queue:
-        report = reconcile(library, queue, Settings(max_crashes=2))
+        report = reconcile(library, queue, Settings(max_crashes=2), exits)
         assert report.requeued == [ids[1]]
         assert report.crashed_out == [ids[3]]
         assert sorted(queue.queued_paper_ids()) == [ids[0], ids[1]]
         # idempotent: nothing more to do on a second pass
-        second = reconcile(library, queue, Settings(max_crashes=2))
+        second = reconcile(library, queue, Settings(max_crashes=2), exits)
         assert (second.queued, second.requeued, second.crashed_out) == ([], [], [])
-    assert library.get(ids[1]).status is Status.PENDING and library.get(ids[1]).crashes == 1
+    # ids[1]'s worker died of unknown causes (not a child we saw die): an interruption,
+    # not a crash, so killing workers never fails a paper early.
+    requeued = library.get(ids[1])
+    assert requeued.status is Status.PENDING
+    assert (requeued.crashes, requeued.interruptions) == (0, 1)
     assert library.get(ids[2]).status is Status.PROCESSING
     crashed = library.get(ids[3])
     assert crashed.status is Status.FAILED and crashed.error_class is ErrorClass.WORKER_CRASHED
+    assert "SIGSEGV" in (crashed.error_message or "")
 
 
 def test_reconcile_requeues_expired_lease(data_dir: DataDir) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from workers import __version__
 from workers.paths import ENV_DATA_DIR, DataDir
+from workers.store.storage_errors import storage_error
 
-COMMANDS = ("add", "worker", "status", "search", "doctor")
+COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
 
 
 def _common(parser: argparse.ArgumentParser, json_flag: bool = False) -> None:
@@ -43,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the ingestion worker in the foreground")
     worker.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: the setting, else what the machine affords)")
-    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--burst", action="store_true",
+                        help="exit when the queue is empty (and at once, with a message,"
+                        " if the data folder is full or read-only; otherwise the worker waits)")
+    worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                        help="stop, re-queueing the paper in flight, when process PID is gone"
+                        " (the desktop app passes its own)")
     worker.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     _common(worker)
 
@@ -53,10 +60,33 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search the library by meaning and keywords")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    search.add_argument("--per-paper", type=int, default=2, metavar="N",
+                        help="at most N passages from one paper (default 2; 0: no limit)")
+    search.add_argument("--mode", choices=("hybrid", "keyword", "vector"), default="hybrid",
+                        help="hybrid (default), keyword only (FTS5/BM25) or vector only")
+    search.add_argument("--paper", type=int, action="append", default=[], metavar="ID",
+                        help="only this paper (its # in `status`); repeat for several")
+    search.add_argument("--folder", default="", help="only papers whose file is inside FOLDER")
+    search.add_argument("--file-status", choices=("present", "missing"), default="",
+                        help="only papers whose file is present / missing on disk")
     _common(search, json_flag=True)
+
+    reembed = sub.add_parser(
+        "reembed", help="set the embedding model and queue re-embedding of every stored chunk")
+    reembed.add_argument("--model", default=None,
+                         help="sentence-transformers model name or local folder (default: the setting)")
+    _common(reembed)
+
+    server = sub.add_parser("search-server",
+                            help="answer JSON-line search requests on stdin (the app runs this)")
+    _common(server)
 
     doctor = sub.add_parser("doctor", help="report tiers, models, versions, data folder, queue depth")
     _common(doctor, json_flag=True)
+
+    from workers.watch.cli import add_parser as add_watch_parser
+
+    add_watch_parser(sub, _common)
     return parser
 
 
@@ -65,10 +95,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    data_dir = DataDir.resolve(args.data_dir).ensure()
     handler = {"add": cmd_add, "worker": cmd_worker, "status": cmd_status,
-               "search": cmd_search, "doctor": cmd_doctor}[args.command]
-    return handler(args, data_dir)
+               "search": cmd_search, "reembed": cmd_reembed, "search-server": cmd_search_server,
+               "doctor": cmd_doctor, "watch": cmd_watch}[args.command]
+    data_dir = DataDir.resolve(args.data_dir)
+    try:
+        return handler(args, data_dir.ensure())
+    except (OSError, sqlite3.Error) as exc:
+        # A full or read-only data folder is the user's to fix: say so, without a traceback.
+        fault = storage_error(exc, data_dir.root)
+        if fault is None:
+            raise
+        print(f"research-hub {args.command}: {fault.explain(data_dir.root)}", file=sys.stderr)
+        return 1
+
+
+def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.watch.cli import run
+
+    return run(args, data_dir)
 
 
 def _print_json(value: Any) -> None:
@@ -109,7 +154,7 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.worker import run_worker
 
     configure_logging(data_dir, "worker", verbose=args.verbose)
-    run_worker(data_dir, workers=args.workers, burst=args.burst)
+    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid)
     return 0
 
 
@@ -140,28 +185,62 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from workers.search import Filters, Searcher
+    from workers.search_server import QueryEmbedder
+    from workers.store import Library
+
+    try:
+        filters = Filters(tuple(args.paper), args.folder, args.file_status)
+        embed = QueryEmbedder() if args.mode != "keyword" else None
+        results = Searcher(Library(data_dir), embed).search(
+            args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode
+        )
+    except ValueError as exc:
+        print(f"research-hub search: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(results.to_dict())
+        return 0
+    bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
+    print(results.coverage.text())
+    for note in results.notes:
+        print(note)
+    if not results.hits:
+        print("no results")
+    for i, h in enumerate(results.hits, 1):
+        pages = ",".join(map(str, h.pages)) or "?"
+        missing = "  (file missing)" if h.file_missing else ""
+        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}")
+        if h.heading:
+            print(f"    § {h.heading[:90]}")
+        print(f"    {h.marked_snippet(bold, plain)}")
+    return 0
+
+
+def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers import settings as settings_mod
-    from workers.pipeline.embedding import Embedder
-    from workers.search import search
+    from workers.queue import IngestQueue
     from workers.store import Library
 
     library = Library(data_dir)
     settings = settings_mod.load(library)
-    embedder = Embedder(settings.embedding_model)
-    vector = embedder.encode([args.query])[0] if args.query.strip() else None
-    hits = search(library, args.query, vector, embedder.name, k=args.k)
-    if args.json:
-        _print_json([h.to_dict() for h in hits])
-        return 0
-    if not hits:
-        print("no results")
-    for i, h in enumerate(hits, 1):
-        pages = ",".join(map(str, h.pages)) or "?"
-        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score}")
-        if h.heading:
-            print(f"    § {h.heading[:90]}")
-        print(f"    {h.snippet}")
+    if args.model is not None:
+        if not args.model.strip():
+            print("research-hub reembed: --model must not be empty", file=sys.stderr)
+            return 2
+        settings.embedding_model = args.model.strip()
+        settings_mod.save(library, settings)
+    with IngestQueue(data_dir) as queue:
+        queue.tasks.reembed(settings.embedding_model)
+    print(f"queued: the worker re-embeds {library.chunk_count():,} passages with "
+          f"{settings.embedding_model}; search uses the current vectors until it is done")
     return 0
+
+
+def cmd_search_server(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.search_server import main as server_main
+
+    return server_main(["--data-dir", str(data_dir.root)])
 
 
 def cmd_doctor(args: argparse.Namespace, data_dir: DataDir) -> int:

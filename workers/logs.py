@@ -16,11 +16,15 @@ def configure_logging(data_dir: DataDir, name: str, verbose: bool = False) -> No
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = logging.Formatter(FORMAT)
-    file_handler = logging.handlers.RotatingFileHandler(
-        data_dir.logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
-    stream = logging.StreamHandler(sys.stderr)
-    for handler in (file_handler, stream):
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        handlers.append(logging.handlers.RotatingFileHandler(
+            data_dir.logs / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        ))
+    except OSError as exc:  # a read-only or full data folder: stderr still reaches the app
+        print(f"research-hub: not logging to {data_dir.logs} ({exc.strerror or exc})",
+              file=sys.stderr)
+    for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     # Docling and friends are chatty at INFO; their warnings still come through.

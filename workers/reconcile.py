@@ -1,24 +1,45 @@
 """Keep the queue consistent with the papers table, the source of truth.
 
-Run at worker start and every few seconds by the consumer: a ``pending`` paper
-with no queued task is queued again; a ``processing`` paper whose worker
-process is gone (or whose lease expired) goes back to the queue, or fails with
-"the worker crashed" once it has taken the worker down too often. Nothing a
-user added is lost, even after ``kill -9`` of any process.
+Run at worker start, every few seconds, and at once when a worker process
+dies: a ``pending`` paper with no queued task is queued again; a
+``processing`` paper whose worker process is gone (or whose lease expired)
+goes back to the front of the queue. Nothing a user added is lost, even after
+``kill -9`` of any process.
+
+How the worker died decides what is counted. A crash that is the file's fault
+(a fatal signal such as SIGSEGV or SIGABRT from native code, a guard exit that
+could not record its reason, a hang past the lease) counts toward
+``max_crashes``; after that the paper fails with "the worker crashed". A death
+that is not (SIGKILL or SIGTERM from outside, a consumer that was killed with
+its workers, so the cause is unknown) counts toward the larger
+``max_interruptions``, so that killing the worker never fails a paper early,
+yet a paper the system's OOM killer keeps stopping does not loop forever.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from workers.guard import EXIT_LIMIT
 from workers.queue import IngestQueue
 from workers.settings import Settings
-from workers.store import ErrorClass, Library, Status
+from workers.store import ErrorClass, Library, Paper, Status
 from workers.store.library import HOST
 
 log = logging.getLogger("research_hub.reconcile")
+
+#: Deaths by these signals are crashes in native code, the file's fault.
+CRASH_SIGNALS = frozenset(
+    int(getattr(signal, name))
+    for name in ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP")
+    if hasattr(signal, name)
+)
+#: Priority of re-queued papers: the paper that was in flight resumes first.
+REQUEUE_PRIORITY = 1
 
 
 @dataclass
@@ -26,6 +47,8 @@ class Reconciled:
     queued: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     crashed_out: list[int] = field(default_factory=list)
+    #: Live local worker processes whose lease expired: hung; the consumer kills its own.
+    hung_pids: list[int] = field(default_factory=list)
 
 
 def pid_alive(pid: int) -> bool:
@@ -37,38 +60,96 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def reconcile(library: Library, queue: IngestQueue, settings: Settings) -> Reconciled:
+def is_crash(exit_code: int | None) -> bool:
+    """Was this worker exit the file's fault? ``None``: unknown (not our child)."""
+    if exit_code is None or exit_code == 0:
+        return False
+    if exit_code < 0:
+        return -exit_code in CRASH_SIGNALS
+    return True  # the guard's EXIT_LIMIT (its reason unrecorded) or a fatal error exit
+
+
+def reconcile(
+    library: Library, queue: IngestQueue, settings: Settings,
+    exits: Mapping[int, int | None] | None = None,
+) -> Reconciled:
+    """One pass; ``exits`` maps pids of this consumer's dead workers to their exit codes."""
     report = Reconciled()
+    exits = exits or {}
     now = time.time()
     for paper in library.processing():
-        dead = paper.worker_host == HOST and bool(paper.worker_pid) and not pid_alive(
-            paper.worker_pid or 0
-        )
+        local = paper.worker_host == HOST and bool(paper.worker_pid)
+        dead = local and not pid_alive(paper.worker_pid or 0)
         expired = (paper.heartbeat_at or 0) < now - settings.lease_s
         if not (dead or expired):
             continue
-        crashes = paper.crashes + 1
-        if crashes >= settings.max_crashes:
-            library.fail(paper.id, ErrorClass.WORKER_CRASHED, f"(It happened {crashes} times.)")
-            report.crashed_out.append(paper.id)
-        elif library.requeue_stale(paper.id, crashed=True):
-            report.requeued.append(paper.id)
+        if dead:
+            code = exits.get(paper.worker_pid or 0)
+            crashed = is_crash(code)
+            how = _describe_exit(code)
+        elif local:  # alive but silent for a whole lease: hung where the guard cannot act
+            crashed, how = True, "hung"
+            report.hung_pids.append(paper.worker_pid or 0)
+        else:  # another machine's worker stopped renewing its lease
+            crashed, how = False, "lease expired"
+        _settle(library, paper, crashed, how, settings, report)
     queued = queue.queued_paper_ids() | _scheduled_ids(queue)
     missing = [pid for pid in library.ids_with_status(Status.PENDING) if pid not in queued]
-    queue.enqueue(missing)
-    report.queued = [pid for pid in missing if pid not in report.requeued]
+    resumed = [pid for pid in missing if pid in set(report.requeued)]
+    queue.enqueue(resumed, priority=REQUEUE_PRIORITY)
+    queue.enqueue([pid for pid in missing if pid not in set(resumed)])
+    report.queued = [pid for pid in missing if pid not in set(report.requeued)]
     if report.queued or report.requeued or report.crashed_out:
         log.info(
-            "reconciled: %d queued, %d re-queued after a dead worker, %d failed as crashing",
+            "reconciled: %d queued, %d re-queued after their worker died, %d failed",
             len(report.queued), len(report.requeued), len(report.crashed_out),
         )
     return report
 
 
+def _settle(
+    library: Library, paper: Paper, crashed: bool, how: str, settings: Settings,
+    report: Reconciled,
+) -> None:
+    """Re-queue the paper whose worker died, or fail it once it has died too often."""
+    crashes = paper.crashes + (1 if crashed else 0)
+    interruptions = paper.interruptions + (0 if crashed else 1)
+    if crashed and crashes >= settings.max_crashes:
+        detail = f"(It happened {crashes} times; last: {how}.)"
+    elif not crashed and interruptions >= settings.max_interruptions:
+        detail = (
+            f"(Its worker was stopped {interruptions} times while processing it, last: {how};"
+            " the system may have run out of memory.)"
+        )
+    else:
+        if library.requeue_stale(paper.id, crashed=crashed, interrupted=not crashed, reason=how):
+            log.warning("paper %s: its worker died (%s); re-queued", paper.id, how)
+            report.requeued.append(paper.id)
+        return
+    counted = {"crashes": crashes, "interruptions": interruptions}
+    if library.fail(paper.id, ErrorClass.WORKER_CRASHED, detail, counted=counted):
+        log.error("paper %s: failed, worker crashed %s", paper.id, detail)
+        report.crashed_out.append(paper.id)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "worker gone, cause unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    if code == EXIT_LIMIT:
+        return "stopped by its guard"
+    return f"exit code {code}"
+
+
 def _scheduled_ids(queue: IngestQueue) -> set[int]:
     """Papers waiting for a Huey retry (in the schedule, not yet in the queue)."""
     ids: set[int] = set()
+    name = queue.tasks.ingest.task_class.__name__
     for task in queue.huey.scheduled():
-        if task.args:
+        if task.name == name and task.args:  # other tasks (re-embedding) carry no paper id
             ids.add(int(task.args[0]))
     return ids

@@ -36,16 +36,26 @@ class Settings:
     notifications: bool = True
     start_minimised: bool = False
     close_to_tray: bool = True
+    #: The user paused processing: the app does not run its worker until resumed.
+    paused: bool = False
     max_pages: int = 2000
     #: Time limit per paper: base + per page (a 5,000-page book needs longer than a letter).
     timeout_base_s: float = 300.0
     timeout_per_page_s: float = 6.0
     memory_limit_mb: int = 6144
-    #: A paper whose processing killed the worker this many times is failed.
+    #: A paper whose processing crashed the worker (segfault, abort, hang) this many times is failed.
     max_crashes: int = 2
+    #: ...and one whose worker was killed from outside (kill -9, the system's OOM killer)
+    #: this many times while processing it: a kill is not the file's fault, but a loop must end.
+    max_interruptions: int = 5
     batch_pages: int = 16
     #: Lease: a "processing" paper whose heartbeat is older than this is re-queued.
     lease_s: float = 90.0
+    #: A watched file that is deleted: forget its paper (True) or keep it searchable,
+    #: marked "file missing" (False, the default).
+    remove_missing_papers: bool = False
+    #: A new file in a watched folder must keep its size and mtime this long before it is added.
+    watch_settle_s: float = 2.0
 
     @property
     def effective_workers(self) -> int:

@@ -5,25 +5,60 @@ where threads in one process do not, and a worker killed by its guard (time or
 memory limit) or by a native crash is replaced by Huey's health check without
 taking the others down. The consumer's parent process stays light: it never
 imports torch or Docling; each child loads the models once at start-up.
+
+Nothing may outlive its supervisor: the consumer stops (re-queueing the paper
+in flight) when the process named by ``parent_pid`` (the desktop app) is gone,
+and its worker and scheduler processes exit when the consumer is gone, so a
+``kill -9`` anywhere leaves no orphan taking work nobody watches.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import sqlite3
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
-from huey.consumer import Consumer, ConsumerStopped
+from huey.consumer import Consumer, ConsumerStopped, Scheduler
 
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.reconcile import reconcile
 from workers.store import Library, Status
+from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.worker")
 
 RECONCILE_EVERY_S = 5.0
+#: While the data folder cannot be written: how often to look again, and to say so.
+STORAGE_RETRY_S = 5.0
+STORAGE_REPORT_EVERY_S = 60.0
+#: Exit codes of this consumer's dead workers, kept for reconciliation (bounded).
+_MAX_EXITS = 256
+
+T = TypeVar("T")
+
+
+class _ParentWatchingScheduler(Scheduler):
+    """Huey's scheduler process, ending when the consumer that forked it is gone.
+
+    Worker processes watch their parent from their guard thread (``workers.guard``);
+    the scheduler has none, and would otherwise live on after a ``kill -9`` of the
+    consumer, re-enqueueing retries forever.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._consumer_pid = os.getpid()  # built in the consumer, before the fork
+
+    def loop(self, now: float | None = None) -> None:
+        if os.getppid() != self._consumer_pid:
+            raise KeyboardInterrupt  # Huey's process runner ends quietly on this
+        super().loop(now)
 
 
 class IngestConsumer(Consumer):
@@ -35,37 +70,100 @@ class IngestConsumer(Consumer):
     deadlock the child.
     """
 
-    def __init__(self, queue: IngestQueue, library: Library, burst: bool, **kwargs: object) -> None:
+    scheduler_class = _ParentWatchingScheduler
+
+    def __init__(
+        self, queue: IngestQueue, library: Library, burst: bool,
+        parent_pid: int | None = None, **kwargs: object,
+    ) -> None:
         super().__init__(queue.huey, **kwargs)  # type: ignore[arg-type]
         self.queue = queue
         self.library = library
         self.burst = burst
+        self.parent_pid = parent_pid
         self._next_reconcile = 0.0
+        #: pid -> exit code of worker processes that died (how they died decides
+        #: whether their paper counts a crash; see workers.reconcile).
+        self.exits: dict[int, int | None] = {}
+        self._worker_died = False
+        #: Since when writes have worked; leases are judged only after a whole lease
+        #: of working storage (a full disk stops heartbeats without anything hanging).
+        self._storage_ok_since: float | None = time.monotonic()
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            log.warning("the process that started this worker (%s) is gone: stopping",
+                        self.parent_pid)
+            self.stop(graceful=False)  # the paper in flight goes back to the queue
+            raise ConsumerStopped
         health_check_ts = super().loop(health_check_ts)
+        self._collect_exits()
         now = time.monotonic()
-        if now >= self._next_reconcile:
+        if self._worker_died or now >= self._next_reconcile:
+            # A dead worker's paper goes back to the queue at once, not at the next tick.
+            self._worker_died = False
             self._next_reconcile = now + RECONCILE_EVERY_S
             self._reconcile()
         return health_check_ts
 
+    def check_worker_health(self) -> bool:
+        self._collect_exits()  # before Huey replaces the dead and forgets them
+        return bool(super().check_worker_health())
+
+    def _collect_exits(self) -> None:
+        """Record how dead worker processes ended, before anything forgets them."""
+        for _, process in self.worker_threads:
+            pid = process.pid
+            if pid is None or pid in self.exits or process.is_alive():
+                continue
+            self.exits[pid] = process.exitcode
+            self._worker_died = True
+            log.warning("worker process %s ended (exit code %s)", pid, process.exitcode)
+        while len(self.exits) > _MAX_EXITS:
+            self.exits.pop(next(iter(self.exits)))
+
     def _reconcile(self) -> None:
         try:
             settings = settings_mod.load(self.library)
-            reconcile(self.library, self.queue, settings)
+            now = time.monotonic()
+            judge_leases = (
+                self._storage_ok_since is not None
+                and now - self._storage_ok_since >= settings.lease_s
+            )
+            if not judge_leases:
+                settings.lease_s = float("inf")
+            report = reconcile(self.library, self.queue, settings, self.exits)
+            self._kill_hung(report.hung_pids)
+            if self._storage_ok_since is None:
+                self._storage_ok_since = now
+                log.info("the data folder can be written again: resuming")
             if self.burst and self._drained():
                 log.info("queue is empty: stopping (--burst)")
                 self.stop(graceful=True)
                 raise ConsumerStopped
         except ConsumerStopped:
             raise
-        except Exception:  # a busy or read-only database must not stop the consumer
-            log.exception("reconcile failed; will try again")
+        except Exception as exc:  # a busy, full or read-only database must not stop the consumer
+            fault = storage_error(exc, self.library.data_dir.root)
+            if fault is not None:
+                if self._storage_ok_since is not None:
+                    log.error("%s", fault.explain(self.library.data_dir.root))
+                self._storage_ok_since = None
+            else:
+                log.exception("reconcile failed; will try again")
         finally:
             # No SQLite connection may be open across the fork of a replacement worker.
             self.library.close()
             self.queue.huey.storage.close()
+
+    def _kill_hung(self, pids: list[int]) -> None:
+        """Kill our own workers that stopped renewing their lease: hung in native code."""
+        ours = {process.pid for _, process in self.worker_threads}
+        for pid in pids:
+            if pid in ours:
+                log.error("worker process %s is hung (no heartbeat for a whole lease): killing it",
+                          pid)
+                os.kill(pid, signal.SIGKILL)  # its paper was already counted as a crash
 
     def _drained(self) -> bool:
         counts = self.library.counts()
@@ -76,17 +174,54 @@ class IngestConsumer(Consumer):
         )
 
 
-def run_worker(data_dir: DataDir, workers: int | None = None, burst: bool = False) -> None:
-    """Run the consumer in the foreground until stopped (or drained, with ``burst``)."""
+def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
+    """Run ``op``; while the data folder is full or read-only, say so and try again.
+
+    With ``wait=False`` (``--burst``, scripts) the ``StorageError`` is raised
+    instead, so a script is told rather than left waiting.
+    """
+    last_report = 0.0
+    while True:
+        try:
+            return op()
+        except (sqlite3.Error, OSError) as exc:
+            fault = storage_error(exc, data_dir.root)
+            if fault is None:
+                raise
+            if not wait:
+                raise fault from exc
+            now = time.monotonic()
+            if now - last_report >= STORAGE_REPORT_EVERY_S:
+                log.error("%s Waiting.", fault.explain(data_dir.root))
+                last_report = now
+            time.sleep(STORAGE_RETRY_S)
+
+
+def run_worker(
+    data_dir: DataDir, workers: int | None = None, burst: bool = False,
+    parent_pid: int | None = None,
+) -> None:
+    """Run the consumer in the foreground until stopped (or drained, with ``burst``).
+
+    ``parent_pid``: stop when that process (the app that started us) is gone.
+    """
     library = Library(data_dir)
-    settings = settings_mod.load(library)
+    wait = not burst
+
+    def open_and_reconcile() -> tuple[IngestQueue, settings_mod.Settings]:
+        settings = settings_mod.load(library)
+        queue = IngestQueue(data_dir)
+        reconcile(library, queue, settings)
+        return queue, settings
+
+    try:
+        queue, settings = until_writable(data_dir, open_and_reconcile, wait)
+    finally:
+        library.close()
     count = workers or settings.effective_workers
-    queue = IngestQueue(data_dir)
-    reconcile(library, queue, settings)
-    library.close()
     log.info("worker starting: %d process(es), data dir %s, pid %d", count, data_dir.root, os.getpid())
     consumer = IngestConsumer(
-        queue, library, burst,
+        queue, library, burst, parent_pid=parent_pid,
         workers=count, worker_type="process", periodic=False,
         initial_delay=0.1, backoff=1.5, max_delay=1.0,
         check_worker_health=True, health_check_interval=1,

@@ -30,8 +30,12 @@ class Chunker:
         from docling_core.transforms.chunker.tokenizer.huggingface import HuggingFaceTokenizer
         from transformers import AutoTokenizer
 
+        # The chunker measures whole paragraphs before splitting them, so the
+        # tokenizer's own 512-token limit only produces a misleading "indexing
+        # errors" warning; the chunk size limit is ``max_tokens``.
         tokenizer = HuggingFaceTokenizer(
-            tokenizer=AutoTokenizer.from_pretrained(model_path), max_tokens=max_tokens
+            tokenizer=AutoTokenizer.from_pretrained(model_path, model_max_length=1_000_000),
+            max_tokens=max_tokens,
         )
         self._chunker = HybridChunker(tokenizer=tokenizer, merge_peers=True)
 
@@ -41,8 +45,9 @@ class Chunker:
             text = raw.text.strip()
             if not text:
                 continue
-            pages, boxes = _provenance(document, raw.meta.doc_items)
-            headings = [h for h in (raw.meta.headings or []) if h]
+            meta: Any = raw.meta  # HybridChunker yields DocChunks, typed as BaseChunk
+            pages, boxes = _provenance(document, meta.doc_items)
+            headings = [h for h in (meta.headings or []) if h]
             chunks.append(
                 Chunk(
                     text=text,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from workers.store.status import ErrorClass
 log = logging.getLogger("research_hub.pipeline")
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     FAST = "fast"
     BALANCED = "balanced"
     BEST = "best"
@@ -101,7 +101,10 @@ class Converter:
             from docling.document_converter import PdfFormatOption
 
             option = PdfFormatOption(pipeline_options=self._standard_options(ocr=ocr))
-        return DocumentConverter(format_options={InputFormat.PDF: option})
+        # PDF only: preflight already refuses other files, and a converter that can't
+        # open anything else is defence in depth against a file that lies about itself.
+        return DocumentConverter(allowed_formats=[InputFormat.PDF],
+                                 format_options={InputFormat.PDF: option})
 
     def _standard_options(self, *, ocr: bool) -> Any:
         from docling.datamodel.accelerator_options import AcceleratorOptions
@@ -118,7 +121,10 @@ class Converter:
         if self.tier is Tier.BEST:
             options.artifacts_path = self.artifacts
         else:
-            from workers.pipeline.rapid_layout_engine import RapidLayoutOptions, register_rapid_layout
+            from workers.pipeline.rapid_layout_engine import (
+                RapidLayoutOptions,
+                register_rapid_layout,
+            )
 
             register_rapid_layout()
             options.layout_options = RapidLayoutOptions()
@@ -131,7 +137,7 @@ class Converter:
                 det_model_path=str(found.det),
                 cls_model_path=str(found.cls),
                 rec_model_path=str(found.rec),
-                force_full_page_ocr=True,
+                force_full_page_ocr=True,  # type: ignore[call-arg]  # inherited pydantic field
             )
         return options
 

@@ -20,7 +20,12 @@ class Embedder:
         self.name = model_name or models.DEFAULT_EMBEDDING_MODEL
         self.path = models.resolve_embedding_model(self.name)
         self._model = SentenceTransformer(self.path, device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # Renamed in sentence-transformers 6; the old name still works but warns.
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
 
     def encode(

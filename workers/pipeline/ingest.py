@@ -9,6 +9,7 @@ measured against the same work.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -26,6 +27,7 @@ from workers.pipeline.embedding import Embedder
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import decrypted_copy, preflight
 from workers.store.status import ErrorClass, Stage
+from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.pipeline")
 
@@ -44,6 +46,8 @@ class Ingested:
     model: str
     dim: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: The Docling document, for the caller to store (see :func:`save_document`).
+    document: Any = None
 
 
 class Engine:
@@ -93,7 +97,7 @@ class Engine:
             )
         timings["parse_s"] = time.perf_counter() - t0
         if document_out is not None:
-            _save_document(parsed.document, document_out)
+            save_document(parsed.document, document_out)
 
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
@@ -130,7 +134,7 @@ class Engine:
         return Ingested(
             chunks=chunks, vectors=vectors, title=document_title(parsed.document, path),
             page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
-            model=embedder.name, dim=embedder.dim, timings=timings,
+            model=embedder.name, dim=embedder.dim, timings=timings, document=parsed.document,
         )
 
 
@@ -172,10 +176,22 @@ def _metadata_title(path: Path) -> str | None:
     return title[:300]
 
 
-def _save_document(document: Any, out: Path) -> None:
-    """Store the Docling document (gzipped JSON) atomically: re-chunking never re-parses."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+def save_document(document: Any, out: Path) -> None:
+    """Store the Docling document (gzipped JSON) atomically: re-chunking never re-parses.
+
+    A full or read-only data folder raises :class:`StorageError` (not the
+    paper's fault) and leaves no partial file behind.
+    """
     tmp = out.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as fh:
-        json.dump(document.export_to_dict(), fh)
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as fh:
+            json.dump(document.export_to_dict(), fh)
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # on a read-only disk there is nothing to remove
+            tmp.unlink(missing_ok=True)
+        fault = storage_error(exc, out.parent)
+        if fault is None:
+            raise
+        raise fault from exc

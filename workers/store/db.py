@@ -19,6 +19,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from workers.store.storage_errors import storage_error
+
 BUSY_TIMEOUT_S = 30.0
 
 migrations = Migrations("research_hub")
@@ -98,7 +100,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO counters VALUES ('rev', 0)")
     # Tombstones, so a poller learns about removed papers too.
     db.execute("CREATE TABLE removed_papers (paper_id INTEGER PRIMARY KEY, rev INTEGER NOT NULL)")
-    db["chunks"].enable_fts(
+    db.table("chunks").enable_fts(
         ["text", "heading"],
         fts_version="FTS5",
         create_triggers=True,
@@ -106,36 +108,172 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_watched_folders(db: sqlite_utils.Database) -> None:
+    """Watched folders, and every known file path of every paper.
+
+    ``paper_files`` is both the duplicate relation (several paths, one paper)
+    and the catch-up scan's hash cache: a path whose size and mtime match its
+    row is not hashed again. ``papers.file_missing`` and ``papers.copies`` are
+    kept in step with it so the table can show them from the paper row alone.
+    """
+    db.execute(
+        """
+        CREATE TABLE watched_folders (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            recursive INTEGER NOT NULL DEFAULT 1,
+            ignore TEXT NOT NULL DEFAULT '[]',
+            added_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE paper_files (
+            path TEXT PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime REAL NOT NULL,
+            missing INTEGER NOT NULL DEFAULT 0,
+            seen_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX paper_files_paper ON paper_files(paper_id)")
+    db.execute("ALTER TABLE papers ADD COLUMN file_missing INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE papers ADD COLUMN copies INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "INSERT OR IGNORE INTO paper_files (path, paper_id, sha256, size, mtime, seen_at)"
+        " SELECT path, id, sha256, size, mtime, added_at FROM papers"
+    )
+
+
+@migrations()
+def m003_search(db: sqlite_utils.Database) -> None:
+    """What search needs: vectors by model, and a log of vector changes.
+
+    The search process keeps every vector of one model in memory. The log lets
+    it apply just what changed since it last looked (a paper completed,
+    re-indexed or removed; a model re-embedded) instead of re-reading every
+    vector. Chunk ids can be reused after a delete, so a list of ids alone
+    would not tell a replaced vector from an unchanged one; the ordered log
+    does. The log trims itself; a reader that fell behind what is kept
+    reloads everything (see ``workers.vector_index``).
+    """
+    db.execute("CREATE INDEX embeddings_model ON embeddings(model, chunk_id)")
+    db.execute(
+        """
+        CREATE TABLE vector_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            chunk_id INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('insert', 'delete'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER embeddings_logged_insert AFTER INSERT ON embeddings BEGIN
+            INSERT INTO vector_changes (chunk_id, model, op)
+            VALUES (new.chunk_id, new.model, 'insert');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER embeddings_logged_delete AFTER DELETE ON embeddings BEGIN
+            INSERT INTO vector_changes (chunk_id, model, op)
+            VALUES (old.chunk_id, old.model, 'delete');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER vector_changes_trim AFTER INSERT ON vector_changes BEGIN
+            DELETE FROM vector_changes WHERE seq <= new.seq - 200000;
+        END
+        """
+    )
+
+
+@migrations()
+def m004_reliability(db: sqlite_utils.Database) -> None:
+    """Crash accounting apart from interruptions, and an audit trail of processing.
+
+    ``crashes`` counts worker deaths that are the file's fault (a segfault or
+    abort in native code, a hang); ``interruptions`` counts the others (kill -9,
+    a shutdown, the system's OOM killer), so killing a worker never fails a
+    paper early. ``paper_events`` records every start, completion, failure and
+    re-queue in the same transaction as the status change, so "completed
+    exactly once" can be checked and recovery times measured.
+    """
+    db.execute("ALTER TABLE papers ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE paper_events (
+            id INTEGER PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            event TEXT NOT NULL,
+            worker_pid INTEGER,
+            detail TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX paper_events_paper ON paper_events(paper_id, id)")
+
+
 def connect(path: Path) -> sqlite_utils.Database:
     """Open (and migrate) the library at ``path`` for the calling thread."""
-    conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True
-    )
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
-    db = sqlite_utils.Database(conn)
-    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-    with write(db):
-        migrations.apply(db)
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True
+        )
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
+        db = sqlite_utils.Database(conn)
+        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        with write(db):
+            migrations.apply(db)
+    except sqlite3.Error as exc:
+        fault = storage_error(exc, path.parent)
+        if fault is None or fault is exc:
+            raise
+        raise fault from exc
     return db
 
 
 @contextlib.contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """A short write transaction that waits for the lock instead of failing."""
+    """A short write transaction that waits for the lock instead of failing.
+
+    A full or read-only disk surfaces as :class:`StorageError`. Whatever goes
+    wrong, the connection leaves this block outside any transaction: SQLite
+    rolls back by itself on some errors (a full disk) and not on others (a
+    failed COMMIT), and a connection left inside a transaction would silently
+    swallow every later write into one that never commits.
+    """
     conn = db.conn
     if conn.in_transaction:  # nested: a savepoint inside the caller's transaction
         with db.atomic():
             yield db
         return
-    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
-        yield db
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
-        _retry_locked(lambda: conn.execute("COMMIT"))
+        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield db
+            _retry_locked(lambda: conn.execute("COMMIT"))
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        fault = storage_error(exc)
+        if fault is None or fault is exc:
+            raise
+        raise fault from exc
 
 
 @contextlib.contextmanager

@@ -72,6 +72,12 @@ class Paper:
     finished_at: float | None
     updated_at: float
     rev: int
+    #: No file of this paper is where it was (watched folders); its index is kept.
+    file_missing: bool = False
+    #: Other paths holding the same bytes (duplicates, not indexed again).
+    copies: int = 0
+    #: Worker deaths while processing it that were not its fault (kill -9, shutdown).
+    interruptions: int = 0
 
     @property
     def display_title(self) -> str:
@@ -85,6 +91,9 @@ class Paper:
         values["error_class"] = ErrorClass(values["error_class"]) if values["error_class"] else None
         values["ocr_used"] = bool(values["ocr_used"])
         values["timings"] = json.loads(values["timings"]) if values["timings"] else {}
+        values["file_missing"] = bool(values.get("file_missing", 0))
+        values.setdefault("copies", 0)
+        values.setdefault("interruptions", 0)
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
@@ -309,7 +318,25 @@ class Library:
                 [Status.PROCESSING.value, Stage.PARSING.value, os.getpid(), HOST, now, now, now,
                  rev, paper_id, Status.PENDING.value],
             ).fetchone()
+            if row:
+                self._event(paper_id, "started")
         return self.get(paper_id) if row else None
+
+    def _event(self, paper_id: int, event: str, detail: str = "") -> None:
+        """Journal a processing event, inside the caller's write transaction."""
+        self.db.execute(
+            "INSERT INTO paper_events (paper_id, at, event, worker_pid, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [paper_id, time.time(), event, os.getpid(), detail],
+        )
+
+    def events(self, paper_id: int | None = None) -> list[dict[str, Any]]:
+        """Processing history (started, completed, failed, requeued), oldest first."""
+        if paper_id is None:
+            return list(self.db.query("SELECT * FROM paper_events ORDER BY id"))
+        return list(
+            self.db.query("SELECT * FROM paper_events WHERE paper_id = ? ORDER BY id", [paper_id])
+        )
 
     def progress(
         self, paper_id: int, stage: Stage, pages_done: int | None = None,
@@ -370,35 +397,58 @@ class Library:
                  "heartbeat_at": None},
                 [Status.PROCESSING],
             )
+            self._event(paper_id, "completed", f"{len(chunks)} chunks")
         return True
 
     def fail(
-        self, paper_id: int, error_class: ErrorClass, detail: str | None = None
+        self, paper_id: int, error_class: ErrorClass, detail: str | None = None, *,
+        counted: dict[str, int] | None = None,
     ) -> bool:
+        """-> failed with a reason; ``counted`` sets crash counters in the same move."""
         message = MESSAGES[error_class] + (f" {detail}" if detail else "")
         sets: dict[str, Any] = {
             "error_class": error_class.value, "error_message": message,
             "stage": Stage.QUEUED.value, "finished_at": time.time(), "worker_pid": None,
             "heartbeat_at": None,
+            **{k: v for k, v in (counted or {}).items() if k in ("crashes", "interruptions")},
         }
-        return bool(self._move([paper_id], Status.FAILED, sets, [Status.PROCESSING, Status.PENDING]))
+        with dbmod.write(self.db):
+            moved = bool(
+                self._move([paper_id], Status.FAILED, sets, [Status.PROCESSING, Status.PENDING])
+            )
+            if moved:
+                self._event(paper_id, "failed", error_class.value)
+        return moved
 
-    def requeue_stale(self, paper_id: int, *, crashed: bool) -> bool:
-        """processing -> pending after its worker died; counts the crash."""
+    def requeue_stale(
+        self, paper_id: int, *, crashed: bool, interrupted: bool = False, reason: str = ""
+    ) -> bool:
+        """processing -> pending: its worker died, was stopped, or hit a transient error.
+
+        ``crashed`` counts a death that was the file's fault, ``interrupted``
+        one that was not (see migration m004); a plain retry counts neither.
+        """
         sets: dict[str, Any] = {"stage": Stage.QUEUED.value, "worker_pid": None,
                                 "heartbeat_at": None, "pages_done": 0}
-        if crashed:
-            with dbmod.write(self.db):
-                self.db.execute("UPDATE papers SET crashes = crashes + 1 WHERE id = ?", [paper_id])
-                return bool(self._move([paper_id], Status.PENDING, sets, [Status.PROCESSING]))
-        return bool(self._move([paper_id], Status.PENDING, sets, [Status.PROCESSING]))
+        counter = "crashes" if crashed else "interruptions" if interrupted else None
+        with dbmod.write(self.db):
+            moved = bool(self._move([paper_id], Status.PENDING, sets, [Status.PROCESSING]))
+            if moved and counter:
+                self.db.execute(
+                    f"UPDATE papers SET {counter} = {counter} + 1 WHERE id = ?", [paper_id]
+                )
+            if moved:
+                default = "crash" if crashed else "interrupted" if interrupted else "retry"
+                self._event(paper_id, "requeued", reason or default)
+        return moved
 
     def retry(self, ids: Sequence[int]) -> list[int]:
         """failed/cancelled/completed -> pending (retry and re-index are the same move)."""
         return self._move(
             ids, Status.PENDING,
             {"stage": Stage.QUEUED.value, "pages_done": 0, "error_class": None,
-             "error_message": None, "attempts": 0, "crashes": 0, "finished_at": None},
+             "error_message": None, "attempts": 0, "crashes": 0, "interruptions": 0,
+             "finished_at": None},
             [Status.FAILED, Status.CANCELLED, Status.COMPLETED],
         )
 

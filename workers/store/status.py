@@ -7,10 +7,10 @@ database: every transition is a compare-and-set on the current status.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -18,7 +18,7 @@ class Status(str, Enum):
     CANCELLED = "cancelled"
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     QUEUED = ""
     PARSING = "parsing"
     CHUNKING = "chunking"
@@ -26,7 +26,7 @@ class Stage(str, Enum):
     SAVING = "saving"
 
 
-class ErrorClass(str, Enum):
+class ErrorClass(StrEnum):
     """Failures the user can act on; each has a human message in ``MESSAGES``."""
 
     NOT_PDF = "not_pdf"

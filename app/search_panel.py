@@ -1,0 +1,246 @@
+"""The search panel: a search box with filters, the coverage line, and result cards.
+
+Typing is debounced, then the query goes to the search process through
+:class:`~app.search_client.SearchClient`; nothing here blocks the window.
+Double-click or Enter on a result opens the PDF in the app at that passage
+(``open_requested``); "Open in default viewer" hands the file to the desktop.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.search_client import ClientState, SearchClient
+from app.search_results import CardDelegate, HitRole, SearchResultModel
+from workers.search import Hit, Results
+from workers.store import Paper, Status
+
+DEBOUNCE_MS = 250
+RESULTS = 20
+PER_PAPER = 2
+
+
+class ResultList(QListView):
+    """A list that opens the current result on Enter as well as on double-click."""
+
+    open_requested = Signal(object)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex().data(HitRole))
+            return
+        super().keyPressEvent(event)
+
+
+class SearchPanel(QDockWidget):
+    #: Open this hit (a workers.search.Hit) in the in-app viewer.
+    open_requested = Signal(object)
+    #: Open this file in the desktop's default PDF viewer.
+    open_external_requested = Signal(str)
+
+    def __init__(self, client: SearchClient, parent: QWidget | None = None) -> None:
+        super().__init__("Search", parent)
+        self.setObjectName("search-dock")
+        self.client = client
+        self.model = SearchResultModel(self)
+        self.last_results: Results | None = None
+        self._papers: list[Paper] = []
+
+        self.box = QLineEdit()
+        self.box.setPlaceholderText("Search the library: words, numbers, or a description…")
+        self.box.setClearButtonEnabled(True)
+        self.paper_filter = QComboBox()
+        self.paper_filter.setToolTip("Only passages from this paper")
+        self.folder_filter = QComboBox()
+        self.folder_filter.setToolTip("Only papers whose file is inside this folder")
+        self.file_filter = QComboBox()
+        self.file_filter.setToolTip("Only papers whose file is present (or missing) on disk")
+        for text, value in (("Any file", ""), ("File present", "present"), ("File missing", "missing")):
+            self.file_filter.addItem(text, value)
+        self.all_passages = QCheckBox("All passages")
+        self.all_passages.setToolTip(
+            f"Show every matching passage, not just the best {PER_PAPER} of each paper"
+        )
+        self._reset_paper_filters()
+        self.coverage = QLabel()
+        self.coverage.setWordWrap(True)
+        self.coverage.setStyleSheet("color: #5f6368;")
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.results_view = ResultList()
+        self.results_view.setModel(self.model)
+        self.results_view.setItemDelegate(CardDelegate(self.results_view))
+        self.results_view.setWordWrap(True)
+        self.results_view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.results_view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.results_view.setAlternatingRowColors(True)
+        self.results_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.open_button = QPushButton("Open in default viewer")
+        self.open_button.setEnabled(False)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.paper_filter, 2)
+        filters.addWidget(self.folder_filter, 2)
+        filters.addWidget(self.file_filter, 1)
+        filters.addWidget(self.all_passages)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.coverage, 1)
+        bottom.addWidget(self.open_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.box)
+        layout.addLayout(filters)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.results_view, 1)
+        layout.addLayout(bottom)
+        self.setWidget(body)
+
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.run_search)
+        self.box.textChanged.connect(lambda _text: self._debounce.start())
+        self.box.returnPressed.connect(self.run_search)
+        for combo in (self.paper_filter, self.folder_filter, self.file_filter):
+            combo.currentIndexChanged.connect(lambda _i: self._debounce.start())
+        self.all_passages.toggled.connect(lambda _on: self._debounce.start())
+        self.results_view.doubleClicked.connect(self._open_index)
+        self.results_view.open_requested.connect(self.open_requested.emit)
+        self.results_view.customContextMenuRequested.connect(self._context_menu)
+        self.results_view.selectionModel().currentChanged.connect(
+            lambda current, _prev: self.open_button.setEnabled(current.isValid())
+        )
+        self.open_button.clicked.connect(self._open_current_externally)
+        client.results.connect(self.show_results)
+        client.failed.connect(self._show_notice)
+        client.state_changed.connect(self._on_client_state)
+        self.focus_action = QAction("Search", self)
+        self.focus_action.setShortcut("Ctrl+F")
+        self.focus_action.triggered.connect(self.focus_search)
+
+    # -- filters ----------------------------------------------------------------------------
+
+    def _reset_paper_filters(self) -> None:
+        self.paper_filter.addItem("All papers", None)
+        self.folder_filter.addItem("All folders", "")
+
+    def set_papers(self, papers: list[Paper]) -> None:
+        """Offer the library's indexed papers and their folders as filters."""
+        indexed = sorted(
+            (p for p in papers if p.status is Status.COMPLETED), key=lambda p: p.display_title.lower()
+        )
+        if [(p.id, p.display_title, p.path) for p in indexed] == [
+            (p.id, p.display_title, p.path) for p in self._papers
+        ]:
+            return
+        self._papers = indexed
+        paper_id = self.paper_filter.currentData()
+        folder = self.folder_filter.currentData()
+        for combo in (self.paper_filter, self.folder_filter):
+            combo.blockSignals(True)
+            combo.clear()
+        self._reset_paper_filters()
+        for paper in indexed:
+            self.paper_filter.addItem(paper.display_title[:80], paper.id)
+        for path in sorted({os.path.dirname(p.path) for p in indexed}):
+            self.folder_filter.addItem(path, path)
+        self.paper_filter.setCurrentIndex(max(0, self.paper_filter.findData(paper_id)))
+        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(folder)))
+        for combo in (self.paper_filter, self.folder_filter):
+            combo.blockSignals(False)
+
+    def request(self) -> dict[str, Any]:
+        paper_id = self.paper_filter.currentData()
+        return {
+            "query": self.box.text(),
+            "k": RESULTS,
+            "per_paper": 0 if self.all_passages.isChecked() else PER_PAPER,
+            "mode": "hybrid",
+            "filters": {
+                "paper_ids": [paper_id] if paper_id is not None else [],
+                "folder": self.folder_filter.currentData() or "",
+                "file_status": self.file_filter.currentData() or "",
+            },
+        }
+
+    # -- searching --------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.show()
+        self.raise_()
+        self.box.setFocus()
+        self.box.selectAll()
+        self.client.start()  # warm the model up while the user types
+
+    def run_search(self) -> None:
+        self._debounce.stop()
+        self.client.search(self.request())
+
+    def show_results(self, results: Results) -> None:
+        if results.query != self.box.text():
+            return  # an answer to a query the user has since changed
+        self.last_results = results
+        self.model.set_hits(results.hits)
+        self.open_button.setEnabled(False)
+        text = results.coverage.text()
+        if results.query.strip():
+            found = f"{len(results.hits)} result{'s' if len(results.hits) != 1 else ''}"
+            text = f"{found} · {text}"
+        self.coverage.setText(text)
+        if results.notes:
+            self._show_notice(" ".join(results.notes))
+        elif self.client.state is not ClientState.FAILED:
+            self.notice.hide()
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.show()
+
+    def _on_client_state(self, state: str) -> None:
+        if state == ClientState.READY.value:
+            self.notice.hide()
+            if self.box.text().strip():  # the first answers were keyword-only: ask again
+                self.run_search()
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _open_index(self, index: QModelIndex) -> None:
+        hit = index.data(HitRole)
+        if hit is not None:
+            self.open_requested.emit(hit)
+
+    def _current_hit(self) -> Hit | None:
+        index = self.results_view.currentIndex()
+        return index.data(HitRole) if index.isValid() else None
+
+    def _open_current_externally(self) -> None:
+        hit = self._current_hit()
+        if hit is not None:
+            self.open_external_requested.emit(hit.path)
+
+    def _context_menu(self, pos) -> None:  # type: ignore[no-untyped-def]
+        index = self.results_view.indexAt(pos)
+        hit = index.data(HitRole) if index.isValid() else None
+        if hit is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Open at this passage", lambda: self.open_requested.emit(hit))
+        menu.addAction("Open in default viewer", lambda: self.open_external_requested.emit(hit.path))
+        menu.exec(self.results_view.viewport().mapToGlobal(pos))

@@ -1,0 +1,100 @@
+"""kill -9 of the desktop app (alone, then with its worker): nothing is lost or left running.
+
+The app runs headless (offscreen) as a real process with its real supervised
+worker. Killing the app must not leave its worker running unsupervised: the
+worker notices its parent is gone (``--parent-pid``), puts the paper in flight
+back in the queue and exits. Killing app and worker together leaves the
+worker's processes orphaned; they finish the paper they hold and exit. Either
+way the next start completes every paper exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.library_checks import check_library
+from tests.worker_processes import (
+    REPO,
+    alive,
+    distinct_copies,
+    kill9,
+    papers_in_flight,
+    process_tree,
+    settled,
+    source_name,
+    wait_for,
+)
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.store import Library
+
+pytestmark = pytest.mark.integration
+
+SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
+
+
+def start_app(data_dir: DataDir, log: Path, paths: list[Path] = ()) -> subprocess.Popen[bytes]:  # type: ignore[assignment]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.launcher", "--data-dir", str(data_dir.root),
+             "--workers", "2", *map(str, paths)],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+
+
+def test_killing_the_app_stops_its_worker_and_loses_nothing(
+    corpus: Path, data_dir: DataDir, tmp_path: Path
+) -> None:
+    library = Library(data_dir)
+    settings = settings_mod.load(library)
+    settings.tier = "fast"
+    settings_mod.save(library, settings)
+    files = distinct_copies([corpus / "papers" / n for n in SMALL], 12, tmp_path / "papers")
+    log = tmp_path / "app.log"
+    seen: set[int] = set()
+
+    app = start_app(data_dir, log, files)  # the app registers the files it is given
+    try:
+        wait_for(lambda: len(library.papers()) == 12 and papers_in_flight(library), 120,
+                 "the app's worker to take a paper")
+        tree = process_tree(app.pid)
+        seen |= {p.pid for p in tree}
+        assert len(tree) >= 3, "expected the app, its worker and the worker's processes"
+        kill9([app.pid])
+        app.wait(10)
+        # The worker notices at once and exits, re-queueing what it held.
+        wait_for(lambda: not alive(p.pid for p in tree), 60, "the orphaned worker to stop")
+        assert not papers_in_flight(library)
+
+        # Again, but kill the app and its worker together (a crash of the session).
+        app = start_app(data_dir, log)
+        wait_for(lambda: papers_in_flight(library) or settled(library), 120, "work in flight")
+        tree = process_tree(app.pid)
+        seen |= {p.pid for p in tree}
+        consumer = [p.pid for p in tree[1:] if p.ppid() == app.pid]
+        kill9([app.pid, *consumer])
+        app.wait(10)
+        wait_for(lambda: not alive(p.pid for p in tree), 120, "the orphaned worker processes")
+
+        app = start_app(data_dir, log)
+        wait_for(lambda: settled(library), 300, "every paper to complete")
+    finally:
+        seen |= {p.pid for p in process_tree(app.pid)}
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)  # the app quits politely and stops its worker
+            try:
+                app.wait(60)
+            except subprocess.TimeoutExpired:
+                kill9(seen)
+    assert app.returncode == 0, log.read_text()[-3000:]
+    wait_for(lambda: not alive(seen), 30, "every process to exit")
+
+    check_library(library, expected_papers=12, source_of=lambda p: source_name(p.file_name))
+    assert all(p.crashes == 0 for p in library.papers())

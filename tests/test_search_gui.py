@@ -1,0 +1,170 @@
+"""The search panel and the in-app PDF viewer, against the real corpus library and search process.
+
+Set RESEARCH_HUB_SCREENSHOT=path.png to save the viewer's screenshot for the
+docs (run under Xvfb: ``xvfb-run -s "-screen 0 1600x1000x24" ...``).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
+
+from app.application import ResearchHub  # noqa: E402
+from app.pdf_viewer import PdfViewerWindow  # noqa: E402
+from app.search_client import ClientState  # noqa: E402
+from app.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
+from workers.search import Hit  # noqa: E402
+from workers.store import Library  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+def make_hit(i: int, path: str = "/nowhere/p.pdf") -> Hit:
+    return Hit(i, f"Paper {i}", path, [i], "2 Methods", "a <b> & trace", [(8, 13)], 0.5, i,
+               [{"page": i, "l": 10.0, "t": 10.0, "r": 50.0, "b": 30.0}], False, ["keyword"])
+
+
+def test_result_model_passes_modeltester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = SearchResultModel()
+    model.set_hits([make_hit(i) for i in range(1, 4)])
+    qtmodeltester.check(model)
+    html = model.index(0).data(HtmlRole)
+    # Snippet text is escaped; only the matched term is marked up.
+    assert "a &lt;b&gt; &amp; <b style='background:#fff3b0'>trace</b>" in html
+    assert "p. 1" in html and "§ 2 Methods" in html
+    model.set_hits([])
+    assert model.rowCount() == 0
+
+
+def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = PdfViewerWindow(lambda path: None)
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.failed) as signal:
+        assert not viewer.show_passage(str(tmp_path / "gone.pdf"), [1], [])
+    assert "no longer at" in signal.args[0] and viewer.message.isVisible()
+    not_pdf = tmp_path / "fake.pdf"
+    not_pdf.write_text("hello")
+    assert not viewer.show_passage(str(not_pdf), [1], [])
+    assert "could not be opened" in viewer.message.text()
+
+
+@pytest.fixture
+def hub(qtbot, corpus_library: Library):  # type: ignore[no-untyped-def]
+    hub = ResearchHub(corpus_library.data_dir, start_worker=False, use_tray=False, poll_ms=50)
+    qtbot.addWidget(hub.window)
+    hub.window.resize(1400, 800)
+    hub.start(show=True)
+    yield hub
+    hub.stop()
+
+
+def mean_diff(a: QImage, b: QImage) -> float:
+    """Mean absolute grey-level difference of two same-size images."""
+    import numpy as np
+
+    def grey(image: QImage) -> np.ndarray:
+        # PDFium renders on a transparent background; QPdfView draws pages on white.
+        flat = QImage(image.size(), QImage.Format.Format_RGB32)
+        flat.fill(QColor("white"))
+        painter = QPainter(flat)
+        painter.drawImage(0, 0, image)
+        painter.end()
+        image = flat.convertToFormat(QImage.Format.Format_Grayscale8)
+        ptr = image.constBits()
+        array = np.frombuffer(ptr, dtype=np.uint8).reshape(image.height(), image.bytesPerLine())
+        return array[:, : image.width()].astype(np.float32)
+
+    return float(np.abs(grey(a) - grey(b)).mean())
+
+
+def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: ignore[no-untyped-def]
+    panel = hub.search_panel
+    panel.focus_search()
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 12, timeout=10_000)  # "All" + 11 papers
+    qtbot.keyClicks(panel.box, "stopping a running script now and then so it cannot freeze the browser")
+    qtbot.waitUntil(lambda: panel.last_results is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: hub.search_client.state is ClientState.READY, timeout=180_000)
+    qtbot.waitUntil(
+        lambda: panel.last_results.mode == "hybrid" and panel.model.rowCount() > 0, timeout=60_000
+    )
+    assert "11 of 11 papers indexed" in panel.coverage.text()
+    top: Hit = panel.model.index(0).data(HitRole)
+    assert Path(top.path).name == "tracemonkey.pdf" and 9 in top.pages
+
+    # Filters: only papers in another file-status, then one paper.
+    panel.file_filter.setCurrentIndex(panel.file_filter.findData("missing"))
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=30_000)
+    panel.file_filter.setCurrentIndex(0)
+    papermage = next(i for i in range(panel.paper_filter.count())
+                     if "PaperMage" in panel.paper_filter.itemText(i))
+    panel.paper_filter.setCurrentIndex(papermage)
+    qtbot.waitUntil(lambda: panel.model.rowCount() > 0 and all(
+        Path(panel.model.hit(r).path).name == "papermage.pdf" for r in range(panel.model.rowCount())
+    ), timeout=30_000)
+    panel.paper_filter.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: Path(panel.model.hit(0).path).name == "tracemonkey.pdf", timeout=30_000)
+
+    # Enter on the first result opens the viewer at its page with the boxes highlighted.
+    hit = panel.model.hit(0)
+    panel.results_view.setFocus()
+    panel.results_view.setCurrentIndex(panel.model.index(0))
+    qtbot.keyClick(panel.results_view, Qt.Key.Key_Return)
+    viewer = hub.viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.document.pageCount() == 14, timeout=10_000)
+    page = min(b["page"] for b in hit.bboxes) - 1
+    qtbot.waitUntil(lambda: viewer.current_page() == page, timeout=10_000)
+    assert f"Page {page + 1} of 14" in viewer.page_label.text()
+    view = viewer.view
+    box = next(b for b in hit.bboxes if b["page"] - 1 == page)
+    points = QRectF(box["l"], box["t"], box["r"] - box["l"], box["b"] - box["t"])
+    assert points in view.highlights()[page]
+    rect = view.viewport_rect(page, points)
+    assert rect is not None and view.viewport().rect().contains(rect.toRect())
+    geometry = view.page_geometries()[page]
+    scale = geometry.width() / viewer.document.pagePointSize(page).width()
+    assert rect.width() == pytest.approx(points.width() * scale)
+    assert rect.left() == pytest.approx(
+        geometry.left() - view.horizontalScrollBar().value() + points.left() * scale)
+
+    # The mapping agrees with the pixels QPdfView draws: the page rendered on its own,
+    # cropped to the box, matches the view's pixels under the highlight rectangle
+    # (without the highlight), and a crop a few points off does not.
+    view.set_highlights({})
+    target = rect.toRect()
+    rendered = viewer.document.render(page, geometry.size())
+    local = target.translated(-(geometry.left() - view.horizontalScrollBar().value()),
+                              -(geometry.top() - view.verticalScrollBar().value()))
+
+    def shown() -> QImage:
+        return view.viewport().grab(target).toImage()
+
+    qtbot.waitUntil(lambda: mean_diff(shown(), rendered.copy(local)) < 12, timeout=15_000)
+    aligned = mean_diff(shown(), rendered.copy(local))
+    shifted = mean_diff(shown(), rendered.copy(local.translated(0, int(6 * scale))))
+    assert aligned < shifted / 2, (aligned, shifted)
+
+    # With the highlight on, the passage's area is tinted yellow.
+    view.set_highlights({page: [points]})
+    qtbot.waitUntil(lambda: _yellowish(view.viewport().grab(target).toImage()), timeout=5_000)
+
+    shot = os.environ.get("RESEARCH_HUB_SCREENSHOT")
+    if shot:
+        viewer.resize(900, 1000)
+        qtbot.wait(300)  # let the page re-render at the new size (screenshot only)
+        viewer.grab().save(shot)
+        hub.window.grab().save(str(Path(shot).with_name(Path(shot).stem + "-panel.png")))
+
+
+def _yellowish(image: QImage) -> bool:
+    """Background pixels inside the highlight lose blue: white becomes pale yellow."""
+    samples = [QColor(image.pixel(x, y)) for x in range(0, image.width(), 7)
+               for y in range(0, image.height(), 5)]
+    light = [c for c in samples if c.red() > 200 and c.green() > 180]
+    return bool(light) and sum(c.blue() < c.red() - 25 for c in light) > 0.8 * len(light)

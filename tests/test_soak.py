@@ -1,0 +1,85 @@
+"""Soak: 200 papers, 2 worker processes, and 10 kill -9 of a worker at random moments.
+
+Everything must complete exactly once: 200 papers, each with one completion,
+identical chunks for identical sources, no orphan rows, a clean
+``integrity_check``, and no process left running. The papers are the smallest
+corpus papers (1, 2 and 5 pages) under distinct bytes, on the fast tier (real
+Docling, real embeddings), which keeps the run to about two minutes on two
+cores; ``tests/benchmarks/bench_faults.py`` runs the same soak on the default
+tier and prints the figures.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.library_checks import check_library
+from tests.worker_processes import (
+    alive,
+    distinct_copies,
+    kill9,
+    papers_in_flight,
+    process_tree,
+    settled,
+    source_name,
+    start_consumer,
+    stop,
+    wait_for,
+)
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.queue import IngestQueue
+from workers.registration import register_paths
+from workers.store import Library, Status
+
+pytestmark = [pytest.mark.integration]
+
+SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
+PAPERS = 200
+KILLS = 10
+
+
+def test_soak_200_papers_with_random_worker_kills(
+    corpus: Path, data_dir: DataDir, tmp_path: Path
+) -> None:
+    rng = random.Random(200)
+    library = Library(data_dir)
+    settings = settings_mod.load(library)
+    settings.tier = "fast"
+    settings_mod.save(library, settings)
+    files = distinct_copies([corpus / "papers" / n for n in SMALL], PAPERS, tmp_path / "papers")
+    with IngestQueue(data_dir) as queue:
+        assert len(register_paths(library, queue, files).added) == PAPERS
+    consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=2)
+    seen: set[int] = set()
+    kills = 0
+    # Kill points by progress, not by the clock, so a faster machine gets as many.
+    kill_at = sorted(rng.sample(range(5, PAPERS - 5), KILLS))
+    try:
+        deadline = time.monotonic() + 900
+        while not settled(library):
+            assert time.monotonic() < deadline, "the soak did not finish in 15 minutes"
+            assert consumer.poll() is None, "the consumer died"
+            done = library.counts()[Status.COMPLETED]
+            in_flight = papers_in_flight(library)
+            if kill_at and done >= kill_at[0] and in_flight:
+                time.sleep(rng.uniform(0.0, 0.5))  # a random moment inside the paper
+                seen |= {p.pid for p in process_tree(consumer.pid)}
+                kill9([rng.choice(in_flight)[1]])
+                kills += 1
+                kill_at.pop(0)
+            time.sleep(0.1)
+    finally:
+        seen |= {p.pid for p in process_tree(consumer.pid)}
+        stop(consumer)
+    wait_for(lambda: not alive(seen), 30, "every worker process to exit")
+    assert kills == KILLS
+    report = check_library(library, expected_papers=PAPERS,
+                           source_of=lambda p: source_name(p.file_name))
+    # A kill lands mid-paper (its paper re-queued) unless the paper finished just before.
+    assert 0 < report.requeues <= kills
+    assert all(p.crashes == 0 for p in library.papers())

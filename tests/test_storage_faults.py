@@ -1,0 +1,171 @@
+"""A full disk or a read-only data folder: a clear message, no failed paper, no corruption,
+and the work resumes by itself once the fault is gone.
+
+The faults are real: the data folder lives on a small tmpfs that the test fills
+up, or remounts read-only (root only: that is what mounting needs; without it,
+the read-only test uses file permissions and the disk-full test is skipped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.library_checks import check_library
+from tests.worker_processes import (
+    REPO,
+    distinct_copies,
+    settled,
+    source_name,
+    start_consumer,
+    stop,
+    wait_for,
+)
+from workers import settings as settings_mod
+from workers.paths import DataDir
+from workers.queue import IngestQueue
+from workers.registration import register_paths
+from workers.store import Library, Status
+
+pytestmark = pytest.mark.integration
+
+SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MB tmpfs: a disk that really fills up."""
+    if not IS_ROOT:
+        pytest.skip("mounting a small tmpfs (a disk that can fill up) needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs",
+                           str(mount)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has no byte left; return it (delete it to free space)."""
+    filler = disk / "filler.bin"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for block in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
+            try:
+                while True:
+                    os.write(fd, b"\0" * block)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    return filler
+
+
+def setup_library(data_dir: DataDir, tmp_path: Path, corpus: Path, count: int) -> list[int]:
+    library = Library(data_dir)
+    settings = settings_mod.load(library)
+    settings.tier = "fast"
+    settings_mod.save(library, settings)
+    files = distinct_copies([corpus / "papers" / n for n in SMALL], count, tmp_path / "papers")
+    with IngestQueue(data_dir) as queue:
+        ids = [p.id for p in register_paths(library, queue, files).added]
+    library.close()
+    return ids
+
+
+def test_disk_full_waits_with_a_clear_message_and_resumes(
+    corpus: Path, small_disk: Path, tmp_path: Path
+) -> None:
+    data_dir = DataDir.resolve(small_disk / "data").ensure()
+    ids = setup_library(data_dir, tmp_path, corpus, 8)
+    library = Library(data_dir)
+    log = tmp_path / "worker.log"
+    consumer = start_consumer(data_dir, log, workers=1)
+    try:
+        wait_for(lambda: library.counts()[Status.COMPLETED] >= 2, 120, "two papers done")
+        filler = fill(small_disk)
+        wait_for(lambda: "is full" in log.read_text(), 60, "the worker to say the disk is full")
+        full_since = time.monotonic()
+        while time.monotonic() - full_since < 5:  # a while on a full disk: nothing fails
+            assert library.counts()[Status.FAILED] == 0
+            time.sleep(0.5)
+        assert consumer.poll() is None
+        message = next(line for line in log.read_text().splitlines() if "is full" in line)
+        assert f"data folder ({data_dir.root})" in message and "Free some space" in message
+        filler.unlink()
+        wait_for(lambda: settled(library), 180, "the work to resume and finish")
+    finally:
+        stop(consumer)
+    assert "Traceback" not in log.read_text()
+    check_library(library, expected_papers=len(ids), source_of=lambda p: source_name(p.file_name))
+
+
+@contextlib.contextmanager
+def read_only(folder: Path, mounted: bool) -> Iterator[None]:
+    """Make ``folder`` read-only for the block: a read-only remount as root (permissions
+    do not stop root), file modes otherwise."""
+    if mounted:
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    else:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        yield
+    finally:
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
+        else:
+            for path in [folder, *folder.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_read_only_data_folder_gives_a_clear_message_and_resumes(
+    corpus: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if IS_ROOT:
+        disk = request.getfixturevalue("small_disk")
+    else:
+        disk = tmp_path / "disk"
+        disk.mkdir()
+    data_dir = DataDir.resolve(disk / "data").ensure()
+    ids = setup_library(data_dir, tmp_path, corpus, 3)
+    extra = distinct_copies([corpus / "papers" / SMALL[0]], 1, tmp_path / "later")[0]
+    log = tmp_path / "worker.log"
+    cli = [sys.executable, "-m", "workers"]
+    consumer = None
+    try:
+        with read_only(disk, mounted=IS_ROOT):
+            add = subprocess.run([sys.executable, "-m", "workers.cli", "add", str(extra),
+                                  "--data-dir", str(data_dir.root)],
+                                 cwd=REPO, capture_output=True, text=True)
+            assert add.returncode == 1, add.stdout + add.stderr
+            assert "cannot be written" in add.stderr and "Traceback" not in add.stderr
+            burst = subprocess.run([*cli, "--data-dir", str(data_dir.root), "--burst"],
+                                   cwd=REPO, capture_output=True, text=True, timeout=120)
+            assert burst.returncode == 1 and "cannot be written" in burst.stderr, burst.stderr
+            assert "Traceback" not in burst.stderr
+            # The long-running worker (the app's) waits instead, saying why.
+            consumer = start_consumer(data_dir, log, workers=1)
+            wait_for(lambda: "cannot be written" in log.read_text(), 60, "the worker's message")
+            time.sleep(2)
+            assert consumer.poll() is None
+        library = Library(data_dir)
+        wait_for(lambda: settled(library), 180, "the work to resume after the fault")
+    finally:
+        if consumer is not None:
+            stop(consumer)
+    assert "Traceback" not in log.read_text()
+    check_library(library, expected_papers=len(ids), source_of=lambda p: source_name(p.file_name))
