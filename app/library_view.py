@@ -133,10 +133,10 @@ class LibraryView(QWidget):
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
-        header.resizeSection(Column.PROGRESS, 160)
-        header.resizeSection(Column.STATUS, 170)
-        for column, width in ((Column.CHUNKS, 70), (Column.ELAPSED, 80), (Column.TIER, 80),
-                              (Column.ADDED, 130)):
+        # Narrow fixed columns so the stretching Title column keeps most of the width.
+        for column, width in ((Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
+                              (Column.ELAPSED, 65), (Column.TIER, 75), (Column.ADDED, 120),
+                              (Column.PATH, 110)):
             header.resizeSection(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(

@@ -39,6 +39,10 @@ from workers.store import Paper, Status
 log = logging.getLogger("research_hub.app.window")
 
 
+#: Initial width of a side panel (search); the user can drag it wider.
+PANEL_WIDTH = 360
+
+
 class NewsBanner(QWidget):
     """The in-window stand-in for tray notifications (and a reminder when the tray is hidden)."""
 
@@ -98,7 +102,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Research Hub")
         self.setWindowIcon(icon)
         self.setAcceptDrops(True)
-        self.resize(1100, 680)
+        self.resize(1280, 760)
 
         self.library_view = LibraryView(model)
         self.details = DetailsPane()
@@ -361,6 +365,9 @@ class MainWindow(QMainWindow):
     def add_panel(self, panel: QDockWidget, area: Qt.DockWidgetArea, *actions: QAction) -> None:
         """Dock a feature's panel (e.g. search) and list it, with its actions, in the View menu."""
         self.addDockWidget(area, panel)
+        if area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+            # Start narrow: the paper table (its titles) needs the width more.
+            self.resizeDocks([panel], [PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view_menu.addAction(panel.toggleViewAction())
         for action in actions:
             self.addAction(action)  # shortcuts work wherever the focus is

@@ -276,3 +276,24 @@ def test_common_words_are_not_ranked_when_rarer_ones_remain(
     searcher = Searcher(library, None, "m1")
     assert searcher.search("model zeppelin", mode="keyword").hits[0].snippet == "model zeppelin"
     assert len(searcher.search("model data", mode="keyword", per_paper=0).hits) == 4
+
+
+def test_a_paper_finished_with_the_old_model_after_reembedding_is_caught_up(
+    library: Library,
+) -> None:
+    from workers.tasks import outdated_model
+
+    add_paper(library, "/p/a.pdf", ["alpha"], seed=1)
+    settings = settings_mod.load(library)
+    settings.embedding_model = "m2"
+    settings_mod.save(library, settings)
+    reembed(library, FakeEmbedder("m2"))
+    # A worker that loaded its settings before the change completes its paper now.
+    late = add_paper(library, "/p/late.pdf", ["omega"], model="m1", seed=3)
+    assert vector_state(library, "m2").vectors_by_model == {"m2": 1, "m1": 1}
+    assert outdated_model(library, late) == "m2"  # so the ingest task queues reembed("m2")
+    reembed(library, FakeEmbedder("m2"))
+    assert vector_state(library, "m2").vectors_by_model == {"m2": 2}
+    current = add_paper(library, "/p/current.pdf", ["beta"], model="m2", seed=4)
+    assert outdated_model(library, current) is None
+    assert outdated_model(library, 999_999) is None  # removed meanwhile

@@ -23,7 +23,7 @@ from huey import signals as huey_signals
 from workers import settings as settings_mod
 from workers.fault_injection import crash_if_requested
 from workers.paths import DataDir
-from workers.store import ChunkRecord, ErrorClass, Library, Stage
+from workers.store import ChunkRecord, ErrorClass, Library, Stage, Status
 from workers.store.status import TRANSIENT
 from workers.store.storage_errors import StorageError
 
@@ -199,6 +199,18 @@ def _when_writable(
             time.sleep(STORAGE_RETRY_S)
 
 
+def outdated_model(library: Library, paper_id: int) -> str | None:
+    """The model setting, if the paper was just completed with another model."""
+    try:
+        paper = library.get(paper_id)
+        current = settings_mod.load(library).embedding_model
+    except Exception:  # removed meanwhile, or storage trouble: nothing to catch up
+        return None
+    if paper.status is Status.COMPLETED and paper.model and paper.model != current:
+        return current
+    return None
+
+
 def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     """Register the tasks and hooks on ``huey``, bound to ``data_dir``."""
 
@@ -210,6 +222,14 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     def ingest(paper_id: int, task: Any = None) -> None:
         state = _state or start_worker_state(data_dir)
         run_ingest(state, paper_id, retries_left=task.retries if task is not None else 0)
+        model = outdated_model(state.library, paper_id)
+        if model is not None:
+            # The model setting changed while this paper was being embedded, maybe
+            # after the re-embedding pass had finished: without another pass search
+            # would wait for this paper's new vectors forever.
+            log.info("paper %s was embedded with an old model; re-embedding with %s",
+                     paper_id, model)
+            reembed(model)
 
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S)
     def reembed(model: str) -> None:
