@@ -217,6 +217,7 @@ def test_search_keeps_the_old_model_until_reembedding_completes(library: Library
     assert reembed(library, embedder, batch=2) == 2  # carries on with what is missing
     assert embedder.seen[0] == "1 Intro\nAims\nalpha"  # heading path, then text
     assert vector_state(library, "m2").vectors_by_model == {"m2": 4}  # old vectors dropped
+    assert {p.model for p in library.papers()} == {"m2"}  # and the papers say so
     results = searcher.search("alpha")
     assert used[-1] == "m2" and results.coverage.text() == "2 of 2 papers indexed"
     assert searcher.index is not None and searcher.index.model == "m2" and searcher.index.count == 4

@@ -104,6 +104,7 @@ def reembed(
         if on_batch is not None:
             on_batch(done)
     dropped = drop_other_models(library, model)
+    library.set_embedding_model(model)
     library.save_settings_values({ERROR_KEY: ""})
     log.info("re-embedded %d chunks with %s; dropped %d old vectors", done, model, dropped)
     return done

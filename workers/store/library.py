@@ -459,6 +459,18 @@ class Library:
             [Status.PENDING, Status.PROCESSING],
         )
 
+    def set_embedding_model(self, model: str) -> int:
+        """Record that every paper with chunks now has vectors from ``model`` (after
+        re-embedding); the table and details pane show the model a paper was embedded with."""
+        with dbmod.write(self.db):
+            rev = self._bump()
+            cursor = self.db.execute(
+                "UPDATE papers SET model = ?, rev = ?, updated_at = ?"
+                " WHERE status = ? AND chunk_count > 0 AND model IS NOT ?",
+                [model, rev, time.time(), Status.COMPLETED.value, model],
+            )
+        return int(cursor.rowcount)
+
     def remove(self, ids: Sequence[int]) -> list[int]:
         """Forget papers (chunks and vectors cascade). Never touches the user's file."""
         removed: dict[int, str] = {}
