@@ -102,8 +102,6 @@ def main() -> None:
         hub.stop()
         library.close()
     print(f"screenshots written to {args.out}")
-    sys.stdout.flush()
-    os._exit(0)  # skip PySide teardown order issues at interpreter exit
 
 
 if __name__ == "__main__":

@@ -227,9 +227,6 @@ def main() -> None:
     for name, value in rows:
         print(f"| {name} | {value} |")
     sys.stdout.flush()
-    # Skip interpreter teardown: PySide6 objects freed by the GC after QApplication
-    # can abort at exit, which would only hide the table above.
-    os._exit(0)
 
 
 if __name__ == "__main__":
