@@ -99,3 +99,18 @@ def test_reconcile_requeues_expired_lease(data_dir: DataDir) -> None:
     library.db.execute("UPDATE papers SET heartbeat_at = ? WHERE id = ?", [time.time() - 600, pid])
     with IngestQueue(data_dir) as queue:
         assert reconcile(library, queue, Settings(lease_s=90)).requeued == [pid]
+
+
+def test_a_dropped_file_with_new_bytes_leaves_its_old_paper_marked_missing(
+    data_dir: DataDir, tmp_path
+) -> None:
+    library = Library(data_dir)
+    pdf = make_pdf(tmp_path / "a.pdf", TOPIC_PAGES[:1])
+    with IngestQueue(data_dir) as queue:
+        old = register_paths(library, queue, [pdf]).added[0]
+        make_pdf(pdf, TOPIC_PAGES[1:2])  # the user saved another version over it
+        new = register_paths(library, queue, [pdf]).added[0]
+    assert new.id != old.id and library.get(new.id).path == str(pdf.resolve())
+    assert library.get(old.id).file_missing  # its only file now holds other bytes
+    assert not library.get(new.id).file_missing
+    library.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workers.queue import IngestQueue
 from workers.store import FileInfo, Library, Paper
+from workers.store import db as dbmod
 from workers.store.files import FileIndex
 
 HASH_BLOCK = 1 << 20
@@ -119,8 +120,10 @@ def register_paths(
 ) -> Registration:
     files, rejected = expand(paths)
     infos, unreadable = hash_files(files)
-    result = library.register(infos)
-    # Remember every path: copies show as duplicates, watched folders need not re-hash them.
-    FileIndex(library).link_registered(infos)
+    # One transaction: no reader sees a new paper without its file rows.
+    with dbmod.write(library.db):
+        result = library.register(infos)
+        # Remember every path: copies show as duplicates, watched folders need not re-hash them.
+        FileIndex(library).link_registered(infos)
     queue.enqueue([p.id for p in result.added])
     return Registration(result.added, result.known, result.moved, rejected + unreadable)

@@ -322,6 +322,10 @@ class FileIndex:
             for info in files:
                 paper = self._paper_by_sha(info.sha256)
                 if paper is not None:
+                    # A known path with new bytes: its old paper loses this file.
+                    previous = self._row(info.path)
+                    if previous is not None and previous.paper_id != int(paper["id"]):
+                        touched.append(previous.paper_id)
                     self._link(info, int(paper["id"]), now)
                     touched.append(int(paper["id"]))
             for paper_id in dict.fromkeys(touched):  # a drop may be a move: old paths are gone
