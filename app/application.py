@@ -102,12 +102,15 @@ class ResearchHub(QObject):
             keep_in_tray=self._keep_in_tray,
         )
         # Watched folders: one watcher thread, started with the window (app/watch_service.py).
-        self.watch = WatchService(self.library, self.queue, self.runner, parent=self)
+        self.watch = WatchService(self.library, self.queue, self.runner,
+                                  settle_s=self.settings.watch_settle_s, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
         self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
         self.window.details.files_of = self.watch.index.files_of
         self.watch.changed.connect(lambda _result: self.model.refresh(force=True))
-        self.model.refreshed.connect(self.watch.schedule_refresh)
+        # Folder counts change only when papers change status or go: not on progress ticks.
+        self.model.transitions.connect(self.watch.schedule_refresh)
+        self.model.rowsRemoved.connect(self.watch.schedule_refresh)
         self.watch.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
         self.watch.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
         # Search: a panel in the window, a helper process that embeds queries, a PDF viewer.
@@ -163,10 +166,9 @@ class ResearchHub(QObject):
         self.service.refresh_queue_depth()
         if self.tray is not None:
             self.tray.show()
-        if show:
-            if self.settings.start_minimised and self.tray is not None:
-                pass  # stays in the tray
-            elif self.settings.start_minimised:
+        # Start minimised: to the tray where there is one (the window stays hidden).
+        if show and not (self.settings.start_minimised and self.tray is not None):
+            if self.settings.start_minimised:
                 self.window.showMinimized()
             else:
                 self.window.show()
@@ -194,9 +196,7 @@ class ResearchHub(QObject):
         self.runner.wait(30_000)
         self.supervisor.stop()
         if not self.supervisor.wait_stopped(worker_timeout_ms):
-            log.warning("worker did not stop in time; killing it")
-            self.supervisor._escalate()
-            self.supervisor._escalate()
+            self.supervisor.kill()
             self.supervisor.wait_stopped(3000)
         if self.tray is not None:
             self.tray.hide()

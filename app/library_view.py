@@ -144,8 +144,12 @@ class LibraryView(QWidget):
         )
         self.table.doubleClicked.connect(self._on_double_click)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
-        # A changed row may be the selected one: its details must follow.
-        model.dataChanged.connect(lambda *_: self._on_selection())
+        # A changed row may be a selected one: its details must follow, once per
+        # refresh (not once per changed run of rows: with thousands selected,
+        # rebuilding the selection is the expensive part).
+        self._selection_stale = False
+        model.dataChanged.connect(self._note_changed_rows)
+        model.refreshed.connect(self._refresh_stale_selection)
 
         self.hint = QLabel(EMPTY_HINT)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -192,6 +196,21 @@ class LibraryView(QWidget):
 
     def _update_page(self, *_: object) -> None:
         self.stack.setCurrentIndex(0 if self.model.rowCount() == 0 else 1)
+
+    def _note_changed_rows(self, top: QModelIndex, bottom: QModelIndex, *_: object) -> None:
+        selection = self.table.selectionModel()
+        if self._selection_stale or not selection.hasSelection():
+            return
+        for row in range(top.row(), bottom.row() + 1):
+            shown = self.proxy.mapFromSource(self.model.index(row, 0))
+            if shown.isValid() and selection.isRowSelected(shown.row(), QModelIndex()):
+                self._selection_stale = True
+                return
+
+    def _refresh_stale_selection(self) -> None:
+        if self._selection_stale:
+            self._selection_stale = False
+            self._on_selection()
 
     def _on_selection(self, *_: QItemSelection) -> None:
         self.selection_changed.emit(self.selected_papers())

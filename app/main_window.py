@@ -222,9 +222,10 @@ class MainWindow(QMainWindow):
         ]
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([self.add_files_action, self.add_folder_action])
-        file_menu.addSeparator()
+        #: Features add their own "add" actions before this separator.
+        self._end_of_add_actions = file_menu.addSeparator()
         file_menu.addAction(self.pause_action)
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -344,16 +345,8 @@ class MainWindow(QMainWindow):
             "Watch a folder…", watch_folder,
             tip="Add every PDF saved in a folder, now and later, by itself",
         )
-        for menu in self.menuBar().findChildren(QMenu):
-            actions = menu.actions()
-            if self.add_folder_action in actions:  # right after "Add folder…"
-                after = actions.index(self.add_folder_action) + 1
-                if after < len(actions):
-                    menu.insertAction(actions[after], self.watch_folder_action)
-                else:
-                    menu.addAction(self.watch_folder_action)
-            if self.log_view.toggleViewAction() in menu.actions():
-                menu.addAction(panel.toggleViewAction())
+        self.file_menu.insertAction(self._end_of_add_actions, self.watch_folder_action)
+        self.view_menu.addAction(panel.toggleViewAction())
         self.library_view.watch_folder_requested.connect(watch_folder)
 
     # -- news and window state -----------------------------------------------------

@@ -60,16 +60,11 @@ class SearchClient(QObject):
         self._out = b""
         self._err = b""
         self.state = ClientState.STOPPED
-        self.model = ""
 
     def command(self) -> list[str]:
         if self._command is not None:
             return self._command
         return [sys.executable, "-m", "workers.search_server", "--data-dir", str(self.data_dir.root)]
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None
 
     # -- requests ------------------------------------------------------------------------
 
@@ -157,7 +152,6 @@ class SearchClient(QObject):
             return
         event = message.get("event")
         if event == "ready":
-            self.model = str(message.get("model") or "")
             self._set_state(ClientState.READY)
             return
         if event == "model_failed":

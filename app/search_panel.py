@@ -61,7 +61,7 @@ class SearchPanel(QDockWidget):
         self.client = client
         self.model = SearchResultModel(self)
         self.last_results: Results | None = None
-        self._papers: list[Paper] = []
+        self._paper_keys: frozenset[tuple[int, str, str]] = frozenset()
 
         self.box = QLineEdit()
         self.box.setPlaceholderText("Search the library: words, numbers, or a description…")
@@ -143,14 +143,13 @@ class SearchPanel(QDockWidget):
 
     def set_papers(self, papers: list[Paper]) -> None:
         """Offer the library's indexed papers and their folders as filters."""
-        indexed = sorted(
-            (p for p in papers if p.status is Status.COMPLETED), key=lambda p: p.display_title.lower()
-        )
-        if [(p.id, p.display_title, p.path) for p in indexed] == [
-            (p.id, p.display_title, p.path) for p in self._papers
-        ]:
+        # Called on every table refresh: compare cheaply, sort only when the set changed.
+        completed = [p for p in papers if p.status is Status.COMPLETED]
+        keys = frozenset((p.id, p.display_title, p.path) for p in completed)
+        if keys == self._paper_keys:
             return
-        self._papers = indexed
+        self._paper_keys = keys
+        indexed = sorted(completed, key=lambda p: p.display_title.lower())
         paper_id = self.paper_filter.currentData()
         folder = self.folder_filter.currentData()
         for combo in (self.paper_filter, self.folder_filter):

@@ -64,9 +64,6 @@ class SearchResultModel(QAbstractListModel):
         self._hits = list(hits)
         self.endResetModel()
 
-    def hits(self) -> list[Hit]:
-        return list(self._hits)
-
     def hit(self, row: int) -> Hit | None:
         return self._hits[row] if 0 <= row < len(self._hits) else None
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.tasks import TaskRunner
 from workers.queue import IngestQueue
 from workers.store import Library
-from workers.store.files import FileIndex, FolderError, FolderStatus, SyncResult
+from workers.store.files import FolderError, FolderStatus, SyncResult
 from workers.watch.watcher import FolderWatcher
 
 log = logging.getLogger("research_hub.app.watch")
@@ -46,12 +46,13 @@ class WatchService(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.index = FileIndex(library)
         self.runner = runner
         self.watcher = FolderWatcher(
             library, queue, settle_s=settle_s,
             on_change=self._from_watcher.emit, on_error=self._error_from_watcher.emit,
         )
+        # Stateless over the library's per-thread connections: safe from the pool too.
+        self.index = self.watcher.index
         self.folders: list[FolderStatus] = []
         self._from_watcher.connect(self._on_change)
         self._error_from_watcher.connect(self.failed)
@@ -129,8 +130,9 @@ class WatchService(QObject):
 
         self.runner.submit(self.index.folder_statuses, done, error)
 
-    def schedule_refresh(self) -> None:
-        if self.folders or self._refreshing:
+    def schedule_refresh(self, *_: object) -> None:
+        # Not restarted while pending: steady activity must not put the count off forever.
+        if (self.folders or self._refreshing) and not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
     # -- GUI-thread reactions --------------------------------------------------------

@@ -100,9 +100,6 @@ class FolderModel(QAbstractTableModel):
             return status
         return None
 
-    def statuses(self) -> list[FolderStatus]:
-        return list(self._rows)
-
     def set_statuses(self, statuses: list[FolderStatus]) -> None:
         """Mirror ``statuses`` (sorted by path) with row-exact signals."""
         wanted = {s.folder.path: s for s in statuses}

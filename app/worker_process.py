@@ -141,6 +141,12 @@ class WorkerSupervisor(QObject):
         self._restart_after_stop = True
         self.stop()
 
+    def kill(self) -> None:
+        """Shutdown's last resort, after a stop that timed out."""
+        if self._process is not None:
+            log.warning("worker did not stop in time: killing it")
+            self._process.kill()
+
     def wait_stopped(self, msecs: int) -> bool:
         """Block (for shutdown only) until the worker has exited."""
         if self._process is None:

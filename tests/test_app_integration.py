@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 from app.application import ResearchHub  # noqa: E402
 from tests.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.test_app_gui import drop  # noqa: E402
+from tests.worker_processes import alive, configure, kill9, process_tree, wait_for  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
@@ -24,9 +25,7 @@ from workers.store import Library, Status  # noqa: E402
 def test_real_worker_completes_a_dropped_pdf_and_the_window_says_so(qtbot, tmp_path: Path) -> None:
     data = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data)
-    settings = settings_mod.load(library)
-    settings.tier = "fast"
-    settings_mod.save(library, settings)
+    configure(library, tier="fast")
     library.close()
 
     hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
@@ -60,18 +59,6 @@ def test_real_worker_completes_a_dropped_pdf_and_the_window_says_so(qtbot, tmp_p
     assert hub.supervisor.pid is None
 
 
-def _kill_tree(pid: int) -> list[int]:
-    """``kill -9`` a worker and every process it started, as a crash would."""
-    import psutil
-
-    root = psutil.Process(pid)
-    victims = [*root.children(recursive=True), root]
-    for proc in victims:
-        proc.kill()
-    psutil.wait_procs(victims, timeout=10)
-    return [proc.pid for proc in victims]
-
-
 @pytest.mark.integration
 def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
     qtbot, tmp_path: Path
@@ -80,9 +67,7 @@ def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
 
     data = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data)
-    settings = settings_mod.load(library)
-    settings.tier = "fast"
-    settings_mod.save(library, settings)
+    configure(library, tier="fast")
 
     # Backoff shortened so the test waits on the restart, not on the clock.
     hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
@@ -106,7 +91,10 @@ def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
         assert first_pid is not None
         states: list[str] = []
         hub.supervisor.state_changed.connect(states.append)
-        killed = _kill_tree(first_pid)
+        # kill -9 of the worker and every process it started, as a crash would.
+        killed = [proc.pid for proc in process_tree(first_pid)]
+        kill9(killed)
+        wait_for(lambda: not alive(killed), 10, "the killed worker")
 
         qtbot.waitUntil(lambda: "restarting" in states and hub.supervisor.state == "running",
                         timeout=30_000)

@@ -22,21 +22,20 @@ from tests.library_checks import check_library
 from tests.worker_processes import (
     REPO,
     alive,
-    distinct_copies,
+    configure,
     kill9,
     papers_in_flight,
     process_tree,
     settled,
+    small_copies,
     source_name,
     wait_for,
 )
-from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.store import Library
 
 pytestmark = pytest.mark.integration
 
-SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
 
 
 def start_app(data_dir: DataDir, log: Path, paths: list[Path] = ()) -> subprocess.Popen[bytes]:  # type: ignore[assignment]
@@ -53,10 +52,8 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
     corpus: Path, data_dir: DataDir, tmp_path: Path
 ) -> None:
     library = Library(data_dir)
-    settings = settings_mod.load(library)
-    settings.tier = "fast"
-    settings_mod.save(library, settings)
-    files = distinct_copies([corpus / "papers" / n for n in SMALL], 12, tmp_path / "papers")
+    configure(library, tier="fast")
+    files = small_copies(corpus, 12, tmp_path / "papers")
     log = tmp_path / "app.log"
     seen: set[int] = set()
 

@@ -21,17 +21,19 @@ import pytest
 from tests.library_checks import check_library
 from tests.worker_processes import (
     alive,
+    all_gone,
+    configure,
     distinct_copies,
     kill9,
     papers_in_flight,
     process_tree,
     settled,
+    small_copies,
     source_name,
     start_consumer,
     stop,
     wait_for,
 )
-from workers import settings as settings_mod
 from workers.fault_injection import ENV_CRASH_ON
 from workers.paths import DataDir
 from workers.queue import IngestQueue
@@ -40,19 +42,6 @@ from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration
 
-#: The smallest corpus papers (1, 2 and 5 pages): real documents, a second or so each.
-SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
-
-
-def _all_gone(pids: list[int]) -> bool:
-    return not alive(pids)
-
-
-def configure(library: Library, **values: object) -> None:
-    settings = settings_mod.load(library)
-    for key, value in values.items():
-        setattr(settings, key, value)
-    settings_mod.save(library, settings)
 
 
 def register(library: Library, data_dir: DataDir, files: list[Path]) -> list[int]:
@@ -76,7 +65,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
     rng = random.Random(6)
     library = Library(data_dir)
     configure(library, tier="fast")
-    files = distinct_copies([corpus / "papers" / name for name in SMALL], 18, tmp_path / "papers")
+    files = small_copies(corpus, 18, tmp_path / "papers")
     ids = register(library, data_dir, files)
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=2)
@@ -99,7 +88,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
                 kill9([consumer.pid])
                 consumer.wait(10)
                 # No orphans: each finishes the paper it holds, then exits by itself.
-                wait_for(functools.partial(_all_gone, children), 120, "orphaned workers to exit")
+                wait_for(functools.partial(all_gone, children), 120, "orphaned workers to exit")
                 consumer = start_consumer(data_dir, log, workers=2)
             elif kind == "tree":
                 kill9([p.pid for p in tree])
@@ -129,7 +118,7 @@ def test_a_file_that_segfaults_the_worker_fails_after_max_crashes(
 ) -> None:
     library = Library(data_dir)
     configure(library, tier="fast", max_crashes=2)
-    files = distinct_copies([corpus / "papers" / name for name in SMALL], 5, tmp_path / "papers")
+    files = small_copies(corpus, 5, tmp_path / "papers")
     crasher = files[1].with_name("segfaults-the-worker.pdf")
     files[1].rename(crasher)
     files[1] = crasher

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.pdfgen import long_topic_pages, make_pdf
 from workers import settings as settings_mod
-from workers.paths import DataDir
 from workers.pipeline.convert import Tier
 from workers.store import Library, Stage, Status
 
 pytestmark = pytest.mark.integration
-
-WORKER_TIMEOUT_S = 900
-
-
-def run_worker(data_dir: DataDir, workers: int = 2) -> subprocess.CompletedProcess[str]:
-    """``research-hub worker --burst``: process everything queued, then exit."""
-    out = subprocess.run(
-        [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
-         "--workers", str(workers)],
-        capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out
-
 
 @pytest.fixture(scope="module")
 def engine():

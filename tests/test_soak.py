@@ -20,17 +20,17 @@ import pytest
 from tests.library_checks import check_library
 from tests.worker_processes import (
     alive,
-    distinct_copies,
+    configure,
     kill9,
     papers_in_flight,
     process_tree,
     settled,
+    small_copies,
     source_name,
     start_consumer,
     stop,
     wait_for,
 )
-from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.registration import register_paths
@@ -38,7 +38,6 @@ from workers.store import Library, Status
 
 pytestmark = [pytest.mark.integration]
 
-SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
 PAPERS = 200
 KILLS = 10
 
@@ -48,10 +47,8 @@ def test_soak_200_papers_with_random_worker_kills(
 ) -> None:
     rng = random.Random(200)
     library = Library(data_dir)
-    settings = settings_mod.load(library)
-    settings.tier = "fast"
-    settings_mod.save(library, settings)
-    files = distinct_copies([corpus / "papers" / n for n in SMALL], PAPERS, tmp_path / "papers")
+    configure(library, tier="fast")
+    files = small_copies(corpus, PAPERS, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
         assert len(register_paths(library, queue, files).added) == PAPERS
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=2)

@@ -22,14 +22,16 @@ import pytest
 from tests.library_checks import check_library
 from tests.worker_processes import (
     REPO,
+    SMALL,
+    configure,
     distinct_copies,
     settled,
+    small_copies,
     source_name,
     start_consumer,
     stop,
     wait_for,
 )
-from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.registration import register_paths
@@ -37,7 +39,6 @@ from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
 
-SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -76,10 +77,8 @@ def fill(disk: Path) -> Path:
 
 def setup_library(data_dir: DataDir, tmp_path: Path, corpus: Path, count: int) -> list[int]:
     library = Library(data_dir)
-    settings = settings_mod.load(library)
-    settings.tier = "fast"
-    settings_mod.save(library, settings)
-    files = distinct_copies([corpus / "papers" / n for n in SMALL], count, tmp_path / "papers")
+    configure(library, tier="fast")
+    files = small_copies(corpus, count, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
         ids = [p.id for p in register_paths(library, queue, files).added]
     library.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -39,6 +38,25 @@ def distinct_copies(sources: Iterable[Path], count: int, folder: Path) -> list[P
     return made
 
 
+#: The smallest corpus papers (1, 2 and 5 pages): real documents, a second or so each.
+SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
+
+
+def small_copies(corpus: Path, count: int, folder: Path) -> list[Path]:
+    """``count`` distinct papers made from the :data:`SMALL` corpus papers."""
+    return distinct_copies([corpus / "papers" / name for name in SMALL], count, folder)
+
+
+def configure(library: Library, **values: object) -> None:
+    """Change some settings (e.g. ``tier="fast"``) as the settings dialog would."""
+    from workers import settings as settings_mod
+
+    settings = settings_mod.load(library)
+    for key, value in values.items():
+        setattr(settings, key, value)
+    settings_mod.save(library, settings)
+
+
 def source_name(paper_file_name: str) -> str:
     """The corpus file a copy made by :func:`distinct_copies` came from."""
     return paper_file_name.rsplit("__", 1)[0]
@@ -64,6 +82,10 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def all_gone(pids: Iterable[int]) -> bool:
+    return not alive(pids)
 
 
 def alive(pids: Iterable[int]) -> list[int]:
@@ -117,5 +139,3 @@ def stop(consumer: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
     wait_for(lambda: not alive(tree), 30, "the worker's processes to exit")
 
 
-def random_delays(rng: random.Random, count: int, low: float, high: float) -> list[float]:
-    return [rng.uniform(low, high) for _ in range(count)]

@@ -9,7 +9,7 @@ chosen here, in one place). Enqueueing many papers is one transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from huey import SqliteHuey
@@ -50,11 +50,16 @@ class IngestQueue:
         return int(self.huey.pending_count())
 
     def queued_paper_ids(self) -> set[int]:
-        ids: set[int] = set()
-        for task in self.huey.pending():
-            if task.name == self.tasks.ingest.task_class.__name__ and task.args:
-                ids.add(int(task.args[0]))
-        return ids
+        return self._paper_ids(self.huey.pending())
+
+    def scheduled_paper_ids(self) -> set[int]:
+        """Papers waiting for a Huey retry (in the schedule, not yet in the queue)."""
+        return self._paper_ids(self.huey.scheduled())
+
+    def _paper_ids(self, tasks: Iterable[Any]) -> set[int]:
+        # Other tasks (re-embedding) carry no paper id.
+        name = self.tasks.ingest.task_class.__name__
+        return {int(task.args[0]) for task in tasks if task.name == name and task.args}
 
     def flush(self) -> None:
         self.huey.flush()

@@ -93,12 +93,13 @@ def reconcile(
         else:  # another machine's worker stopped renewing its lease
             crashed, how = False, "lease expired"
         _settle(library, paper, crashed, how, settings, report)
-    queued = queue.queued_paper_ids() | _scheduled_ids(queue)
+    queued = queue.queued_paper_ids() | queue.scheduled_paper_ids()
     missing = [pid for pid in library.ids_with_status(Status.PENDING) if pid not in queued]
-    resumed = [pid for pid in missing if pid in set(report.requeued)]
+    requeued = set(report.requeued)
+    resumed = [pid for pid in missing if pid in requeued]  # their worker died: to the front
+    report.queued = [pid for pid in missing if pid not in requeued]
     queue.enqueue(resumed, priority=REQUEUE_PRIORITY)
-    queue.enqueue([pid for pid in missing if pid not in set(resumed)])
-    report.queued = [pid for pid in missing if pid not in set(report.requeued)]
+    queue.enqueue(report.queued)
     if report.queued or report.requeued or report.crashed_out:
         log.info(
             "reconciled: %d queued, %d re-queued after their worker died, %d failed",
@@ -144,12 +145,3 @@ def _describe_exit(code: int | None) -> str:
         return "stopped by its guard"
     return f"exit code {code}"
 
-
-def _scheduled_ids(queue: IngestQueue) -> set[int]:
-    """Papers waiting for a Huey retry (in the schedule, not yet in the queue)."""
-    ids: set[int] = set()
-    name = queue.tasks.ingest.task_class.__name__
-    for task in queue.huey.scheduled():
-        if task.name == name and task.args:  # other tasks (re-embedding) carry no paper id
-            ids.add(int(task.args[0]))
-    return ids

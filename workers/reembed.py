@@ -23,8 +23,6 @@ from workers.store import db as dbmod
 log = logging.getLogger("research_hub.reembed")
 
 BATCH = 256
-#: Settings key where a failed re-embedding leaves its reason for the search UI.
-ERROR_KEY = REEMBED_ERROR_KEY
 
 
 def embed_text(text: str, heading: str) -> str:
@@ -105,7 +103,7 @@ def reembed(
             on_batch(done)
     dropped = drop_other_models(library, model)
     library.set_embedding_model(model)
-    library.save_settings_values({ERROR_KEY: ""})
+    library.save_settings_values({REEMBED_ERROR_KEY: ""})
     log.info("re-embedded %d chunks with %s; dropped %d old vectors", done, model, dropped)
     return done
 
@@ -116,7 +114,7 @@ def run_reembed(engine: Any, library: Library, model: str) -> int:
         embedder, _chunker = engine.embedder(model)
     except Exception as exc:
         message = f"The embedding model {model!r} could not be loaded: {type(exc).__name__}: {exc}"
-        library.save_settings_values({ERROR_KEY: message})
+        library.save_settings_values({REEMBED_ERROR_KEY: message})
         log.error("%s", message)
         return 0
     return reembed(library, embedder)

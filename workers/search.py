@@ -63,10 +63,6 @@ class Filters:
                 f" not {self.file_status!r}"
             )
 
-    @property
-    def active(self) -> bool:
-        return bool(self.paper_ids or self.folder or self.file_status)
-
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Filters:
         return cls(
@@ -414,10 +410,9 @@ def _hydrate(
     return hits
 
 
-def coverage(library: Library, state: VectorState | None) -> Coverage:
+def coverage(library: Library, state: VectorState) -> Coverage:
     counts = library.counts()
-    model = state.active if state else ""
-    reembedding = bool(state and state.reembedding)
+    reembedding = state.reembedding
     error = library.load_settings_values().get(REEMBED_ERROR_KEY) if reembedding else ""
     return Coverage(
         papers=sum(counts.values()),
@@ -425,10 +420,10 @@ def coverage(library: Library, state: VectorState | None) -> Coverage:
         waiting=counts[Status.PENDING] + counts[Status.PROCESSING],
         failed=counts[Status.FAILED],
         cancelled=counts[Status.CANCELLED],
-        model=model,
-        reembedding_to=state.desired if state and state.reembedding else "",
-        reembedded=state.desired_done if state and state.reembedding else 0,
-        chunks=state.chunks if state else 0,
+        model=state.active,
+        reembedding_to=state.desired if reembedding else "",
+        reembedded=state.desired_done if reembedding else 0,
+        chunks=state.chunks,
         reembed_error=str(error or ""),
     )
 
@@ -457,13 +452,19 @@ class Searcher:
 
         return settings_mod.load(self.library).embedding_model
 
-    def refresh(self) -> VectorState:
-        """Bring the model choice and the vector index up to date with the library."""
+    def current_state(self) -> VectorState:
+        """Which model search uses; recounted only when vectors or the setting changed."""
         head = log_head(self.library)
         desired = self.desired_model()
         if self.state is None or head != self._seen_head or desired != self.state.desired:
             self.state = vector_state(self.library, desired)
             self._seen_head = head
+        return self.state
+
+    def refresh(self) -> VectorState:
+        """Bring the model choice and the vector index up to date with the library."""
+        self.current_state()
+        assert self.state is not None
         if self.index is None or self.index.model != self.state.active:
             self.index = VectorIndex(self.state.active)
         self.index.refresh(self.library)
@@ -480,9 +481,7 @@ class Searcher:
         t0 = time.perf_counter()
         notes: list[str] = []
         want_vector = mode in ("hybrid", "vector")
-        state = self.refresh() if (want_vector and self.embed is not None) else None
-        if state is None:
-            state = self.state or vector_state(self.library, self.desired_model())
+        state = self.refresh() if (want_vector and self.embed is not None) else self.current_state()
         hits: list[Hit] = []
         ran = mode
         vector_ready = want_vector and self.embed is not None and bool(self.index and self.index.count)
@@ -536,6 +535,6 @@ def search(
     library: Library, query: str, query_vector: Any | None, model: str, k: int = 10
 ) -> list[Hit]:
     """One-shot hybrid search with a ready query vector (tests and scripts)."""
-    vector = query_vector
-    searcher = Searcher(library, (lambda _m, _q: vector) if vector is not None else None, model)
+    embed = (lambda _m, _q: query_vector) if query_vector is not None else None
+    searcher = Searcher(library, embed, model)
     return searcher.search(query, k=k, mode="hybrid").hits

@@ -81,7 +81,6 @@ class SearchServer:
         try:
             warm = Searcher(library, self.embedder)
             state = warm.refresh()
-            self.embedder.get(state.active)
             self.embedder(state.active, "warm up")  # first encode allocates; not a user's wait
         except Exception as exc:
             log.exception("the search model could not be loaded")
@@ -89,11 +88,10 @@ class SearchServer:
             return
         finally:
             library.close()
-        # Hand the loaded index over; from now on the main thread keeps it in step.
-        searcher = Searcher(self.library, self.embedder)
-        searcher.index, searcher.state = warm.index, warm.state
-        searcher._seen_head = warm._seen_head
-        self.searcher = searcher
+        # Hand the loaded searcher over, on the main thread's connection; from now on
+        # the main thread keeps it in step.
+        warm.library = self.library
+        self.searcher = warm
         count = warm.index.count if warm.index else 0
         self.send({"event": "ready", "model": state.active, "vectors": count})
 

@@ -25,7 +25,7 @@ from workers.fault_injection import crash_if_requested
 from workers.paths import DataDir
 from workers.store import ChunkRecord, ErrorClass, Library, Stage, Status
 from workers.store.status import TRANSIENT
-from workers.store.storage_errors import StorageError
+from workers.store.storage_errors import StorageError, retry_until_writable
 
 log = logging.getLogger("research_hub.tasks")
 
@@ -33,7 +33,6 @@ RETRIES = 2
 RETRY_DELAY_S = 20
 #: While the data folder cannot be written: how often to try again, and to say so.
 STORAGE_RETRY_S = 2.0
-STORAGE_REPORT_EVERY_S = 60.0
 
 
 @dataclass
@@ -111,13 +110,15 @@ def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
     state.guard.watch(paper_id, settings.timeout_for(paper.page_count or 0), settings.memory_limit_mb)
     last_at = [0.0]
     last_stage = [""]
+    limit_pages = [paper.page_count or 0]  # the page count the time limit was set for
 
     def progress(stage: Stage, done: int | None, total: int | None) -> None:
         now = time.monotonic()
         # Throttle: a 1,000-page book must not mean 1,000 commits, but stage changes always land.
         if stage.value == last_stage[0] and now - last_at[0] < 0.5 and done != total:
             return
-        if total:
+        if total and total != limit_pages[0]:  # the page count is known now: scale the limit
+            limit_pages[0] = total
             state.guard.watch(paper_id, settings.timeout_for(total), settings.memory_limit_mb)
         try:
             still_processing = library.progress(paper_id, stage, done, total)
@@ -184,19 +185,11 @@ def _when_writable(
     paper's time limit is suspended meanwhile; the guard keeps trying to renew
     its lease, which succeeds as soon as writes work again.
     """
-    last_report = 0.0
-    while True:
-        try:
-            write()
-            return
-        except StorageError as exc:
-            state.guard.watch(paper_id, math.inf, settings.memory_limit_mb)
-            now = time.monotonic()
-            if now - last_report >= STORAGE_REPORT_EVERY_S:
-                log.error("paper %s: %s Waiting to save it.", paper_id,
-                          exc.explain(state.library.data_dir.root))
-                last_report = now
-            time.sleep(STORAGE_RETRY_S)
+    retry_until_writable(
+        write, state.library.data_dir.root, retry_s=STORAGE_RETRY_S, log=log,
+        waiting=f"Waiting to save paper {paper_id}.",
+        on_fault=lambda _fault: state.guard.watch(paper_id, math.inf, settings.memory_limit_mb),
+    )
 
 
 def outdated_model(library: Library, paper_id: int) -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,14 +28,13 @@ from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.reconcile import reconcile
 from workers.store import Library, Status
-from workers.store.storage_errors import storage_error
+from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
 
 log = logging.getLogger("research_hub.worker")
 
 RECONCILE_EVERY_S = 5.0
 #: While the data folder cannot be written: how often to look again, and to say so.
 STORAGE_RETRY_S = 5.0
-STORAGE_REPORT_EVERY_S = 60.0
 #: Exit codes of this consumer's dead workers, kept for reconciliation (bounded).
 _MAX_EXITS = 256
 
@@ -180,21 +178,13 @@ def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
     With ``wait=False`` (``--burst``, scripts) the ``StorageError`` is raised
     instead, so a script is told rather than left waiting.
     """
-    last_report = 0.0
-    while True:
-        try:
-            return op()
-        except (sqlite3.Error, OSError) as exc:
-            fault = storage_error(exc, data_dir.root)
-            if fault is None:
-                raise
-            if not wait:
-                raise fault from exc
-            now = time.monotonic()
-            if now - last_report >= STORAGE_REPORT_EVERY_S:
-                log.error("%s Waiting.", fault.explain(data_dir.root))
-                last_report = now
-            time.sleep(STORAGE_RETRY_S)
+
+    def give_up(fault: StorageError) -> None:
+        if not wait:
+            raise fault
+
+    return retry_until_writable(op, data_dir.root, retry_s=STORAGE_RETRY_S, log=log,
+                                on_fault=give_up)
 
 
 def run_worker(

@@ -36,11 +36,13 @@ from tests.library_checks import check_library  # noqa: E402
 from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from tests.worker_processes import (  # noqa: E402
     alive,
-    distinct_copies,
+    all_gone,
+    configure,
     kill9,
     papers_in_flight,
     process_tree,
     settled,
+    small_copies,
     source_name,
     start_consumer,
     stop,
@@ -53,12 +55,7 @@ from workers.registration import register_paths  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-SMALL = ("table_mislabeled_as_picture.pdf", "code_and_formula.pdf", "multi_page.pdf")
 READY = re.compile(r"^(\S+ \S+) .*research_hub\.tasks: worker \d+ ready")
-
-
-def _all_gone(pids: list[int]) -> bool:
-    return not alive(pids)
 
 
 def _log_times(log: Path) -> list[float]:
@@ -82,10 +79,8 @@ def bench_soak(corpus: Path, papers: int, workers: int, tier: str, seed: int) ->
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = DataDir.resolve(Path(tmp) / "data").ensure()
         library = Library(data_dir)
-        settings = settings_mod.load(library)
-        settings.tier = tier
-        settings_mod.save(library, settings)
-        files = distinct_copies([corpus / "papers" / n for n in SMALL], papers, Path(tmp) / "p")
+        configure(library, tier=tier)
+        files = small_copies(corpus, papers, Path(tmp) / "p")
         with IngestQueue(data_dir) as queue:
             register_paths(library, queue, files)
         log = Path(tmp) / "worker.log"
@@ -111,7 +106,7 @@ def bench_soak(corpus: Path, papers: int, workers: int, tier: str, seed: int) ->
                         consumer.wait(10)
                         if kind == "consumer":  # its workers finish their paper, then exit
                             orphans = [p.pid for p in tree[1:]]
-                            wait_for(functools.partial(_all_gone, orphans), 300, "orphans to exit")
+                            wait_for(functools.partial(all_gone, orphans), 300, "orphans to exit")
                         consumer = start_consumer(data_dir, log, workers=workers)
                 next_kill = time.monotonic() + rng.uniform(8, 16)
             time.sleep(0.1)

@@ -12,10 +12,19 @@ The worker waits for the fault to go away and resumes by itself
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: While the data folder cannot be written, say so at most this often.
+REPORT_EVERY_S = 60.0
 
 
 class StorageFault(StrEnum):
@@ -87,6 +96,32 @@ def storage_error(exc: BaseException, folder: Path | None = None) -> StorageErro
     if isinstance(exc, OSError) and exc.errno in _OS_FAULTS:
         return StorageError(_OS_FAULTS[exc.errno], exc.strerror or str(exc))
     return None
+
+
+def retry_until_writable(
+    op: Callable[[], T], folder: Path, *, retry_s: float, log: logging.Logger,
+    waiting: str = "Waiting.", on_fault: Callable[[StorageError], None] | None = None,
+) -> T:
+    """Run ``op``; while the data folder is full or read-only, say so and try again.
+
+    ``on_fault`` runs at each failed try, before the wait; it may raise (the
+    fault itself, say) to give up instead of waiting. Any other error passes.
+    """
+    last_report = -REPORT_EVERY_S
+    while True:
+        try:
+            return op()
+        except (sqlite3.Error, OSError) as exc:
+            fault = storage_error(exc, folder)
+            if fault is None:
+                raise
+            if on_fault is not None:
+                on_fault(fault)
+            now = time.monotonic()
+            if now - last_report >= REPORT_EVERY_S:
+                log.error("%s %s", fault.explain(folder), waiting)
+                last_report = now
+            time.sleep(retry_s)
 
 
 def _read_only_mount(folder: Path) -> bool:
