@@ -106,7 +106,7 @@ class ResearchHub(QObject):
                                   settle_s=self.settings.watch_settle_s, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
         self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
-        self.window.details.files_of = self.watch.index.files_of
+        self.window.details.files_of = self.library.files.files_of
         self.watch.changed.connect(lambda _result: self.model.refresh(force=True))
         # Folder counts change only when papers change status or go: not on progress ticks.
         self.model.transitions.connect(self.watch.schedule_refresh)

@@ -25,11 +25,16 @@ log = logging.getLogger("research_hub.app.library")
 
 def describe_registration(result: Registration) -> str:
     """One line for the status bar: what happened to a drop."""
-    parts = [f"{len(result.added)} added"]
-    if result.known:
-        parts.append(f"{len(result.known)} already in the library")
-    if result.moved:
-        parts.append(f"{len(result.moved)} moved (path updated)")
+    outcome = result.intake
+    parts = [f"{len(outcome.added)} added"]
+    if outcome.reindexed:
+        parts.append(f"{len(outcome.reindexed)} changed (indexed again)")
+    if outcome.known or outcome.duplicates:
+        parts.append(f"{len(outcome.known) + len(outcome.duplicates)} already in the library")
+    if outcome.moved:
+        parts.append(f"{len(outcome.moved)} moved (path updated)")
+    if outcome.missing:
+        parts.append(f"{len(outcome.missing)} file(s) missing")
     if result.rejected:
         names = ", ".join(os.path.basename(r.path) or r.path for r in result.rejected[:3])
         more = f" and {len(result.rejected) - 3} more" if len(result.rejected) > 3 else ""

@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self.service.add_paths(paths)
 
     def _on_registered(self, result: Registration) -> None:
-        if result.rejected and not (result.added or result.known or result.moved):
+        if result.rejected and not result.accepted_any:
             names = "\n".join(f"• {r.path}: {r.reason}" for r in result.rejected[:10])
             self.banner.show_news(
                 f"Nothing was added. Only PDF files can be added.\n{names}", error=True

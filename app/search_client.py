@@ -1,4 +1,4 @@
-"""The GUI's side of the search process (``workers.search_server``), over a QProcess.
+"""The GUI's side of the search process (``workers.search.server``), over a QProcess.
 
 The GUI may not load the embedding model (torch), so queries are answered by a
 helper process that keeps the model and the vectors warm. It is started on the
@@ -16,15 +16,15 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from workers.commands import engine_command
 from workers.paths import DataDir
-from workers.search import Results
+from workers.search.protocol import Results
 
 log = logging.getLogger("research_hub.app.search")
 server_output = logging.getLogger("research_hub.search_server.output")
@@ -38,7 +38,7 @@ class ClientState(StrEnum):
 
 
 class SearchClient(QObject):
-    #: Answer to the latest request (a workers.search.Results).
+    #: Answer to the latest request (a workers.search.protocol.Results).
     results = Signal(object)
     #: The search process or a request failed: text for the user.
     failed = Signal(str)
@@ -64,7 +64,7 @@ class SearchClient(QObject):
     def command(self) -> list[str]:
         if self._command is not None:
             return self._command
-        return [sys.executable, "-m", "workers.search_server", "--data-dir", str(self.data_dir.root)]
+        return engine_command("search-server", "--data-dir", str(self.data_dir.root))
 
     # -- requests ------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.search_client import ClientState, SearchClient
 from app.search_results import CardDelegate, HitRole, SearchResultModel
-from workers.search import Hit, Results
+from workers.search.protocol import Hit, Results
 from workers.store import Paper, Status
 
 DEBOUNCE_MS = 250
@@ -50,7 +50,7 @@ class ResultList(QListView):
 
 
 class SearchPanel(QDockWidget):
-    #: Open this hit (a workers.search.Hit) in the in-app viewer.
+    #: Open this hit (a workers.search.protocol.Hit) in the in-app viewer.
     open_requested = Signal(object)
     #: Open this file in the desktop's default PDF viewer.
     open_external_requested = Signal(str)

@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.tasks import TaskRunner
 from workers.queue import IngestQueue
-from workers.store import Library
-from workers.store.files import FolderError, FolderStatus, SyncResult
+from workers.store import IntakeResult, Library
+from workers.store.files import FolderError, FolderStatus
 from workers.watch.watcher import FolderWatcher
 
 log = logging.getLogger("research_hub.app.watch")
@@ -26,7 +26,7 @@ log = logging.getLogger("research_hub.app.watch")
 class WatchService(QObject):
     #: The watched folders with their counts (list of FolderStatus), after each refresh.
     folders_changed = Signal(list)
-    #: The watcher applied changes to the library (a SyncResult).
+    #: The watcher applied changes to the library (an IntakeResult).
     changed = Signal(object)
     #: Text for the status bar.
     message = Signal(str)
@@ -137,7 +137,7 @@ class WatchService(QObject):
 
     # -- GUI-thread reactions --------------------------------------------------------
 
-    def _on_change(self, result: SyncResult) -> None:
+    def _on_change(self, result: IntakeResult) -> None:
         self.changed.emit(result)
         self.message.emit(f"Watched folders: {result.describe()}")
         self.schedule_refresh()

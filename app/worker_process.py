@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Sequence
 from enum import StrEnum
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from workers.commands import engine_command
 from workers.paths import DataDir
 
 log = logging.getLogger("research_hub.app.worker")
@@ -94,8 +94,8 @@ class WorkerSupervisor(QObject):
             return self._command
         # --parent-pid: if the app dies (kill -9, a crash), the worker stops too
         # instead of living on unsupervised; the paper in flight goes back to the queue.
-        args = [sys.executable, "-m", "workers", "--data-dir", str(self.data_dir.root),
-                "--parent-pid", str(os.getpid())]
+        args = engine_command("worker", "--data-dir", str(self.data_dir.root),
+                              "--parent-pid", str(os.getpid()))
         if self.workers:
             args += ["--workers", str(self.workers)]
         return args

@@ -49,7 +49,7 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
         registered = register_paths(library, queue, [corpus / "papers"])
-    assert len(registered.added) == len(list((corpus / "papers").glob("*.pdf")))
+    assert len(registered.intake.added) == len(list((corpus / "papers").glob("*.pdf")))
     out = subprocess.run(
         [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
          "--workers", "2"],

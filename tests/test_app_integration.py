@@ -13,9 +13,10 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from tests.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
+from tests.helpers.rawdb import raw_db  # noqa: E402
+from tests.helpers.worker_processes import alive, configure, kill9, process_tree, wait_for  # noqa: E402
 from tests.test_app_gui import drop  # noqa: E402
-from tests.worker_processes import alive, configure, kill9, process_tree, wait_for  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
@@ -111,10 +112,10 @@ def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
         assert paper.attempts == 2 and (paper.crashes, paper.interruptions) == (0, 1)  # a kill is not a crash
         assert paper.worker_pid not in killed
         # Completed exactly once: one set of chunks, one vector each.
-        chunks = library.chunks(paper_id)
+        chunks = library.chunks.of_paper(paper_id)
         assert len(chunks) == paper.chunk_count > 0
         assert len({c["seq"] for c in chunks}) == len(chunks)
-        vectors = library.db.execute(
+        vectors = raw_db(library).execute(
             "SELECT count(*) FROM embeddings e JOIN chunks c ON c.id = e.chunk_id"
             " WHERE c.paper_id = ?", [paper_id]).fetchone()[0]
         assert vectors == len(chunks)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_checks import check_library
-from tests.worker_processes import (
+from tests.helpers.library_checks import check_library
+from tests.helpers.worker_processes import (
     REPO,
     alive,
     configure,

@@ -20,11 +20,11 @@ from PySide6.QtCore import Qt  # noqa: E402
 from app.application import ResearchHub  # noqa: E402
 from app.paper_model import Column  # noqa: E402
 from app.watched_folders import FolderColumn, FolderModel  # noqa: E402
-from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library  # noqa: E402
-from workers.store.files import FileIndex, FolderStatus, WatchedFolder  # noqa: E402
+from workers.store.files import FolderStatus, WatchedFolder  # noqa: E402
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_start_catches_up_on_the_watcher_thread(
     for f in files:
         os.utime(f, (old, old))
     library = Library(data)
-    FileIndex(library).add_folder(papers_folder)
+    library.files.add_folder(papers_folder)
     library.close()
 
     hub = make_hub(qtbot, data)

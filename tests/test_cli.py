@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_checks import check_library
-from tests.worker_processes import (
+from tests.helpers.library_checks import check_library
+from tests.helpers.worker_processes import (
     alive,
     all_gone,
     configure,
@@ -46,7 +46,7 @@ pytestmark = pytest.mark.integration
 
 def register(library: Library, data_dir: DataDir, files: list[Path]) -> list[int]:
     with IngestQueue(data_dir) as queue:
-        return [p.id for p in register_paths(library, queue, files).added]
+        return register_paths(library, queue, files).intake.added
 
 
 # -- kill -9 at random moments -------------------------------------------------------------

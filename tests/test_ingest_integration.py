@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.pdfgen import long_topic_pages, make_pdf
+from tests.helpers.pdfgen import long_topic_pages, make_pdf
 from workers import settings as settings_mod
-from workers.pipeline.convert import Tier
+from workers.domain import Tier
+from workers.pipeline.ingest import PipelineSettings
 from workers.store import Library, Stage, Status
 
 pytestmark = pytest.mark.integration
@@ -27,17 +29,20 @@ def engine():
 def test_engine_cites_the_right_pages(engine, tmp_path: Path, tier: Tier) -> None:
     pdf = make_pdf(tmp_path / "topics.pdf", long_topic_pages(), title="Three Topics")
     seen: list[tuple[Stage, int | None, int | None]] = []
-    result = engine.ingest(
-        pdf, tier=tier, artifacts=None, model_name="all-MiniLM-L6-v2", max_pages=100,
-        batch_pages=2, progress=lambda s, d, t: seen.append((s, d, t)),
-        document_out=tmp_path / "doc.json.gz",
-    )
+    settings = PipelineSettings(tier=tier, model_name="all-MiniLM-L6-v2", max_pages=100,
+                                batch_pages=2)
+    result = engine.ingest(pdf, settings, lambda s, d, t: seen.append((s, d, t)))
     assert result.tier.used is tier
+    assert result.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    # The same bytes, given as bytes (as a remote worker gets them): the same result.
+    again = engine.ingest(pdf.read_bytes(), settings, lambda *a: None)
+    assert [c.text for c in again.chunks] == [c.text for c in result.chunks]
+    assert again.sha256 == result.sha256
     assert result.title == "Three Topics"
     assert result.page_count == 3
     assert (Stage.PARSING, 2, 3) in seen and (Stage.PARSING, 3, 3) in seen  # batches of 2 pages
     assert result.vectors.shape == (len(result.chunks), 384)
-    assert (tmp_path / "doc.json.gz").stat().st_size > 0
+    assert result.document["pages"] and result.document["texts"]  # Docling's own dict, storable
     expected_page = {"waggle": 2, "glaciers": 1, "sourdough": 3, "starter": 3, "meltwater": 1}
     for word, page in expected_page.items():
         holders = [c for c in result.chunks if word in c.text.lower()]
@@ -57,8 +62,8 @@ def test_empty_text_layer_fails_with_reason(engine, tmp_path: Path) -> None:
 
     blank = make_pdf(tmp_path / "blank.pdf", [[], []])
     with pytest.raises(IngestError) as info:
-        engine.ingest(blank, tier=Tier.FAST, artifacts=None, model_name="", max_pages=10,
-                      batch_pages=8, progress=lambda *a: None)
+        engine.ingest(blank, PipelineSettings(tier=Tier.FAST, max_pages=10, batch_pages=8),
+                      lambda *a: None)
     assert info.value.error_class is ErrorClass.NO_TEXT
 
 
@@ -88,7 +93,7 @@ def test_every_corpus_paper_completes_with_correct_pages(corpus_library: Library
     assert not failed
     for paper in papers:
         assert paper.tier == "balanced" and paper.chunk_count > 0 and paper.page_count
-        chunks = corpus_library.chunks(paper.id)
+        chunks = corpus_library.chunks.of_paper(paper.id)
         assert len(chunks) == paper.chunk_count
         covered = {page for c in chunks for page in c["pages"]}
         assert covered <= set(range(1, paper.page_count + 1))
@@ -139,7 +144,7 @@ PARAPHRASES = {
 @pytest.mark.parametrize("query", sorted(PARAPHRASES))
 def test_paraphrase_finds_its_paper(corpus_library: Library, query: str) -> None:
     from workers.pipeline.embedding import Embedder
-    from workers.search import search
+    from workers.search.searcher import search
 
     embedder = Embedder(settings_mod.load(corpus_library).embedding_model)
     hits = search(corpus_library, query, embedder.encode([query])[0], embedder.name, k=10)
@@ -152,7 +157,7 @@ def test_paraphrase_finds_its_paper(corpus_library: Library, query: str) -> None
 
 
 def test_search_never_raises_on_syntax(corpus_library: Library) -> None:
-    from workers.search import search
+    from workers.search.searcher import search
 
     for query in ['"unbalanced', "trace*", "NEAR(a b)", "-minus", "col:on", "", "   ", "トレース"]:
         assert isinstance(search(corpus_library, query, None, "all-MiniLM-L6-v2"), list)

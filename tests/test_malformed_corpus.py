@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.rawdb import raw_db
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
@@ -84,7 +85,7 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
             assert 0 <= took <= limit + 5, (paper.file_name, took, limit)
     assert outcomes["after-the-storm.pdf"] == OK
     assert len(outcomes) == len(EXPECTED) + 1
-    assert library.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert raw_db(library).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_scanned_pdfs_get_ocr(corpus: Path, tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ def test_scanned_pdfs_get_ocr(corpus: Path, tmp_path: Path) -> None:
         # Image-only pages are OCR'd; a scan that already has a text layer is read as it is.
         assert scan.ocr_used is (name != "Seige_of_Vicksburg_Sample_OCR.pdf"), name
     paper = papers["ocr_test.pdf"]
-    text = " ".join(c["text"] for c in library.chunks(paper.id)).lower()
+    text = " ".join(c["text"] for c in library.chunks.of_paper(paper.id)).lower()
     expected = (corpus / "groundtruth" / "ocr_test.tesseract.full_page.md").read_text().lower()
     words = [w for w in expected.split() if len(w) > 4 and w.isalpha()]
     found = sum(w in text for w in words)

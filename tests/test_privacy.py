@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker_processes import REPO
+from tests.helpers.worker_processes import REPO
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.registration import register_paths
@@ -100,7 +100,7 @@ def test_ingest_opens_no_connection_runs_no_script_and_ignores_attachments(
         {n: p.error_message for n, p in papers.items() if p.status is not Status.COMPLETED}
     assert papers["ocr_test.pdf"].ocr_used
     everything = " ".join(
-        c["text"] for p in papers.values() for c in library.chunks(p.id)).lower()
+        c["text"] for p in papers.values() for c in library.chunks.of_paper(p.id)).lower()
     assert "bar baz" not in everything  # the attachment was never opened
     assert "this.print" not in everything  # the script is not text either
     # Nothing was extracted into the data folder: only our databases, logs and documents.

@@ -7,7 +7,9 @@ import subprocess
 import sys
 import time
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.papers import add_papers
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.rawdb import raw_db
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.reconcile import reconcile
@@ -26,8 +28,10 @@ def test_expand_walks_folders_and_rejects_named_non_pdfs(tmp_path) -> None:
     renamed = make_pdf(tmp_path / "paper-without-extension", TOPIC_PAGES[:1], salt="x")
     text = tmp_path / "readme.txt"
     text.write_text("hello")
-    found, rejected = expand([tmp_path / "papers", renamed, text, tmp_path / "missing.pdf"])
+    found, folders, rejected = expand(
+        [tmp_path / "papers", renamed, text, tmp_path / "missing.pdf"])
     assert sorted(found) == sorted([a.resolve(), b.resolve(), renamed.resolve()])
+    assert folders == [(tmp_path / "papers").resolve()]
     assert [(r.path, r.reason) for r in rejected] == [
         (str(text), "not a PDF file"), (str(tmp_path / "missing.pdf"), "no such file or folder")]
 
@@ -40,27 +44,25 @@ def test_register_paths_batches_and_dedupes(data_dir: DataDir, tmp_path) -> None
     (folder / "copy.pdf").write_bytes((folder / "p0.pdf").read_bytes())
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        result = register_paths(library, queue, [folder])
-        assert len(result.added) == 30 and len(result.known) == 0
+        result = register_paths(library, queue, [folder]).intake
+        assert len(result.added) == 30 and len(result.duplicates) == 1
         assert queue.depth() == 30
-        assert queue.queued_paper_ids() == {p.id for p in result.added}
-        again = register_paths(library, queue, [folder / "p3.pdf"])
-        assert [p.path for p in again.known] == [str((folder / "p3.pdf").resolve())]
+        assert queue.queued_paper_ids() == set(result.added)
+        again = register_paths(library, queue, [folder / "p3.pdf"]).intake
+        assert [library.get(p).path for p in again.known] == [str((folder / "p3.pdf").resolve())]
         assert queue.depth() == 30  # a known paper is not queued again
 
 
-def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir) -> None:
+def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir, tmp_path) -> None:
     library = Library(data_dir)
-    from workers.store import FileInfo
-
-    ids = [p.id for p in library.register(
-        [FileInfo(f"/p/{i}.pdf", f"{i:064x}", 1, 1.0) for i in range(4)]).added]
+    db = raw_db(data_dir)
+    ids = add_papers(library, tmp_path, 4)
     # ids[0] is pending with no task (e.g. the app died between register and enqueue).
     # ids[1] was being processed by a worker that is now dead.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     library.start(ids[1])
-    library.db.execute("UPDATE papers SET worker_pid = ? WHERE id = ?", [dead.pid, ids[1]])
+    db.execute("UPDATE papers SET worker_pid = ? WHERE id = ?", [dead.pid, ids[1]])
     # ids[2] is processing with a live worker (this process) and a fresh heartbeat.
     library.start(ids[2])
     # ids[3] already crashed the worker once and is in flight again on a worker that
@@ -68,7 +70,7 @@ def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir) -> No
     crasher = subprocess.Popen([sys.executable, "-c", "import ctypes; ctypes.string_at(0)"])
     assert crasher.wait() == -signal.SIGSEGV
     library.start(ids[3])
-    library.db.execute("UPDATE papers SET worker_pid = ?, crashes = 1 WHERE id = ?",
+    db.execute("UPDATE papers SET worker_pid = ?, crashes = 1 WHERE id = ?",
                        [crasher.pid, ids[3]])
     exits = {crasher.pid: crasher.returncode}
     with IngestQueue(data_dir) as queue:
@@ -90,27 +92,29 @@ def test_reconcile_requeues_lost_tasks_and_dead_workers(data_dir: DataDir) -> No
     assert "SIGSEGV" in (crashed.error_message or "")
 
 
-def test_reconcile_requeues_expired_lease(data_dir: DataDir) -> None:
+def test_reconcile_requeues_expired_lease(data_dir: DataDir, tmp_path) -> None:
     library = Library(data_dir)
-    from workers.store import FileInfo
-
-    pid = library.register([FileInfo("/p/x.pdf", "f" * 64, 1, 1.0)]).added[0].id
+    pid = add_papers(library, tmp_path, 1)[0]
     library.start(pid)
-    library.db.execute("UPDATE papers SET heartbeat_at = ? WHERE id = ?", [time.time() - 600, pid])
+    raw_db(data_dir).execute("UPDATE papers SET heartbeat_at = ? WHERE id = ?", [time.time() - 600, pid])
     with IngestQueue(data_dir) as queue:
         assert reconcile(library, queue, Settings(lease_s=90)).requeued == [pid]
 
 
-def test_a_dropped_file_with_new_bytes_leaves_its_old_paper_marked_missing(
+def test_a_dropped_file_with_new_bytes_is_the_same_paper_indexed_again(
     data_dir: DataDir, tmp_path
 ) -> None:
     library = Library(data_dir)
     pdf = make_pdf(tmp_path / "a.pdf", TOPIC_PAGES[:1])
     with IngestQueue(data_dir) as queue:
-        old = register_paths(library, queue, [pdf]).added[0]
+        first = register_paths(library, queue, [pdf]).intake.added[0]
+        old_sha = library.get(first).sha256
         make_pdf(pdf, TOPIC_PAGES[1:2])  # the user saved another version over it
-        new = register_paths(library, queue, [pdf]).added[0]
-    assert new.id != old.id and library.get(new.id).path == str(pdf.resolve())
-    assert library.get(old.id).file_missing  # its only file now holds other bytes
-    assert not library.get(new.id).file_missing
+        again = register_paths(library, queue, [pdf]).intake
+        assert again.reindexed == [first] and again.added == []
+        assert list(queue.queued_paper_ids()) == [first]
+    paper = library.get(first)
+    assert paper.sha256 != old_sha and paper.path == str(pdf.resolve())
+    assert not paper.file_missing and paper.status is Status.PENDING
+    assert len(library.papers()) == 1
     library.close()

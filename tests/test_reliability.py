@@ -19,16 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_checks import check_library
-from tests.pdfgen import TOPIC_PAGES, make_pdf
-from tests.worker_processes import REPO, settled, start_consumer, stop, wait_for
+from tests.helpers.library_checks import check_library
+from tests.helpers.papers import add_papers
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.rawdb import raw_db
+from tests.helpers.worker_processes import REPO, settled, start_consumer, stop, wait_for
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.reconcile import REQUEUE_PRIORITY, reconcile
 from workers.registration import register_paths
 from workers.settings import Settings
-from workers.store import ErrorClass, FileInfo, Library, Status
+from workers.store import ErrorClass, Library, Status
 from workers.store import db as dbmod
 from workers.store.storage_errors import StorageError, StorageFault, storage_error
 
@@ -111,7 +113,8 @@ def _submit(root: str, path: str, barrier: multiprocessing.synchronize.Barrier, 
     with IngestQueue(data_dir) as queue:
         barrier.wait(10)
         result = register_paths(library, queue, [path])
-    out.put((len(result.added), len(result.known), len(result.moved)))
+    outcome = result.intake
+    out.put((len(outcome.added), len(outcome.known) + len(outcome.duplicates), len(outcome.moved)))
 
 
 def test_the_same_file_submitted_at_once_from_many_processes_is_one_paper(
@@ -195,10 +198,9 @@ def _dead_pid(code: str) -> tuple[int, int]:
     return proc.pid, proc.wait()
 
 
-def test_kills_are_interruptions_crashes_are_crashes(data_dir: DataDir) -> None:
+def test_kills_are_interruptions_crashes_are_crashes(data_dir: DataDir, tmp_path: Path) -> None:
     library = Library(data_dir)
-    ids = [p.id for p in library.register(
-        [FileInfo(f"/p/{i}.pdf", f"{i:064x}", 1, 1.0) for i in range(3)]).added]
+    ids = add_papers(library, tmp_path / "files", 3)
     killed_pid, killed_code = _dead_pid("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     aborted_pid, aborted_code = _dead_pid("import os; os.abort()")
     assert (killed_code, aborted_code) == (-signal.SIGKILL, -signal.SIGABRT)
@@ -210,8 +212,8 @@ def test_kills_are_interruptions_crashes_are_crashes(data_dir: DataDir) -> None:
             for paper_id, pid in ((ids[0], killed_pid), (ids[1], aborted_pid)):
                 if library.get(paper_id).status is Status.PENDING:
                     library.start(paper_id)
-                    library.db.execute("UPDATE papers SET worker_pid = ? WHERE id = ?",
-                                       [pid, paper_id])
+                    raw_db(library).execute("UPDATE papers SET worker_pid = ? WHERE id = ?",
+                                            [pid, paper_id])
             outcomes.append(reconcile(library, queue, settings, exits))
         # The requeued paper goes to the front of the queue: it was in flight.
         pending = [t for t in queue.huey.pending() if t.args[0] == ids[0]]
@@ -231,9 +233,9 @@ def test_kills_are_interruptions_crashes_are_crashes(data_dir: DataDir) -> None:
 # -- SQLite's own "disk full" in the middle of a transaction ---------------------------------
 
 
-def test_disk_full_mid_transaction_rolls_back_cleanly(data_dir: DataDir) -> None:
+def test_disk_full_mid_transaction_rolls_back_cleanly(data_dir: DataDir, tmp_path: Path) -> None:
     library = Library(data_dir)
-    paper_id = library.register([FileInfo("/p/a.pdf", "a" * 64, 1, 1.0)]).added[0].id
+    paper_id = add_papers(library, tmp_path / "files", 1)[0]
     db = dbmod.connect(data_dir.library_db)
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's real SQLITE_FULL path

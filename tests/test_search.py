@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.rawdb import raw_db
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.reembed import embed_text, reembed
-from workers.search import Filters, Hit, Searcher, fts_query, make_snippet, query_terms
-from workers.store import ChunkRecord, FileInfo, Library
-from workers.store import db as dbmod
-from workers.vector_index import VectorIndex, vector_state
+from workers.search.protocol import Filters, Hit
+from workers.search.searcher import Searcher, make_snippet
+from workers.search.vector_index import VectorIndex, vector_state
+from workers.store import ChunkRecord, ErrorClass, FileInfo, Library
+from workers.store.chunks import fts_query, query_terms
 
 DIM = 16
 
@@ -32,23 +34,35 @@ def unit(seed: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def files_root(library: Library) -> Path:
+    """Where these tests' papers "are": placeholder files beside the data folder."""
+    return library.data_dir.root.parent / "files"
+
+
+def placeholder(library: Library, path: str) -> FileInfo:
+    """``path`` (written as if absolute: "/p/a.pdf") as an empty file under files_root."""
+    real = files_root(library) / path.lstrip("/")
+    real.parent.mkdir(parents=True, exist_ok=True)
+    real.touch()
+    return FileInfo(str(real), hashlib.sha256(path.encode()).hexdigest(), 1, 0.0)
+
+
 def add_paper(
     library: Library, path: str, texts: list[str], model: str = "m1", seed: int = 0,
     headings: list[str] | None = None,
 ) -> int:
     """A completed paper with one chunk per text (page i+1), as the worker would store it."""
-    sha = hashlib.sha256(path.encode()).hexdigest()
-    result = library.register([FileInfo(path, sha, 1, 0.0)])
-    paper_id = (result.added or result.known)[0].id
-    assert library.start(paper_id) is not None
+    result = library.intake.apply([placeholder(library, path)])
+    paper_id = (result.added or result.known)[0]
+    library.start(paper_id)
     records = [
         ChunkRecord(text, (headings or [""] * len(texts))[i], [i + 1],
                     [{"page": i + 1, "l": 10.0, "t": 20.0, "r": 200.0, "b": 60.0}],
                     unit(seed * 1000 + i).tobytes())
         for i, text in enumerate(texts)
     ]
-    assert library.complete(paper_id, records, model=model, dim=DIM, title=Path(path).stem,
-                            page_count=len(texts), tier="fast", ocr_used=False, timings={})
+    library.complete(paper_id, records, model=model, dim=DIM, title=Path(path).stem,
+                     page_count=len(texts), tier="fast", ocr_used=False, timings={})
     return paper_id
 
 
@@ -61,7 +75,7 @@ def library(data_dir: DataDir) -> Library:
 
 def fresh_matrix(library: Library, model: str) -> dict[int, bytes]:
     return {
-        r[0]: r[1] for r in library.db.execute(
+        r[0]: r[1] for r in raw_db(library).execute(
             "SELECT chunk_id, vector FROM embeddings WHERE model = ?", [model])
     }
 
@@ -107,18 +121,18 @@ def test_snippet_centres_on_matches_and_spans_point_at_them() -> None:
 def test_vector_index_follows_inserts_deletes_and_reused_ids(library: Library) -> None:
     a = add_paper(library, "/p/a.pdf", ["one", "two", "three"], seed=1)
     index = VectorIndex("m1")
-    assert index.refresh(library) and index.count == 3
-    assert not index.refresh(library)  # nothing changed: no work
+    assert index.refresh(library.vectors) and index.count == 3
+    assert not index.refresh(library.vectors)  # nothing changed: no work
     add_paper(library, "/p/b.pdf", ["four", "five"], seed=2)
-    assert index.refresh(library) and index.count == 5
+    assert index.refresh(library.vectors) and index.count == 5
     assert index_matrix(index) == fresh_matrix(library, "m1")
     # Re-index paper a: its chunks are deleted and inserted again, reusing ids, with new vectors.
     library.retry([a])
     add_paper(library, "/p/a.pdf", ["uno", "dos", "tres", "cuatro"], seed=3)
-    index.refresh(library)
+    index.refresh(library.vectors)
     assert index.count == 6 and index_matrix(index) == fresh_matrix(library, "m1")
     library.remove([a])
-    index.refresh(library)
+    index.refresh(library.vectors)
     assert index.count == 2 and index_matrix(index) == fresh_matrix(library, "m1")
     # The best match is the chunk whose vector is the query.
     target, vector = next(iter(fresh_matrix(library, "m1").items()))
@@ -128,13 +142,12 @@ def test_vector_index_follows_inserts_deletes_and_reused_ids(library: Library) -
 def test_vector_index_reloads_when_the_log_was_trimmed_past_it(library: Library) -> None:
     add_paper(library, "/p/a.pdf", ["one", "two"], seed=1)
     index = VectorIndex("m1")
-    index.refresh(library)
+    index.refresh(library.vectors)
     b = add_paper(library, "/p/b.pdf", ["three"], seed=2)
-    with dbmod.write(library.db):  # what the trim trigger does after 200,000 changes
-        library.db.execute("DELETE FROM vector_changes")
+    raw_db(library).execute("DELETE FROM vector_changes")  # what the trim trigger does
     library.remove([b])
     add_paper(library, "/p/c.pdf", ["four", "five"], seed=4)
-    index.refresh(library)
+    index.refresh(library.vectors)
     assert index_matrix(index) == fresh_matrix(library, "m1") and index.count == 4
 
 
@@ -143,8 +156,8 @@ def test_filters_and_per_paper_cap(library: Library) -> None:
     a = add_paper(library, "/lab/a.pdf", [f"{words} {i}" for i in range(5)], seed=1)
     b = add_paper(library, "/lab/sub/b.pdf", [f"{words} b"], seed=2)
     c = add_paper(library, "/home/c.pdf", [f"{words} c"], seed=3)
-    with dbmod.write(library.db):
-        library.db.execute("UPDATE papers SET file_missing = 1 WHERE id = ?", [c])
+    raw_db(library).execute("UPDATE papers SET file_missing = 1 WHERE id = ?", [c])
+    root = str(files_root(library))
     query_vector = unit(1000)  # paper a's first chunk
     searcher = Searcher(library, lambda model, text: query_vector, "m1")
     for mode in ("keyword", "vector", "hybrid"):
@@ -154,9 +167,9 @@ def test_filters_and_per_paper_cap(library: Library) -> None:
 
         assert papers() == sorted([a, b, c])
         assert papers(filters=Filters(paper_ids=(b,))) == [b]
-        assert papers(filters=Filters(folder="/lab")) == sorted([a, b])
-        assert papers(filters=Filters(folder="/lab/sub/")) == [b]
-        assert papers(filters=Filters(folder="/la")) == []  # a folder, not a string prefix
+        assert papers(filters=Filters(folder=root + "/lab")) == sorted([a, b])
+        assert papers(filters=Filters(folder=root + "/lab/sub/")) == [b]
+        assert papers(filters=Filters(folder=root + "/la")) == []  # a folder, not a prefix
         assert papers(filters=Filters(file_status="missing")) == [c]
         assert papers(filters=Filters(file_status="present")) == sorted([a, b])
         capped = searcher.search("trace", mode=mode, k=10, per_paper=2).hits
@@ -172,10 +185,8 @@ def test_filters_and_per_paper_cap(library: Library) -> None:
 
 def test_coverage_says_what_is_not_indexed(library: Library) -> None:
     add_paper(library, "/p/a.pdf", ["alpha"], seed=1)
-    library.register([FileInfo("/p/pending.pdf", "f" * 64, 1, 0.0)])
-    failed = library.register([FileInfo("/p/bad.pdf", "e" * 64, 1, 0.0)]).added[0].id
-    from workers.store import ErrorClass
-
+    library.intake.apply([placeholder(library, "/p/pending.pdf")])
+    failed = library.intake.apply([placeholder(library, "/p/bad.pdf")]).added[0]
     library.fail(failed, ErrorClass.DAMAGED)
     coverage = Searcher(library, None, "m1").search("alpha", mode="keyword").coverage
     assert coverage.text() == "1 of 3 papers indexed · 1 in progress · 1 failed"
@@ -267,12 +278,13 @@ def test_cli_search_keyword_mode_and_bad_arguments(library: Library, data_dir: D
 def test_common_words_are_not_ranked_when_rarer_ones_remain(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.search as search_mod
+    import workers.store.chunks as chunks_mod
 
-    monkeypatch.setattr(search_mod, "RANK_AT_MOST", 3)
+    monkeypatch.setattr(chunks_mod, "RANK_AT_MOST", 3)
     add_paper(library, "/p/a.pdf", [f"model data {i}" for i in range(8)] + ["model zeppelin"], seed=1)
-    assert search_mod.bounded_match(library, fts_query("model zeppelin")) == ('"zeppelin"', None)
-    match, lowest = search_mod.bounded_match(library, fts_query("model data"))
+    bounded = library.chunks.bounded_match
+    assert bounded(fts_query("model zeppelin")) == ('"zeppelin"', None)
+    match, lowest = bounded(fts_query("model data"))
     assert match == '"model" AND "data"' and lowest is not None  # only the newest 4 are ranked
     searcher = Searcher(library, None, "m1")
     assert searcher.search("model zeppelin", mode="keyword").hits[0].snippet == "model zeppelin"

@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.search_queries import KEYWORDS, PARAPHRASES
+from tests.helpers.rawdb import raw_db
+from tests.helpers.search_queries import KEYWORDS, PARAPHRASES
+from workers.commands import engine_command
 from workers.paths import DataDir
-from workers.search import Results, Searcher
-from workers.search_server import QueryEmbedder
+from workers.search.protocol import Results
+from workers.search.searcher import Searcher
+from workers.search.server import QueryEmbedder
 from workers.store import Library
 
 pytestmark = pytest.mark.integration
@@ -83,7 +86,7 @@ def test_results_carry_citations_and_are_capped_per_paper(searcher: Searcher) ->
 
 def search_server(data_dir: DataDir) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "workers.search_server", "--data-dir", str(data_dir.root)],
+        engine_command("search-server", "--data-dir", str(data_dir.root)),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
 
@@ -150,7 +153,7 @@ def test_model_change_reembeds_in_the_worker_without_reparsing(
     library.remove([p.id for p in library.papers() if p.id != keep.id])
     for name in ("documents",):
         shutil.rmtree(data_dir.root / name, ignore_errors=True)
-    old = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in library.db.execute(
+    old = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in raw_db(library).execute(
         "SELECT chunk_id, vector FROM embeddings WHERE model = 'all-MiniLM-L6-v2'")}
     assert old
 
@@ -166,11 +169,11 @@ def test_model_change_reembeds_in_the_worker_without_reparsing(
     keyword = Searcher(library, None).search("typewriters", mode="keyword")
     assert f"re-embedding with {ALIAS}: 0%" in keyword.coverage.text()  # old vectors still serve
     cli("worker", "--burst", "--workers", "1")
-    new = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in library.db.execute(
+    new = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in raw_db(library).execute(
         "SELECT chunk_id, vector FROM embeddings WHERE model = ?", [ALIAS])}
     assert new.keys() == old.keys()
     assert min(float(new[c] @ old[c]) for c in old) > 0.999
-    left = library.db.execute("SELECT count(*) FROM embeddings WHERE model != ?", [ALIAS]).fetchone()[0]
+    left = raw_db(library).execute("SELECT count(*) FROM embeddings WHERE model != ?", [ALIAS]).fetchone()[0]
     assert left == 0  # the old model's vectors are dropped once the new ones are complete
     assert library.get(keep.id).status.value == "completed"  # not re-parsed or re-queued
     results = Searcher(library, QueryEmbedder()).search("the history of typing documents", k=3)

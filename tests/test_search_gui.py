@@ -20,7 +20,7 @@ from app.application import ResearchHub  # noqa: E402
 from app.pdf_viewer import PdfViewerWindow  # noqa: E402
 from app.search_client import ClientState  # noqa: E402
 from app.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
-from workers.search import Hit  # noqa: E402
+from workers.search.protocol import Hit  # noqa: E402
 from workers.store import Library  # noqa: E402
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_checks import check_library
-from tests.worker_processes import (
+from tests.helpers.library_checks import check_library
+from tests.helpers.worker_processes import (
     alive,
     configure,
     kill9,
@@ -50,7 +50,7 @@ def test_soak_200_papers_with_random_worker_kills(
     configure(library, tier="fast")
     files = small_copies(corpus, PAPERS, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
-        assert len(register_paths(library, queue, files).added) == PAPERS
+        assert len(register_paths(library, queue, files).intake.added) == PAPERS
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=2)
     seen: set[int] = set()
     kills = 0

@@ -46,7 +46,7 @@ def test_describe_scales_its_units(seconds: float, text: str) -> None:
 
 def test_elapsed_time_of_a_paper(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from app.paper_model import duration_text, elapsed_s
-    from tests.pdfgen import TOPIC_PAGES, make_pdf
+    from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
     from workers.paths import DataDir
     from workers.registration import register_paths
     from workers.store import ErrorClass, Library
@@ -56,10 +56,10 @@ def test_elapsed_time_of_a_paper(tmp_path) -> None:  # type: ignore[no-untyped-d
     from workers.queue import IngestQueue
 
     with IngestQueue(data) as queue:
-        pid = register_paths(library, queue, [make_pdf(tmp_path / "a.pdf", TOPIC_PAGES)]).added[0].id
+        pid = register_paths(library, queue, [make_pdf(tmp_path / "a.pdf", TOPIC_PAGES)]).intake.added[0]
     assert elapsed_s(library.get(pid)) is None  # pending: not started
     started = library.start(pid)
-    assert started is not None and started.started_at is not None
+    assert started.started_at is not None
     assert elapsed_s(started, now=started.started_at + 75) == pytest.approx(75)
     library.fail(pid, ErrorClass.DAMAGED, "")
     failed = library.get(pid)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_checks import check_library
-from tests.worker_processes import (
+from tests.helpers.library_checks import check_library
+from tests.helpers.worker_processes import (
     REPO,
     SMALL,
     configure,
@@ -80,7 +80,7 @@ def setup_library(data_dir: DataDir, tmp_path: Path, corpus: Path, count: int) -
     configure(library, tier="fast")
     files = small_copies(corpus, count, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
-        ids = [p.id for p in register_paths(library, queue, files).added]
+        ids = register_paths(library, queue, files).intake.added
     library.close()
     return ids
 

@@ -1,116 +1,161 @@
-"""The library store: migrations, guarded transitions, dedupe, atomic saves, changes."""
+"""The library store: migrations, the transition gate, atomic saves, changes, locking."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
+from pathlib import Path
 
-import numpy as np
 import pytest
 
+from tests.helpers.papers import add_papers, chunk, complete, file_info
+from tests.helpers.rawdb import raw_db
 from workers.paths import DataDir
-from workers.store import ChunkRecord, ErrorClass, FileInfo, Library, PaperNotFound, Stage, Status
-from workers.store import db as dbmod
-
-
-def _info(n: int, sha: str | None = None) -> FileInfo:
-    return FileInfo(f"/papers/p{n}.pdf", sha or f"{n:064x}", 100 + n, 1.0)
-
-
-def _chunk(text: str, page: int) -> ChunkRecord:
-    vector = np.ones(4, dtype=np.float32) / 2
-    return ChunkRecord(text, "Intro", [page], [{"page": page, "l": 1, "t": 2, "r": 3, "b": 4}], vector.tobytes())
+from workers.store import (
+    ErrorClass,
+    InvalidTransition,
+    Library,
+    PaperNotFound,
+    Stage,
+    Status,
+)
+from workers.store.migrations import migrations
+from workers.store.status import ALLOWED, can_move
 
 
 def test_migrations_create_schema_once(data_dir: DataDir) -> None:
-    lib = Library(data_dir)
-    tables = set(lib.db.table_names())
+    Library(data_dir).counts()  # opens (and migrates) the library
+    db = raw_db(data_dir)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"papers", "chunks", "embeddings", "settings", "chunks_fts", "counters"} <= tables
-    applied = [m.name for m in dbmod.migrations.applied(lib.db)]
-    assert applied[:2] == ["m001_initial", "m002_watched_folders"]
-    lib.close()
-    again = Library(data_dir)
-    assert [m.name for m in dbmod.migrations.applied(again.db)] == applied
-    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    applied = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert applied == [m.name for m in migrations._migrations]  # all, in the order defined
+    Library(data_dir).counts()  # opening again applies nothing twice
+    assert [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")] == applied
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_register_dedupes_by_content_in_one_call(data_dir: DataDir) -> None:
+def test_every_move_the_table_forbids_raises(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
-    first = lib.register([_info(1), _info(2), FileInfo("/elsewhere/copy.pdf", f"{1:064x}", 1, 1)])
-    assert [p.path for p in first.added] == ["/papers/p1.pdf", "/papers/p2.pdf"]
-    again = lib.register([_info(1), _info(3)])
-    assert [p.id for p in again.known] == [first.added[0].id]
-    assert len(again.added) == 1
-    assert lib.counts()[Status.PENDING] == 3
+    pid = add_papers(lib, tmp_path, 1)[0]
+    complete(lib, pid, ["done"])
+    assert not can_move(Status.COMPLETED, Status.PROCESSING)
+    with pytest.raises(InvalidTransition) as info:
+        lib.start(pid)  # completed -> processing without a retry
+    assert (info.value.current, info.value.target) == (Status.COMPLETED, Status.PROCESSING)
+    with pytest.raises(InvalidTransition):
+        lib.fail(pid, ErrorClass.DAMAGED)  # completed -> failed
+    with pytest.raises(InvalidTransition):
+        lib.requeue_stale(pid, crashed=False)  # only a paper in flight goes back by itself
+    assert lib.get(pid).status is Status.COMPLETED
+    assert [e["event"] for e in lib.events(pid)] == ["started", "completed"]
+    with pytest.raises(PaperNotFound):
+        lib.start(pid + 1000)
 
 
-def test_moved_file_updates_path_only(data_dir: DataDir, tmp_path) -> None:
+def test_the_table_is_what_is_enforced(data_dir: DataDir, tmp_path: Path) -> None:
+    """Every pair of statuses: a paper in the first moves to the second exactly when ALLOWED says."""
     lib = Library(data_dir)
-    new_path = tmp_path / "renamed.pdf"
-    new_path.write_bytes(b"%PDF-1.4")
-    paper = lib.register([_info(1)]).added[0]  # /papers/p1.pdf does not exist: it moved
-    result = lib.register([FileInfo(str(new_path), paper.sha256, 8, 2.0)])
-    assert [p.id for p in result.moved] == [paper.id]
-    assert lib.get(paper.id).path == str(new_path)
-    assert lib.get(paper.id).status is Status.PENDING
+    reach = {  # how to bring a fresh pending paper into each status
+        Status.PENDING: lambda pid: None,
+        Status.PROCESSING: lambda pid: lib.start(pid),
+        Status.COMPLETED: lambda pid: complete(lib, pid, ["x"]),
+        Status.FAILED: lambda pid: lib.fail(pid, ErrorClass.DAMAGED),
+        Status.CANCELLED: lambda pid: lib.cancel([pid]),
+    }
+    from workers.store.status import transition
+
+    n = 0
+    for source in Status:
+        for target in Status:
+            if source is target:
+                continue
+            pid = add_papers(lib, tmp_path, 1, first=n)[0]
+            n += 1
+            reach[source](pid)
+            assert lib.get(pid).status is source
+            db = lib._connections.get()  # the gate itself, as every store method calls it
+            if target in ALLOWED[source]:
+                assert transition(db, [pid], target, event="test") == [pid]
+                assert lib.get(pid).status is target
+            else:
+                with pytest.raises(InvalidTransition):
+                    transition(db, [pid], target, event="test")
+                assert transition(db, [pid], target, event="test", skip_invalid=True) == []
+                assert lib.get(pid).status is source
 
 
-def test_transitions_are_guarded(data_dir: DataDir) -> None:
+def test_status_changes_are_journaled_with_the_rev(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
-    pid = lib.register([_info(1)]).added[0].id
+    pid = add_papers(lib, tmp_path, 1)[0]
+    rev = lib.current_rev()
+    lib.start(pid)
+    lib.requeue_stale(pid, crashed=True, reason="killed by SIGSEGV")
+    lib.start(pid)
+    lib.cancel([pid])
+    lib.retry([pid])
+    assert [(e["event"], e["detail"]) for e in lib.events(pid)] == [
+        ("started", ""), ("requeued", "killed by SIGSEGV"), ("started", ""), ("cancelled", ""),
+        ("queued", "retry")]
+    paper = lib.get(pid)
+    assert paper.rev > rev and paper.crashes == 0 and paper.attempts == 0  # a retry starts afresh
+    assert lib.changed_since(rev).papers[0].id == pid
+
+
+def test_a_cancelled_paper_cannot_complete(data_dir: DataDir, tmp_path: Path) -> None:
+    lib = Library(data_dir)
+    pid = add_papers(lib, tmp_path, 1)[0]
     assert lib.retry([pid]) == []  # pending cannot be "retried"
     started = lib.start(pid)
-    assert started is not None and started.status is Status.PROCESSING and started.attempts == 1
-    assert lib.start(pid) is None  # a second worker must not take it
+    assert started.status is Status.PROCESSING and started.attempts == 1
+    with pytest.raises(InvalidTransition):
+        lib.start(pid)  # a second worker must not take it
     assert lib.cancel([pid]) == [pid]
     assert lib.progress(pid, Stage.CHUNKING) is False  # the task learns it was cancelled
-    assert lib.complete(pid, [_chunk("x", 1)], model="m", dim=4, title=None, page_count=1,
-                        tier="fast", ocr_used=False, timings={}) is False
-    assert lib.chunk_count(pid) == 0
+    with pytest.raises(InvalidTransition):
+        lib.complete(pid, [chunk("x", 1)], model="m", dim=4, title=None, page_count=1,
+                     tier="fast", ocr_used=False, timings={})
+    assert lib.chunks.count(pid) == 0
     assert lib.retry([pid]) == [pid]
     assert lib.get(pid).status is Status.PENDING
 
 
-def test_complete_replaces_chunks_atomically(data_dir: DataDir) -> None:
+def test_complete_replaces_chunks_atomically(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
-    pid = lib.register([_info(1)]).added[0].id
+    pid = add_papers(lib, tmp_path, 1)[0]
     for _ in range(2):  # a re-index must not duplicate chunks or vectors
-        lib.start(pid)
-        assert lib.complete(pid, [_chunk("alpha beta", 1), _chunk("gamma delta", 2)], model="m",
-                            dim=4, title="T", page_count=2, tier="fast", ocr_used=False,
-                            timings={"parse_s": 1.0})
+        complete(lib, pid, ["alpha beta", "gamma delta"])
         lib.retry([pid])
-    lib.start(pid)
-    lib.complete(pid, [_chunk("only one", 3)], model="m", dim=4, title="T", page_count=3,
-                 tier="fast", ocr_used=False, timings={})
-    assert [c["text"] for c in lib.chunks(pid)] == ["only one"]
-    assert lib.db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 1
-    assert lib.db.execute(
+    complete(lib, pid, ["only one"])
+    assert [c["text"] for c in lib.chunks.of_paper(pid)] == ["only one"]
+    db = raw_db(data_dir)
+    assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 1
+    assert db.execute(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'gamma'").fetchone()[0] == 0
     paper = lib.get(pid)
-    assert (paper.status, paper.chunk_count, paper.page_count, paper.title) == (
-        Status.COMPLETED, 1, 3, "T")
+    assert (paper.status, paper.chunk_count, paper.page_count) == (Status.COMPLETED, 1, 1)
 
 
-def test_remove_cascades_and_leaves_tombstone(data_dir: DataDir) -> None:
+def test_remove_cascades_and_leaves_tombstone(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
-    pid = lib.register([_info(1)]).added[0].id
-    lib.start(pid)
-    lib.complete(pid, [_chunk("text", 1)], model="m", dim=4, title=None, page_count=1,
-                 tier="fast", ocr_used=False, timings={})
+    pid = add_papers(lib, tmp_path, 1)[0]
+    complete(lib, pid, ["text"])
     rev = lib.current_rev()
     assert lib.remove([pid]) == [pid]
-    assert lib.chunk_count() == 0
-    assert lib.db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0
+    assert lib.chunks.count() == 0
+    db = raw_db(data_dir)
+    for table in ("embeddings", "chunks_fts", "paper_files", "paper_events"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     changes = lib.changed_since(rev)
     assert changes.removed == [pid] and changes.papers == []
     with pytest.raises(PaperNotFound):
         lib.get(pid)
 
 
-def test_changed_since_returns_only_changed_rows(data_dir: DataDir) -> None:
+def test_changed_since_returns_only_changed_rows(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
-    ids = [p.id for p in lib.register([_info(i) for i in range(5)]).added]
+    ids = add_papers(lib, tmp_path, 5)
     rev = lib.current_rev()
     lib.fail(ids[2], ErrorClass.DAMAGED, "(xref broken.)")
     changes = lib.changed_since(rev)
@@ -119,42 +164,41 @@ def test_changed_since_returns_only_changed_rows(data_dir: DataDir) -> None:
     assert lib.changed_since(changes.rev).papers == []
 
 
-def test_data_version_sees_other_connections(data_dir: DataDir) -> None:
+def test_data_version_sees_other_connections(data_dir: DataDir, tmp_path: Path) -> None:
     reader, writer = Library(data_dir), Library(data_dir)
     before = reader.data_version()
-    writer.register([_info(9)])
+    add_papers(writer, tmp_path, 1)
     assert reader.data_version() != before
 
 
-def _register_range(root: str, start: int, stop: int) -> None:
+def _register_range(root: str, folder: str, start: int, stop: int) -> None:
     lib = Library(DataDir.resolve(root))
     for n in range(start, stop):  # one transaction each: maximum contention
-        lib.register([_info(n)])
+        lib.intake.apply([file_info(Path(folder), n)])
 
 
-def test_concurrent_registration_from_two_processes(data_dir: DataDir) -> None:
+def test_concurrent_registration_from_two_processes(data_dir: DataDir, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_register_range, args=(str(data_dir.root), a, b))
+    procs = [ctx.Process(target=_register_range, args=(str(data_dir.root), str(tmp_path), a, b))
              for a, b in ((0, 60), (30, 90))]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    lib = Library(data_dir)
-    shas = [r[0] for r in lib.db.execute("SELECT sha256 FROM papers")]
+    db = raw_db(data_dir)
+    shas = [r[0] for r in db.execute("SELECT sha256 FROM papers")]
     assert len(shas) == 90 == len(set(shas))
-    assert lib.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_write_waits_for_lock_instead_of_failing(data_dir: DataDir) -> None:
+def test_write_waits_for_lock_instead_of_failing(data_dir: DataDir, tmp_path: Path) -> None:
     lib = Library(data_dir)
+    lib.counts()  # created and migrated before the other connection locks it
     other = sqlite3.connect(data_dir.library_db, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    import threading
-
     timer = threading.Timer(0.5, lambda: other.execute("COMMIT"))
     timer.start()
-    lib.register([_info(1)])  # must wait ~0.5 s, not raise "database is locked"
+    add_papers(lib, tmp_path, 1)  # must wait ~0.5 s, not raise "database is locked"
     timer.join()
     assert lib.counts()[Status.PENDING] == 1

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
-from workers.store import ErrorClass, Library, Status
-from workers.store.files import FileIndex, FolderError, SyncResult
+from workers.store import ErrorClass, IntakeResult, Library, Status
+from workers.store.files import FileIndex, FolderError
 from workers.watch.watcher import FolderWatcher
 
 SETTLE = 0.3
@@ -37,7 +37,7 @@ class Env:
     library: Library
     queue: IngestQueue
     index: FileIndex
-    results: list[SyncResult] = field(default_factory=list)
+    results: list[IntakeResult] = field(default_factory=list)
     watchers: list[FolderWatcher] = field(default_factory=list)
 
     def watcher(self, **kwargs: object) -> FolderWatcher:
@@ -66,7 +66,7 @@ class Env:
 def env(data_dir: DataDir) -> Iterator[Env]:
     library = Library(data_dir)
     queue = IngestQueue(data_dir)
-    env = Env(data_dir, library, queue, FileIndex(library))
+    env = Env(data_dir, library, queue, library.files)
     yield env
     for watcher in env.watchers:
         watcher.stop()
@@ -333,7 +333,7 @@ def test_modified_file_is_reindexed_as_the_same_paper(env: Env, inbox: Path) -> 
     path = pdf(inbox / "preprint.pdf", 1)
     assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
     [paper] = env.library.papers()
-    assert env.library.start(paper.id) is not None
+    env.library.start(paper.id)
     env.library.complete(paper.id, [], model="m", dim=3, title=None, page_count=1,
                          tier="fast", ocr_used=False, timings={})
     env.queue.flush()
@@ -390,7 +390,7 @@ def test_catch_up_now_registers_what_is_already_there(env: Env, inbox: Path) -> 
     result, fresh = watcher.catch_up_now()
     assert (len(result.added), fresh) == (3, 0)
     again, _ = watcher.catch_up_now()
-    assert not again and watcher.stats.hashed == 3
+    assert not again.changed() and watcher.stats.hashed == 3
 
 
 def test_adding_folders_checks_the_request(env: Env, inbox: Path, tmp_path) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,15 +18,46 @@ from workers.paths import ENV_DATA_DIR, DataDir
 from workers.store.storage_errors import storage_error
 
 COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
+#: Options every command takes, before or after its name (``research-hub --data-dir D add x``
+#: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
+GLOBAL_OPTIONS: dict[str, bool] = {"--data-dir": True, "-v": False, "--verbose": False}
+
+
+def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """The global options, on the top parser (with defaults) and on every command's parser.
+
+    On a command's parser the default is ``SUPPRESS``, so an option given before
+    the command is not overwritten by the command parser's default.
+    """
+
+    def default(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--data-dir", default=default(None),
+        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="debug logging")
 
 
 def _common(parser: argparse.ArgumentParser, json_flag: bool = False) -> None:
-    parser.add_argument(
-        "--data-dir",
-        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
-    )
+    _global_options(parser, top=False)
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def command_index(args: Sequence[str]) -> int | None:
+    """Where the command name is in ``args`` (after any global options), or None."""
+    i = 0
+    while i < len(args):
+        token = args[i]
+        name = token.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            i += 2 if GLOBAL_OPTIONS[name] and "=" not in token else 1
+            continue
+        return i if token in COMMANDS else None
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="research-hub",
         description="Research Hub: a searchable local library of research-paper PDFs. "
         "Without a command, opens the desktop app.",
+        epilog="--data-dir and -v work before or after the command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     add = sub.add_parser("add", help="register PDFs (files or folders, recursively) and queue them")
@@ -51,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
-    worker.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     _common(worker)
 
     status = sub.add_parser("status", help="list papers with status, stage, progress and errors")
@@ -126,27 +158,36 @@ def cmd_add(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.registration import register_paths
     from workers.store import Library
 
+    library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        result = register_paths(Library(data_dir), queue, args.paths)
+        result = register_paths(library, queue, args.paths)
+    outcome = result.intake
+    kinds = ("added", "reindexed", "duplicates", "moved", "known")
+    papers = {p.id: p for p in library.get_many(
+        pid for kind in kinds for pid in getattr(outcome, kind))}
     if args.json:
-        _print_json({
-            "added": [{"id": p.id, "path": p.path} for p in result.added],
-            "known": [{"id": p.id, "path": p.path} for p in result.known],
-            "moved": [{"id": p.id, "path": p.path} for p in result.moved],
-            "rejected": [{"path": r.path, "reason": r.reason} for r in result.rejected],
-        })
+        report: dict[str, Any] = {
+            kind: [{"id": pid, "path": papers[pid].path} for pid in getattr(outcome, kind)
+                   if pid in papers]
+            for kind in kinds
+        }
+        report.update(missing=outcome.missing, removed=outcome.removed,
+                      restored=outcome.restored,
+                      rejected=[{"path": r.path, "reason": r.reason} for r in result.rejected])
+        _print_json(report)
     else:
-        for p in result.added:
-            print(f"added    #{p.id}  {p.path}")
-        for p in result.known:
-            print(f"known    #{p.id}  {p.path}  (already in the library)")
-        for p in result.moved:
-            print(f"moved    #{p.id}  {p.path}  (path updated)")
+        notes = {"added": "", "reindexed": "  (its file changed: indexed again)",
+                 "duplicates": "  (a copy of a paper already in the library)",
+                 "moved": "  (path updated)", "known": "  (already in the library)"}
+        for kind in kinds:
+            for pid in getattr(outcome, kind):
+                if pid in papers:
+                    print(f"{kind:<10} #{pid}  {papers[pid].path}{notes[kind]}")
         for r in result.rejected:
-            print(f"rejected {r.path}: {r.reason}", file=sys.stderr)
-        print(f"{len(result.added)} added, {len(result.known)} already known, "
-              f"{len(result.moved)} moved, {len(result.rejected)} rejected")
-    return 1 if result.rejected and not (result.added or result.known or result.moved) else 0
+            print(f"rejected   {r.path}: {r.reason}", file=sys.stderr)
+        print(outcome.describe() + f", {len(result.rejected)} rejected"
+              + (f", {len(outcome.known)} already known" if outcome.known else ""))
+    return 1 if result.rejected and not result.accepted_any else 0
 
 
 def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -185,8 +226,9 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from workers.search import Filters, Searcher
-    from workers.search_server import QueryEmbedder
+    from workers.search.protocol import Filters
+    from workers.search.searcher import Searcher
+    from workers.search.server import QueryEmbedder
     from workers.store import Library
 
     try:
@@ -232,13 +274,13 @@ def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:
         settings_mod.save(library, settings)
     with IngestQueue(data_dir) as queue:
         queue.tasks.reembed(settings.embedding_model)
-    print(f"queued: the worker re-embeds {library.chunk_count():,} passages with "
+    print(f"queued: the worker re-embeds {library.chunks.count():,} passages with "
           f"{settings.embedding_model}; search uses the current vectors until it is done")
     return 0
 
 
 def cmd_search_server(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.search_server import main as server_main
+    from workers.search.server import main as server_main
 
     return server_main(["--data-dir", str(data_dir.root)])
 

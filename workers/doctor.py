@@ -14,9 +14,10 @@ from typing import Any
 
 from workers import __version__
 from workers import settings as settings_mod
+from workers.domain import Tier
 from workers.paths import DataDir
 from workers.pipeline import models
-from workers.pipeline.convert import Tier, choose_tier
+from workers.pipeline.convert import choose_tier
 
 PACKAGES = ("docling-slim", "docling-core", "docling-parse", "torch", "sentence-transformers",
             "transformers", "rapid-layout", "rapidocr", "onnxruntime", "huey", "sqlite-utils",

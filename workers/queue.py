@@ -1,10 +1,13 @@
-"""The durable queue: Huey on SQLite (``queue.db`` in the data directory).
+"""The durable queue: Huey, on SQLite in the data folder (``queue.db``).
 
 The papers table is the source of truth; the queue only says "look at paper N".
-A task carries nothing but the paper id, so any worker that can reach the
-library can run it (the door to Huey's Redis storage stays open: the storage is
-chosen here, in one place). Enqueueing many papers is one transaction
-(:meth:`IngestQueue.enqueue`), not one per paper.
+Everything goes through Huey's own API and its storage interface, so the
+storage is one configuration choice made here: a different Huey storage slots
+in without touching the tasks.
+
+Enqueueing many papers (a drop of 1,000) is one transaction: the storage below
+adds ``enqueue_many`` to Huey's ``SqliteStorage``; a storage without it gets
+one ``enqueue`` per task, which is only slower.
 """
 
 from __future__ import annotations
@@ -12,39 +15,54 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from huey import SqliteHuey
+from huey import Huey
+from huey.storage import SqliteStorage
 
 from workers.paths import DataDir
 
 QUEUE_NAME = "research-hub"
 
 
+class BatchSqliteStorage(SqliteStorage):
+    """Huey's SQLite storage, plus enqueueing many tasks in one transaction.
+
+    Huey's ``enqueue`` commits once per task, which for a 1,000-paper drop
+    means 1,000 fsyncs; this is the same insert, batched.
+    """
+
+    def enqueue_many(self, items: Sequence[tuple[bytes, int]]) -> None:
+        rows = [(self.name, self.to_blob(data), priority or 0) for data, priority in items]
+        with self.db(commit=True) as cursor:
+            cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
+
+
 class IngestQueue:
     def __init__(self, data_dir: DataDir) -> None:
         self.data_dir = data_dir.ensure()
-        # results=False: the store holds outcomes; Huey's result table would only grow.
-        self.huey = SqliteHuey(
-            QUEUE_NAME, filename=str(data_dir.queue_db), results=False, utc=True, timeout=30
+        # results=False: the library holds outcomes; Huey's result table would only grow.
+        self.huey = Huey(
+            QUEUE_NAME, storage_class=BatchSqliteStorage, filename=str(data_dir.queue_db),
+            results=False, utc=True, timeout=30,
         )
         from workers import tasks  # registers the task functions on this Huey
 
         self.tasks = tasks.register(self.huey, data_dir)
 
     def enqueue(self, paper_ids: Sequence[int], priority: int = 0) -> None:
-        """Queue ingestion of ``paper_ids`` in one queue.db transaction."""
+        """Queue ingestion of ``paper_ids`` (one transaction where the storage can)."""
         if not paper_ids:
             return
-        storage = self.huey.storage
-        rows = []
+        tasks = []
         for paper_id in paper_ids:
             task = self.tasks.ingest.s(paper_id)
             task.priority = priority
-            rows.append((storage.name, storage.to_blob(self.huey.serialize_task(task)), priority))
-        # Huey's own storage.enqueue() commits once per task; same SQL, one transaction.
-        with storage.db(commit=True) as cursor:
-            cursor.executemany(
-                "INSERT INTO task (queue, data, priority) VALUES (?, ?, ?)", rows
-            )
+            tasks.append(task)
+        many = getattr(self.huey.storage, "enqueue_many", None)
+        if many is None:
+            for task in tasks:
+                self.huey.enqueue(task)
+            return
+        many([(self.huey.serialize_task(task), task.priority) for task in tasks])
 
     def depth(self) -> int:
         return int(self.huey.pending_count())

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from workers.guard import EXIT_LIMIT
 from workers.queue import IngestQueue
 from workers.settings import Settings
-from workers.store import ErrorClass, Library, Paper, Status
+from workers.store import ErrorClass, InvalidTransition, Library, Paper, PaperNotFound, Status
 from workers.store.library import HOST
 
 log = logging.getLogger("research_hub.reconcile")
@@ -123,14 +123,20 @@ def _settle(
             " the system may have run out of memory.)"
         )
     else:
-        if library.requeue_stale(paper.id, crashed=crashed, interrupted=not crashed, reason=how):
-            log.warning("paper %s: its worker died (%s); re-queued", paper.id, how)
-            report.requeued.append(paper.id)
+        try:
+            library.requeue_stale(paper.id, crashed=crashed, interrupted=not crashed, reason=how)
+        except (InvalidTransition, PaperNotFound):
+            return  # it finished, or was cancelled or removed, since we looked
+        log.warning("paper %s: its worker died (%s); re-queued", paper.id, how)
+        report.requeued.append(paper.id)
         return
     counted = {"crashes": crashes, "interruptions": interruptions}
-    if library.fail(paper.id, ErrorClass.WORKER_CRASHED, detail, counted=counted):
-        log.error("paper %s: failed, worker crashed %s", paper.id, detail)
-        report.crashed_out.append(paper.id)
+    try:
+        library.fail(paper.id, ErrorClass.WORKER_CRASHED, detail, counted=counted)
+    except (InvalidTransition, PaperNotFound):
+        return
+    log.error("paper %s: failed, worker crashed %s", paper.id, detail)
+    report.crashed_out.append(paper.id)
 
 
 def _describe_exit(code: int | None) -> str:

@@ -1,9 +1,14 @@
-"""Turning dropped or named paths into registered, queued papers.
+"""Turning dropped or named paths into registered, queued papers (drop and CLI).
 
-Folders are walked recursively for PDFs; files are hashed (SHA-256 of the
-bytes is a paper's identity) on a small thread pool, since hashing is I/O and
-hashlib releases the GIL; then the whole batch is registered in one library
-transaction and queued in one queue transaction.
+The file side only: folders are walked recursively for PDFs, files are hashed
+(SHA-256 of the bytes is a paper's identity) on a small thread pool, since
+hashing is I/O and hashlib releases the GIL. What the files mean for the
+library is the intake policy's call (``workers.store.intake``), the same one
+the folder watcher uses; the batch is applied in one library transaction and
+queued in one queue transaction.
+
+A dropped folder is looked at as a whole: a file the library knows below it
+that is no longer there is reported gone, as the watcher would report it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workers import settings as settings_mod
 from workers.queue import IngestQueue
-from workers.store import FileInfo, Library, Paper
-from workers.store import db as dbmod
-from workers.store.files import FileIndex
+from workers.store import FileInfo, IntakeResult, Library
 
 HASH_BLOCK = 1 << 20
 
@@ -31,10 +35,14 @@ class Rejected:
 
 @dataclass
 class Registration:
-    added: list[Paper] = field(default_factory=list)
-    known: list[Paper] = field(default_factory=list)
-    moved: list[Paper] = field(default_factory=list)
+    """What a drop or ``research-hub add`` did: the intake's outcome, and what was refused."""
+
+    intake: IntakeResult = field(default_factory=IntakeResult)
     rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def accepted_any(self) -> bool:
+        return any(getattr(self.intake, kind) for kind in IntakeResult.KINDS)
 
 
 def looks_like_pdf_name(path: Path) -> bool:
@@ -49,8 +57,10 @@ def has_pdf_signature(path: Path) -> bool:
         return False
 
 
-def expand(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Rejected]]:
-    """PDF files named or found under folders; named non-PDF files are rejected.
+def expand(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[Path], list[Path], list[Rejected]]:
+    """PDF files named or found under folders, the folders, and the named files rejected.
 
     Non-PDF files inside folders are skipped silently (a folder of papers
     usually holds other things too). A named file is accepted when its name
@@ -58,11 +68,13 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Re
     wrong) or when its bytes start like a PDF whatever its name.
     """
     found: list[Path] = []
+    folders: list[Path] = []
     rejected: list[Rejected] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
+            folders.append(path.resolve())
             for file in _walk(path):
                 if file not in seen:
                     seen.add(file)
@@ -78,7 +90,7 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Re
                 rejected.append(Rejected(str(path), "not a PDF file"))
         else:
             rejected.append(Rejected(str(path), "no such file or folder"))
-    return found, rejected
+    return found, folders, rejected
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -118,12 +130,14 @@ def hash_files(files: list[Path], threads: int = 4) -> tuple[list[FileInfo], lis
 def register_paths(
     library: Library, queue: IngestQueue, paths: Iterable[str | os.PathLike[str]]
 ) -> Registration:
-    files, rejected = expand(paths)
+    files, folders, rejected = expand(paths)
     infos, unreadable = hash_files(files)
-    # One transaction: no reader sees a new paper without its file rows.
-    with dbmod.write(library.db):
-        result = library.register(infos)
-        # Remember every path: copies show as duplicates, watched folders need not re-hash them.
-        FileIndex(library).link_registered(infos)
-    queue.enqueue([p.id for p in result.added])
-    return Registration(result.added, result.known, result.moved, rejected + unreadable)
+    seen = {info.path for info in infos}
+    gone = [
+        known for folder in folders for known in library.files.under(str(folder))
+        if known not in seen and not os.path.exists(known)
+    ]
+    settings = settings_mod.load(library)
+    outcome = library.intake.apply(infos, gone, remove_missing=settings.remove_missing_papers)
+    queue.enqueue(outcome.to_queue)
+    return Registration(outcome, rejected + unreadable)

@@ -11,7 +11,11 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-TIERS = ("fast", "balanced", "best")
+from workers.domain import Tier
+
+TIERS = tuple(tier.value for tier in Tier)
+#: Where a failed re-embedding leaves its reason (written by ``workers.reembed``, shown by search).
+REEMBED_ERROR_KEY = "reembed_error"
 
 
 def default_workers() -> int:
@@ -29,7 +33,7 @@ def default_workers() -> int:
 @dataclass
 class Settings:
     workers: int = 0  # 0 = default_workers()
-    tier: str = "balanced"
+    tier: str = Tier.BALANCED.value
     embedding_model: str = "all-MiniLM-L6-v2"
     #: Folder with Docling's own layout/TableFormer models (the "best" tier).
     docling_artifacts: str = ""
@@ -81,7 +85,7 @@ class Settings:
                 if ok:
                     setattr(settings, f.name, value)
         if settings.tier not in TIERS:
-            settings.tier = "balanced"
+            settings.tier = Tier.BALANCED.value
         return settings
 
     def to_values(self) -> dict[str, Any]:

@@ -1,13 +1,17 @@
-"""The Huey tasks and the per-worker-process state they share.
+"""The Huey tasks, and what a worker process loads once for all of them.
 
+The task layer is the glue DESIGN.md describes: it reads the paper from the
+library, runs the pipeline (a pure function that knows nothing of the store),
+and hands the result to the store, which commits it in one transaction.
 Models are loaded once per worker process (Huey ``on_startup``), never per
-task. The ingest task re-checks the paper's status before any work (so a
-cancel or removal while queued is respected), reports stage and page
-progress, and saves chunks and vectors in one transaction.
+task. The ingest task starts the paper before any work (so a cancel or a
+removal while it was queued is respected), turns the pipeline's progress into
+stage and page progress, and turns every known failure into a status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -21,10 +25,11 @@ from typing import Any
 from huey import signals as huey_signals
 
 from workers import settings as settings_mod
+from workers.domain import TRANSIENT, ErrorClass, Stage, Status, Tier
 from workers.fault_injection import crash_if_requested
 from workers.paths import DataDir
-from workers.store import ChunkRecord, ErrorClass, Library, Stage, Status
-from workers.store.status import TRANSIENT
+from workers.store import ChunkRecord, FileInfo, InvalidTransition, Library, PaperNotFound
+from workers.store.documents import save_document
 from workers.store.storage_errors import StorageError, retry_until_writable
 
 log = logging.getLogger("research_hub.tasks")
@@ -36,13 +41,15 @@ STORAGE_RETRY_S = 2.0
 
 
 @dataclass
-class WorkerState:
+class WorkerContext:
+    """What one worker process loads once and every task uses."""
+
     library: Library
     engine: Any  # workers.pipeline.ingest.Engine
     guard: Any  # workers.guard.Guard
 
 
-_state: WorkerState | None = None
+_context: WorkerContext | None = None
 
 
 def _limit_threads() -> None:
@@ -59,43 +66,55 @@ def _limit_threads() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def start_worker_state(data_dir: DataDir) -> WorkerState:
+def start_worker_context(data_dir: DataDir) -> WorkerContext:
     """Load everything a worker process needs, once."""
-    global _state
+    global _context
     _limit_threads()
     import torch
 
     torch.set_num_threads(1)
     from workers.guard import Guard
-    from workers.pipeline.convert import Tier
     from workers.pipeline.ingest import Engine
 
     library = Library(data_dir)
     settings = settings_mod.load(library)
 
     def on_limit(paper_id: int, error_class: str, detail: str) -> None:
-        library.fail(paper_id, ErrorClass(error_class), detail)
+        with contextlib.suppress(InvalidTransition, PaperNotFound):  # cancelled/removed meanwhile
+            library.fail(paper_id, ErrorClass(error_class), detail)
 
     # Library keeps one connection per thread, so the guard thread can share it.
     guard = Guard(heartbeat=library.heartbeat, on_limit=on_limit, parent_pid=os.getppid())
     engine = Engine(threads=1)
-    engine.warm_up(Tier(settings.tier), _artifacts(settings), settings.embedding_model)
-    _state = WorkerState(library, engine, guard)
+    pipeline = pipeline_settings(settings)
+    engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name)
+    _context = WorkerContext(library, engine, guard)
     log.info("worker %s ready (tier %s)", os.getpid(), settings.tier)
-    return _state
+    return _context
 
 
-def _artifacts(settings: settings_mod.Settings) -> Path | None:
-    return Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None
+def pipeline_settings(settings: settings_mod.Settings) -> Any:
+    """The part of the user's settings the pipeline needs."""
+    from workers.pipeline.ingest import PipelineSettings
+
+    artifacts = Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None
+    return PipelineSettings(
+        tier=Tier(settings.tier), artifacts=artifacts, model_name=settings.embedding_model,
+        max_pages=settings.max_pages, batch_pages=settings.batch_pages,
+    )
 
 
-def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
-    """Ingest one paper; every known failure becomes a status with a reason."""
-    from workers.pipeline.convert import Tier
+def run_ingest(
+    context: WorkerContext, paper_id: int, retries_left: int,
+    enqueue: Callable[[list[int]], None],
+) -> None:
+    """Ingest one paper; every known failure becomes a status with a reason.
+
+    ``enqueue`` queues papers again (a file that changed under us).
+    """
     from workers.pipeline.errors import Cancelled, IngestError
-    from workers.pipeline.ingest import save_document
 
-    library = state.library
+    library = context.library
     try:
         paper = library.start(paper_id)
     except StorageError as exc:
@@ -103,11 +122,12 @@ def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
         log.error("paper %s not started: %s", paper_id, exc.explain(library.data_dir.root))
         time.sleep(STORAGE_RETRY_S)  # do not race through the whole queue meanwhile
         return
-    if paper is None:
-        log.info("paper %s is no longer pending; skipped", paper_id)
+    except (InvalidTransition, PaperNotFound) as exc:
+        log.info("paper %s skipped: %s", paper_id, exc)  # cancelled, removed or done meanwhile
         return
     settings = settings_mod.load(library)
-    state.guard.watch(paper_id, settings.timeout_for(paper.page_count or 0), settings.memory_limit_mb)
+    context.guard.watch(
+        paper_id, settings.timeout_for(paper.page_count or 0), settings.memory_limit_mb)
     last_at = [0.0]
     last_stage = [""]
     limit_pages = [paper.page_count or 0]  # the page count the time limit was set for
@@ -119,7 +139,7 @@ def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
             return
         if total and total != limit_pages[0]:  # the page count is known now: scale the limit
             limit_pages[0] = total
-            state.guard.watch(paper_id, settings.timeout_for(total), settings.memory_limit_mb)
+            context.guard.watch(paper_id, settings.timeout_for(total), settings.memory_limit_mb)
         try:
             still_processing = library.progress(paper_id, stage, done, total)
         except StorageError:
@@ -130,14 +150,13 @@ def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
 
     try:
         crash_if_requested(Path(paper.path))
-        result = state.engine.ingest(
-            Path(paper.path), tier=Tier(settings.tier), artifacts=_artifacts(settings),
-            model_name=settings.embedding_model, max_pages=settings.max_pages,
-            batch_pages=settings.batch_pages, progress=progress,
-        )
-        # Saved here, not inside the engine, so that a full disk waits without a re-parse.
-        _when_writable(state, paper_id, settings, lambda: save_document(
-            result.document, library.data_dir.document_path(paper.sha256)))
+        result = context.engine.ingest(Path(paper.path), pipeline_settings(settings), progress)
+        if result.sha256 != paper.sha256:
+            _file_changed(library, paper, result.sha256, enqueue)
+            return
+        # Saved here, not inside the pipeline, so that a full disk waits without a re-parse.
+        _when_writable(context, paper_id, settings, lambda: save_document(
+            library.data_dir, paper.sha256, result.document))
         progress(Stage.SAVING, None, None)
         records = [
             ChunkRecord(c.text, c.heading, c.pages, c.bboxes, result.vectors[i].tobytes())
@@ -146,37 +165,64 @@ def run_ingest(state: WorkerState, paper_id: int, retries_left: int) -> None:
         timings = {k: round(v, 3) for k, v in result.timings.items()}
         if result.tier.note:
             log.warning("paper %s: %s", paper_id, result.tier.note)
-        _when_writable(state, paper_id, settings, lambda: library.complete(
+        _when_writable(context, paper_id, settings, lambda: library.complete(
             paper_id, records, model=result.model, dim=result.dim, title=result.title,
             page_count=result.page_count, tier=result.tier.used.value,
             ocr_used=bool(result.ocr_pages), timings=timings,
         ))
-    except Cancelled:
-        log.info("paper %s cancelled while processing", paper_id)
+    except (Cancelled, InvalidTransition, PaperNotFound):
+        log.info("paper %s was cancelled, removed or re-queued while processing", paper_id)
     except IngestError as exc:
         if exc.error_class in TRANSIENT and retries_left > 0:
-            library.requeue_stale(paper_id, crashed=False)
+            _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise
         error = exc
-        _when_writable(state, paper_id, settings,
-                       lambda: library.fail(paper_id, error.error_class, error.detail))
+        _when_writable(context, paper_id, settings, lambda: _moved_on(
+            lambda: library.fail(paper_id, error.error_class, error.detail)))
     except MemoryError:
-        library.fail(paper_id, ErrorClass.OUT_OF_MEMORY)
+        _moved_on(lambda: library.fail(paper_id, ErrorClass.OUT_OF_MEMORY))
     except KeyboardInterrupt:  # the worker is being stopped: back to the queue, no crash
-        library.requeue_stale(paper_id, crashed=False, reason="worker stopped")
+        _moved_on(lambda: library.requeue_stale(paper_id, crashed=False, reason="worker stopped"))
         raise
     except Exception as exc:
         log.exception("paper %s: unexpected error", paper_id)
         if retries_left > 0:
-            library.requeue_stale(paper_id, crashed=False)
+            _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise  # Huey retries it after RETRY_DELAY_S
-        library.fail(paper_id, ErrorClass.INTERNAL, f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        _moved_on(lambda: library.fail(paper_id, ErrorClass.INTERNAL, reason))
     finally:
-        state.guard.release()
+        context.guard.release()
+
+
+def _moved_on(move: Callable[[], object]) -> None:
+    """Make a status move unless the paper has moved on meanwhile (cancelled, removed)."""
+    try:
+        move()
+    except (InvalidTransition, PaperNotFound) as exc:
+        log.info("%s", exc)
+
+
+def _file_changed(
+    library: Library, paper: Any, sha256: str, enqueue: Callable[[list[int]], None]
+) -> None:
+    """The bytes parsed are not those registered: the file was saved over since.
+
+    What that means for the library is the intake policy's call (the same
+    paper indexed again, or a new one); this parse is dropped, not stored
+    under the wrong identity.
+    """
+    try:
+        stat = os.stat(paper.path)
+    except OSError:
+        return  # gone as well: reconciliation and the watcher deal with it
+    log.info("paper %s: %s changed while queued; taking the new content", paper.id, paper.path)
+    outcome = library.intake.apply([FileInfo(paper.path, sha256, stat.st_size, stat.st_mtime)])
+    enqueue(outcome.to_queue)
 
 
 def _when_writable(
-    state: WorkerState, paper_id: int, settings: settings_mod.Settings, write: Callable[[], object]
+    context: WorkerContext, paper_id: int, settings: settings_mod.Settings, write: Callable[[], object]
 ) -> None:
     """Run ``write``; while the data folder is full or read-only, wait and try again.
 
@@ -186,9 +232,9 @@ def _when_writable(
     its lease, which succeeds as soon as writes work again.
     """
     retry_until_writable(
-        write, state.library.data_dir.root, retry_s=STORAGE_RETRY_S, log=log,
+        write, context.library.data_dir.root, retry_s=STORAGE_RETRY_S, log=log,
         waiting=f"Waiting to save paper {paper_id}.",
-        on_fault=lambda _fault: state.guard.watch(paper_id, math.inf, settings.memory_limit_mb),
+        on_fault=lambda _fault: context.guard.watch(paper_id, math.inf, settings.memory_limit_mb),
     )
 
 
@@ -204,18 +250,24 @@ def outdated_model(library: Library, paper_id: int) -> str | None:
     return None
 
 
+def _each(task: Any, paper_ids: list[int]) -> None:
+    for paper_id in paper_ids:
+        task(paper_id)
+
+
 def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     """Register the tasks and hooks on ``huey``, bound to ``data_dir``."""
 
     @huey.on_startup()
     def load_models() -> None:
-        start_worker_state(data_dir)
+        start_worker_context(data_dir)
 
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, context=True)
     def ingest(paper_id: int, task: Any = None) -> None:
-        state = _state or start_worker_state(data_dir)
-        run_ingest(state, paper_id, retries_left=task.retries if task is not None else 0)
-        model = outdated_model(state.library, paper_id)
+        context = _context or start_worker_context(data_dir)
+        run_ingest(context, paper_id, retries_left=task.retries if task is not None else 0,
+                   enqueue=lambda ids: _each(ingest, ids))
+        model = outdated_model(context.library, paper_id)
         if model is not None:
             # The model setting changed while this paper was being embedded, maybe
             # after the re-embedding pass had finished: without another pass search
@@ -229,8 +281,8 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         """Re-embed the stored chunks with ``model`` (queued when the model setting changes)."""
         from workers.reembed import run_reembed
 
-        state = _state or start_worker_state(data_dir)
-        run_reembed(state.engine, state.library, model)
+        context = _context or start_worker_context(data_dir)
+        run_reembed(context.engine, context.library, model)
 
     @huey.signal(huey_signals.SIGNAL_ERROR)
     def log_error(signal: str, task: Any, exc: BaseException | None = None) -> None:

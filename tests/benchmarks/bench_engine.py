@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
@@ -56,7 +56,8 @@ def bench_registration(n: int = 1000) -> None:
     print("\n## Registration")
     print("| paths | new | queued | seconds | again (all known) |")
     print("|---|---|---|---|---|")
-    print(f"| {n} | {len(result.added)} | {depth} | {elapsed:.3f} | {elapsed_again:.3f} s, {len(again.known)} known |")
+    print(f"| {n} | {len(result.intake.added)} | {depth} | {elapsed:.3f} | {elapsed_again:.3f} s,"
+          f" {len(again.intake.known)} known |")
 
 
 def bench_bare(papers: list[Path], tiers: list[str]) -> dict[str, float]:
@@ -64,8 +65,8 @@ def bench_bare(papers: list[Path], tiers: list[str]) -> dict[str, float]:
     import torch
 
     torch.set_num_threads(1)
-    from workers.pipeline.convert import Tier
-    from workers.pipeline.ingest import Engine
+    from workers.domain import Tier
+    from workers.pipeline.ingest import Engine, PipelineSettings
 
     engine = Engine(threads=1)
     results: dict[str, float] = {}
@@ -79,8 +80,7 @@ def bench_bare(papers: list[Path], tiers: list[str]) -> dict[str, float]:
         parse = embed = 0.0
         t0 = time.perf_counter()
         for pdf in papers:
-            out = engine.ingest(pdf, tier=tier, artifacts=None, model_name="", max_pages=2000,
-                                batch_pages=16, progress=lambda *a: None)
+            out = engine.ingest(pdf, PipelineSettings(tier=tier), lambda *a: None)
             pages += out.page_count
             chunks += len(out.chunks)
             parse += out.timings["parse_s"]

@@ -32,9 +32,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.library_checks import check_library  # noqa: E402
-from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
-from tests.worker_processes import (  # noqa: E402
+from tests.helpers.library_checks import check_library  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.rawdb import raw_db  # noqa: E402
+from tests.helpers.worker_processes import (  # noqa: E402
     alive,
     all_gone,
     configure,
@@ -142,12 +143,12 @@ def bench_soak(corpus: Path, papers: int, workers: int, tier: str, seed: int) ->
                 resume_s.append(first_ready - at)
         completions = Counter(e["paper_id"] for e in events if e["event"] == "completed")
         completed = library.counts()[Status.COMPLETED]
-        duplicates = sum(1 for n in completions.values() if n > 1) + library.db.execute(
+        duplicates = sum(1 for n in completions.values() if n > 1) + raw_db(library).execute(
             "SELECT count(*) FROM (SELECT paper_id, seq FROM chunks GROUP BY paper_id, seq"
             " HAVING count(*) > 1)").fetchone()[0]
         lost = papers - completed
         requeued = sum(1 for e in events if e["event"] == "requeued")
-        n_chunks = library.chunk_count()
+        n_chunks = library.chunks.count()
         kinds = Counter(kind for kind, _, _ in kills)
         print(f"\n## Soak with faults: {papers} papers, {workers} workers, tier {tier}")
         print("| faults injected | papers lost | duplicates | re-queued papers | "
@@ -195,7 +196,7 @@ def bench_malformed(corpus: Path, workers: int) -> None:
         after = next(p for p in library.papers() if p.file_name == "after-the-storm.pdf")
         print(f"\nworker exit code {code}; wall {wall:.0f} s; the paper queued last: "
               f"{after.status.value}; integrity_check "
-              f"{library.db.execute('PRAGMA integrity_check').fetchone()[0]}")
+              f"{raw_db(library).execute('PRAGMA integrity_check').fetchone()[0]}")
 
 
 def bench_scanned(corpus: Path, workers: int) -> None:

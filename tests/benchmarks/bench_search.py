@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from tests.search_queries import ALL, KEYWORDS, PARAPHRASES  # noqa: E402
+from tests.helpers.rawdb import raw_db  # noqa: E402
+from tests.helpers.search_queries import ALL, KEYWORDS, PARAPHRASES  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.search import Searcher  # noqa: E402
+from workers.search.searcher import Searcher  # noqa: E402
 from workers.store import Library  # noqa: E402
-from workers.store import db as dbmod  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 DIM = 384
@@ -62,9 +62,11 @@ def build_library(root: Path, chunks: int) -> Library:
     vocab = [f"w{i}" for i in range(VOCABULARY)]
     papers = chunks // CHUNKS_PER_PAPER
     now = time.time()
-    db = library.db
-    with dbmod.write(db):
-        db.conn.executemany(
+    library.counts()  # creates and migrates the schema
+    db = raw_db(data_dir)  # bulk synthetic rows, written straight into the real schema
+    with db:
+        db.execute("BEGIN")
+        db.executemany(
             "INSERT INTO papers (id, sha256, path, file_name, status, added_at, updated_at,"
             " chunk_count, title) VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?)",
             [(p + 1, hashlib.sha256(str(p).encode()).hexdigest(), f"/papers/{p % 20}/p{p}.pdf",
@@ -81,11 +83,12 @@ def build_library(root: Path, chunks: int) -> Library:
             cid = start + i + 1
             rows.append((cid, cid // CHUNKS_PER_PAPER % papers + 1, cid,
                          " ".join(vocab[w] for w in ids[i]), f"[{1 + i % 20}]"))
-        with dbmod.write(db):
-            db.conn.executemany(
+        with db:
+            db.execute("BEGIN")
+            db.executemany(
                 "INSERT INTO chunks (id, paper_id, seq, text, heading, pages, bboxes)"
                 " VALUES (?, ?, ?, ?, '', ?, '[]')", rows)
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO embeddings (chunk_id, model, dim, vector) VALUES (?, ?, ?, ?)",
                 [(start + i + 1, MODEL, DIM, vectors[i].tobytes()) for i in range(n)])
     return library
@@ -147,7 +150,7 @@ def ingest_corpus(corpus: Path, root: Path) -> Library:
 
 
 def bench_quality(library: Library) -> None:
-    from workers.search_server import QueryEmbedder
+    from workers.search.server import QueryEmbedder
 
     embedder = QueryEmbedder()
     searcher = Searcher(library, embedder)

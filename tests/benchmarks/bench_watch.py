@@ -24,11 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
 from workers.store import Library  # noqa: E402
-from workers.store.files import FileIndex  # noqa: E402
 from workers.watch.watcher import FolderWatcher  # noqa: E402
 
 
@@ -55,7 +54,7 @@ def bench_catch_up(n: int) -> None:
         print(f"<!-- tree written in {time.perf_counter() - t:.1f} s -->")
         data = DataDir.resolve(Path(tmp, "data")).ensure()
         library = Library(data)
-        FileIndex(library).add_folder(root)
+        library.files.add_folder(root)
         with IngestQueue(data) as queue:
             watcher = FolderWatcher(library, queue, settle_s=2.0)
             t = time.perf_counter()
@@ -119,7 +118,7 @@ def bench_copy_in(m: int, settle: float) -> None:
         target.mkdir()
         data = DataDir.resolve(Path(tmp, "data")).ensure()
         library = Library(data)
-        FileIndex(library).add_folder(target)
+        library.files.add_folder(target)
         with IngestQueue(data) as queue:
             watcher = FolderWatcher(library, queue, settle_s=settle)
             watcher.start()

@@ -12,22 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from workers.domain import ErrorClass, Tier
 from workers.pipeline import models
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import Preflight
-from workers.store.status import ErrorClass
 
 log = logging.getLogger("research_hub.pipeline")
-
-
-class Tier(StrEnum):
-    FAST = "fast"
-    BALANCED = "balanced"
-    BEST = "best"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.store.status import ErrorClass
+from workers.domain import ErrorClass
 
 
 class IngestError(Exception):

@@ -1,17 +1,19 @@
 """One paper through the whole pipeline: preflight -> parse -> chunk -> embed.
 
+A pure function of its inputs: PDF bytes (or a path) and :class:`PipelineSettings`
+in, an :class:`IngestResult` out. It imports nothing of the library store or the
+queue, so it runs wherever the models are: in a local worker process, or on
+another machine that never sees the library. Progress goes out through a
+callback, which is also how cancel comes in (it raises :class:`Cancelled`).
+
 The :class:`Engine` owns the loaded models (one per worker process, built once
-and reused by every task) and knows nothing of the queue or the store: progress
-goes out through a callback, the result comes back as plain data. The bare
-pipeline benchmark uses exactly this class, so the engine's overhead is
-measured against the same work.
+and reused by every paper). The bare-pipeline benchmark uses exactly this
+class, so the engine's overhead is measured against the same work.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import json
+import hashlib
 import logging
 import tempfile
 import time
@@ -20,14 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workers.domain import ErrorClass, Stage, Tier
 from workers.pipeline import models
 from workers.pipeline.chunking import Chunk, Chunker
-from workers.pipeline.convert import Converter, Tier, TierChoice, choose_tier
+from workers.pipeline.convert import Converter, TierChoice, choose_tier
 from workers.pipeline.embedding import Embedder
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import decrypted_copy, preflight
-from workers.store.status import ErrorClass, Stage
-from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.pipeline")
 
@@ -35,8 +36,24 @@ log = logging.getLogger("research_hub.pipeline")
 Progress = Callable[[Stage, int | None, int | None], None]
 
 
+@dataclass(frozen=True)
+class PipelineSettings:
+    """What the pipeline needs to know: no paths into a library, no queue."""
+
+    tier: Tier = Tier.BALANCED
+    #: Folder with Docling's own layout/TableFormer models (the best tier).
+    artifacts: Path | None = None
+    model_name: str = models.DEFAULT_EMBEDDING_MODEL
+    max_pages: int = 2000
+    batch_pages: int = 16
+
+
 @dataclass
-class Ingested:
+class IngestResult:
+    #: SHA-256 of the bytes that were parsed: the paper's identity.
+    sha256: str
+    #: The Docling document (``export_to_dict``), for the caller to store.
+    document: dict[str, Any]
     chunks: list[Chunk]
     vectors: Any  # (n, dim) float32
     title: str | None
@@ -46,8 +63,14 @@ class Ingested:
     model: str
     dim: int
     timings: dict[str, float] = field(default_factory=dict)
-    #: The Docling document, for the caller to store (see :func:`save_document`).
-    document: Any = None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Engine:
@@ -78,26 +101,41 @@ class Engine:
         self.embedder(model_name)
 
     def ingest(
-        self, path: Path, *, tier: Tier, artifacts: Path | None, model_name: str,
-        max_pages: int, batch_pages: int, progress: Progress,
-        document_out: Path | None = None,
-    ) -> Ingested:
+        self, source: Path | bytes, settings: PipelineSettings, progress: Progress
+    ) -> IngestResult:
+        """Ingest one PDF, given as a path or as its bytes."""
+        with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
+            if isinstance(source, bytes):
+                path = Path(scratch) / "paper.pdf"
+                path.write_bytes(source)
+                sha = hashlib.sha256(source).hexdigest()
+            else:
+                path = source
+                try:
+                    sha = sha256_of(path)
+                except FileNotFoundError as exc:
+                    raise IngestError(ErrorClass.FILE_MISSING, str(path)) from exc
+                except OSError:
+                    sha = ""  # unreadable: preflight says precisely why
+            return self._ingest(path, sha, settings, progress, Path(scratch))
+
+    def _ingest(
+        self, path: Path, sha: str, settings: PipelineSettings, progress: Progress, scratch: Path
+    ) -> IngestResult:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        facts = preflight(path, max_pages=max_pages)
-        converter, choice = self.converter(tier, artifacts)
-        embedder, chunker = self.embedder(model_name)
+        facts = preflight(path, max_pages=settings.max_pages)
+        converter, choice = self.converter(settings.tier, settings.artifacts)
+        embedder, chunker = self.embedder(settings.model_name)
+        # docling-parse cannot read every encryption revision: give it PDFium's copy.
+        readable = decrypted_copy(path, scratch) or path
 
         progress(Stage.PARSING, 0, facts.page_count)
-        with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
-            source = decrypted_copy(path, Path(scratch)) or path
-            parsed = converter.convert(
-                source, facts, batch_pages,
-                lambda done, total: progress(Stage.PARSING, done, total),
-            )
+        parsed = converter.convert(
+            readable, facts, settings.batch_pages,
+            lambda done, total: progress(Stage.PARSING, done, total),
+        )
         timings["parse_s"] = time.perf_counter() - t0
-        if document_out is not None:
-            save_document(parsed.document, document_out)
 
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
@@ -109,9 +147,7 @@ class Engine:
             # is there, so read it as it is rather than lose the paper.
             log.warning("%s: layout found no body text; re-reading with the fast tier", path.name)
             fast, _ = self.converter(Tier.FAST, None)
-            with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
-                source = decrypted_copy(path, Path(scratch)) or path
-                parsed = fast.convert(source, facts, batch_pages, lambda d, t: None)
+            parsed = fast.convert(readable, facts, settings.batch_pages, lambda d, t: None)
             chunks = chunker.chunk(parsed.document)
             choice = TierChoice(choice.requested, Tier.FAST,
                                 "The layout model found no body text; the text layer was read as is.")
@@ -131,10 +167,11 @@ class Engine:
             [c.embed_text for c in chunks], on_batch=lambda n: progress(Stage.EMBEDDING, None, None)
         )
         timings["embed_s"] = time.perf_counter() - t2
-        return Ingested(
-            chunks=chunks, vectors=vectors, title=document_title(parsed.document, path),
+        return IngestResult(
+            sha256=sha, document=parsed.document.export_to_dict(), chunks=chunks,
+            vectors=vectors, title=document_title(parsed.document, path),
             page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
-            model=embedder.name, dim=embedder.dim, timings=timings, document=parsed.document,
+            model=embedder.name, dim=embedder.dim, timings=timings,
         )
 
 
@@ -174,24 +211,3 @@ def _metadata_title(path: Path) -> str | None:
     ):
         return None
     return title[:300]
-
-
-def save_document(document: Any, out: Path) -> None:
-    """Store the Docling document (gzipped JSON) atomically: re-chunking never re-parses.
-
-    A full or read-only data folder raises :class:`StorageError` (not the
-    paper's fault) and leaves no partial file behind.
-    """
-    tmp = out.with_suffix(".tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as fh:
-            json.dump(document.export_to_dict(), fh)
-        tmp.replace(out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # on a read-only disk there is nothing to remove
-            tmp.unlink(missing_ok=True)
-        fault = storage_error(exc, out.parent)
-        if fault is None:
-            raise
-        raise fault from exc

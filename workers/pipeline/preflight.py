@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workers.domain import ErrorClass
 from workers.pipeline.errors import IngestError
-from workers.store.status import ErrorClass
 
 #: The PDF specification caps a page side at 14,400 units (200 inches).
 MAX_PAGE_SIDE_PT = 14_400.0

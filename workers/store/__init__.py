@@ -1,16 +1,14 @@
-"""The library store: papers, chunks, vectors and settings in ``library.db``."""
+"""The library store: the only code that reads or writes ``library.db``.
 
-from workers.store.library import (
-    Changes,
-    ChunkRecord,
-    FileInfo,
-    InvalidTransition,
-    Library,
-    Paper,
-    PaperNotFound,
-    RegisterResult,
-)
-from workers.store.status import MESSAGES, ErrorClass, Stage, Status
+``Library`` is the entry point; the names below are what other layers need.
+"""
+
+from workers.domain import MESSAGES, ErrorClass, Stage, Status
+from workers.store.chunks import ChunkRecord, Passage
+from workers.store.intake import FileInfo, IntakeResult
+from workers.store.library import Library
+from workers.store.papers import Changes, Paper
+from workers.store.status import InvalidTransition, PaperNotFound
 
 __all__ = [
     "MESSAGES",
@@ -18,11 +16,12 @@ __all__ = [
     "ChunkRecord",
     "ErrorClass",
     "FileInfo",
+    "IntakeResult",
     "InvalidTransition",
     "Library",
     "Paper",
     "PaperNotFound",
-    "RegisterResult",
+    "Passage",
     "Stage",
     "Status",
 ]

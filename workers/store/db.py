@@ -1,228 +1,33 @@
-"""Opening the library database: WAL, busy timeout, foreign keys, migrations.
+"""Opening ``library.db``: WAL, busy timeout, foreign keys, migrations; one connection
+per thread and per process; short write transactions that wait for the lock.
 
-One connection per thread and per process (``sqlite3`` connections must not
-cross threads). Writes go through :func:`write`, which takes the write lock up
-front with ``BEGIN IMMEDIATE``: sqlite-utils' ``atomic()`` uses a deferred
-``BEGIN``, and in WAL mode a deferred read-then-write transaction that loses
-the race fails at once with SQLITE_BUSY instead of waiting for the busy
-timeout. With several worker processes and the GUI writing, that matters.
+Writes go through :func:`write`, which takes the write lock up front with
+``BEGIN IMMEDIATE``: sqlite-utils' ``atomic()`` uses a deferred ``BEGIN``, and
+in WAL mode a deferred read-then-write transaction that loses the race fails
+at once with SQLITE_BUSY instead of waiting for the busy timeout. With several
+worker processes and the GUI writing, that matters.
+
+Only modules of ``workers.store`` import this: it is the one door to the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import sqlite_utils
-from sqlite_utils.migrations import Migrations
 
+from workers.store.migrations import migrations
 from workers.store.storage_errors import storage_error
 
 BUSY_TIMEOUT_S = 30.0
-
-migrations = Migrations("research_hub")
-
-
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """
-        CREATE TABLE papers (
-            id INTEGER PRIMARY KEY,
-            sha256 TEXT NOT NULL UNIQUE,
-            path TEXT NOT NULL,
-            file_name TEXT NOT NULL,
-            size INTEGER NOT NULL DEFAULT 0,
-            mtime REAL NOT NULL DEFAULT 0,
-            title TEXT,
-            page_count INTEGER,
-            status TEXT NOT NULL DEFAULT 'pending',
-            stage TEXT NOT NULL DEFAULT '',
-            pages_done INTEGER NOT NULL DEFAULT 0,
-            pages_total INTEGER NOT NULL DEFAULT 0,
-            chunk_count INTEGER NOT NULL DEFAULT 0,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            crashes INTEGER NOT NULL DEFAULT 0,
-            error_class TEXT,
-            error_message TEXT,
-            tier TEXT,
-            ocr_used INTEGER NOT NULL DEFAULT 0,
-            model TEXT,
-            timings TEXT,
-            worker_pid INTEGER,
-            worker_host TEXT,
-            heartbeat_at REAL,
-            added_at REAL NOT NULL,
-            started_at REAL,
-            finished_at REAL,
-            updated_at REAL NOT NULL,
-            rev INTEGER NOT NULL DEFAULT 0
-        )
-        """
-    )
-    db.execute("CREATE INDEX papers_status ON papers(status)")
-    db.execute("CREATE INDEX papers_rev ON papers(rev)")
-    db.execute("CREATE INDEX papers_path ON papers(path)")
-    db.execute(
-        """
-        CREATE TABLE chunks (
-            id INTEGER PRIMARY KEY,
-            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            heading TEXT NOT NULL DEFAULT '',
-            page_start INTEGER,
-            page_end INTEGER,
-            pages TEXT NOT NULL DEFAULT '[]',
-            bboxes TEXT NOT NULL DEFAULT '[]',
-            UNIQUE(paper_id, seq)
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE embeddings (
-            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            dim INTEGER NOT NULL,
-            vector BLOB NOT NULL,
-            PRIMARY KEY (chunk_id, model)
-        )
-        """
-    )
-    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    # The change counter the GUI polls: every write to papers bumps it and
-    # stamps the changed rows, so "what changed since N" is one indexed query.
-    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-    db.execute("INSERT INTO counters VALUES ('rev', 0)")
-    # Tombstones, so a poller learns about removed papers too.
-    db.execute("CREATE TABLE removed_papers (paper_id INTEGER PRIMARY KEY, rev INTEGER NOT NULL)")
-    db.table("chunks").enable_fts(
-        ["text", "heading"],
-        fts_version="FTS5",
-        create_triggers=True,
-        tokenize="porter unicode61 remove_diacritics 2",
-    )
-
-
-@migrations()
-def m002_watched_folders(db: sqlite_utils.Database) -> None:
-    """Watched folders, and every known file path of every paper.
-
-    ``paper_files`` is both the duplicate relation (several paths, one paper)
-    and the catch-up scan's hash cache: a path whose size and mtime match its
-    row is not hashed again. ``papers.file_missing`` and ``papers.copies`` are
-    kept in step with it so the table can show them from the paper row alone.
-    """
-    db.execute(
-        """
-        CREATE TABLE watched_folders (
-            id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL UNIQUE,
-            recursive INTEGER NOT NULL DEFAULT 1,
-            ignore TEXT NOT NULL DEFAULT '[]',
-            added_at REAL NOT NULL
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE paper_files (
-            path TEXT PRIMARY KEY,
-            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            mtime REAL NOT NULL,
-            missing INTEGER NOT NULL DEFAULT 0,
-            seen_at REAL NOT NULL
-        )
-        """
-    )
-    db.execute("CREATE INDEX paper_files_paper ON paper_files(paper_id)")
-    db.execute("ALTER TABLE papers ADD COLUMN file_missing INTEGER NOT NULL DEFAULT 0")
-    db.execute("ALTER TABLE papers ADD COLUMN copies INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        "INSERT OR IGNORE INTO paper_files (path, paper_id, sha256, size, mtime, seen_at)"
-        " SELECT path, id, sha256, size, mtime, added_at FROM papers"
-    )
-
-
-@migrations()
-def m003_search(db: sqlite_utils.Database) -> None:
-    """What search needs: vectors by model, and a log of vector changes.
-
-    The search process keeps every vector of one model in memory. The log lets
-    it apply just what changed since it last looked (a paper completed,
-    re-indexed or removed; a model re-embedded) instead of re-reading every
-    vector. Chunk ids can be reused after a delete, so a list of ids alone
-    would not tell a replaced vector from an unchanged one; the ordered log
-    does. The log trims itself; a reader that fell behind what is kept
-    reloads everything (see ``workers.vector_index``).
-    """
-    db.execute("CREATE INDEX embeddings_model ON embeddings(model, chunk_id)")
-    db.execute(
-        """
-        CREATE TABLE vector_changes (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            chunk_id INTEGER NOT NULL,
-            model TEXT NOT NULL,
-            op TEXT NOT NULL CHECK (op IN ('insert', 'delete'))
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER embeddings_logged_insert AFTER INSERT ON embeddings BEGIN
-            INSERT INTO vector_changes (chunk_id, model, op)
-            VALUES (new.chunk_id, new.model, 'insert');
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER embeddings_logged_delete AFTER DELETE ON embeddings BEGIN
-            INSERT INTO vector_changes (chunk_id, model, op)
-            VALUES (old.chunk_id, old.model, 'delete');
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER vector_changes_trim AFTER INSERT ON vector_changes BEGIN
-            DELETE FROM vector_changes WHERE seq <= new.seq - 200000;
-        END
-        """
-    )
-
-
-@migrations()
-def m004_reliability(db: sqlite_utils.Database) -> None:
-    """Crash accounting apart from interruptions, and an audit trail of processing.
-
-    ``crashes`` counts worker deaths that are the file's fault (a segfault or
-    abort in native code, a hang); ``interruptions`` counts the others (kill -9,
-    a shutdown, the system's OOM killer), so killing a worker never fails a
-    paper early. ``paper_events`` records every start, completion, failure and
-    re-queue in the same transaction as the status change, so "completed
-    exactly once" can be checked and recovery times measured.
-    """
-    db.execute("ALTER TABLE papers ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        """
-        CREATE TABLE paper_events (
-            id INTEGER PRIMARY KEY,
-            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-            at REAL NOT NULL,
-            event TEXT NOT NULL,
-            worker_pid INTEGER,
-            detail TEXT NOT NULL DEFAULT ''
-        )
-        """
-    )
-    db.execute("CREATE INDEX paper_events_paper ON paper_events(paper_id, id)")
+#: Ids per ``IN (...)`` list: well below SQLite's bound-parameter limit.
+IN_BATCH = 500
 
 
 def connect(path: Path) -> sqlite_utils.Database:
@@ -243,6 +48,30 @@ def connect(path: Path) -> sqlite_utils.Database:
             raise
         raise fault from exc
     return db
+
+
+class Connections:
+    """One connection per thread (``sqlite3`` connections must not cross threads) and
+    per process (a forked worker must not reuse its parent's)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def get(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = connect(self.path)
+            self._local.db = db
+            self._local.pid = os.getpid()
+        return db
+
+    def close(self) -> None:
+        """Close this thread's connection (the next use reopens it)."""
+        db = getattr(self._local, "db", None)
+        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+            db.close()
+        self._local.db = None
 
 
 @contextlib.contextmanager
@@ -288,6 +117,20 @@ def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         yield db
     finally:
         conn.execute("COMMIT")
+
+
+def bump_rev(db: sqlite_utils.Database) -> int:
+    """Advance the change counter the GUI polls; call inside the write transaction
+    that changes papers, and stamp the changed rows with the value returned."""
+    row = db.execute(
+        "UPDATE counters SET value = value + 1 WHERE name = 'rev' RETURNING value"
+    ).fetchone()
+    return int(row[0])
+
+
+def marks(values: Sequence[object]) -> str:
+    """``?,?,?`` for an ``IN`` list of ``values`` (batch them with ``sqlite_utils.utils.chunks``)."""
+    return ",".join("?" * len(values))
 
 
 def _retry_locked(op, attempts: int = 20) -> None:  # type: ignore[no-untyped-def]

@@ -1,80 +1,131 @@
-"""Paper status, processing stage and error classes, with the allowed transitions.
+"""Which status may follow which, and the one function that changes a paper's status.
 
-Status is an enum with guarded transitions (not free strings) so that a race
-between, say, a user's cancel and a worker's completion resolves in the
-database: every transition is a compare-and-set on the current status.
+Every status change in the library goes through :func:`transition`. In one
+write transaction it reads the papers' current status, checks each move
+against :data:`ALLOWED`, bumps the change counter, stamps the rows, and
+journals the event in ``paper_events``. There is no other ``UPDATE ...
+status`` in the code base, so the table below is the truth, not decoration.
+
+A move the table forbids raises :class:`InvalidTransition`. Callers that race
+with users or other processes (a worker finishing a paper the user has just
+cancelled) catch it: the race is then visible in the code, not hidden in a
+``WHERE status IN (...)`` that quietly matched nothing. Bulk user actions pass
+``skip_invalid=True`` and get back the papers that could move.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+import sqlite_utils
+from sqlite_utils.utils import chunks
 
-class Status(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+from workers.domain import Status
+from workers.store.db import IN_BATCH, bump_rev, marks, write
 
-
-class Stage(StrEnum):
-    QUEUED = ""
-    PARSING = "parsing"
-    CHUNKING = "chunking"
-    EMBEDDING = "embedding"
-    SAVING = "saving"
-
-
-class ErrorClass(StrEnum):
-    """Failures the user can act on; each has a human message in ``MESSAGES``."""
-
-    NOT_PDF = "not_pdf"
-    ENCRYPTED = "encrypted"
-    DAMAGED = "damaged"
-    NO_PAGES = "no_pages"
-    NO_TEXT = "no_text"
-    TOO_LARGE = "too_large"
-    TIMED_OUT = "timed_out"
-    OUT_OF_MEMORY = "out_of_memory"
-    WORKER_CRASHED = "worker_crashed"
-    FILE_MISSING = "file_missing"
-    INTERNAL = "internal"
-
-
-#: What the user should read, and what they can do about it.
-MESSAGES: dict[ErrorClass, str] = {
-    ErrorClass.NOT_PDF: "This file is not a PDF.",
-    ErrorClass.ENCRYPTED: "This PDF is encrypted: a password is needed to open it.",
-    ErrorClass.DAMAGED: "This PDF is damaged and could not be read.",
-    ErrorClass.NO_PAGES: "This PDF has no pages.",
-    ErrorClass.NO_TEXT: "No text could be found in this PDF, even with OCR.",
-    ErrorClass.TOO_LARGE: "This PDF is too large to process with the current limits.",
-    ErrorClass.TIMED_OUT: "Processing took longer than the time limit and was stopped.",
-    ErrorClass.OUT_OF_MEMORY: "Processing needed more memory than the limit and was stopped.",
-    ErrorClass.WORKER_CRASHED: "The worker crashed while processing this file.",
-    ErrorClass.FILE_MISSING: "The file is no longer at its path.",
-    ErrorClass.INTERNAL: "An internal error stopped processing (see the log).",
-}
-
-#: Failures worth retrying automatically (the cause may go away by itself).
-TRANSIENT: frozenset[ErrorClass] = frozenset({ErrorClass.INTERNAL})
-
-_ALLOWED: dict[Status, frozenset[Status]] = {
+#: status -> the statuses it may move to.
+ALLOWED: Mapping[Status, frozenset[Status]] = {
+    # queued work starts, or is cancelled, or fails before it starts (file gone, crash loop)
     Status.PENDING: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED}),
+    # in flight: it ends, or goes back to the queue (worker died, paused, file changed)
     Status.PROCESSING: frozenset(
         {Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.PENDING}
     ),
+    # finished papers only move by a user's retry / re-index, or when their file changes
     Status.COMPLETED: frozenset({Status.PENDING}),
     Status.FAILED: frozenset({Status.PENDING}),
     Status.CANCELLED: frozenset({Status.PENDING}),
 }
 
 
-def allowed_sources(target: Status) -> frozenset[Status]:
-    """The statuses a paper may be in to move to ``target``."""
-    return frozenset(src for src, dests in _ALLOWED.items() if target in dests)
+class PaperNotFound(LookupError):
+    """No paper with that id (it may have been removed meanwhile)."""
 
 
-def can_move(source: Status, target: Status) -> bool:
-    return target in _ALLOWED[source]
+class InvalidTransition(RuntimeError):
+    """The paper is not in a status from which the requested move is allowed."""
+
+    def __init__(self, paper_id: int, current: Status, target: Status) -> None:
+        super().__init__(f"paper {paper_id} cannot move from {current.value} to {target.value}")
+        self.paper_id = paper_id
+        self.current = current
+        self.target = target
+
+
+def can_move(current: Status, target: Status) -> bool:
+    return target in ALLOWED[current]
+
+
+def transition(
+    db: sqlite_utils.Database,
+    paper_ids: Sequence[int],
+    target: Status,
+    *,
+    event: str,
+    detail: str = "",
+    sets: Mapping[str, Any] | None = None,
+    increment: Iterable[str] = (),
+    only_from: Iterable[Status] | None = None,
+    skip_invalid: bool = False,
+) -> list[int]:
+    """Move ``paper_ids`` to ``target``; returns the ids that moved, in the order given.
+
+    ``sets`` are further columns written with the move; ``increment`` names
+    counters (``crashes``, ``interruptions``, ``attempts``) to add one to.
+    ``only_from`` narrows the table for this move (a *retry* takes failed,
+    cancelled and completed papers, not one in flight). Unknown ids raise :class:`PaperNotFound` and forbidden moves
+    :class:`InvalidTransition`, unless ``skip_invalid`` (then they are left out).
+    """
+    ids = list(dict.fromkeys(paper_ids))
+    if not ids:
+        return []
+    increments = list(increment)
+    sources = frozenset(only_from) if only_from is not None else None
+    if sources is not None and not all(can_move(s, target) for s in sources):
+        raise ValueError(f"the table allows no move to {target.value} from all of {sorted(sources)}")
+    for name in increments:
+        if name not in ("crashes", "interruptions", "attempts"):
+            raise ValueError(f"not a counter: {name}")
+    now = time.time()
+    with write(db):
+        current: dict[int, Status] = {}
+        for part in chunks(ids, IN_BATCH):
+            batch = list(part)
+            for pid, status in db.execute(
+                f"SELECT id, status FROM papers WHERE id IN ({marks(batch)})", batch
+            ):
+                current[int(pid)] = Status(status)
+        moving: list[int] = []
+        for pid in ids:
+            if pid not in current:
+                if skip_invalid:
+                    continue
+                raise PaperNotFound(pid)
+            if not can_move(current[pid], target) or (
+                sources is not None and current[pid] not in sources
+            ):
+                if skip_invalid:
+                    continue
+                raise InvalidTransition(pid, current[pid], target)
+            moving.append(pid)
+        if not moving:
+            return []
+        values = {"status": target.value, "updated_at": now, "rev": bump_rev(db), **(sets or {})}
+        assignments = ", ".join(
+            [f"{column} = ?" for column in values] + [f"{name} = {name} + 1" for name in increments]
+        )
+        for part in chunks(moving, IN_BATCH):
+            batch = list(part)
+            db.execute(
+                f"UPDATE papers SET {assignments} WHERE id IN ({marks(batch)})",
+                [*values.values(), *batch],
+            )
+        db.conn.executemany(
+            "INSERT INTO paper_events (paper_id, at, event, worker_pid, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(pid, now, event, os.getpid(), detail) for pid in moving],
+        )
+    return moving

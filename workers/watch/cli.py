@@ -46,7 +46,6 @@ def add_parser(sub: Any, common: Callable[..., None]) -> None:
     listing = actions.add_parser("list", help="watched folders with papers, pending, failed, missing")
     common(listing, json_flag=True)
     run = actions.add_parser("run", help="watch in the foreground until Ctrl+C (no app needed)")
-    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     common(run)
 
 
@@ -59,10 +58,9 @@ def _status_dict(status: FolderStatus) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.store import Library
-    from workers.store.files import FileIndex
 
     library = Library(data_dir)
-    index = FileIndex(library)
+    index = library.files
     if args.watch_command == "add":
         return _add(args, data_dir, library, index)
     if args.watch_command == "remove":

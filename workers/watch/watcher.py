@@ -7,9 +7,10 @@ else, so no locks are needed around the tracker or the folder list:
 1. events and scan requests are turned into "look at this path again" or
    "this path may be gone" entries in a :class:`StabilityTracker`;
 2. each tick, paths that are complete (or gone for good) are hashed, unless
-   ``paper_files`` shows the same size and mtime, and applied to the library
-   in one transaction (:meth:`FileIndex.apply`); new and changed papers are
-   queued in one queue transaction.
+   ``paper_files`` shows the same size and mtime, and handed to the library's
+   intake policy in one transaction (``Library.intake``, the same policy a
+   drop and ``research-hub add`` use); new and changed papers are queued in
+   one queue transaction.
 
 The ``watched_folders`` table is the source of truth for what is watched: the
 thread re-reads it every ``folder_poll_s``, so a folder added from the CLI is
@@ -39,8 +40,8 @@ from watchdog.observers.api import ObservedWatch
 from workers import settings as settings_mod
 from workers.queue import IngestQueue
 from workers.registration import hash_files
-from workers.store import FileInfo, Library
-from workers.store.files import FileIndex, SyncResult, WatchedFolder
+from workers.store import FileInfo, IntakeResult, Library
+from workers.store.files import WatchedFolder
 from workers.watch.filters import is_candidate
 from workers.watch.scan import scan
 from workers.watch.stability import Ready, StabilityTracker, looks_complete
@@ -83,12 +84,12 @@ class FolderWatcher:
         rescan_s: float = 300.0,
         folder_poll_s: float = 2.0,
         hash_threads: int = 4,
-        on_change: Callable[[SyncResult], None] | None = None,
+        on_change: Callable[[IntakeResult], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.library = library
         self.queue = queue
-        self.index = FileIndex(library)
+        self.index = library.files
         if settle_s is None:
             settle_s = settings_mod.load(library).watch_settle_s
         self.settle_s = settle_s
@@ -171,13 +172,13 @@ class FolderWatcher:
 
     # -- one-shot catch-up (CLI, without the thread) ---------------------------
 
-    def catch_up_now(self) -> tuple[SyncResult, int]:
+    def catch_up_now(self) -> tuple[IntakeResult, int]:
         """Scan every folder once and apply what is already complete, in the caller's thread.
 
         Returns the changes and how many files were skipped because they are
         still being written (a running watcher adds them once they settle).
         """
-        total = SyncResult()
+        total = IntakeResult()
         fresh = 0
         now = time.time()
         for folder in self.index.folders():
@@ -331,7 +332,7 @@ class FolderWatcher:
                 log.info("scan of %s: %d new or changed, %d unchanged, %d gone", top,
                          len(found.changed), found.unchanged, len(found.gone))
 
-    def _apply(self, ready: list[Ready], gone: list[str]) -> SyncResult:
+    def _apply(self, ready: list[Ready], gone: list[str]) -> IntakeResult:
         known = self.index.lookup(r.path for r in ready)
         to_hash = []
         for item in ready:
@@ -347,12 +348,13 @@ class FolderWatcher:
             for rejected in unreadable:
                 log.warning("skipped %s: %s", rejected.path, rejected.reason)
         if not infos and not gone:
-            return SyncResult()
+            return IntakeResult()
         settings = settings_mod.load(self.library)
-        result = self.index.apply(infos, gone, remove_missing=settings.remove_missing_papers)
+        result = self.library.intake.apply(
+            infos, gone, remove_missing=settings.remove_missing_papers)
         self.queue.enqueue(result.to_queue)
         self.stats.batches += 1
-        if result:
+        if result.changed():
             log.info("watched folders: %s", result.describe())
             if self.on_change is not None:
                 self.on_change(result)

@@ -20,7 +20,7 @@ import psutil
 from workers.paths import DataDir
 from workers.store import Library, Status
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def distinct_copies(sources: Iterable[Path], count: int, folder: Path) -> list[Path]:

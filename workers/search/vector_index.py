@@ -9,10 +9,10 @@ was 15-20x slower (~850 ms at 1M). An ANN library (HNSW, FAISS) would only pay
 off well beyond a million chunks, at the price of approximate results and an
 index to rebuild on every delete.
 
-The matrix is kept in step with the library from ``vector_changes`` (migration
-``m003_search``): a refresh applies the inserts and deletes logged since the
-last one, so a paper finishing while the user searches costs a few rows, not a
-reload.
+The matrix is kept in step with the library from the store's vector change
+log (``Library.vectors``): a refresh applies the inserts and deletes logged
+since the last one, so a paper finishing while the user searches costs a few
+rows, not a reload.
 """
 
 from __future__ import annotations
@@ -23,20 +23,10 @@ from typing import Any
 import numpy as np
 
 from workers.store import Library
-from workers.store import db as dbmod
+from workers.store.vectors import VectorStore
 
 #: Compact the matrix when this share of its rows belongs to deleted vectors.
 DEAD_SHARE_TO_COMPACT = 0.25
-_FETCH = 20_000  # rows per fetch when loading
-_IN = 500  # ids per IN (...) query
-
-
-def log_head(library: Library) -> int:
-    """The newest position in the vector change log (0 when nothing was logged)."""
-    row = library.db.execute(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'"
-    ).fetchone()
-    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)
@@ -61,14 +51,9 @@ class VectorState:
 
 
 def vector_state(library: Library, desired: str) -> VectorState:
-    with dbmod.read(library.db):
-        counts = {
-            str(model): int(n)
-            for model, n in library.db.execute(
-                "SELECT model, count(*) FROM embeddings GROUP BY model"
-            )
-        }
-        chunks = int(library.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    with library.vectors.snapshot():
+        counts = library.vectors.counts_by_model()
+        chunks = library.chunks.count()
     active = desired
     if counts.get(desired, 0) < chunks:
         others = [m for m in counts if m != desired]
@@ -108,73 +93,51 @@ class VectorIndex:
 
     # -- keeping in step -----------------------------------------------------------------
 
-    def refresh(self, library: Library) -> bool:
+    def refresh(self, vectors: VectorStore) -> bool:
         """Apply what changed since the last refresh; True when anything did."""
-        with dbmod.read(library.db):
-            head = log_head(library)
+        with vectors.snapshot():
+            head = vectors.log_head()
             if self.seq >= 0 and head == self.seq:
                 return False
-            oldest = library.db.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
+            oldest = vectors.log_oldest()
             if self.seq < 0 or oldest is None or oldest > self.seq + 1:
                 # First load, or the log was trimmed past what we applied.
-                self._load_all(library)
+                self._load_all(vectors)
             else:
-                self._apply_changes(library, head)
+                self._apply_changes(vectors, head)
             self.seq = head
         return True
 
-    def _load_all(self, library: Library) -> None:
-        db = library.db
-        total = int(
-            db.execute("SELECT count(*) FROM embeddings WHERE model = ?", [self.model]).fetchone()[0]
-        )
-        dim_row = db.execute(
-            "SELECT dim FROM embeddings WHERE model = ? LIMIT 1", [self.model]
-        ).fetchone()
-        self.dim = int(dim_row[0]) if dim_row else 0
+    def _load_all(self, vectors: VectorStore) -> None:
+        total = vectors.count(self.model)
+        self.dim = vectors.dim(self.model)
         self.matrix = np.empty((total, self.dim), dtype=np.float32)
         self.chunk_ids = np.empty(total, dtype=np.int64)
         self.paper_ids = np.empty(total, dtype=np.int64)
-        cursor = db.execute(
-            "SELECT e.chunk_id, c.paper_id, e.vector FROM embeddings e"
-            " JOIN chunks c ON c.id = e.chunk_id WHERE e.model = ?",
-            [self.model],
-        )
         n = 0
-        while rows := cursor.fetchmany(_FETCH):
+        for rows in vectors.iter_all(self.model):  # inside refresh's snapshot: agrees with total
             m = len(rows)
             self.chunk_ids[n : n + m] = [r[0] for r in rows]
             self.paper_ids[n : n + m] = [r[1] for r in rows]
-            self.matrix[n : n + m] = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(m, self.dim)
+            self.matrix[n : n + m] = np.frombuffer(
+                b"".join(r[2] for r in rows), dtype=np.float32).reshape(m, self.dim)
             n += m
         self.size = n
         self.dead = 0
         self.alive = np.ones(n, dtype=bool)
         self._row = {int(cid): i for i, cid in enumerate(self.chunk_ids[:n])}
 
-    def _apply_changes(self, library: Library, head: int) -> None:
+    def _apply_changes(self, vectors: VectorStore, head: int) -> None:
         final: dict[int, str] = {}
-        for chunk_id, op in library.db.execute(
-            "SELECT chunk_id, op FROM vector_changes WHERE seq > ? AND seq <= ? AND model = ?"
-            " ORDER BY seq",
-            [self.seq, head, self.model],
-        ):
-            final[int(chunk_id)] = op  # the last word on each chunk wins
+        for chunk_id, op in vectors.changes(self.seq, head, self.model):
+            final[chunk_id] = op  # the last word on each chunk wins
         for chunk_id in final:  # deleted, or replaced: the old row goes either way
             row = self._row.pop(chunk_id, None)
             if row is not None:
                 self.alive[row] = False
                 self.dead += 1
         inserted = [cid for cid, op in final.items() if op == "insert"]
-        for start in range(0, len(inserted), _IN):
-            part = inserted[start : start + _IN]
-            marks = ",".join("?" * len(part))
-            rows = library.db.execute(
-                "SELECT e.chunk_id, c.paper_id, e.vector, e.dim FROM embeddings e"
-                f" JOIN chunks c ON c.id = e.chunk_id WHERE e.model = ? AND e.chunk_id IN ({marks})",
-                [self.model, *part],
-            ).fetchall()
-            self._append(rows)
+        self._append(vectors.rows(self.model, inserted))
         if self.dead > DEAD_SHARE_TO_COMPACT * max(self.size, 1) and self.dead > 1000:
             self._compact()
 

@@ -14,7 +14,7 @@ Protocol (one JSON object per line):
 
 * request: ``{"id": 7, "query": "...", "k": 10, "per_paper": 2, "mode": "hybrid",
   "filters": {"paper_ids": [], "folder": "", "file_status": ""}}``
-* answer: ``{"id": 7, "results": {...}}`` (``workers.search.Results.to_dict``), or
+* answer: ``{"id": 7, "results": {...}}`` (``workers.search.protocol.Results.to_dict``), or
   ``{"id": 7, "error": "..."}`` for a bad request; the process carries on.
 * events: ``{"event": "ready", "model": "...", "vectors": N}`` and
   ``{"event": "model_failed", "error": "..."}``.
@@ -34,7 +34,8 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from workers.paths import DataDir
-from workers.search import Filters, Searcher
+from workers.search.protocol import Filters
+from workers.search.searcher import Searcher
 from workers.store import Library
 
 log = logging.getLogger("research_hub.search_server")

@@ -1,8 +1,8 @@
 """Exact checks of a library after faults: nothing lost, nothing doubled, nothing torn.
 
 Used by the fault-injection tests, the soak and ``bench_faults.py``. Every
-check reads the database directly, so a bug in the ``Library`` API cannot hide
-a bad row from it.
+check reads the database on a connection of its own, so a bug in the
+``Library`` API cannot hide a bad row from it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests.helpers.rawdb import raw_db
 from workers.store import Library, Paper, Status
 
 
@@ -34,7 +35,7 @@ def check_library(
 ) -> LibraryReport:
     """Assert the library is exact; ``source_of`` groups copies of one source document,
     whose chunks must then be identical (a re-run after a kill produces the same rows)."""
-    db = library.db
+    db = raw_db(library)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     # FTS5's own check: the index matches the chunks table exactly (raises if not).

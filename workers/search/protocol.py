@@ -1,0 +1,151 @@
+"""What a search asks and answers: the request filters and the result types.
+
+Standard library only, with no numpy, no store and no Qt, so the GUI process
+and any client can import these without paying for the search engine. The
+types travel as JSON between the app and the search process
+(``to_dict``/``from_dict``), so they stay plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MODES = ("hybrid", "keyword", "vector")
+FILE_STATUSES = ("", "present", "missing")
+
+
+@dataclass(frozen=True)
+class Filters:
+    #: Only these papers (empty: all).
+    paper_ids: tuple[int, ...] = ()
+    #: Only papers whose file is inside this folder (any depth).
+    folder: str = ""
+    #: "present", "missing" or "" (either).
+    file_status: str = ""
+
+    def __post_init__(self) -> None:
+        if self.file_status not in FILE_STATUSES:
+            raise ValueError(
+                f"file status must be one of {', '.join(repr(s) for s in FILE_STATUSES)},"
+                f" not {self.file_status!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Filters:
+        return cls(
+            paper_ids=tuple(int(p) for p in values.get("paper_ids") or ()),
+            folder=str(values.get("folder") or ""),
+            file_status=str(values.get("file_status") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    paper_id: int
+    title: str
+    path: str
+    pages: list[int]
+    heading: str
+    snippet: str
+    #: (start, end) character spans of matched terms in ``snippet``.
+    highlights: list[tuple[int, int]]
+    #: 1.0 = first in every ranking that was used.
+    score: float
+    chunk_id: int
+    #: The passage's boxes: {"page", "l", "t", "r", "b"}, top-left origin, PDF points.
+    bboxes: list[dict[str, float]]
+    file_missing: bool
+    #: Which sides found it: "keyword", "vector".
+    found_by: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Hit:
+        values = dict(values)
+        values["highlights"] = [tuple(span) for span in values["highlights"]]
+        return cls(**values)
+
+    def marked_snippet(self, before: str, after: str) -> str:
+        """The snippet with each matched term wrapped in ``before`` / ``after``."""
+        out, last = [], 0
+        for start, end in self.highlights:
+            out += [self.snippet[last:start], before, self.snippet[start:end], after]
+            last = end
+        out.append(self.snippet[last:])
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the library a search could see (Calibre-style honesty)."""
+
+    papers: int
+    indexed: int
+    waiting: int
+    failed: int
+    cancelled: int
+    #: The model whose vectors were searched, and the one being filled in (if any).
+    model: str
+    reembedding_to: str = ""
+    reembedded: int = 0
+    chunks: int = 0
+    #: Why re-embedding cannot go on (e.g. the new model cannot be loaded).
+    reembed_error: str = ""
+
+    def text(self) -> str:
+        parts = [f"{self.indexed:,} of {self.papers:,} papers indexed"]
+        if self.waiting:
+            parts.append(f"{self.waiting:,} in progress")
+        if self.failed:
+            parts.append(f"{self.failed:,} failed")
+        if self.cancelled:
+            parts.append(f"{self.cancelled:,} cancelled")
+        if self.reembedding_to and self.reembed_error:
+            parts.append(f"re-embedding failed: {self.reembed_error}")
+        elif self.reembedding_to:
+            share = self.reembedded / self.chunks if self.chunks else 0.0
+            parts.append(
+                f"re-embedding with {self.reembedding_to}: {share:.0%} (searching {self.model} meanwhile)"
+            )
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "text": self.text()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Coverage:
+        return cls(**{k: v for k, v in values.items() if k != "text"})
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    hits: list[Hit]
+    coverage: Coverage
+    #: What actually ran: "hybrid", "keyword" or "vector".
+    mode: str
+    #: False when the vector side was asked for but not available (yet).
+    vector_ready: bool
+    elapsed_ms: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query, "mode": self.mode, "vector_ready": self.vector_ready,
+            "elapsed_ms": self.elapsed_ms, "coverage": self.coverage.to_dict(),
+            "notes": self.notes, "hits": [h.to_dict() for h in self.hits],
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Results:
+        return cls(
+            query=values["query"], hits=[Hit.from_dict(h) for h in values["hits"]],
+            coverage=Coverage.from_dict(values["coverage"]), mode=values["mode"],
+            vector_ready=values["vector_ready"], elapsed_ms=values["elapsed_ms"],
+            notes=list(values.get("notes") or []),
+        )
+
+
