@@ -25,11 +25,11 @@ from typing import Any
 from huey import signals as huey_signals
 
 from workers import settings as settings_mod
+from workers.commit import commit_result
 from workers.domain import TRANSIENT, ErrorClass, Stage, Status, Tier
 from workers.fault_injection import crash_if_requested
 from workers.paths import DataDir
-from workers.store import ChunkRecord, FileInfo, InvalidTransition, Library, PaperNotFound
-from workers.store.documents import save_document
+from workers.store import FileInfo, InvalidTransition, Library, PaperNotFound
 from workers.store.storage_errors import StorageError, retry_until_writable
 
 log = logging.getLogger("research_hub.tasks")
@@ -154,22 +154,12 @@ def run_ingest(
         if result.sha256 != paper.sha256:
             _file_changed(library, paper, result.sha256, enqueue)
             return
-        # Saved here, not inside the pipeline, so that a full disk waits without a re-parse.
-        _when_writable(context, paper_id, settings, lambda: save_document(
-            library.data_dir, paper.sha256, result.document))
         progress(Stage.SAVING, None, None)
-        records = [
-            ChunkRecord(c.text, c.heading, c.pages, c.bboxes, result.vectors[i].tobytes())
-            for i, c in enumerate(result.chunks)
-        ]
-        timings = {k: round(v, 3) for k, v in result.timings.items()}
         if result.tier.note:
             log.warning("paper %s: %s", paper_id, result.tier.note)
-        _when_writable(context, paper_id, settings, lambda: library.complete(
-            paper_id, records, model=result.model, dim=result.dim, title=result.title,
-            page_count=result.page_count, tier=result.tier.used.value,
-            ocr_used=bool(result.ocr_pages), timings=timings,
-        ))
+        # Saved here, not inside the pipeline, so that a full disk waits without a re-parse.
+        commit_result(library, paper_id, result, when_writable=lambda write: _when_writable(
+            context, paper_id, settings, write))
     except (Cancelled, InvalidTransition, PaperNotFound):
         log.info("paper %s was cancelled, removed or re-queued while processing", paper_id)
     except IngestError as exc:

@@ -1,0 +1,47 @@
+"""Where a pipeline result becomes library state: the one hand-over from pipeline to store.
+
+A local worker calls :func:`commit_result` right after the pipeline; a library
+owner receiving a result from elsewhere calls the same function. Either way the
+Docling document is stored first (so re-chunking never needs a re-parse), then
+the chunks, vectors and the paper's facts are committed in one transaction by
+``Library.complete``, and the transition gate makes sure a paper completes
+exactly once: a second result for it raises ``InvalidTransition``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workers.store import ChunkRecord, Library
+from workers.store.documents import save_document
+
+#: Runs a write, waiting while the data folder is full or read-only (see workers.tasks).
+WhenWritable = Callable[[Callable[[], object]], object]
+
+
+def chunk_records(result: Any) -> list[ChunkRecord]:
+    """The pipeline's chunks with their vectors, as the store keeps them."""
+    return [
+        ChunkRecord(c.text, c.heading, c.pages, c.bboxes, result.vectors[i].tobytes())
+        for i, c in enumerate(result.chunks)
+    ]
+
+
+def commit_result(
+    library: Library, paper_id: int, result: Any, *,
+    when_writable: WhenWritable = lambda write: write(),
+) -> None:
+    """Store the result of ``workers.pipeline.ingest`` for ``paper_id``.
+
+    Raises ``InvalidTransition`` (and commits nothing) when the paper was
+    cancelled, re-queued or already completed meanwhile.
+    """
+    when_writable(lambda: save_document(library.data_dir, result.sha256, result.document))
+    records = chunk_records(result)
+    timings = {k: round(v, 3) for k, v in result.timings.items()}
+    when_writable(lambda: library.complete(
+        paper_id, records, model=result.model, dim=result.dim, title=result.title,
+        page_count=result.page_count, tier=result.tier.used.value,
+        ocr_used=bool(result.ocr_pages), timings=timings,
+    ))
