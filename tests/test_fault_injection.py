@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.library_checks import check_library
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.worker_processes import (
     alive,
     all_gone,
@@ -34,11 +35,12 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.fault_injection import ENV_CRASH_ON
+from workers.fault_injection import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.registration import register_paths
 from workers.store import ErrorClass, Library, Status
+from workers.tasks import ENV_RETRY_DELAY, RETRIES
 
 pytestmark = pytest.mark.integration
 
@@ -227,4 +229,74 @@ def test_a_paper_over_the_memory_limit_fails_and_the_pool_goes_on(
     finally:
         stop(consumer)
     assert "ended (exit code 75)" in log.read_text()
+    check_library(library, expected_papers=2, all_completed=False)
+
+
+# -- an unexpected exception in the pipeline ---------------------------------------------------
+
+
+def tasks_for(queue: IngestQueue, paper_id: int) -> tuple[int, int]:
+    """How many ingest tasks for ``paper_id`` are queued, and how many wait for a retry.
+
+    The queue is read before the schedule: a retry moving from the schedule to the
+    queue in between is then seen in neither, never counted twice.
+    """
+    name = queue.tasks.ingest.task_class.__name__
+    queued = [t for t in queue.huey.pending() if t.name == name and t.args == (paper_id,)]
+    scheduled = [t for t in queue.huey.scheduled() if t.name == name and t.args == (paper_id,)]
+    return len(queued), len(scheduled)
+
+
+def test_an_unexpected_exception_is_retried_then_fails_the_paper_as_internal(
+    data_dir: DataDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Huey keeps the retry delay in each task message: the enqueuers (this process
+    # and the consumer) must agree on it. One second instead of 20 keeps the test short.
+    delay_s = 1.0
+    monkeypatch.setenv(ENV_RETRY_DELAY, str(delay_s))
+    library = Library(data_dir)
+    configure(library, tier="fast")
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    raiser = make_pdf(folder / "raises-in-the-worker.pdf", TOPIC_PAGES, salt="raiser")
+    fine = make_pdf(folder / "fine.pdf", TOPIC_PAGES, salt="fine")
+    bad_id, good_id = register(library, data_dir, [raiser, fine])
+    log = tmp_path / "worker.log"
+    consumer = start_consumer(data_dir, log, workers=1, burst=True,
+                              env={ENV_RAISE_ON: raiser.name, ENV_RETRY_DELAY: str(delay_s)})
+    most_tasks = 0
+    seen_scheduled = False
+    try:
+        deadline = time.monotonic() + 300
+        with IngestQueue(data_dir) as queue:
+            while consumer.poll() is None and time.monotonic() < deadline:
+                queued, scheduled = tasks_for(queue, bad_id)
+                most_tasks = max(most_tasks, queued + scheduled)
+                seen_scheduled |= scheduled > 0
+                time.sleep(0.05)
+        assert consumer.wait(5) == 0, log.read_text()[-3000:]
+    finally:
+        stop(consumer)
+
+    paper = library.get(bad_id)
+    assert paper.status is Status.FAILED, paper.status
+    assert paper.error_class is ErrorClass.INTERNAL, paper.error_class
+    assert f"RuntimeError: {RAISED_MESSAGE}" in (paper.error_message or ""), paper.error_message
+    # Huey ran it 1 + RETRIES times; none of that is a crash or an interruption.
+    assert paper.attempts == RETRIES + 1
+    assert (paper.crashes, paper.interruptions) == (0, 0)
+    events = library.events(bad_id)
+    assert [e["event"] for e in events] == ["started", "requeued"] * RETRIES + ["started", "failed"]
+    assert [e["detail"] for e in events if e["event"] == "requeued"] == ["retry"] * RETRIES
+    # Each retry waited for Huey's retry delay (it was scheduled, not re-queued at once).
+    for requeued, started in zip(events[1::2], events[2::2], strict=False):
+        assert started["at"] - requeued["at"] >= delay_s * 0.9, (requeued, started)
+    assert log.read_text().count("raising an unexpected error now") == RETRIES + 1
+    # Never two tasks for it at once (reconciliation must not queue a paper that waits
+    # for a retry), and nothing left behind for it.
+    assert seen_scheduled, "the sampling never saw the retry waiting in Huey's schedule"
+    assert most_tasks == 1, most_tasks
+    with IngestQueue(data_dir) as queue:
+        assert tasks_for(queue, bad_id) == (0, 0)
+    assert library.get(good_id).status is Status.COMPLETED
     check_library(library, expected_papers=2, all_completed=False)
