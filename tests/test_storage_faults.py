@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.library_checks import check_library
+from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import (
     REPO,
     SMALL,
@@ -46,13 +47,13 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 MB tmpfs: a disk that really fills up."""
     if not IS_ROOT:
-        pytest.skip("mounting a small tmpfs (a disk that can fill up) needs root")
+        skip_or_fail("mounting a small tmpfs (a disk that can fill up) needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs",
                            str(mount)], capture_output=True, text=True)
     if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        skip_or_fail(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield mount
     finally:
