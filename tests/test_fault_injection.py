@@ -189,13 +189,17 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(slow).status is Status.FAILED, 180, "the time limit")
+        wait_for(lambda: library.get(slow).status in (Status.FAILED, Status.COMPLETED), 300,
+                 "the time limit")
         paper = library.get(slow)
         assert paper.error_class is ErrorClass.TIMED_OUT, paper.error_message
         limit = 2.0 + 0.05 * 39  # counted from the start, not pushed on by page progress
         assert "The limit was 4 s." in (paper.error_message or "")
         took = (paper.finished_at or 0) - (paper.started_at or 0)
-        assert limit <= took < limit + 5, took
+        # The guard looks every second and then records the failure; the slack allows for a
+        # loaded machine. A limit pushed on by page progress would let the paper run on
+        # for as long as pages keep coming (the whole paper takes far longer than this).
+        assert limit <= took < limit + 15, took
         # The pool goes on: a fresh worker process serves the next paper.
         configure(library, timeout_base_s=300.0, timeout_per_page_s=6.0)
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
