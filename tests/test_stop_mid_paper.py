@@ -24,10 +24,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from collections.abc import Collection, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
 from tests.helpers.library_checks import check_library  # noqa: E402
+from tests.helpers.papers import add_papers  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.helpers.rawdb import raw_db  # noqa: E402
 from tests.helpers.worker_processes import (  # noqa: E402
@@ -39,10 +41,15 @@ from tests.helpers.worker_processes import (  # noqa: E402
     stop,
     wait_for,
 )
+from workers.commit import commit_result  # noqa: E402
+from workers.domain import Tier  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
+from workers.pipeline.chunking import Chunk  # noqa: E402
+from workers.pipeline.convert import TierChoice  # noqa: E402
+from workers.pipeline.ingest import IngestResult  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
 from workers.registration import register_paths  # noqa: E402
-from workers.store import Library, Paper, Status  # noqa: E402
+from workers.store import InvalidTransition, Library, Paper, PaperNotFound, Status  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -257,3 +264,34 @@ def wait_mid_paper(library: Library, exclude: Collection[int] = ()) -> Paper:
 
     wait_for(mid_way, 600, "a paper mid-way")
     return found[0]
+
+
+def test_a_paper_removed_while_its_result_is_saved_leaves_no_document(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """The narrow window the test above rarely hits: the pipeline is done (its last progress
+    report saw the paper still there) and the paper is removed before the worker has
+    stored the Docling document and committed the chunks."""
+    library = Library(data_dir)
+    gone, kept = add_papers(library, tmp_path / "files", 2)
+    results = {}
+    for paper_id in (gone, kept):
+        library.start(paper_id)
+        results[paper_id] = IngestResult(
+            sha256=library.get(paper_id).sha256, document={"name": "doc"},
+            chunks=[Chunk("text", "text", "", [1], [])], vectors=np.ones((1, 4), np.float32),
+            title=None, page_count=1, tier=TierChoice(Tier.FAST, Tier.FAST), ocr_pages=[],
+            model="m", dim=4)
+
+    def removed_first(write):  # type: ignore[no-untyped-def]
+        library.remove([gone])  # idempotent: only the first call removes anything
+        return write()
+
+    with pytest.raises(PaperNotFound):
+        commit_result(library, gone, results[gone], when_writable=removed_first)
+    assert not data_dir.document_path(results[gone].sha256).exists()
+    # A paper that is still there keeps its document when its commit is refused.
+    library.cancel([kept])
+    with pytest.raises(InvalidTransition):
+        commit_result(library, kept, results[kept])
+    assert data_dir.document_path(results[kept].sha256).exists()
