@@ -75,7 +75,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
     hit_papers: list[int] = []
     try:
         for kind in KILLS:
-            wait_for(lambda: papers_in_flight(library) or settled(library), 120, "work in flight")
+            wait_for(lambda: papers_in_flight(library) or settled(library), 300, "work in flight")
             if settled(library):
                 break
             time.sleep(rng.uniform(0.0, 0.8))  # a random moment inside the paper
@@ -90,7 +90,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
                 kill9([consumer.pid])
                 consumer.wait(10)
                 # No orphans: each finishes the paper it holds, then exits by itself.
-                wait_for(functools.partial(all_gone, children), 120, "orphaned workers to exit")
+                wait_for(functools.partial(all_gone, children), 300, "orphaned workers to exit")
                 consumer = start_consumer(data_dir, log, workers=2)
             elif kind == "tree":
                 kill9([p.pid for p in tree])
@@ -158,13 +158,13 @@ def test_a_frozen_worker_loses_its_lease_and_its_paper_completes_elsewhere(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=2)
     try:
-        wait_for(lambda: papers_in_flight(library), 120, "a paper in flight")
+        wait_for(lambda: papers_in_flight(library), 300, "a paper in flight")
         paper_id, pid = papers_in_flight(library)[0]
         # SIGSTOP freezes every thread, the guard's too: no heartbeat, as in a hang in
         # native code that holds the GIL (where the guard itself cannot run).
         os.kill(pid, signal.SIGSTOP)
-        wait_for(lambda: not alive([pid]), 60, "the frozen worker to be killed")
-        wait_for(lambda: settled(library), 120, "every paper")
+        wait_for(lambda: not alive([pid]), 120, "the frozen worker to be killed")
+        wait_for(lambda: settled(library), 300, "every paper")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
@@ -205,7 +205,7 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
         # The pool goes on: a fresh worker process serves the next paper.
         configure(library, timeout_base_s=300.0, timeout_per_page_s=6.0)
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 120, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
         assert library.get(quick).worker_pid is None
         assert consumer.poll() is None
     finally:
@@ -225,12 +225,12 @@ def test_a_paper_over_the_memory_limit_fails_and_the_pool_goes_on(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(huge).status is Status.FAILED, 180, "the memory limit")
+        wait_for(lambda: library.get(huge).status is Status.FAILED, 300, "the memory limit")
         paper = library.get(huge)
         assert paper.error_class is ErrorClass.OUT_OF_MEMORY, paper.error_message
         assert "more than 1,536 MB" in (paper.error_message or "")
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 120, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
         assert consumer.poll() is None
     finally:
         stop(consumer)
