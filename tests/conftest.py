@@ -12,6 +12,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.helpers.skips import skip_or_fail  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -27,7 +28,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "papers").is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
+        skip_or_fail(f"shared corpus not found at {CORPUS}")
     return CORPUS
 
 

@@ -27,7 +27,7 @@ from huey import signals as huey_signals
 from workers import settings as settings_mod
 from workers.commit import commit_result
 from workers.domain import TRANSIENT, ErrorClass, Stage, Status, Tier
-from workers.fault_injection import crash_if_requested
+from workers.fault_injection import crash_if_requested, raise_if_requested
 from workers.paths import DataDir
 from workers.store import FileInfo, InvalidTransition, Library, PaperNotFound
 from workers.store.storage_errors import StorageError, retry_until_writable
@@ -36,6 +36,9 @@ log = logging.getLogger("research_hub.tasks")
 
 RETRIES = 2
 RETRY_DELAY_S = 20
+#: Tests only: a shorter retry delay, so a test of the retries does not sit out 2 x 20 s.
+#: Huey stores the delay in each task message, so whoever enqueues decides it.
+ENV_RETRY_DELAY = "RESEARCH_HUB_RETRY_DELAY_S"
 #: While the data folder cannot be written: how often to try again, and to say so.
 STORAGE_RETRY_S = 2.0
 
@@ -150,6 +153,7 @@ def run_ingest(
 
     try:
         crash_if_requested(Path(paper.path))
+        raise_if_requested(Path(paper.path))
         result = context.engine.ingest(Path(paper.path), pipeline_settings(settings), progress)
         if result.sha256 != paper.sha256:
             _file_changed(library, paper, result.sha256, enqueue)
@@ -245,14 +249,20 @@ def _each(task: Any, paper_ids: list[int]) -> None:
         task(paper_id)
 
 
+def retry_delay_s() -> float:
+    """Seconds before Huey retries a failed task: :data:`RETRY_DELAY_S` unless a test says."""
+    return float(os.environ.get(ENV_RETRY_DELAY) or RETRY_DELAY_S)
+
+
 def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     """Register the tasks and hooks on ``huey``, bound to ``data_dir``."""
+    retry_delay = retry_delay_s()
 
     @huey.on_startup()
     def load_models() -> None:
         start_worker_context(data_dir)
 
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, context=True)
+    @huey.task(retries=RETRIES, retry_delay=retry_delay, context=True)
     def ingest(paper_id: int, task: Any = None) -> None:
         context = _context or start_worker_context(data_dir)
         run_ingest(context, paper_id, retries_left=task.retries if task is not None else 0,
@@ -266,7 +276,7 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
                      paper_id, model)
             reembed(model)
 
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S)
+    @huey.task(retries=RETRIES, retry_delay=retry_delay)
     def reembed(model: str) -> None:
         """Re-embed the stored chunks with ``model`` (queued when the model setting changes)."""
         from workers.reembed import run_reembed

@@ -210,10 +210,14 @@ def run_worker(
         library.close()
     count = workers or settings.effective_workers
     log.info("worker starting: %d process(es), data dir %s, pid %d", count, data_dir.root, os.getpid())
+    # SIGINT (the app's pause and quit, Ctrl+C in a terminal) stops at once: Huey
+    # interrupts the workers, and the paper in flight goes back to the queue
+    # ("worker stopped", see workers.tasks), as pausing promises. Huey's default would
+    # make SIGINT wait for the paper to finish, however long it takes; SIGTERM does that.
     consumer = IngestConsumer(
         queue, library, burst, parent_pid=parent_pid,
         workers=count, worker_type="process", periodic=False,
         initial_delay=0.1, backoff=1.5, max_delay=1.0,
-        check_worker_health=True, health_check_interval=1,
+        check_worker_health=True, health_check_interval=1, graceful_signal="TERM",
     )
     consumer.run()
