@@ -278,9 +278,9 @@ def test_cli_search_keyword_mode_and_bad_arguments(library: Library, data_dir: D
 def test_common_words_are_not_ranked_when_rarer_ones_remain(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.store.chunks as chunks_mod
+    import workers.store.keyword as keyword_mod
 
-    monkeypatch.setattr(chunks_mod, "RANK_AT_MOST", 3)
+    monkeypatch.setattr(keyword_mod, "RANK_AT_MOST", 3)
     add_paper(library, "/p/a.pdf", [f"model data {i}" for i in range(8)] + ["model zeppelin"], seed=1)
     bounded = library.chunks.bounded_match
     assert bounded(fts_query("model zeppelin")) == ('"zeppelin"', None)

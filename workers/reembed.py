@@ -53,7 +53,8 @@ def reembed(
         if not rows:
             break
         vectors = embedder.encode([embed_text(text, heading) for _id, text, heading in rows])
-        done += library.vectors.add(model, embedder.dim, rows, [v.tobytes() for v in vectors])
+        done += library.vectors.add(model, embedder.dim, rows, [v.tobytes() for v in vectors],
+                                    precision=getattr(embedder, "precision", "fp32"))
         if on_batch is not None:
             on_batch(done)
     dropped = library.vectors.drop_other_models(model)

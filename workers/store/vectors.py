@@ -119,7 +119,8 @@ class VectorStore:
         ]
 
     def add(
-        self, model: str, dim: int, rows: Sequence[tuple[int, str, str]], vectors: Sequence[bytes]
+        self, model: str, dim: int, rows: Sequence[tuple[int, str, str]], vectors: Sequence[bytes],
+        precision: str = "fp32",
     ) -> int:
         """Store vectors for chunks that still hold the text they were computed from."""
         stored = 0
@@ -127,9 +128,10 @@ class VectorStore:
             for (chunk_id, text, _heading), vector in zip(rows, vectors, strict=True):
                 # A chunk re-indexed meanwhile may have reused the id with other text.
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO embeddings (chunk_id, model, dim, vector) SELECT ?, ?,"
-                    " ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ? AND text = ?)",
-                    [chunk_id, model, dim, vector, chunk_id, text],
+                    "INSERT OR IGNORE INTO embeddings (chunk_id, model, dim, vector, precision)"
+                    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?"
+                    " AND text = ?)",
+                    [chunk_id, model, dim, vector, precision, chunk_id, text],
                 )
                 stored += cursor.rowcount
         return stored
