@@ -67,7 +67,8 @@ def reembed(
 def run_reembed(engine: Any, library: Library, model: str) -> int:
     """The worker's side: load the model (once per process) and re-embed."""
     try:
-        embedder, _chunker = engine.embedder(model)
+        precision = settings_mod.load(library).embedding_precision
+        embedder, _chunker = engine.embedder(model, precision)
     except Exception as exc:
         message = f"The embedding model {model!r} could not be loaded: {type(exc).__name__}: {exc}"
         library.save_settings_values({REEMBED_ERROR_KEY: message})

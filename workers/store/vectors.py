@@ -71,6 +71,11 @@ class VectorStore:
             for model, n in self._db.execute("SELECT model, count(*) FROM embeddings GROUP BY model")
         }
 
+    def counts_by_precision(self) -> dict[str, int]:
+        """How many vectors each precision made ("fp32", "bf16"; see migration m005)."""
+        return {str(p): int(n) for p, n in self._db.execute(
+            "SELECT precision, count(*) FROM embeddings GROUP BY precision")}
+
     def count(self, model: str) -> int:
         return int(self._db.execute(
             "SELECT count(*) FROM embeddings WHERE model = ?", [model]).fetchone()[0])
