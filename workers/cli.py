@@ -223,25 +223,41 @@ def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Ask the app's warm search process when it runs (a user-only socket: milliseconds),
+    else search here: keyword mode loads no model; hybrid embeds the query with the
+    cached ONNX export when there is one (no torch), else with torch."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from workers.search.protocol import Filters
-    from workers.search.searcher import Searcher
-    from workers.search.server import QueryEmbedder
-    from workers.store import Library
+    if args.json or not sys.stderr.isatty():
+        # Only what was asked for: no model-loading progress bars in --json or piped runs.
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
+    from workers.search.local_socket import ask
+    from workers.search.protocol import Filters, Results
 
     try:
         filters = Filters(tuple(args.paper), args.folder, args.file_status)
-        embed = QueryEmbedder() if args.mode != "keyword" else None
-        results = Searcher(Library(data_dir), embed).search(
-            args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode
-        )
+        if args.k < 1 or args.per_paper < 0:
+            raise ValueError("k must be at least 1 and per_paper at least 0")
     except ValueError as exc:
         print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
+    request = {"query": args.query, "k": args.k, "per_paper": args.per_paper, "mode": args.mode,
+               "filters": {"paper_ids": list(filters.paper_ids), "folder": filters.folder,
+                           "file_status": filters.file_status}}
+    answer = ask(data_dir.root, request)
+    if answer is not None and "results" in answer:
+        results = Results.from_dict(answer["results"])
+        served_by = f"search process {answer.get('pid')}"
+    elif answer is not None and "error" in answer:
+        print(f"research-hub search: {answer['error']}", file=sys.stderr)
+        return 2
+    else:
+        results = _search_here(args, data_dir, filters)
+        served_by = "this process"
     if args.json:
-        _print_json(results.to_dict())
+        _print_json({**results.to_dict(), "served_by": served_by})
         return 0
     bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
     print(results.coverage.text())
@@ -252,11 +268,22 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     for i, h in enumerate(results.hits, 1):
         pages = ",".join(map(str, h.pages)) or "?"
         missing = "  (file missing)" if h.file_missing else ""
-        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}")
+        early = "  (preliminary: page text, deep indexing pending)" if h.preliminary else ""
+        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}{early}")
         if h.heading:
             print(f"    § {h.heading[:90]}")
         print(f"    {h.marked_snippet(bold, plain)}")
     return 0
+
+
+def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> Any:
+    from workers.search.searcher import Searcher
+    from workers.search.server import QueryEmbedder
+    from workers.store import Library
+
+    embed = QueryEmbedder(onnx_from=data_dir.root) if args.mode != "keyword" else None
+    return Searcher(Library(data_dir), embed).search(
+        args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode)
 
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -23,6 +23,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from huey.consumer import Consumer, ConsumerStopped, Scheduler
@@ -32,6 +33,7 @@ from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.quick_pass import QuickPassProcess
 from workers.reconcile import reconcile
+from workers.search.onnx_query import export_path
 from workers.store import Library, Status
 from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
 
@@ -188,6 +190,12 @@ class IngestConsumer(Consumer):
         )
 
 
+def has_export(data_root: Path, model: str) -> bool:
+    """Whether the query-model export was made (or tried) already, or cannot be made."""
+    path = export_path(data_root, model)
+    return path is None or path.with_suffix(".json").is_file()
+
+
 def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
     """Run ``op``; while the data folder is full or read-only, say so and try again.
 
@@ -218,6 +226,9 @@ def run_worker(
         settings = settings_mod.load(library)
         queue = IngestQueue(data_dir)
         reconcile(library, queue, settings)
+        if not burst and not has_export(data_dir.root, settings.embedding_model):
+            # Once per model: lets a terminal search embed its query without torch.
+            queue.tasks.export_query_model(settings.embedding_model)
         return queue, settings
 
     try:
