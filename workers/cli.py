@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty (and at once, with a message,"
                         " if the data folder is full or read-only; otherwise the worker waits)")
+    worker.add_argument("--no-quick-pass", action="store_true",
+                        help="do not run the quick keyword pass (page text findable before the"
+                        " deep ingest); e.g. for a second worker on the same library")
     worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
@@ -195,7 +198,8 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.worker import run_worker
 
     configure_logging(data_dir, "worker", verbose=args.verbose)
-    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid)
+    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
+               quick_pass=not args.no_quick_pass)
     return 0
 
 

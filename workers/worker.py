@@ -213,7 +213,7 @@ def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
 
 def run_worker(
     data_dir: DataDir, workers: int | None = None, burst: bool = False,
-    parent_pid: int | None = None,
+    parent_pid: int | None = None, quick_pass: bool = True,
 ) -> None:
     """Run the consumer in the foreground until stopped (or drained, with ``burst``).
 
@@ -238,7 +238,7 @@ def run_worker(
     count = workers or settings.effective_workers
     log.info("worker starting: %d process(es), data dir %s, pid %d", count, data_dir.root, os.getpid())
     consumer = IngestConsumer(
-        queue, library, burst, parent_pid=parent_pid,
+        queue, library, burst, parent_pid=parent_pid, quick_pass=quick_pass,
         workers=count, worker_type="process", periodic=False,
         initial_delay=0.1, backoff=1.5, max_delay=1.0,
         check_worker_health=True, health_check_interval=1,

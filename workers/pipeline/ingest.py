@@ -138,6 +138,7 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         facts = preflight(path, max_pages=settings.max_pages)
+        timings["preflight_s"] = time.perf_counter() - t0
         converter, choice = self.converter(settings.tier, settings.artifacts)
         embedder, chunker = self.embedder(settings.model_name, settings.precision)
         # docling-parse cannot read every encryption revision: give it PDFium's copy.
@@ -148,7 +149,8 @@ class Engine:
             readable, facts, settings.batch_pages,
             lambda done, total: progress(Stage.PARSING, done, total),
         )
-        timings["parse_s"] = time.perf_counter() - t0
+        timings["parse_s"] = time.perf_counter() - t0  # preflight, layout/parse and OCR
+        timings["ocr_s"] = parsed.ocr_s
 
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
