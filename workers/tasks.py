@@ -280,18 +280,8 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         context = _context or start_worker_context(data_dir)
         run_reembed(context.engine, context.library, model)
 
-    @huey.task()
-    def export_query_model(model: str) -> None:
-        """Make the ONNX export a cold ``research-hub search`` embeds its query with (once)."""
-        from workers.search.onnx_query import export
-
-        context = _context or start_worker_context(data_dir)
-        embedder, _ = context.engine.embedder(model, settings_mod.load(context.library)
-                                              .embedding_precision)
-        export(data_dir.root, model, reference=embedder)
-
     @huey.signal(huey_signals.SIGNAL_ERROR)
     def log_error(signal: str, task: Any, exc: BaseException | None = None) -> None:
         log.warning("task %s failed (%s retries left): %s", task.id, task.retries, exc)
 
-    return SimpleNamespace(ingest=ingest, reembed=reembed, export_query_model=export_query_model)
+    return SimpleNamespace(ingest=ingest, reembed=reembed)

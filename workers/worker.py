@@ -23,7 +23,6 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from huey.consumer import Consumer, ConsumerStopped, Scheduler
@@ -33,7 +32,7 @@ from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.quick_pass import QuickPassProcess
 from workers.reconcile import reconcile
-from workers.search.onnx_query import export_path
+from workers.search.onnx_query import ExportProcess
 from workers.store import Library, Status
 from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
 
@@ -96,6 +95,8 @@ class IngestConsumer(Consumer):
         self._storage_ok_since: float | None = time.monotonic()
         #: The quick keyword pass (workers.quick_pass), started and restarted from this loop.
         self.quick_pass = QuickPassProcess(library.data_dir) if quick_pass else None
+        #: The one-off ONNX export of the query model for terminal searches (not in --burst).
+        self.export = None if burst else ExportProcess(library.data_dir.root)
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
@@ -115,12 +116,17 @@ class IngestConsumer(Consumer):
             # Forked here, after the Huey workers (the first papers' deep ingest starts
             # first) and with no SQLite connection open (see _reconcile).
             self.quick_pass.check()
+        if self.export is not None:
+            self.export.check(lambda: settings_mod.load(self.library).embedding_model)
+            self.library.close()  # no connection open across the next fork
         return health_check_ts
 
     def stop(self, graceful: bool = False) -> None:
         super().stop(graceful)
         if self.quick_pass is not None:
             self.quick_pass.stop()
+        if self.export is not None:
+            self.export.stop()
 
     def check_worker_health(self) -> bool:
         self._collect_exits()  # before Huey replaces the dead and forgets them
@@ -190,12 +196,6 @@ class IngestConsumer(Consumer):
         )
 
 
-def has_export(data_root: Path, model: str) -> bool:
-    """Whether the query-model export was made (or tried) already, or cannot be made."""
-    path = export_path(data_root, model)
-    return path is None or path.with_suffix(".json").is_file()
-
-
 def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
     """Run ``op``; while the data folder is full or read-only, say so and try again.
 
@@ -226,9 +226,6 @@ def run_worker(
         settings = settings_mod.load(library)
         queue = IngestQueue(data_dir)
         reconcile(library, queue, settings)
-        if not burst and not has_export(data_dir.root, settings.embedding_model):
-            # Once per model: lets a terminal search embed its query without torch.
-            queue.tasks.export_query_model(settings.embedding_model)
         return queue, settings
 
     try:

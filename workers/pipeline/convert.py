@@ -148,10 +148,10 @@ class Converter:
     def convert(
         self, path: Path, facts: Preflight, batch_pages: int, on_pages: PageProgress
     ) -> ParsedDocument:
+        import time
+
         from docling.datamodel.base_models import ConversionStatus
         from docling_core.types.doc import DoclingDocument
-
-        import time
 
         parts: list[Any] = []
         ocr_s = 0.0

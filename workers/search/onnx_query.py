@@ -177,3 +177,58 @@ def export(data_root: Path, model_name: str, reference: Any | None = None) -> Pa
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()
+
+
+def _export_main(root: str, model: str) -> None:
+    with contextlib.suppress(OSError):
+        os.nice(EXPORT_NICE)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        export(Path(root), model)
+    except Exception:  # logged; the CLI falls back to torch
+        log.warning("could not export %s to ONNX", model, exc_info=True)
+
+
+#: The export runs beside the deep-ingest workers once: below them in CPU priority.
+EXPORT_NICE = 10
+
+
+class ExportProcess:
+    """Makes the export once, in a process of its own, forked by the worker's consumer.
+
+    So a library used from the terminal only (``research-hub worker`` and
+    ``research-hub search``) gets it too. Started from the consumer's main
+    loop, like its other processes; never when an export (or a failed check)
+    is already recorded.
+    """
+
+    def __init__(self, data_root: Path) -> None:
+        self.data_root = data_root
+        self.process: Any = None
+        self.done = False
+
+    def check(self, model: Any) -> None:
+        """Start the export if it was never made (``model``: returns the model setting)."""
+        if self.done or self.process is not None:
+            return
+        self.done = True
+        name = model()
+        path = export_path(self.data_root, name)
+        if path is None or path.with_suffix(".json").is_file():
+            return
+        import multiprocessing
+
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_export_main, args=(str(self.data_root), name), daemon=True,
+            name="research-hub-onnx-export")
+        self.process.start()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(5)
