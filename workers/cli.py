@@ -15,7 +15,6 @@ from typing import Any
 
 from workers import __version__
 from workers.paths import ENV_DATA_DIR, DataDir
-from workers.store.storage_errors import storage_error
 
 COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
@@ -137,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, data_dir.ensure())
     except (OSError, sqlite3.Error) as exc:
+        # Imported here: workers.store loads sqlite-utils, which `search` asking the app's
+        # search process never needs (see cmd_search).
+        from workers.store.storage_errors import storage_error
+
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
         fault = storage_error(exc, data_dir.root)
         if fault is None:
@@ -281,6 +284,10 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> Any:
+    # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it for
+    # nothing a search does; that import is a third of a cold search's start-up.
+    if "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` -> ImportError
     from workers.search.searcher import Searcher
     from workers.search.server import QueryEmbedder
     from workers.store import Library
