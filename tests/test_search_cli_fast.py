@@ -198,3 +198,19 @@ def test_a_cold_search_embeds_its_query_with_the_onnx_export(
     embed = QueryEmbedder(onnx_from=data_dir.root)
     embed(MODEL, "glacier")
     assert embed.backends[MODEL] == "onnx"
+
+
+def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) -> None:
+    script = (
+        "import sys\n"
+        "from workers.cli import main\n"
+        f"main(['--data-dir', {str(data_dir.root)!r}, 'search', 'sunspider', '--mode',"
+        " 'keyword', '--json'])\n"
+        "print('LOADED', sorted(m for m in ('torch', 'sentence_transformers', 'onnxruntime',"
+        " 'transformers', 'pandas') if sys.modules.get(m)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
+    assert '"served_by": "this process"' in done.stdout
