@@ -35,6 +35,19 @@ import numpy as np  # noqa: E402
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
+def library_chunks(folder: Path, n: int) -> list[str]:
+    """The embed texts of an ingested library's chunks (``--library``: no parsing)."""
+    from workers.paths import DataDir
+    from workers.reembed import embed_text
+    from workers.store import Library
+
+    library = Library(DataDir.resolve(folder))
+    texts = [embed_text(c["text"], c["heading"]) for p in library.papers()
+             for c in library.chunks.of_paper(p.id)]
+    step = max(1, len(texts) // n)
+    return texts[::step][:n]
+
+
 def corpus_chunks(corpus: Path, n: int) -> list[str]:
     from workers.domain import Tier
     from workers.pipeline.ingest import Engine, PipelineSettings
@@ -55,13 +68,16 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--chunks", type=int, default=240)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--library", type=Path, default=None,
+                        help="take the chunks from this ingested corpus library instead of parsing")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     from workers.pipeline.embedding import BATCH, BF16_FLAGS, Embedder, choose_precision, cpu_flags
 
-    texts = corpus_chunks(args.corpus, args.chunks)
+    texts = (library_chunks(args.library, args.chunks) if args.library
+             else corpus_chunks(args.corpus, args.chunks))
     embedder = Embedder("")
 
     def before() -> np.ndarray:

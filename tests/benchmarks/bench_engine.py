@@ -220,6 +220,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--tier", default="balanced")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", default="",
+                        help="comma-separated corpus file names (default: every corpus paper)")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another commit's tree (git archive ... | tar -x) to compare with")
     parser.add_argument("--skip-workers", action="store_true", help="bare runs only")
@@ -235,6 +237,8 @@ def main() -> None:
     if not args.skip_registration:
         bench_registration()
     papers = sorted((args.corpus / "papers").glob("*.pdf"))
+    if args.only:
+        papers = [p for p in papers if p.name in args.only.split(",")]
     if not papers:
         print(f"\n(corpus not found at {args.corpus}: pipeline benchmarks skipped)")
         return

@@ -1,7 +1,9 @@
 """Hybrid search: FTS5 (BM25) and vector similarity, fused by reciprocal rank.
 
 Exact terms, numbers and acronyms come from the keyword side; paraphrases
-from the vector side. Results are capped per paper (so one long paper cannot
+from the vector side. The keyword side also covers the quick pass's page text
+(papers not yet fully ingested): those hits are marked ``preliminary`` and
+carry minus their page row's id, so they never collide with chunk ids. Results are capped per paper (so one long paper cannot
 fill the page with near-identical passages), carry the page(s), heading path,
 the passage's boxes on the page, and a snippet with the matched terms marked.
 
