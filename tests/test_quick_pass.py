@@ -7,6 +7,8 @@ store directly on generated PDFs; the integration test runs the real worker
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,34 @@ def test_worker_makes_a_queued_paper_findable_before_its_deep_ingest(
     assert stored and hits[0].pages == stored[0]["pages"] and hits[0].heading == stored[0]["heading"]
     assert library.quick_pass.pages_of(late) == [] and library.quick_pass.state(late) is None
     check_library(library, expected_papers=2)
+
+
+def test_a_dead_quick_pass_process_is_restarted_and_stops_with_the_consumer(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the worker's consumer does each loop: start it, restart it when it died
+    (a file that crashed PDFium), stop it on shutdown."""
+    import signal
+
+    import workers.quick_pass as quick_pass_mod
+    from workers.quick_pass import QuickPassProcess
+
+    monkeypatch.setattr(quick_pass_mod, "RETRY_S", 0.2)
+    first = register(library, pdf(tmp_path, "a.pdf"))
+    handle = QuickPassProcess(library.data_dir)
+    handle.check()
+    try:
+        assert handle.process is not None
+        wait_for(lambda: keyword(library, RARE), 60, "the quick pass process")
+        os.kill(handle.process.pid, signal.SIGKILL)
+        handle.process.join(10)
+        time.sleep(0.3)
+        handle.check()
+        assert handle.restarts == 1 and handle.process.is_alive()
+        second = register(library, pdf(tmp_path, "b.pdf", salt="b"))
+        wait_for(lambda: len(keyword(library, RARE)) == 2, 60, "the restarted process")
+        assert {h.paper_id for h in keyword(library, RARE)} == {first, second}
+    finally:
+        process = handle.process
+        handle.stop()
+    assert process is not None and not process.is_alive()

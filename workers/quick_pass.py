@@ -45,6 +45,8 @@ IDLE_POLL_S = 0.25
 NICE = 5
 #: A batch taking longer than this means PDFium hangs on a file: the consumer kills the process.
 HUNG_AFTER_S = 120.0
+#: After a failed batch (storage trouble), or between restarts of a process that died.
+RETRY_S = 5.0
 #: Written as a claim before a batch is read; replaced by the result, left if the read crashed.
 CLAIM = "the quick pass stopped while reading this file"
 
@@ -118,8 +120,14 @@ def run_loop(
                     return done
                 time.sleep(IDLE_POLL_S)
                 continue
-            max_pages = settings_mod.load(library).max_pages
-            n = run_once(library, max_pages=max_pages)
+            try:
+                max_pages = settings_mod.load(library).max_pages
+                n = run_once(library, max_pages=max_pages)
+            except Exception as exc:  # a busy, full or read-only library: wait, try again
+                log.warning("quick pass: %s; trying again in %.0f s", exc, RETRY_S)
+                library.close()
+                time.sleep(RETRY_S)
+                continue
             done += n
             if n == 0:
                 seen_version = library.data_version()
@@ -161,6 +169,7 @@ class QuickPassProcess:
         self.process: multiprocessing.process.BaseProcess | None = None
         self._heartbeat: Any = None
         self.restarts = 0
+        self._next_start = 0.0
 
     def check(self) -> None:
         """Start the process if it is not running; kill it if it hangs (it restarts next time)."""
@@ -172,6 +181,10 @@ class QuickPassProcess:
                 process.kill()
                 process.join(5)
             return
+        now = time.monotonic()
+        if now < self._next_start:
+            return
+        self._next_start = now + RETRY_S  # a process that dies at once is not forked 10x a second
         if process is not None:
             log.warning("the quick pass process ended (exit code %s): restarting it",
                         process.exitcode)
