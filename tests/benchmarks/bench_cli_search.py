@@ -43,17 +43,19 @@ from workers.search import local_socket  # noqa: E402
 QUERY = "w12 w345 w7"
 
 LOAD_TORCH = """
-import time, resource, os; t0 = time.perf_counter()
+import time; t0 = time.perf_counter()
 from workers.pipeline.embedding import Embedder
 e = Embedder("all-MiniLM-L6-v2"); e.encode(["warm"])
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(time.perf_counter() - t0, int(hwm) / 1024)
 """
 LOAD_ONNX = """
-import time, resource, sys; t0 = time.perf_counter()
+import time, sys; t0 = time.perf_counter()
 from pathlib import Path
 from workers.search.onnx_query import OnnxQueryEmbedder
 e = OnnxQueryEmbedder(Path(sys.argv[1]), "all-MiniLM-L6-v2"); e.encode(["warm"])
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(time.perf_counter() - t0, int(hwm) / 1024)
 """
 
 
@@ -150,7 +152,7 @@ def main() -> None:
 
     torch_mb = folder_mb(Path(torch.__file__).parent)
     print("\n## Loading the query model in a fresh process (interleaved, 2 each)")
-    print("| backend | import + load + first query s | peak RSS MB |")
+    print("| backend | import + load + first query s | peak RSS MB (VmHWM) |")
     print("|---|---:|---:|")
     for name, seconds, rss in rows:
         print(f"| {name} | {seconds:.2f} | {rss:.0f} |")
