@@ -23,8 +23,6 @@ from typing import Any
 
 import sqlite_utils
 
-from workers.store.db import marks
-
 #: Rank (BM25) at most about this many keyword matches per query (see :func:`bounded_match`).
 RANK_AT_MOST = 4000
 
@@ -109,6 +107,11 @@ def _top(
     limit: int, where: str, params: list[Any],
 ) -> list[tuple[int, float]]:
     """The best ``limit`` rows of one FTS index: (rowid, BM25 as a positive score)."""
+    if lowest is not None and not where:
+        # A rowid range FTS5 applies itself: no join needed for the newest rows only.
+        sql = (f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH ? AND rowid >= ?"
+               " ORDER BY rank LIMIT ?")
+        return [(int(r[0]), -float(r[1])) for r in db.execute(sql, [match, lowest, limit])]
     if lowest is not None:
         where = " AND ".join(filter(None, [where, "f.rowid >= ?"]))
         params = [*params, lowest]
@@ -121,19 +124,6 @@ def _top(
     return [(int(r[0]), -float(r[1])) for r in db.execute(sql, [match, *params, limit])]
 
 
-def _scores(
-    db: sqlite_utils.Database, fts: str, match: str, rowids: Sequence[int]
-) -> dict[int, float]:
-    """BM25 (positive) of ``match`` for just these rows (rowid lookups: cheap)."""
-    ids = list(rowids)
-    if not ids:
-        return {}
-    return {int(r[0]): -float(r[1]) for r in db.execute(
-        f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks(ids)})",
-        [match, *ids],
-    )}
-
-
 def ranking(
     db: sqlite_utils.Database, index: KeywordIndex, query: str, limit: int,
     where: str = "", params: Sequence[Any] = (),
@@ -141,7 +131,7 @@ def ranking(
     """Rows of ``index.content`` matching the query's words, best first, with their score.
 
     The score is BM25 in the stemmed index plus BM25 in the exact one (0 where
-    the exact form is absent). ``where``/``params``: conditions on papers ``p``.
+    the exact form is absent; see below for rows only one side ranked). ``where``/``params``: conditions on papers ``p``.
     """
     match = fts_query(query)
     if match is None:
@@ -150,12 +140,19 @@ def ranking(
     exact_match, exact_lowest = bounded_match(db, index.exact, match)
     stemmed = dict(_top(db, index, index.stemmed, stem_match, stem_lowest, limit, where,
                         list(params)))
-    exact = dict(_top(db, index, index.exact, exact_match, exact_lowest, limit, where,
-                      list(params)))
-    # Each side's score for the rows only the other side ranked.
-    stemmed.update(_scores(db, index.stemmed, stem_match, [r for r in exact if r not in stemmed]))
-    exact.update(_scores(db, index.exact, exact_match, [r for r in stemmed if r not in exact]))
+    exact: dict[int, float] = {}
+    if exact_lowest is None:
+        exact = dict(_top(db, index, index.exact, exact_match, exact_lowest, limit, where,
+                          list(params)))
+    # else every word is common even in the exact form typed: no rare form to bring forward,
+    # and ranking it would double the cost of the commonest queries (bm25's IDF pass).
+    # A row only one side ranked is not scored again by the other (FTS5 would make a pass
+    # over a common word's whole doclist per row for bm25's IDF: what the bound on common
+    # words avoids). A row with the exact form that the stemmed side did not rank gets the
+    # least stemmed score ranked when that list is full (it ranked below all of them; the
+    # form stems the same), else 0; a row without a ranked exact form gets no exact score.
+    stem_floor = min(stemmed.values()) if len(stemmed) >= limit else 0.0
     total = {rowid: score + exact.get(rowid, 0.0) for rowid, score in stemmed.items()}
     for rowid, score in exact.items():
-        total.setdefault(rowid, score)  # found by the exact form only (a stemmer quirk)
+        total.setdefault(rowid, stem_floor + score)
     return sorted(total.items(), key=lambda kv: -kv[1])[:limit]
