@@ -99,16 +99,22 @@ def drop_to_findable(corpus: Path, n: int) -> tuple[float, float, float]:
             with IngestQueue(data_dir) as queue:
                 register_paths(library, queue, papers)
             registered = time.perf_counter() - t0
-            remaining = set(range(n))
+            # One search at a time, in registration order (the quick pass's order), so the
+            # benchmark's own searching does not take the CPU it measures.
+            def found(i: int) -> bool:
+                hits = searcher.search(marker(i), mode="keyword", k=1).hits
+                return bool(hits) and hits[0].pages == [10]
+
+            remaining = list(range(n))
             first = None
             while remaining and time.perf_counter() - t0 < 600:
-                for i in sorted(remaining):
-                    hits = searcher.search(marker(i), mode="keyword", k=1).hits
-                    if hits and hits[0].pages == [10]:
-                        remaining.discard(i)
-                        first = first or time.perf_counter() - t0
-                time.sleep(0.1)
+                if found(remaining[0]):
+                    remaining.pop(0)
+                    first = first or time.perf_counter() - t0
+                else:
+                    time.sleep(0.05)
             every = time.perf_counter() - t0
+            remaining = [i for i in range(n) if not found(i)]  # all of them, checked again
             busy = len(library.processing())
         finally:
             stop(worker)
