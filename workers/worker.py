@@ -116,9 +116,15 @@ class IngestConsumer(Consumer):
             # Forked here, after the Huey workers (the first papers' deep ingest starts
             # first) and with no SQLite connection open (see _reconcile).
             self.quick_pass.check()
-        if self.export is not None:
-            self.export.check(lambda: settings_mod.load(self.library).embedding_model)
-            self.library.close()  # no connection open across the next fork
+        if self.export is not None and self.export.due():
+            try:
+                self.export.check(lambda: settings_mod.load(self.library).embedding_model,
+                                  idle=self._drained)
+            except Exception:  # a busy or unreadable library: look again later
+                log.debug("query model export not started", exc_info=True)
+            finally:
+                self.library.close()  # no connection open across the next fork
+                self.queue.huey.storage.close()
         return health_check_ts
 
     def stop(self, graceful: bool = False) -> None:

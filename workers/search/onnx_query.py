@@ -180,6 +180,12 @@ def export(data_root: Path, model_name: str, reference: Any | None = None) -> Pa
 
 
 def _export_main(root: str, model: str) -> None:
+    import signal
+    import sys
+
+    # Stopped with the worker: SystemExit unwinds, so export()'s cleanup removes the partial file.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the consumer, which stops us
     with contextlib.suppress(OSError):
         os.nice(EXPORT_NICE)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -202,26 +208,45 @@ class ExportProcess:
 
     So a library used from the terminal only (``research-hub worker`` and
     ``research-hub search``) gets it too. Started from the consumer's main
-    loop, like its other processes; never when an export (or a failed check)
-    is already recorded.
+    loop, like its other processes, and only once the worker is idle (no
+    paper waiting), so it never competes with ingestion; never when an export
+    (or a failed check) is already recorded.
     """
+
+    #: How often the consumer looks whether the export can start.
+    LOOK_EVERY_S = 5.0
 
     def __init__(self, data_root: Path) -> None:
         self.data_root = data_root
         self.process: Any = None
         self.done = False
+        self._next_look = 0.0
 
-    def check(self, model: Any) -> None:
-        """Start the export if it was never made (``model``: returns the model setting)."""
-        if self.done or self.process is not None:
+    def due(self) -> bool:
+        """Whether :meth:`check` has something to look at now (cheap: no I/O)."""
+        import time
+
+        return not self.done and time.monotonic() >= self._next_look
+
+    def check(self, model: Any, idle: Any) -> None:
+        """Start the export if it was never made and the worker is idle (``model``: returns
+        the model setting; ``idle``: whether no paper waits)."""
+        import time
+
+        now = time.monotonic()
+        if self.done or now < self._next_look:
             return
-        self.done = True
+        self._next_look = now + self.LOOK_EVERY_S
         name = model()
         path = export_path(self.data_root, name)
         if path is None or path.with_suffix(".json").is_file():
+            self.done = True
+            return
+        if not idle():
             return
         import multiprocessing
 
+        self.done = True
         self.process = multiprocessing.get_context("fork").Process(
             target=_export_main, args=(str(self.data_root), name), daemon=True,
             name="research-hub-onnx-export")
@@ -230,5 +255,7 @@ class ExportProcess:
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is not None and process.is_alive():
-            process.terminate()
-            process.join(5)
+            process.terminate()  # SIGTERM: the export removes its partial file and exits
+            process.join(10)
+            if process.is_alive():
+                process.kill()
