@@ -214,3 +214,20 @@ def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) ->
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
     assert '"served_by": "this process"' in done.stdout
+
+
+def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(tmp_path: Path) -> None:
+    from workers.search.onnx_query import ExportProcess, export_path, usable_export
+
+    export = ExportProcess(tmp_path)
+    assert export.due()
+    export.check(lambda: MODEL, idle=lambda: False)  # papers waiting: not now
+    assert export.process is None and not export.done and not export.due()
+    path = export_path(tmp_path, MODEL)
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    path.with_suffix(".json").write_text(json.dumps({"model": MODEL, "min_cosine": 0.98}))
+    export._next_look = 0.0
+    export.check(lambda: MODEL, idle=lambda: True)  # tried before (and failed): never again
+    assert export.done and export.process is None
+    assert usable_export(tmp_path, MODEL) is None  # out of the bound: not used
