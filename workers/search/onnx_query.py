@@ -144,6 +144,9 @@ def export(data_root: Path, model_name: str, reference: Any | None = None) -> Pa
                               token_type_ids=token_type_ids).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.partial"):  # a process that was killed
+        with contextlib.suppress(OSError):
+            stale.unlink()
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
         model = AutoModel.from_pretrained(str(folder)).eval()
