@@ -44,6 +44,9 @@ def hit_html(hit: Hit) -> str:
         "\x02", "<b style='background:#fff3b0'>"
     ).replace("\x03", "</b>")
     missing = " <span style='color:#d93025'>(file missing)</span>" if hit.file_missing else ""
+    if hit.preliminary:  # the quick pass's page text: the deep pass has not run yet
+        missing += (" <span style='color:#b06000'>(preliminary: page text, full indexing"
+                    " pending)</span>")
     heading = (
         f"<div style='color:#5f6368'>§ {html.escape(hit.heading)}</div>" if hit.heading else ""
     )
@@ -77,7 +80,10 @@ class SearchResultModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{hit.title} ({pages_text(hit.pages)})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{hit.path}\n{hit.heading}\nDouble-click or Enter: open at this passage"
+            early = ("\nPreliminary: found in the page's text layer; sections, boxes and meaning"
+                     " search come with full indexing") if hit.preliminary else ""
+            return (f"{hit.path}\n{hit.heading}{early}\n"
+                    "Double-click or Enter: open at this passage")
         if role == HitRole:
             return hit
         if role == HtmlRole:

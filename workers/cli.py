@@ -15,7 +15,6 @@ from typing import Any
 
 from workers import __version__
 from workers.paths import ENV_DATA_DIR, DataDir
-from workers.store.storage_errors import storage_error
 
 COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
@@ -81,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty (and at once, with a message,"
                         " if the data folder is full or read-only; otherwise the worker waits)")
+    worker.add_argument("--no-quick-pass", action="store_true",
+                        help="do not run the quick keyword pass (page text findable before the"
+                        " deep ingest); e.g. for a second worker on the same library")
     worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
@@ -134,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, data_dir.ensure())
     except (OSError, sqlite3.Error) as exc:
+        # Imported here: workers.store loads sqlite-utils, which `search` asking the app's
+        # search process never needs (see cmd_search).
+        from workers.store.storage_errors import storage_error
+
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
         fault = storage_error(exc, data_dir.root)
         if fault is None:
@@ -195,7 +201,8 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.worker import run_worker
 
     configure_logging(data_dir, "worker", verbose=args.verbose)
-    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid)
+    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
+               quick_pass=not args.no_quick_pass)
     return 0
 
 
@@ -223,25 +230,41 @@ def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Ask the app's warm search process when it runs (a user-only socket: milliseconds),
+    else search here: keyword mode loads no model; hybrid embeds the query with the
+    cached ONNX export when there is one (no torch), else with torch."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from workers.search.protocol import Filters
-    from workers.search.searcher import Searcher
-    from workers.search.server import QueryEmbedder
-    from workers.store import Library
+    if args.json or not sys.stderr.isatty():
+        # Only what was asked for: no model-loading progress bars in --json or piped runs.
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
+    from workers.search.local_socket import ask
+    from workers.search.protocol import Filters, Results
 
     try:
         filters = Filters(tuple(args.paper), args.folder, args.file_status)
-        embed = QueryEmbedder() if args.mode != "keyword" else None
-        results = Searcher(Library(data_dir), embed).search(
-            args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode
-        )
+        if args.k < 1 or args.per_paper < 0:
+            raise ValueError("k must be at least 1 and per_paper at least 0")
     except ValueError as exc:
         print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
+    request = {"query": args.query, "k": args.k, "per_paper": args.per_paper, "mode": args.mode,
+               "filters": {"paper_ids": list(filters.paper_ids), "folder": filters.folder,
+                           "file_status": filters.file_status}}
+    answer = ask(data_dir.root, request)
+    if answer is not None and "results" in answer:
+        results = Results.from_dict(answer["results"])
+        served_by = f"search process {answer.get('pid')}"
+    elif answer is not None and "error" in answer:
+        print(f"research-hub search: {answer['error']}", file=sys.stderr)
+        return 2
+    else:
+        results = _search_here(args, data_dir, filters)
+        served_by = "this process"
     if args.json:
-        _print_json(results.to_dict())
+        _print_json({**results.to_dict(), "served_by": served_by})
         return 0
     bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
     print(results.coverage.text())
@@ -252,11 +275,26 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     for i, h in enumerate(results.hits, 1):
         pages = ",".join(map(str, h.pages)) or "?"
         missing = "  (file missing)" if h.file_missing else ""
-        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}")
+        early = "  (preliminary: page text, deep indexing pending)" if h.preliminary else ""
+        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}{early}")
         if h.heading:
             print(f"    § {h.heading[:90]}")
         print(f"    {h.marked_snippet(bold, plain)}")
     return 0
+
+
+def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> Any:
+    # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it for
+    # nothing a search does; that import is a third of a cold search's start-up.
+    if "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` -> ImportError
+    from workers.search.searcher import Searcher
+    from workers.search.server import QueryEmbedder
+    from workers.store import Library
+
+    embed = QueryEmbedder(onnx_from=data_dir.root) if args.mode != "keyword" else None
+    return Searcher(Library(data_dir), embed).search(
+        args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode)
 
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:

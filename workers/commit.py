@@ -44,7 +44,7 @@ def commit_result(
         when_writable(lambda: library.complete(
             paper_id, records, model=result.model, dim=result.dim, title=result.title,
             page_count=result.page_count, tier=result.tier.used.value,
-            ocr_used=bool(result.ocr_pages), timings=timings,
+            ocr_used=bool(result.ocr_pages), timings=timings, precision=result.precision,
         ))
     except (InvalidTransition, PaperNotFound):
         # Removed while its document was being saved: what the user removed must not

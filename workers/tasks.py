@@ -90,9 +90,14 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
     guard = Guard(heartbeat=library.heartbeat, on_limit=on_limit, parent_pid=os.getppid())
     engine = Engine(threads=1)
     pipeline = pipeline_settings(settings)
-    engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name)
+    engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name, pipeline.precision)
+    embedder, _ = engine.embedder(pipeline.model_name, pipeline.precision)
+    with contextlib.suppress(Exception):  # only shown by `doctor`; never stops a worker
+        library.save_settings_values({settings_mod.PRECISION_KEY: {
+            **embedder.choice.to_dict(), "model": embedder.name, "at": time.time()}})
     _context = WorkerContext(library, engine, guard)
-    log.info("worker %s ready (tier %s)", os.getpid(), settings.tier)
+    log.info("worker %s ready (tier %s, embeddings %s)", os.getpid(), settings.tier,
+             embedder.precision)
     return _context
 
 
@@ -104,6 +109,7 @@ def pipeline_settings(settings: settings_mod.Settings) -> Any:
     return PipelineSettings(
         tier=Tier(settings.tier), artifacts=artifacts, model_name=settings.embedding_model,
         max_pages=settings.max_pages, batch_pages=settings.batch_pages,
+        precision=settings.embedding_precision,
     )
 
 

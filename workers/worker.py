@@ -6,6 +6,10 @@ memory limit) or by a native crash is replaced by Huey's health check without
 taking the others down. The consumer's parent process stays light: it never
 imports torch or Docling; each child loads the models once at start-up.
 
+The consumer also runs the quick keyword pass (``workers.quick_pass``) in a
+process of its own, so every paper is findable by its words within seconds
+of being added, long before its deep ingest.
+
 Nothing may outlive its supervisor: the consumer stops (re-queueing the paper
 in flight) when the process named by ``parent_pid`` (the desktop app) is gone,
 and its worker and scheduler processes exit when the consumer is gone, so a
@@ -26,7 +30,9 @@ from huey.consumer import Consumer, ConsumerStopped, Scheduler
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
+from workers.quick_pass import QuickPassProcess
 from workers.reconcile import reconcile
+from workers.search.onnx_query import ExportProcess
 from workers.store import Library, Status
 from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
 
@@ -72,7 +78,7 @@ class IngestConsumer(Consumer):
 
     def __init__(
         self, queue: IngestQueue, library: Library, burst: bool,
-        parent_pid: int | None = None, **kwargs: object,
+        parent_pid: int | None = None, quick_pass: bool = True, **kwargs: object,
     ) -> None:
         super().__init__(queue.huey, **kwargs)  # type: ignore[arg-type]
         self.queue = queue
@@ -87,6 +93,10 @@ class IngestConsumer(Consumer):
         #: Since when writes have worked; leases are judged only after a whole lease
         #: of working storage (a full disk stops heartbeats without anything hanging).
         self._storage_ok_since: float | None = time.monotonic()
+        #: The quick keyword pass (workers.quick_pass), started and restarted from this loop.
+        self.quick_pass = QuickPassProcess(library.data_dir) if quick_pass else None
+        #: The one-off ONNX export of the query model for terminal searches (not in --burst).
+        self.export = None if burst else ExportProcess(library.data_dir.root)
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
@@ -102,7 +112,27 @@ class IngestConsumer(Consumer):
             self._worker_died = False
             self._next_reconcile = now + RECONCILE_EVERY_S
             self._reconcile()
+        if self.quick_pass is not None:
+            # Forked here, after the Huey workers (the first papers' deep ingest starts
+            # first) and with no SQLite connection open (see _reconcile).
+            self.quick_pass.check()
+        if self.export is not None and self.export.due():
+            try:
+                self.export.check(lambda: settings_mod.load(self.library).embedding_model,
+                                  idle=self._drained)
+            except Exception:  # a busy or unreadable library: look again later
+                log.debug("query model export not started", exc_info=True)
+            finally:
+                self.library.close()  # no connection open across the next fork
+                self.queue.huey.storage.close()
         return health_check_ts
+
+    def stop(self, graceful: bool = False) -> None:
+        super().stop(graceful)
+        if self.quick_pass is not None:
+            self.quick_pass.stop()
+        if self.export is not None:
+            self.export.stop()
 
     def check_worker_health(self) -> bool:
         self._collect_exits()  # before Huey replaces the dead and forgets them
@@ -189,7 +219,7 @@ def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
 
 def run_worker(
     data_dir: DataDir, workers: int | None = None, burst: bool = False,
-    parent_pid: int | None = None,
+    parent_pid: int | None = None, quick_pass: bool = True,
 ) -> None:
     """Run the consumer in the foreground until stopped (or drained, with ``burst``).
 
@@ -215,7 +245,7 @@ def run_worker(
     # ("worker stopped", see workers.tasks), as pausing promises. Huey's default would
     # make SIGINT wait for the paper to finish, however long it takes; SIGTERM does that.
     consumer = IngestConsumer(
-        queue, library, burst, parent_pid=parent_pid,
+        queue, library, burst, parent_pid=parent_pid, quick_pass=quick_pass,
         workers=count, worker_type="process", periodic=False,
         initial_delay=0.1, backoff=1.5, max_delay=1.0,
         check_worker_health=True, health_check_interval=1, graceful_signal="TERM",

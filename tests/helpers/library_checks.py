@@ -41,8 +41,17 @@ def check_library(
     db = raw_db(library)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-    # FTS5's own check: the index matches the chunks table exactly (raises if not).
-    db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+    # FTS5's own check: each index matches its table exactly (raises if not).
+    for fts in ("chunks_fts", "chunks_exact_fts", "page_text_fts", "page_text_exact_fts"):
+        db.execute(f"INSERT INTO {fts}({fts}) VALUES ('integrity-check')")
+    # The quick pass's preliminary rows never sit beside a paper's chunks.
+    preliminary_beside_chunks = db.execute(
+        "SELECT count(*) FROM papers p WHERE (p.status = 'completed' OR p.chunk_count > 0)"
+        " AND (EXISTS (SELECT 1 FROM page_text t WHERE t.paper_id = p.id)"
+        " OR EXISTS (SELECT 1 FROM quick_pass q WHERE q.paper_id = p.id))"
+    ).fetchone()[0]
+    assert preliminary_beside_chunks == 0, f"{preliminary_beside_chunks} papers with chunks keep" \
+        " preliminary page text"
 
     papers = library.papers()
     assert len(papers) == expected_papers, f"{len(papers)} papers, expected {expected_papers}"

@@ -26,7 +26,7 @@ from workers.domain import ErrorClass, Stage, Tier
 from workers.pipeline import models
 from workers.pipeline.chunking import Chunk, Chunker
 from workers.pipeline.convert import Converter, TierChoice, choose_tier
-from workers.pipeline.embedding import Embedder
+from workers.pipeline.embedding import Embedder, choose_precision
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import decrypted_copy, preflight
 
@@ -46,6 +46,9 @@ class PipelineSettings:
     model_name: str = models.DEFAULT_EMBEDDING_MODEL
     max_pages: int = 2000
     batch_pages: int = 16
+    #: Embedding precision: "auto" (bf16 where the CPU does it natively and the self-check
+    #: passes, else fp32), "fp32" or "bf16" (see workers.pipeline.embedding).
+    precision: str = "auto"
 
 
 @dataclass
@@ -63,6 +66,8 @@ class IngestResult:
     model: str
     dim: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: How the vectors were computed ("fp32" or "bf16"; within cosine 0.999 of fp32).
+    precision: str = "fp32"
 
 
 def sha256_of(path: Path) -> str:
@@ -79,7 +84,7 @@ class Engine:
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
         self._converters: dict[tuple[Tier, str], Converter] = {}
-        self._embedders: dict[str, tuple[Embedder, Chunker]] = {}
+        self._embedders: dict[tuple[str, str], tuple[Embedder, Chunker]] = {}
 
     def converter(self, tier: Tier, artifacts: Path | None) -> tuple[Converter, TierChoice]:
         choice = choose_tier(tier, artifacts)
@@ -88,17 +93,25 @@ class Engine:
             self._converters[key] = Converter(choice.used, artifacts, self.threads)
         return self._converters[key], choice
 
-    def embedder(self, model_name: str) -> tuple[Embedder, Chunker]:
+    def embedder(self, model_name: str, precision: str = "auto") -> tuple[Embedder, Chunker]:
+        """The model, loaded once, at the precision chosen for this CPU (a self-check
+        runs once, when it is loaded; see ``choose_precision``)."""
         name = model_name or models.DEFAULT_EMBEDDING_MODEL
-        if name not in self._embedders:
+        key = (name, precision)
+        if key not in self._embedders:
             embedder = Embedder(name)
+            embedder.use(choose_precision(embedder, precision))
+            log.info("embedding with %s at %s: %s", name, embedder.precision,
+                     embedder.choice.reason)
             chunker = Chunker(embedder.path, max_tokens=embedder.max_tokens)
-            self._embedders[name] = (embedder, chunker)
-        return self._embedders[name]
+            self._embedders[key] = (embedder, chunker)
+        return self._embedders[key]
 
-    def warm_up(self, tier: Tier, artifacts: Path | None, model_name: str) -> None:
+    def warm_up(
+        self, tier: Tier, artifacts: Path | None, model_name: str, precision: str = "auto"
+    ) -> None:
         self.converter(tier, artifacts)
-        self.embedder(model_name)
+        self.embedder(model_name, precision)
 
     def ingest(
         self, source: Path | bytes, settings: PipelineSettings, progress: Progress
@@ -125,8 +138,9 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         facts = preflight(path, max_pages=settings.max_pages)
+        timings["preflight_s"] = time.perf_counter() - t0
         converter, choice = self.converter(settings.tier, settings.artifacts)
-        embedder, chunker = self.embedder(settings.model_name)
+        embedder, chunker = self.embedder(settings.model_name, settings.precision)
         # docling-parse cannot read every encryption revision: give it PDFium's copy.
         readable = decrypted_copy(path, scratch) or path
 
@@ -135,7 +149,8 @@ class Engine:
             readable, facts, settings.batch_pages,
             lambda done, total: progress(Stage.PARSING, done, total),
         )
-        timings["parse_s"] = time.perf_counter() - t0
+        timings["parse_s"] = time.perf_counter() - t0  # preflight, layout/parse and OCR
+        timings["ocr_s"] = parsed.ocr_s
 
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
@@ -172,6 +187,7 @@ class Engine:
             vectors=vectors, title=document_title(parsed.document, path),
             page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
             model=embedder.name, dim=embedder.dim, timings=timings,
+            precision=embedder.precision,
         )
 
 

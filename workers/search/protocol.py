@@ -58,6 +58,10 @@ class Hit:
     file_missing: bool
     #: Which sides found it: "keyword", "vector".
     found_by: list[str]
+    #: From the quick keyword pass: a page's raw text layer, found by its words before the
+    #: paper's deep ingest (no heading, no passage boxes; the page is cited). ``chunk_id``
+    #: is then minus the page row's id. Defaults so answers from older processes still parse.
+    preliminary: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,12 +98,23 @@ class Coverage:
     chunks: int = 0
     #: Why re-embedding cannot go on (e.g. the new model cannot be loaded).
     reembed_error: str = ""
+    #: Papers not (yet) fully indexed that are findable by their words: the quick pass's
+    #: page text. ``preliminary_failed`` of them failed their deep ingest.
+    preliminary: int = 0
+    preliminary_failed: int = 0
 
     def text(self) -> str:
-        parts = [f"{self.indexed:,} of {self.papers:,} papers indexed"]
+        if self.preliminary:
+            parts = [f"{self.indexed:,} of {self.papers:,} papers fully indexed",
+                     f"{self.preliminary:,} findable by words only (quick pass)"]
+        else:
+            parts = [f"{self.indexed:,} of {self.papers:,} papers indexed"]
         if self.waiting:
             parts.append(f"{self.waiting:,} in progress")
-        if self.failed:
+        if self.failed and self.preliminary_failed:
+            parts.append(f"{self.failed:,} failed ({self.preliminary_failed:,} findable by words"
+                         " only)")
+        elif self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.cancelled:
             parts.append(f"{self.cancelled:,} cancelled")

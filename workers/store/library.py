@@ -11,7 +11,9 @@ The papers table is the source of truth; the queue is derived from it (see
 * :attr:`Library.intake` turns files found and paths gone into papers (drop,
   CLI and watcher alike);
 * :attr:`Library.files`, :attr:`Library.chunks` and :attr:`Library.vectors`
-  answer the watched-folder, keyword-search and vector-index questions.
+  answer the watched-folder, keyword-search and vector-index questions;
+  :attr:`Library.quick_pass` holds the preliminary page text that makes a
+  paper findable by its words before its deep pass.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from workers.store.documents import forget_documents
 from workers.store.files import FileIndex
 from workers.store.intake import Intake
 from workers.store.papers import Changes, Paper
+from workers.store.quick_pass import QuickPassStore, forget_quick_pass
 from workers.store.status import transition
 from workers.store.vectors import VectorStore
 
@@ -50,6 +53,7 @@ class Library:
         self.intake = Intake(self._connections, self.data_dir)
         self.chunks = ChunkStore(self._connections)
         self.vectors = VectorStore(self._connections)
+        self.quick_pass = QuickPassStore(self._connections)
 
     @property
     def _db(self) -> sqlite_utils.Database:
@@ -144,12 +148,13 @@ class Library:
     def complete(
         self, paper_id: int, chunks: Sequence[ChunkRecord], *, model: str, dim: int,
         title: str | None, page_count: int, tier: str, ocr_used: bool,
-        timings: dict[str, float],
+        timings: dict[str, float], precision: str = "fp32",
     ) -> None:
         """Replace the paper's chunks and vectors and mark it completed, atomically.
 
         One transaction: a re-run (retry, re-index, a crash mid-save) never
-        leaves duplicate or half-written chunks. Raises :class:`InvalidTransition`
+        leaves duplicate or half-written chunks, and the quick pass's
+        preliminary page text goes in the same commit that brings the chunks. Raises :class:`InvalidTransition`
         (and writes nothing) when the paper was cancelled or re-queued meanwhile.
         """
         with write(self._db) as db:
@@ -161,7 +166,8 @@ class Library:
                       "model": model, "timings": json.dumps(timings),
                       "finished_at": time.time(), "worker_pid": None, "heartbeat_at": None},
             )
-            store_chunks(db, paper_id, chunks, model, dim)
+            store_chunks(db, paper_id, chunks, model, dim, precision)
+            forget_quick_pass(db, paper_id)
 
     def fail(
         self, paper_id: int, error_class: ErrorClass, detail: str | None = None, *,

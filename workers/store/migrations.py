@@ -213,3 +213,76 @@ def m004_reliability(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX paper_events_paper ON paper_events(paper_id, id)")
 
 
+
+
+def _exact_fts(db: sqlite_utils.Database, content: str, columns: list[str]) -> None:
+    """An unstemmed FTS5 index ``{content}_exact_fts`` over ``columns``, kept in step by triggers.
+
+    The same shape sqlite-utils gives the stemmed ``{content}_fts`` (external
+    content, insert/delete/update triggers), with other names, since
+    ``enable_fts`` allows one index per table.
+    """
+    fts = f"{content}_exact_fts"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    new = ", ".join(f'new."{c}"' for c in columns)
+    old = ", ".join(f'old."{c}"' for c in columns)
+    db.execute(
+        f'CREATE VIRTUAL TABLE "{fts}" USING FTS5 ({cols},'
+        f" tokenize='unicode61 remove_diacritics 2', content=\"{content}\")"
+    )
+    insert = f'INSERT INTO "{fts}" (rowid, {cols}) VALUES (new.rowid, {new});'
+    delete = f"INSERT INTO \"{fts}\" (\"{fts}\", rowid, {cols}) VALUES('delete', old.rowid, {old});"
+    db.execute(f'CREATE TRIGGER "{content}_exact_ai" AFTER INSERT ON "{content}" BEGIN {insert} END')
+    db.execute(f'CREATE TRIGGER "{content}_exact_ad" AFTER DELETE ON "{content}" BEGIN {delete} END')
+    db.execute(
+        f'CREATE TRIGGER "{content}_exact_au" AFTER UPDATE ON "{content}" BEGIN {delete} {insert} END'
+    )
+    db.execute(f"INSERT INTO \"{fts}\" (\"{fts}\") VALUES ('rebuild')")
+
+
+@migrations()
+def m005_quick_pass(db: sqlite_utils.Database) -> None:
+    """The quick keyword pass, exact words beside stemmed ones, and the precision of vectors.
+
+    ``page_text`` holds each page's text layer as PDFium reads it, written by
+    the quick pass (``workers.quick_pass``) minutes before the deep pass has
+    chunks: a paper is findable by its words while it waits in the queue.
+    Those rows are preliminary: ``Library.complete`` deletes them in the
+    transaction that stores the chunks. ``quick_pass`` records that a paper
+    was read (and how many of its pages had text), so it is read once.
+
+    The ``*_exact_fts`` indexes tokenise without the porter stemmer, so a rare
+    exact word form can outrank its stemmed relatives (see
+    ``workers.store.keyword``). ``embeddings.precision`` records how a vector
+    was computed (fp32, or bf16 autocast where the CPU does it natively and
+    the result stays within cosine 0.999 of fp32).
+    """
+    db.execute(
+        """
+        CREATE TABLE quick_pass (
+            paper_id INTEGER PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            pages INTEGER NOT NULL,
+            text_pages INTEGER NOT NULL,
+            error TEXT,
+            done_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE page_text (
+            id INTEGER PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            page INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE(paper_id, page)
+        )
+        """
+    )
+    db.table("page_text").enable_fts(
+        ["text"], fts_version="FTS5", create_triggers=True,
+        tokenize="porter unicode61 remove_diacritics 2",
+    )
+    _exact_fts(db, "page_text", ["text"])
+    _exact_fts(db, "chunks", ["text", "heading"])
+    db.execute("ALTER TABLE embeddings ADD COLUMN precision TEXT NOT NULL DEFAULT 'fp32'")
