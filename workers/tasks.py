@@ -150,7 +150,8 @@ def run_ingest(
 
     try:
         crash_if_requested(Path(paper.path))
-        result = context.engine.ingest(Path(paper.path), pipeline_settings(settings), progress)
+        result = context.engine.ingest(
+            Path(paper.path), pipeline_settings(settings), progress, file_name=paper.file_name)
         if result.sha256 != paper.sha256:
             _file_changed(library, paper, result.sha256, enqueue)
             return
