@@ -44,4 +44,5 @@ def commit_result(
         paper_id, records, model=result.model, dim=result.dim, title=result.title,
         page_count=result.page_count, tier=result.tier.used.value,
         ocr_used=bool(result.ocr_pages), timings=timings,
+        identity=getattr(result, "identity", None),
     ))

@@ -275,8 +275,18 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         context = _context or start_worker_context(data_dir)
         run_reembed(context.engine, context.library, model)
 
+    @huey.task(priority=-10)
+    def identities() -> None:
+        """Give papers indexed before identities existed theirs, a batch at a time; the
+        low priority keeps every ingest ahead of it."""
+        from workers.identity_pass import run_identity_pass
+
+        context = _context or start_worker_context(data_dir)
+        if run_identity_pass(context.library):
+            identities()  # more to do: queue the next batch behind any new work
+
     @huey.signal(huey_signals.SIGNAL_ERROR)
     def log_error(signal: str, task: Any, exc: BaseException | None = None) -> None:
         log.warning("task %s failed (%s retries left): %s", task.id, task.retries, exc)
 
-    return SimpleNamespace(ingest=ingest, reembed=reembed)
+    return SimpleNamespace(ingest=ingest, reembed=reembed, identities=identities)

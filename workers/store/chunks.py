@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.utils import chunks as batches
 
-from workers.store.db import IN_BATCH, Connections, marks, read
+from workers.store.db import IN_BATCH, Connections, fold_text, marks, read
 
 #: Rank (BM25) at most about this many keyword matches per query (see :func:`bounded_match`).
 RANK_AT_MOST = 4000
@@ -58,6 +58,8 @@ class Passage:
     title: str
     path: str
     file_missing: bool
+    authors: tuple[str, ...] = ()
+    year: int | None = None
 
 
 def query_terms(text: str) -> list[list[str]]:
@@ -103,9 +105,13 @@ def store_chunks(
 
 
 def _scope_sql(
-    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
+    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = "", author: str = "",
+    year_from: int | None = None, year_to: int | None = None, all_versions: bool = True,
 ) -> tuple[str, list[Any]]:
-    """SQL conditions on papers ``p`` for a search's filters, and their parameters."""
+    """SQL conditions on papers ``p`` for a search's filters, and their parameters.
+
+    ``all_versions=False`` keeps one version of each work (``search_preferred``).
+    """
     conditions: list[str] = []
     params: list[Any] = []
     if paper_ids:
@@ -120,7 +126,21 @@ def _scope_sql(
     if file_status:
         conditions.append("p.file_missing = ?")
         params.append(1 if file_status == "missing" else 0)
+    if author.strip():
+        # authors is a JSON list of names; match a name's part, case and accents aside
+        conditions.append("fold_text(p.authors) LIKE ? ESCAPE '\\'")
+        needle = fold_text(author.strip()).replace("\\", "\\\\").replace("%", "\\%")
+        params.append("%" + needle.replace("_", "\\_") + "%")
+    if year_from is not None:
+        conditions.append("p.year >= ?")
+        params.append(year_from)
+    if year_to is not None:
+        conditions.append("p.year <= ?")
+        params.append(year_to)
+    if not all_versions:
+        conditions.append("p.search_preferred = 1")
     return " AND ".join(conditions), params
+
 
 
 class ChunkStore:
@@ -161,11 +181,20 @@ class ChunkStore:
             ).fetchall())
         return found
 
-    def allowed_papers(
-        self, paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
-    ) -> list[int] | None:
-        """Ids of the papers a search's filters let through (None: no filter)."""
-        where, params = _scope_sql(paper_ids, folder, file_status)
+    def _other_versions(self) -> bool:
+        """Whether any paper is a version search skips (an indexed, near-free check)."""
+        return self._db.execute(
+            "SELECT 1 FROM papers WHERE search_preferred = 0 LIMIT 1").fetchone() is not None
+
+    def _scope(self, scope: dict[str, Any]) -> tuple[str, list[Any]]:
+        if not scope.get("all_versions", True) and not self._other_versions():
+            scope = {**scope, "all_versions": True}  # nothing to skip: no filter at all
+        return _scope_sql(**scope)
+
+    def allowed_papers(self, **scope: Any) -> list[int] | None:
+        """Ids of the papers a search's filters let through (None: no filter).
+        ``scope``: the arguments of :func:`_scope_sql` (``Filters.scope()``)."""
+        where, params = self._scope(scope)
         if not where:
             return None
         return [r[0] for r in self._db.execute(f"SELECT p.id FROM papers p WHERE {where}", params)]
@@ -206,16 +235,13 @@ class ChunkStore:
         ).fetchone()
         return narrowed, (int(boundary[0]) if boundary else None)
 
-    def keyword_ranking(
-        self, query: str, limit: int, *, paper_ids: Sequence[int] = (), folder: str = "",
-        file_status: str = "",
-    ) -> list[int]:
-        """Chunk ids matching the query's words, best BM25 first."""
+    def keyword_ranking(self, query: str, limit: int, **scope: Any) -> list[int]:
+        """Chunk ids matching the query's words, best BM25 first (``scope``: the filters)."""
         match = fts_query(query)
         if match is None:
             return []
         match, lowest = self.bounded_match(match)
-        where, params = _scope_sql(paper_ids, folder, file_status)
+        where, params = self._scope(scope)
         if lowest is not None:
             where = " AND ".join(filter(None, [where, "f.rowid >= ?"]))
             params = [*params, lowest]
@@ -242,7 +268,7 @@ class ChunkStore:
             r["id"]: r
             for r in self._db.query(
                 "SELECT c.id, c.paper_id, c.text, c.heading, c.pages, c.bboxes, p.title,"
-                " p.file_name, p.path, p.file_missing"
+                " p.file_name, p.path, p.file_missing, p.authors, p.year"
                 f" FROM chunks c JOIN papers p ON p.id = c.paper_id WHERE c.id IN ({marks(ids)})",
                 ids,
             )
@@ -262,6 +288,8 @@ class ChunkStore:
                 heading=row["heading"], pages=json.loads(row["pages"]),
                 bboxes=json.loads(row["bboxes"]), title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]),
+                authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
+                year=row["year"],
             )
             for cid, row in rows.items()
         }
