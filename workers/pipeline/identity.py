@@ -254,10 +254,11 @@ def xmp_fields(packet: str) -> dict[str, Any]:
     from xml.etree.ElementTree import ParseError
 
     import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
 
     try:
         root = SafeET.fromstring(packet.strip().encode("utf-8"))
-    except (ParseError, ValueError, SafeET.DefusedXmlException):
+    except (ParseError, ValueError, DefusedXmlException):
         return {}
     rdf = XMP_NS["rdf"]
 
@@ -318,7 +319,8 @@ def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
 # -- authors -----------------------------------------------------------------------------------
 
 AFFILIATION_WORDS = re.compile(
-    r"\b(universit\w*|univ\.?|institut\w*|college|school|department|dept\.?|laborator\w*|lab|labs|"
+    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|πανεπιστήμι\w*|ινστιτούτο|"
+    r"университет\w*|институт\w*|college|school|department|dept\.?|laborator\w*|lab|labs|"
     r"centre|center|corporation|corp\.?|inc\.?|ltd\.?|gmbh|research|academy|foundation|"
     r"hospital|faculty|company|google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|"
     r"mozilla|bloomberg|allen|ai2|street|road|avenue|usa|china|germany|france|japan|canada|"
@@ -331,11 +333,16 @@ AFFILIATION_WORDS = re.compile(
 #: Affiliation and footnote marks: symbols, superscripts, digits, lone Greek letters, '*'.
 MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·"
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
-_NAME_TOKEN = re.compile(
-    r"^(?:[A-Z][\w'’\-]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|(?:van|von|der|den|de|del|della|di|da|du|la|le|"
-    r"bin|ibn|al|dos|das|ter|ten|y|e)|[A-Z][a-z]*[\-’'][A-Z][\w\-]*)$",
-    re.UNICODE,
-)
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
+              "bin", "ibn", "al", "dos", "das", "ter", "ten", "y", "e"}
+
+
+def _name_token(token: str) -> bool:
+    """A given name, family name, initial ("S.", "J.-P.") or particle, in any cased script."""
+    if token.lower() in _PARTICLES:
+        return True
+    core = token.rstrip(".")
+    return bool(core) and core[0].isupper() and all(c.isalpha() or c in "-'’." for c in core)
 
 
 def _strip_marks(text: str) -> str:
@@ -345,9 +352,11 @@ def _strip_marks(text: str) -> str:
         prev = text[index - 1] if index else " "
         if char in MARKS or char in _SUPERSCRIPTS or char.isdigit():
             out.append(",")
-        elif unicodedata.category(char).startswith("L") and "GREEK" in unicodedata.name(char, "") \
-                and (prev.isascii() and prev.isalpha() or prev in ", " + MARKS):
-            # "Loα∗", "Shenα,τ∗": Greek letters used as affiliation marks after Latin names
+        elif "GREEK" in unicodedata.name(char, "") and (
+                (prev.isascii() and prev.isalpha())
+                or (prev in ", " + MARKS and not text[index + 1:index + 2].isalpha())):
+            # "Loα∗", "Shenα,τ∗": Greek letters as affiliation marks after Latin names
+            # (a Greek name, "Μαρία", is letters after letters of its own script)
             out.append(",")
         else:
             out.append(char)
@@ -360,10 +369,11 @@ def looks_like_name(candidate: str) -> bool:
         return False
     if "@" in candidate or AFFILIATION_WORDS.search(candidate):
         return False
-    if not all(_NAME_TOKEN.match(t) for t in tokens):
+    if not all(_name_token(t) for t in tokens):
         return False
-    # The last token must be a surname, not an initial or particle.
-    return bool(re.match(r"^[A-Z][\w'’\-]*[a-z][\w'’\-]*$", tokens[-1], re.UNICODE))
+    # The last token must be a family name, not an initial or a particle.
+    last = tokens[-1]
+    return last[0].isupper() and any(c.islower() for c in last) and not last.endswith(".")
 
 
 def split_names(text: str) -> list[str]:
@@ -849,5 +859,9 @@ def _references(identity: Identity, s: _Sources) -> None:
     numbered = [int(m.group(1)) for i in items if (m := re.match(r"^\[(\d{1,4})\]", i.text))]
     if len(numbered) >= max(3, len(items) // 2):
         identity.set("references", max(numbered), PAGE)
-    else:
-        identity.set("references", len(items), PAGE, guess=True)
+        return
+    # Author-year styles: Docling often merges entries, but each has one "2019." after
+    # its authors, so counting those estimates the entries (a guess either way).
+    years = len(re.findall(r"(?:^|[\s.,;)])(?:19|20)\d\d[a-z]?[.,)]\s",
+                           "\n".join(i.text for i in items)))
+    identity.set("references", max(len(items), years), PAGE, guess=True)
