@@ -7,6 +7,7 @@ in lab mode), the store keeps it as JSON, and the GUI and the exporters read it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -156,8 +157,10 @@ def arxiv_version(arxiv_id: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+@functools.lru_cache(maxsize=512)
 def norm(text: str) -> str:
-    """Lower-case letters and digits only, accents folded: for comparing titles and names."""
+    """Lower-case letters and digits only, accents folded: for comparing titles and names.
+    (Cached: extraction compares many candidates against the same page text.)"""
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w]+", " ", folded.lower()).split())

@@ -145,10 +145,13 @@ class Line:
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
-    """The text layer's lines of the first pages, with each line's largest type size.
+    """The text layer's lines of the first pages; page 1's with their type size.
 
-    The font size is the one signal Docling's labels lack: on a title page the
-    title is set in the largest type.
+    The type size is the one signal Docling's labels lack: on a title page the
+    title is set in the largest type. It is the height of a few letters' loose
+    boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
+    matrix (macOS Quartz) report size 1. A few letters per line keep this to
+    milliseconds (one ctypes call per character would take a second).
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
@@ -160,36 +163,27 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
             page = pdf[number]
             textpage = page.get_textpage()
             try:
-                count = textpage.count_chars()
+                text = textpage.get_text_range()
                 box = raw.FS_RECTF()
-                chars: list[str] = []
-                size = 0.0
-                for index in range(count):
-                    code = raw.FPDFText_GetUnicode(textpage, index)
-                    char = chr(code) if code else ""
-                    if char in ("\n", "\r"):
-                        if char == "\n" or index + 1 == count:
-                            _flush(lines, chars, size, number + 1)
-                            chars, size = [], 0.0
-                        continue
-                    chars.append(char)
-                    # The loose box's height, not FPDFText_GetFontSize: writers that
-                    # set 1 Tf and scale the text matrix (macOS Quartz) report size 1.
-                    if char.isalpha() and raw.FPDFText_GetLooseCharBox(textpage, index, box):
-                        size = max(size, float(box.top - box.bottom))
-                _flush(lines, chars, size, number + 1)
+                start = 0
+                for raw_line in text.split("\n"):
+                    end = start + len(raw_line)
+                    size = 0.0
+                    if number == 0:
+                        letters = [i for i in range(start, end) if text[i].isalpha()]
+                        for index in letters[:: max(1, len(letters) // 3)][:4]:
+                            if raw.FPDFText_GetLooseCharBox(textpage, index, box):
+                                size = max(size, float(box.top - box.bottom))
+                    clean = " ".join(raw_line.replace("\ufffe", "").replace("\x02", "").split())
+                    if clean:
+                        lines.append(Line(clean, round(size, 1), number + 1))
+                    start = end + 1
             finally:
                 textpage.close()
                 page.close()
     finally:
         pdf.close()
     return lines
-
-
-def _flush(lines: list[Line], chars: list[str], size: float, page: int) -> None:
-    text = " ".join("".join(chars).replace("\ufffe", "").replace("\x02", "").split())
-    if text:
-        lines.append(Line(text, round(size, 1), page))
 
 
 def pdf_metadata(path: Path) -> dict[str, str]:
@@ -203,10 +197,7 @@ def pdf_metadata(path: Path) -> dict[str, str]:
         pdf.close()
 
 
-_XMP_STREAM_RE = re.compile(
-    rb"<<(?:(?!>>\s*stream).){0,600}?/Type\s*/Metadata(?:(?!>>\s*stream).){0,600}?>>\s*stream\r?\n",
-    re.S,
-)
+_METADATA_TYPE = re.compile(rb"/Type\s*/Metadata\b")
 
 
 def xmp_packet(data: bytes) -> str | None:
@@ -217,9 +208,14 @@ def xmp_packet(data: bytes) -> str | None:
     asks for metadata to be left unfiltered) and FlateDecode ones.
     """
     packets: list[str] = []
-    for found in _XMP_STREAM_RE.finditer(data):
-        head = found.group(0)
-        start = found.end()
+    for found in _METADATA_TYPE.finditer(data):
+        begin = data.rfind(b"<<", max(0, found.start() - 600), found.start())
+        stream = data.find(b"stream", found.end(), found.end() + 600)
+        if begin < 0 or stream < 0 or b"endobj" in data[found.end():stream]:
+            continue
+        head = data[begin:stream]
+        start = stream + 6
+        start += 2 if data[start:start + 2] == b"\r\n" else 1
         end = data.find(b"endstream", start)
         if end < 0:
             continue
