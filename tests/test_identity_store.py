@@ -206,3 +206,12 @@ def test_status_json_carries_the_identity(data_dir: DataDir, tmp_path: Path,
     stored = json.loads(db.execute("SELECT fields FROM paper_identity").fetchone()[0])
     db.close()
     assert stored["fields"]["year"] == {"value": 2020, "source": PAGE, "guess": False}
+
+
+def test_identity_is_plain_data_for_remote_workers() -> None:
+    """Lab mode sends the ingest result over the network: the identity must pickle."""
+    import pickle
+
+    found = identity(**S2ORC, arxiv="1911.02782v3")
+    assert pickle.loads(pickle.dumps(found)) == found
+    assert Identity.from_dict(json.loads(json.dumps(found.to_dict()))) == found
