@@ -171,9 +171,14 @@ class LibraryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
-        # Narrow fixed columns so the stretching Title column keeps most of the width.
-        for column, width in ((Column.AUTHORS, 170), (Column.YEAR, 50),
+        # The title keeps a readable width (Authors and Year took the room it used to
+        # stretch into); the last column takes what is left, and the table scrolls
+        # sideways in a narrow window rather than squeezing the title away.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.resizeSection(Column.TITLE, 300)
+        # Narrow columns for the rest.
+        for column, width in ((Column.AUTHORS, 150), (Column.YEAR, 50),
                               (Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
                               (Column.ELAPSED, 65), (Column.TIER, 75), (Column.ADDED, 120),
                               (Column.PATH, 110)):

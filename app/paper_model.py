@@ -95,7 +95,8 @@ def title_text(paper: Paper) -> str:
     if paper.work_id is None or paper.version_count < 2:
         return paper.display_title
     if paper.version_rank == 0:
-        return f"{paper.display_title}  ·  {paper.version_count} versions"
+        # The mark first, so a narrow column still shows the paper has versions.
+        return f"▾ {paper.display_title}  ·  {paper.version_count} versions"
     return f"    ↳ {version_label(paper)}: {paper.display_title}"
 
 

@@ -72,7 +72,7 @@ def test_versions_are_grouped_newest_first_in_any_sort(
     assert model.refresh(force=True)
     qtmodeltester.check(model)
     row = {p.id: r for r, p in enumerate(model.papers())}
-    assert model.index(row[n["v2"]], Column.TITLE).data() == f"{S2ORC['title']}  ·  2 versions"
+    assert model.index(row[n["v2"]], Column.TITLE).data() == f"▾ {S2ORC['title']}  ·  2 versions"
     assert model.index(row[n["v1"]], Column.TITLE).data() == \
         f"    ↳ arXiv v1: {S2ORC['title']}"
     assert model.index(row[n["v2"]], Column.AUTHORS).data() == "Kyle Lo, Lucy Lu Wang, Mark Neumann"
