@@ -11,7 +11,8 @@ import pytest
 
 from tests.helpers.pdfgen import UNICODE_FONT, make_pdf, make_unicode_pdf
 from workers.paper_identity import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
-from workers.pipeline.identity import extract_identity, xmp_fields, xmp_packet
+from workers.pipeline.identity import extract_identity
+from workers.pipeline.identity_sources import xmp_fields, xmp_packet
 
 TITLE = "Measuring Glacier Retreat with Ground Penetrating Radar"
 AUTHORS_LINE = "Jane Doe, John Q. Smith and Ana Pérez"

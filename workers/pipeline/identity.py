@@ -27,8 +27,6 @@ result.
 from __future__ import annotations
 
 import re
-import unicodedata
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +43,21 @@ from workers.paper_identity import (
     arxiv_base,
     clean_doi,
     norm,
+)
+from workers.pipeline.author_names import (
+    confirmed_by,
+    looks_like_name,
+    split_names,
+    title_case_if_shouted,
+)
+from workers.pipeline.identity_sources import (
+    Item,
+    Line,
+    document_items,
+    pdf_lines,
+    pdf_metadata,
+    xmp_fields,
+    xmp_packet,
 )
 
 # -- identifiers ---------------------------------------------------------------------------
@@ -64,333 +77,6 @@ REFERENCES_RE = re.compile(
 )
 ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung)\s*[.:—–-]?\s*", re.I)
 NUMBERED_HEADING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+\S")
-
-
-
-
-
-
-
-
-# -- reading the document --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    """One text item of the Docling document, in reading order."""
-
-    label: str
-    text: str
-    page: int
-    furniture: bool
-
-
-def _as_dict(document: Any) -> dict[str, Any]:
-    if isinstance(document, dict):
-        return document
-    return document.export_to_dict()  # a DoclingDocument
-
-
-def document_items(document: Any) -> list[Item]:
-    """The document's text items in reading order (body first, then furniture)."""
-    doc = _as_dict(document)
-    texts = doc.get("texts") or []
-    groups = doc.get("groups") or []
-    seen: set[int] = set()
-    out: list[Item] = []
-
-    def resolve(ref: str) -> tuple[str, int] | None:
-        parts = ref.lstrip("#/").split("/")
-        if len(parts) != 2 or not parts[1].isdigit():
-            return None
-        return parts[0], int(parts[1])
-
-    def walk(node: dict[str, Any], furniture: bool, depth: int = 0) -> None:
-        if depth > 64:
-            return
-        for child in node.get("children") or []:
-            target = resolve(str(child.get("$ref", "")))
-            if target is None:
-                continue
-            kind, index = target
-            if kind == "texts" and index < len(texts) and index not in seen:
-                seen.add(index)
-                item = texts[index]
-                out.append(_item(item, furniture))
-                walk(item, furniture, depth + 1)
-            elif kind == "groups" and index < len(groups):
-                walk(groups[index], furniture, depth + 1)
-
-    walk(doc.get("body") or {}, False)
-    walk(doc.get("furniture") or {}, True)
-    for index, item in enumerate(texts):  # anything not reachable from the trees
-        if index not in seen:
-            out.append(_item(item, True))
-    return out
-
-
-def _item(item: dict[str, Any], furniture: bool) -> Item:
-    prov = item.get("prov") or []
-    page = int(prov[0].get("page_no") or 0) if prov else 0
-    layer = item.get("content_layer")
-    return Item(str(item.get("label") or ""), " ".join(str(item.get("text") or "").split()),
-                page, furniture or (layer not in (None, "body")))
-
-
-@dataclass(frozen=True)
-class Line:
-    text: str
-    size: float
-    page: int
-
-
-def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
-    """The text layer's lines of the first pages; page 1's with their type size.
-
-    The type size is the one signal Docling's labels lack: on a title page the
-    title is set in the largest type. It is the height of a few letters' loose
-    boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
-    matrix (macOS Quartz) report size 1. A few letters per line keep this to
-    milliseconds (one ctypes call per character would take a second).
-    """
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
-
-    lines: list[Line] = []
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        for number in range(min(pages, len(pdf))):
-            page = pdf[number]
-            textpage = page.get_textpage()
-            try:
-                text = textpage.get_text_range()
-                box = raw.FS_RECTF()
-                start = 0
-                for raw_line in text.split("\n"):
-                    end = start + len(raw_line)
-                    size = 0.0
-                    if number == 0:
-                        letters = [i for i in range(start, end) if text[i].isalpha()]
-                        for index in letters[:: max(1, len(letters) // 3)][:4]:
-                            if raw.FPDFText_GetLooseCharBox(textpage, index, box):
-                                size = max(size, float(box.top - box.bottom))
-                    clean = " ".join(raw_line.replace("\ufffe", "").replace("\x02", "").split())
-                    if clean:
-                        lines.append(Line(clean, round(size, 1), number + 1))
-                    start = end + 1
-            finally:
-                textpage.close()
-                page.close()
-    finally:
-        pdf.close()
-    return lines
-
-
-def pdf_metadata(path: Path) -> dict[str, str]:
-    """The Info dictionary (Title, Author, Subject, Keywords, CreationDate...)."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return {k: str(v or "").strip() for k, v in pdf.get_metadata_dict().items()}
-    finally:
-        pdf.close()
-
-
-_METADATA_TYPE = re.compile(rb"/Type\s*/Metadata\b")
-
-
-def xmp_packet(data: bytes) -> str | None:
-    """The last XMP metadata packet in the file (incremental updates append newer ones).
-
-    PDFium has no XMP reader and pypdf is not a dependency, so this finds the
-    catalog's ``/Type /Metadata`` streams directly: plain ones (the PDF spec
-    asks for metadata to be left unfiltered) and FlateDecode ones.
-    """
-    packets: list[str] = []
-    for found in _METADATA_TYPE.finditer(data):
-        begin = data.rfind(b"<<", max(0, found.start() - 600), found.start())
-        stream = data.find(b"stream", found.end(), found.end() + 600)
-        if begin < 0 or stream < 0 or b"endobj" in data[found.end():stream]:
-            continue
-        head = data[begin:stream]
-        start = stream + 6
-        start += 2 if data[start:start + 2] == b"\r\n" else 1
-        end = data.find(b"endstream", start)
-        if end < 0:
-            continue
-        body = data[start:end].rstrip(b"\r\n")
-        if b"/FlateDecode" in head:
-            try:
-                body = zlib.decompressobj().decompress(body, 8 << 20)
-            except zlib.error:
-                continue
-        text = body.decode("utf-8", "replace")
-        if "xmpmeta" in text or "rdf:RDF" in text:
-            packets.append(text)
-    if not packets:  # some writers leave the packet outside a typed stream
-        begin = data.rfind(b"<x:xmpmeta")
-        end = data.find(b"</x:xmpmeta>", begin)
-        if begin >= 0 and end > begin:
-            packets.append(data[begin:end + 12].decode("utf-8", "replace"))
-    return packets[-1] if packets else None
-
-
-XMP_NS = {
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "prism": "http://prismstandard.org/namespaces/basic/2.0/",
-    "prism3": "http://prismstandard.org/namespaces/basic/3.0/",
-    "pdfx": "http://ns.adobe.com/pdfx/1.3/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-}
-
-
-def xmp_fields(packet: str) -> dict[str, Any]:
-    """title, authors, doi from an XMP packet (empty when it does not parse)."""
-    from xml.etree.ElementTree import ParseError
-
-    import defusedxml.ElementTree as SafeET
-    from defusedxml import DefusedXmlException
-
-    try:
-        root = SafeET.fromstring(packet.strip().encode("utf-8"))
-    except (ParseError, ValueError, DefusedXmlException):
-        return {}
-    rdf = XMP_NS["rdf"]
-
-    def items(tag: str) -> list[str]:
-        out: list[str] = []
-        for element in root.iter(tag):
-            values = [li.text or "" for li in element.iter(f"{{{rdf}}}li")] or [element.text or ""]
-            out += [" ".join(v.split()) for v in values if v and v.strip()]
-        return out
-
-    found: dict[str, Any] = {}
-    titles = items(f"{{{XMP_NS['dc']}}}title")
-    if titles:
-        found["title"] = titles[0]
-    creators = items(f"{{{XMP_NS['dc']}}}creator")
-    if creators:
-        found["authors"] = creators
-    for tag in (f"{{{XMP_NS['prism']}}}doi", f"{{{XMP_NS['prism3']}}}doi",
-                f"{{{XMP_NS['pdfx']}}}doi", f"{{{XMP_NS['dc']}}}identifier"):
-        for value in items(tag):
-            doi = clean_doi(value)
-            if doi:
-                found.setdefault("doi", doi)
-    # rdf:Description attributes (pdfx:doi="..." / prism:doi="...") are common too
-    for element in root.iter(f"{{{rdf}}}Description"):
-        for key, value in element.attrib.items():
-            if key.endswith("}doi") and clean_doi(value):
-                found.setdefault("doi", clean_doi(value))
-    return found
-
-
-# -- text helpers ------------------------------------------------------------------------------
-
-
-
-
-def title_case_if_shouted(text: str) -> str:
-    """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
-    letters = [c for c in text if c.isalpha()]
-    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
-        return " ".join(w[:1] + w[1:].lower() if not re.fullmatch(r"[A-Z]\.", w) else w
-                        for w in text.split())
-    return text
-
-
-def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
-    """Whether the page text contains (nearly all of) the candidate's words, in order."""
-    words = norm(candidate).split()
-    if not words:
-        return False
-    haystack = " " + norm(page_text) + " "
-    if " " + " ".join(words) + " " in haystack:
-        return True
-    hay_words = set(haystack.split())
-    return sum(w in hay_words for w in words) / len(words) >= share and len(words) >= 3
-
-
-# -- authors -----------------------------------------------------------------------------------
-
-AFFILIATION_WORDS = re.compile(
-    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|πανεπιστήμι\w*|ινστιτούτο|"
-    r"университет\w*|институт\w*|college|school|department|dept\.?|laborator\w*|lab|labs|"
-    r"centre|center|corporation|corp\.?|inc\.?|ltd\.?|gmbh|research|academy|foundation|"
-    r"hospital|faculty|company|google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|"
-    r"mozilla|bloomberg|allen|ai2|street|road|avenue|usa|china|germany|france|japan|canada|"
-    r"india|uk|korea|italy|spain|switzerland|netherlands|australia|email|e-mail|equal|"
-    r"contribution|correspond\w*|work|done|during|internship|abstract|keywords?|ccs|"
-    r"proceedings|conference|journal|copyright|license|permission|arxiv|preprint|"
-    r"submitted|accepted|published)\b",
-    re.I,
-)
-#: Affiliation and footnote marks: symbols, superscripts, digits, lone Greek letters, '*'.
-MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·"
-_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
-              "bin", "ibn", "al", "dos", "das", "ter", "ten", "y", "e"}
-
-
-def _name_token(token: str) -> bool:
-    """A given name, family name, initial ("S.", "J.-P.") or particle, in any cased script."""
-    if token.lower() in _PARTICLES:
-        return True
-    core = token.rstrip(".")
-    return bool(core) and core[0].isupper() and all(c.isalpha() or c in "-'’." for c in core)
-
-
-def _strip_marks(text: str) -> str:
-    """Replace affiliation marks with separators, so names glued to them come apart."""
-    out: list[str] = []
-    for index, char in enumerate(text):
-        prev = text[index - 1] if index else " "
-        if char in MARKS or char in _SUPERSCRIPTS or char.isdigit():
-            out.append(",")
-        elif "GREEK" in unicodedata.name(char, "") and (
-                (prev.isascii() and prev.isalpha())
-                or (prev in ", " + MARKS and not text[index + 1:index + 2].isalpha())):
-            # "Loα∗", "Shenα,τ∗": Greek letters as affiliation marks after Latin names
-            # (a Greek name, "Μαρία", is letters after letters of its own script)
-            out.append(",")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def looks_like_name(candidate: str) -> bool:
-    tokens = candidate.split()
-    if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
-        return False
-    if "@" in candidate or AFFILIATION_WORDS.search(candidate):
-        return False
-    if not all(_name_token(t) for t in tokens):
-        return False
-    # The last token must be a family name, not an initial or a particle.
-    last = tokens[-1]
-    return last[0].isupper() and any(c.islower() for c in last) and not last.endswith(".")
-
-
-def split_names(text: str) -> list[str]:
-    """Author names from one author line or block, without their marks, in order."""
-    text = re.sub(r"\{[^}]*\}@\S+|\S+@\S+", ",", text)  # emails and {a,b}@host groups
-    text = _strip_marks(text)
-    text = re.sub(r"\s+(?:and|&)\s+", ",", text)
-    names: list[str] = []
-    for part in re.split(r"[,;]|\s{2,}|\band\b", text):
-        candidate = title_case_if_shouted(" ".join(part.split()).strip(" .-–—:"))
-        if not candidate:
-            continue
-        if looks_like_name(candidate):
-            names.append(candidate)
-        elif len(candidate.split()) > 5 and not AFFILIATION_WORDS.search(candidate):
-            # names separated by single spaces only: "Kyle Lo Doug Downey" is ambiguous,
-            # so a long run of capitalised words is not split by guesswork
-            continue
-    return names
-
-
 # -- the extraction ------------------------------------------------------------------------------
 
 
@@ -467,10 +153,6 @@ def extract_identity(
 
 
 # -- identifiers ---------------------------------------------------------------------------------
-
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-
 
 def _identifiers(identity: Identity, s: _Sources) -> int | None:
     """arXiv id and DOI; returns the year of the arXiv stamp (the version's date)."""
