@@ -516,7 +516,9 @@ def _abstract(identity: Identity, s: _Sources) -> None:
         else:
             text = item.text[match.end():]
         if len(text) >= 80:
-            identity.set("abstract", text.strip()[:5000], PAGE)
+            # a footnote mark left at the end ("... future research. 1") is not text
+            text = re.sub(r"(?<=[.!?])\s+\d{1,2}$", "", text.strip())
+            identity.set("abstract", text[:5000], PAGE)
             return
     # No "Abstract" heading (ACM's manuscript format): the first long paragraph on
     # page 1 before the first numbered section is very likely it.
