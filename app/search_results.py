@@ -50,8 +50,9 @@ def hit_html(hit: Hit) -> str:
     heading = (
         f"<div style='color:#5f6368'>§ {html.escape(hit.heading)}</div>" if hit.heading else ""
     )
+    where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
     return (
-        f"<div><b>{html.escape(hit.title)}</b> · {pages_text(hit.pages)}"
+        f"<div><b>{html.escape(hit.title)}</b> · {html.escape(where)}"
         f" · <span style='color:#5f6368'>score {hit.score:.2f}</span>{missing}</div>"
         f"{heading}<div>{marked}</div>"
     )
@@ -78,7 +79,8 @@ class SearchResultModel(QAbstractListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{hit.title} ({pages_text(hit.pages)})"
+            where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
+            return f"{hit.title} ({where})"
         if role == Qt.ItemDataRole.ToolTipRole:
             early = ("\nPreliminary: found in the page's text layer; sections, boxes and meaning"
                      " search come with full indexing") if hit.preliminary else ""

@@ -16,7 +16,8 @@ from typing import Any
 from workers import __version__
 from workers.paths import ENV_DATA_DIR, DataDir
 
-COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
+COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch",
+            "export", "edit", "cite", "versions")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
 #: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
 GLOBAL_OPTIONS: dict[str, bool] = {"--data-dir": True, "-v": False, "--verbose": False}
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--folder", default="", help="only papers whose file is inside FOLDER")
     search.add_argument("--file-status", choices=("present", "missing"), default="",
                         help="only papers whose file is present / missing on disk")
+    search.add_argument("--author", default="", metavar="NAME",
+                        help="only papers with an author whose name contains NAME")
+    search.add_argument("--year", default="", metavar="YEARS",
+                        help="only papers from these years: 2020, 2019-2022, 2019- or -2022")
+    search.add_argument("--all-versions", action="store_true",
+                        help="search every version of a work (default: the preferred one)")
     _common(search, json_flag=True)
 
     reembed = sub.add_parser(
@@ -121,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.watch.cli import add_parser as add_watch_parser
 
     add_watch_parser(sub, _common)
+
+    from workers.identity_cli import add_parsers as add_identity_parsers
+
+    add_identity_parsers(sub, _common)
     return parser
 
 
@@ -131,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = {"add": cmd_add, "worker": cmd_worker, "status": cmd_status,
                "search": cmd_search, "reembed": cmd_reembed, "search-server": cmd_search_server,
-               "doctor": cmd_doctor, "watch": cmd_watch}[args.command]
+               "doctor": cmd_doctor, "watch": cmd_watch, "export": cmd_identity,
+               "edit": cmd_identity, "cite": cmd_identity, "versions": cmd_identity}[args.command]
     data_dir = DataDir.resolve(args.data_dir)
     try:
         return handler(args, data_dir.ensure())
@@ -150,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.watch.cli import run
+
+    return run(args, data_dir)
+
+
+def cmd_identity(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.identity_cli import run
 
     return run(args, data_dir)
 
@@ -207,16 +225,21 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.identity_cli import identity_json
     from workers.store import Library
 
-    papers = Library(data_dir).papers()
+    library = Library(data_dir)
+    papers = library.papers()
     if args.json:
+        identities = library.identities_of([p.id for p in papers])
         _print_json([
             {"id": p.id, "title": p.display_title, "path": p.path, "status": p.status.value,
              "stage": p.stage.value, "pages_done": p.pages_done, "pages_total": p.pages_total,
              "chunks": p.chunk_count, "tier": p.tier, "ocr_used": p.ocr_used,
              "error_class": p.error_class.value if p.error_class else None,
-             "error": p.error_message, "timings": p.timings}
+             "error": p.error_message, "timings": p.timings,
+             "authors": list(p.authors), "year": p.year, "doi": p.doi, "arxiv": p.arxiv_id,
+             "identity": identity_json(p, identities[p.id])}
             for p in papers
         ])
         return 0
@@ -244,15 +267,18 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.search.protocol import Filters, Results
 
     try:
-        filters = Filters(tuple(args.paper), args.folder, args.file_status)
+        from workers.search.protocol import parse_years
+
         if args.k < 1 or args.per_paper < 0:
             raise ValueError("k must be at least 1 and per_paper at least 0")
+        year_from, year_to = parse_years(args.year) if args.year else (None, None)
+        filters = Filters(tuple(args.paper), args.folder, args.file_status, author=args.author,
+                          year_from=year_from, year_to=year_to, all_versions=args.all_versions)
     except ValueError as exc:
         print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
     request = {"query": args.query, "k": args.k, "per_paper": args.per_paper, "mode": args.mode,
-               "filters": {"paper_ids": list(filters.paper_ids), "folder": filters.folder,
-                           "file_status": filters.file_status}}
+               "filters": {**filters.scope(), "paper_ids": list(filters.paper_ids)}}
     answer = ask(data_dir.root, request)
     if answer is not None and "results" in answer:
         results = Results.from_dict(answer["results"])
@@ -276,7 +302,8 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
         pages = ",".join(map(str, h.pages)) or "?"
         missing = "  (file missing)" if h.file_missing else ""
         early = "  (preliminary: page text, deep indexing pending)" if h.preliminary else ""
-        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}{early}")
+        cite = h.citation if h.authors or h.year else f"p. {pages}"
+        print(f"{i:>2}. {h.title[:70]}  ({cite})  score {h.score:.3f}{missing}{early}")
         if h.heading:
             print(f"    § {h.heading[:90]}")
         print(f"    {h.marked_snippet(bold, plain)}")

@@ -45,6 +45,7 @@ def commit_result(
             paper_id, records, model=result.model, dim=result.dim, title=result.title,
             page_count=result.page_count, tier=result.tier.used.value,
             ocr_used=bool(result.ocr_pages), timings=timings, precision=result.precision,
+            identity=result.identity,
         ))
     except (InvalidTransition, PaperNotFound):
         # Removed while its document was being saved: what the user removed must not

@@ -160,7 +160,8 @@ def run_ingest(
     try:
         crash_if_requested(Path(paper.path))
         raise_if_requested(Path(paper.path))
-        result = context.engine.ingest(Path(paper.path), pipeline_settings(settings), progress)
+        result = context.engine.ingest(
+            Path(paper.path), pipeline_settings(settings), progress, file_name=paper.file_name)
         if result.sha256 != paper.sha256:
             _file_changed(library, paper, result.sha256, enqueue)
             return
@@ -290,8 +291,18 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         context = _context or start_worker_context(data_dir)
         run_reembed(context.engine, context.library, model)
 
+    @huey.task(priority=-10)
+    def identities() -> None:
+        """Give papers indexed before identities existed theirs, a batch at a time; the
+        low priority keeps every ingest ahead of it."""
+        from workers.identity_pass import run_identity_pass
+
+        context = _context or start_worker_context(data_dir)
+        if run_identity_pass(context.library):
+            identities()  # more to do: queue the next batch behind any new work
+
     @huey.signal(huey_signals.SIGNAL_ERROR)
     def log_error(signal: str, task: Any, exc: BaseException | None = None) -> None:
         log.warning("task %s failed (%s retries left): %s", task.id, task.retries, exc)
 
-    return SimpleNamespace(ingest=ingest, reembed=reembed)
+    return SimpleNamespace(ingest=ingest, reembed=reembed, identities=identities)

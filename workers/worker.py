@@ -28,6 +28,7 @@ from typing import TypeVar
 from huey.consumer import Consumer, ConsumerStopped, Scheduler
 
 from workers import settings as settings_mod
+from workers.paper_identity import EXTRACTOR_VERSION
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.quick_pass import QuickPassProcess
@@ -232,6 +233,8 @@ def run_worker(
         settings = settings_mod.load(library)
         queue = IngestQueue(data_dir)
         reconcile(library, queue, settings)
+        if library.needing_identity(EXTRACTOR_VERSION, 1):
+            queue.tasks.identities()  # papers from before identities: a background pass
         return queue, settings
 
     try:

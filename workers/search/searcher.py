@@ -120,6 +120,7 @@ def make_hits(
                 score=round(score, 4), chunk_id=chunk_id, bboxes=passage.bboxes,
                 file_missing=passage.file_missing, found_by=found.get(chunk_id, []),
                 preliminary=passage.preliminary,
+                authors=list(passage.authors), year=passage.year,
             )
         )
     return hits
@@ -239,8 +240,7 @@ class Searcher:
             )
         if query.strip():
             chunks = self.library.chunks
-            scope: dict[str, Any] = {"paper_ids": filters.paper_ids, "folder": filters.folder,
-                                     "file_status": filters.file_status}
+            scope: dict[str, Any] = filters.scope()
             with chunks.snapshot():
                 rankings: list[list[int]] = []
                 found: dict[int, list[str]] = {}

@@ -19,11 +19,11 @@ import sqlite_utils
 from sqlite_utils.utils import chunks as batches
 
 from workers.store import keyword
-from workers.store.db import IN_BATCH, Connections, marks, read
+from workers.store.db import IN_BATCH, Connections, fold_text, marks, read
 from workers.store.keyword import RANK_AT_MOST, STOPWORDS, fts_query, query_terms
 
 __all__ = ["RANK_AT_MOST", "STOPWORDS", "ChunkRecord", "ChunkStore", "Passage", "fts_query",
-           "query_terms", "store_chunks"]
+           "query_terms", "scope_sql", "scope_where", "store_chunks"]
 
 #: Marks FTS5's highlight() puts around matched terms (never in extracted text).
 HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "\x02", "\x03"
@@ -57,6 +57,8 @@ class Passage:
     file_missing: bool
     #: From the quick pass (a page's text layer, before the deep pass has chunks).
     preliminary: bool = False
+    authors: tuple[str, ...] = ()
+    year: int | None = None
 
 
 def store_chunks(
@@ -82,9 +84,13 @@ def store_chunks(
 
 
 def scope_sql(
-    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
+    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = "", author: str = "",
+    year_from: int | None = None, year_to: int | None = None, all_versions: bool = True,
 ) -> tuple[str, list[Any]]:
-    """SQL conditions on papers ``p`` for a search's filters, and their parameters."""
+    """SQL conditions on papers ``p`` for a search's filters, and their parameters.
+
+    ``all_versions=False`` keeps one version of each work (``search_preferred``).
+    """
     conditions: list[str] = []
     params: list[Any] = []
     if paper_ids:
@@ -99,7 +105,31 @@ def scope_sql(
     if file_status:
         conditions.append("p.file_missing = ?")
         params.append(1 if file_status == "missing" else 0)
+    if author.strip():
+        # authors is a JSON list of names; match a name's part, case and accents aside
+        conditions.append("fold_text(p.authors) LIKE ? ESCAPE '\\'")
+        needle = fold_text(author.strip()).replace("\\", "\\\\").replace("%", "\\%")
+        params.append("%" + needle.replace("_", "\\_") + "%")
+    if year_from is not None:
+        conditions.append("p.year >= ?")
+        params.append(year_from)
+    if year_to is not None:
+        conditions.append("p.year <= ?")
+        params.append(year_to)
+    if not all_versions:
+        conditions.append("p.search_preferred = 1")
     return " AND ".join(conditions), params
+
+
+
+def scope_where(db: sqlite_utils.Database, scope: dict[str, Any]) -> tuple[str, list[Any]]:
+    """:func:`scope_sql` for a search's filters, without a version filter when no paper
+    is a version search skips (an indexed, near-free check): nothing to filter then."""
+    if not scope.get("all_versions", True) and db.execute(
+        "SELECT 1 FROM papers WHERE search_preferred = 0 LIMIT 1"
+    ).fetchone() is None:
+        scope = {**scope, "all_versions": True}
+    return scope_sql(**scope)
 
 
 class ChunkStore:
@@ -140,11 +170,10 @@ class ChunkStore:
             ).fetchall())
         return found
 
-    def allowed_papers(
-        self, paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
-    ) -> list[int] | None:
-        """Ids of the papers a search's filters let through (None: no filter)."""
-        where, params = scope_sql(paper_ids, folder, file_status)
+    def allowed_papers(self, **scope: Any) -> list[int] | None:
+        """Ids of the papers a search's filters let through (None: no filter).
+        ``scope``: the arguments of :func:`scope_sql` (``Filters.scope()``)."""
+        where, params = scope_where(self._db, scope)
         if not where:
             return None
         return [r[0] for r in self._db.execute(f"SELECT p.id FROM papers p WHERE {where}", params)]
@@ -156,20 +185,14 @@ class ChunkStore:
         ranking (see :func:`workers.store.keyword.bounded_match`)."""
         return keyword.bounded_match(self._db, keyword.CHUNKS.stemmed, match)
 
-    def keyword_ranking(
-        self, query: str, limit: int, *, paper_ids: Sequence[int] = (), folder: str = "",
-        file_status: str = "",
-    ) -> list[int]:
-        """Chunk ids matching the query's words, best first (exact forms before relatives)."""
-        return [cid for cid, _ in self.keyword_scores(
-            query, limit, paper_ids=paper_ids, folder=folder, file_status=file_status)]
+    def keyword_ranking(self, query: str, limit: int, **scope: Any) -> list[int]:
+        """Chunk ids matching the query's words, best first (exact forms before relatives);
+        ``scope``: the filters (the arguments of :func:`scope_sql`)."""
+        return [cid for cid, _ in self.keyword_scores(query, limit, **scope)]
 
-    def keyword_scores(
-        self, query: str, limit: int, *, paper_ids: Sequence[int] = (), folder: str = "",
-        file_status: str = "",
-    ) -> list[tuple[int, float]]:
+    def keyword_scores(self, query: str, limit: int, **scope: Any) -> list[tuple[int, float]]:
         """(chunk id, keyword score) best first; see :func:`workers.store.keyword.ranking`."""
-        where, params = scope_sql(paper_ids, folder, file_status)
+        where, params = scope_where(self._db, scope)
         return keyword.ranking(self._db, keyword.CHUNKS, query, limit, where, params)
 
     def passages(self, chunk_ids: Sequence[int], query: str) -> dict[int, Passage]:
@@ -181,7 +204,7 @@ class ChunkStore:
             r["id"]: r
             for r in self._db.query(
                 "SELECT c.id, c.paper_id, c.text, c.heading, c.pages, c.bboxes, p.title,"
-                " p.file_name, p.path, p.file_missing"
+                " p.file_name, p.path, p.file_missing, p.authors, p.year"
                 f" FROM chunks c JOIN papers p ON p.id = c.paper_id WHERE c.id IN ({marks(ids)})",
                 ids,
             )
@@ -201,6 +224,8 @@ class ChunkStore:
                 heading=row["heading"], pages=json.loads(row["pages"]),
                 bboxes=json.loads(row["bboxes"]), title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]),
+                authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
+                year=row["year"],
             )
             for cid, row in rows.items()
         }

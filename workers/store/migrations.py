@@ -286,3 +286,57 @@ def m005_quick_pass(db: sqlite_utils.Database) -> None:
     _exact_fts(db, "page_text", ["text"])
     _exact_fts(db, "chunks", ["text", "heading"])
     db.execute("ALTER TABLE embeddings ADD COLUMN precision TEXT NOT NULL DEFAULT 'fp32'")
+
+
+@migrations()
+def m006_identity(db: sqlite_utils.Database) -> None:
+    """A paper's identity (title, authors, year, identifiers...) and the user's corrections.
+
+    ``paper_identity`` keeps what extraction found (each field with its source
+    and whether it is a guess, as JSON); ``identity_corrections`` keeps what the
+    user set, one row per field, apart from it, so re-indexing (which replaces
+    the extracted identity) never overwrites a correction. The effective values
+    (a correction, else the extracted value) are copied onto ``papers`` so the
+    table, search and filters read them from the paper row alone; ``title``
+    already holds the effective title.
+
+    Versions of one work (same DOI, same arXiv id in another version, or the
+    same title and first author) share ``work_id`` (the smallest paper id of
+    the work); ``version_rank`` orders them newest first (0 = newest);
+    ``search_preferred`` marks the one version search shows (the user's
+    ``prefer_version`` pick, else the newest).
+    """
+    for column in ("authors TEXT", "year INTEGER", "doi TEXT", "arxiv_id TEXT",
+                   "work_key TEXT", "work_id INTEGER", "version_rank INTEGER NOT NULL DEFAULT 0",
+                   "version_count INTEGER NOT NULL DEFAULT 1",
+                   "search_preferred INTEGER NOT NULL DEFAULT 1",
+                   "prefer_version INTEGER NOT NULL DEFAULT 0",
+                   "identity_version INTEGER NOT NULL DEFAULT 0"):
+        db.execute(f"ALTER TABLE papers ADD COLUMN {column}")
+    db.execute("CREATE INDEX papers_doi ON papers(doi) WHERE doi IS NOT NULL")
+    db.execute("CREATE INDEX papers_arxiv ON papers(arxiv_id) WHERE arxiv_id IS NOT NULL")
+    db.execute("CREATE INDEX papers_work_key ON papers(work_key) WHERE work_key IS NOT NULL")
+    db.execute("CREATE INDEX papers_work ON papers(work_id) WHERE work_id IS NOT NULL")
+    db.execute("CREATE INDEX papers_year ON papers(year)")
+    db.execute("CREATE INDEX papers_not_preferred ON papers(id) WHERE search_preferred = 0")
+    db.execute(
+        """
+        CREATE TABLE paper_identity (
+            paper_id INTEGER PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            fields TEXT NOT NULL DEFAULT '{}',
+            extractor INTEGER NOT NULL DEFAULT 0,
+            extracted_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE identity_corrections (
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            corrected_at REAL NOT NULL,
+            PRIMARY KEY (paper_id, field)
+        )
+        """
+    )

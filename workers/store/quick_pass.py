@@ -12,6 +12,7 @@ fails its deep pass keeps them, so it stays findable by its words.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sqlite_utils.utils import chunks as batches
 
 from workers.domain import Status
 from workers.store import keyword
-from workers.store.chunks import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, Passage, scope_sql
+from workers.store.chunks import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, Passage, scope_where
 from workers.store.db import IN_BATCH, Connections, marks, write
 
 #: Statuses whose papers the quick pass reads (a completed paper has chunks).
@@ -127,12 +128,9 @@ class QuickPassStore:
 
     # -- search --------------------------------------------------------------------------
 
-    def keyword_scores(
-        self, query: str, limit: int, *, paper_ids: Sequence[int] = (), folder: str = "",
-        file_status: str = "",
-    ) -> list[tuple[int, float]]:
+    def keyword_scores(self, query: str, limit: int, **scope: Any) -> list[tuple[int, float]]:
         """(page_text id, keyword score) best first, as ``ChunkStore.keyword_scores``."""
-        where, params = scope_sql(paper_ids, folder, file_status)
+        where, params = scope_where(self._db, scope)
         return keyword.ranking(self._db, keyword.PAGES, query, limit, where, params)
 
     def papers_of(self, page_ids: Sequence[int]) -> dict[int, int]:
@@ -152,7 +150,7 @@ class QuickPassStore:
             return {}
         rows = {r["id"]: r for r in self._db.query(
             "SELECT t.id, t.paper_id, t.page, t.text, p.title, p.file_name, p.path,"
-            " p.file_missing FROM page_text t JOIN papers p ON p.id = t.paper_id"
+            " p.file_missing, p.authors, p.year FROM page_text t JOIN papers p ON p.id = t.paper_id"
             f" WHERE t.id IN ({marks(ids)})", ids)}
         marked: dict[int, str] = {}
         match = keyword.fts_query(query)
@@ -168,6 +166,8 @@ class QuickPassStore:
                 chunk_id=pid, paper_id=row["paper_id"], text=row["text"], marked=marked.get(pid),
                 heading="", pages=[row["page"]], bboxes=[], title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]), preliminary=True,
+                authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
+                year=row["year"],
             )
             for pid, row in rows.items()
         }
