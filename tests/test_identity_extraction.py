@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.pdfgen import UNICODE_FONT, make_pdf, make_unicode_pdf
+from tests.helpers.skips import skip_or_fail
 from workers.paper_identity import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
 from workers.pipeline.identity import extract_identity
 from workers.pipeline.identity_sources import xmp_fields, xmp_packet
@@ -157,8 +158,9 @@ def test_a_broken_xmp_packet_is_no_error(tmp_path: Path) -> None:
     assert xmp_fields('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>') == {}  # no entities
 
 
-@pytest.mark.skipif(not UNICODE_FONT.exists(), reason="DejaVu Sans is not installed")
 def test_a_non_latin_title_and_names(read, tmp_path: Path) -> None:
+    if not UNICODE_FONT.exists():
+        skip_or_fail("DejaVu Sans is not installed (Debian: fonts-dejavu-core)")
     title = "Über die Zuverlässigkeit των γλωσσικών μοντέλων"
     pdf = make_unicode_pdf(tmp_path / "greek.pdf", [
         [title, "Μαρία Παπαδοπούλου, Jürgen Müller", "Πανεπιστήμιο Αθηνών, University of Athens",

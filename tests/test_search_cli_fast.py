@@ -17,6 +17,7 @@ import numpy as np
 import psutil
 import pytest
 
+from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import REPO, wait_for
 from workers.paths import DataDir
 from workers.search import local_socket
@@ -128,8 +129,9 @@ class FakeServer:
         self.sock.close()
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another user needs root")
 def test_a_socket_owned_by_another_user_is_ignored(library: Library, data_dir: DataDir) -> None:
+    if os.getuid() != 0:
+        skip_or_fail("giving a file to another user needs root")
     path = local_socket.socket_path(data_dir.root)
     assert path is not None
     fake = FakeServer(path)

@@ -201,11 +201,44 @@ def check_m004(library: Library, old: OldLibrary) -> None:
         assert paper.interruptions == 0 and library.events(paper.id) == []
 
 
+def check_m005(library: Library, old: OldLibrary) -> None:
+    """The exact-word index is rebuilt over the old chunks; no quick-pass rows; vectors fp32."""
+    db = raw_db(library)
+    db.execute("INSERT INTO chunks_exact_fts(chunks_exact_fts) VALUES ('integrity-check')")
+    exact = {r[0] for r in db.execute(
+        "SELECT rowid FROM chunks_exact_fts WHERE chunks_exact_fts MATCH 'waggle'")}
+    assert exact == {cid for cid, (_, text) in old.chunks.items() if "waggle" in text} != set()
+    stemmed = {r[0] for r in db.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'dough'")}
+    assert stemmed, "the stemmed index lost the old chunks"
+    assert db.execute("SELECT count(*) FROM quick_pass").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM page_text").fetchone()[0] == 0
+    assert db.execute("SELECT DISTINCT precision FROM embeddings").fetchall() == [("fp32",)]
+
+
+def check_m006(library: Library, old: OldLibrary) -> None:
+    """Old papers have no identity yet, each is its own work, and the identity pass will find
+    exactly the completed ones."""
+    from workers.paper_identity import EXTRACTOR_VERSION
+
+    db = raw_db(library)
+    assert db.execute(
+        "SELECT id, authors, year, doi, arxiv_id, work_id, version_count, search_preferred,"
+        " identity_version FROM papers ORDER BY id").fetchall() == [
+        (p["id"], None, None, None, None, None, 1, 1, 0) for p in old.papers]
+    assert db.execute("SELECT count(*) FROM paper_identity").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM identity_corrections").fetchone()[0] == 0
+    waiting = {int(r["id"]) for r in library.needing_identity(EXTRACTOR_VERSION, 1000)}
+    assert waiting == set(old.ids("completed")) != set()
+
+
 #: Every migration after the first, with the check of what it brings to an old library.
 BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m002_watched_folders": check_m002,
     "m003_search": check_m003,
     "m004_reliability": check_m004,
+    "m005_quick_pass": check_m005,
+    "m006_identity": check_m006,
 }
 
 
