@@ -17,22 +17,23 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from app import desktop
-from app.library_service import LibraryService
-from app.log_view import QtLogHandler
-from app.main_window import MainWindow
-from app.paper_model import ModelPoller, PaperModel
-from app.pdf_viewer import PdfViewerWindow
-from app.search_client import SearchClient
-from app.search_panel import SearchPanel
-from app.settings_dialog import SettingsDialog, worker_needs_restart
-from app.status_bar import WORKER_TEXT
-from app.tasks import TaskRunner
-from app.throughput import Throughput, describe
-from app.tray import Notifier, Tray
-from app.watch_service import WatchService
-from app.watched_folders import WatchedFoldersPanel
-from app.worker_process import WorkerSupervisor
+from app.models.paper_model import ModelPoller, PaperModel
+from app.panels.log_view import QtLogHandler
+from app.panels.search_panel import SearchPanel
+from app.panels.status_bar import WORKER_TEXT
+from app.panels.watched_folders import WatchedFoldersPanel
+from app.platform import desktop
+from app.services.background import TaskRunner
+from app.services.library_actions import LibraryActions
+from app.services.notifier import Notifier
+from app.services.search_client import SearchClient
+from app.services.throughput import Throughput, describe
+from app.services.tray import Tray
+from app.services.watch_service import WatchService
+from app.services.worker_supervisor import WorkerSupervisor
+from app.windows.main_window import MainWindow
+from app.windows.pdf_viewer import PdfViewerWindow
+from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
@@ -83,7 +84,7 @@ class ResearchHub(QObject):
         self.queue = IngestQueue(self.data_dir)
         self.settings: Settings = settings_mod.load(self.library)
         self.runner = TaskRunner(parent=self)
-        self.service = LibraryService(self.library, self.queue, self.runner, self)
+        self.actions = LibraryActions(self.library, self.queue, self.runner, self)
         self.model = PaperModel(self.library, self)
         self.poller = ModelPoller(self.model, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self)
         self.notifier = Notifier(enabled=self.settings.notifications, parent=self)
@@ -95,13 +96,13 @@ class ResearchHub(QObject):
         self.icon = app_icon()
         self.window = MainWindow(
             self.model,
-            self.service,
+            self.actions,
             self.log_handler,
             str(self.data_dir.root),
             self.icon,
             keep_in_tray=self._keep_in_tray,
         )
-        # Watched folders: one watcher thread, started with the window (app/watch_service.py).
+        # Watched folders: one watcher thread, started with the window (app/services/watch_service.py).
         self.watch = WatchService(self.library, self.queue, self.runner,
                                   settle_s=self.settings.watch_settle_s, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
@@ -128,7 +129,7 @@ class ResearchHub(QObject):
         self.throughput = Throughput()
         self._depth_timer = QTimer(self)
         self._depth_timer.setInterval(2000)
-        self._depth_timer.timeout.connect(self.service.refresh_queue_depth)
+        self._depth_timer.timeout.connect(self.actions.refresh_queue_depth)
         self._stopped = False
         self._wire()
 
@@ -140,8 +141,8 @@ class ResearchHub(QObject):
         self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)
         self.notifier.announced.connect(self._announce)
-        self.service.changed.connect(lambda: self.model.refresh(force=True))
-        self.service.changed.connect(self.service.refresh_queue_depth)
+        self.actions.changed.connect(lambda: self.model.refresh(force=True))
+        self.actions.changed.connect(self.actions.refresh_queue_depth)
         self.runner.crashed.connect(self._on_crash)
         self.supervisor.state_changed.connect(self._on_worker_state)
         self.model.transitions.connect(self._count_finished)
@@ -163,7 +164,7 @@ class ResearchHub(QObject):
         self.poller.start()
         self.watch.start()  # its first step is the catch-up scan, on its own thread
         self._depth_timer.start()
-        self.service.refresh_queue_depth()
+        self.actions.refresh_queue_depth()
         if self.tray is not None:
             self.tray.show()
         # Start minimised: to the tray where there is one (the window stays hidden).
@@ -213,7 +214,7 @@ class ResearchHub(QObject):
     # -- reactions ---------------------------------------------------------------------
 
     def add_paths(self, paths: Sequence[str]) -> None:
-        self.service.add_paths(paths)
+        self.actions.add_paths(paths)
 
     def set_paused(self, paused: bool) -> None:
         """Pause: stop the worker politely (a paper in flight goes back to the queue);

@@ -19,7 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_main(args)
     if args and args[0] == "--worker":  # the frozen bundle's executable runs the worker too
         return cli_main(["worker", *args[1:]])
-    from app.main import run_app
+    from app.startup import run_app
 
     return run_app(args)
 

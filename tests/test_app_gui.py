@@ -23,10 +23,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from app.main import InstanceServer, hand_over, server_name  # noqa: E402
-from app.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
-from app.tray import Notifier, news_text  # noqa: E402
-from app.worker_process import WorkerState, WorkerSupervisor  # noqa: E402
+from app.models.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
+from app.services.notifier import Notifier, news_text  # noqa: E402
+from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
+from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
 from workers.registration import register_paths  # noqa: E402
@@ -203,9 +203,9 @@ def test_retry_and_remove_actions(qtbot, hub, tmp_path: Path, other_library: Lib
     other_library.cancel([first])
     qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.CANCELLED, timeout=5000)
 
-    hub.service.retry([first])
+    hub.actions.retry([first])
     qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.PENDING, timeout=5000)
-    hub.service.remove([second])
+    hub.actions.remove([second])
     qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=5000)
     assert all(p.exists() for p in pdfs)  # removing never deletes the user's file
 
@@ -287,7 +287,7 @@ def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -
     assert "worker says boom" in lines
     with qtbot.waitSignal(supervisor.stopped, timeout=5000):
         supervisor.stop()
-    assert supervisor.state is WorkerState.STOPPED
+    assert supervisor.state is SupervisorState.STOPPED
 
 
 def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
@@ -301,7 +301,7 @@ def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
     )
     with qtbot.waitSignal(supervisor.output, timeout=10_000):
         supervisor.start()
-    assert supervisor.state is WorkerState.RUNNING
+    assert supervisor.state is SupervisorState.RUNNING
     with qtbot.waitSignal(supervisor.stopped, timeout=10_000):
         supervisor.stop()
     assert supervisor.pid is None
@@ -323,7 +323,7 @@ def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
     code = (
         "import sys, os\n"
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-        "import app.main, app.application\n"
+        "import app.startup, app.application\n"
         "from PySide6.QtWidgets import QApplication\n"
         "qapp = QApplication([])\n"
         "from app.application import ResearchHub\n"

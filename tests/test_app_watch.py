@@ -18,8 +18,8 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from app.paper_model import Column  # noqa: E402
-from app.watched_folders import FolderColumn, FolderModel  # noqa: E402
+from app.models.folder_model import FolderColumn, FolderModel  # noqa: E402
+from app.models.paper_model import Column  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402

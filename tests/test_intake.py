@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.library_service import LibraryService
-from app.tasks import TaskRunner
+from app.services.background import TaskRunner
+from app.services.library_actions import LibraryActions
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from workers.commands import engine_command
 from workers.paths import DataDir
@@ -64,7 +64,7 @@ class Drop(Entry):
         super().__init__(name, data_dir, folder)
         self.qtbot = qtbot
         self.runner = TaskRunner()
-        self.service = LibraryService(self.library, self.queue, self.runner)
+        self.service = LibraryActions(self.library, self.queue, self.runner)
 
     def apply(self, expect: Callable[[Snapshot], bool]) -> Snapshot:
         with self.qtbot.waitSignal(self.service.registered, timeout=30_000):

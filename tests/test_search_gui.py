@@ -17,9 +17,9 @@ from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from app.pdf_viewer import PdfViewerWindow  # noqa: E402
-from app.search_client import ClientState  # noqa: E402
-from app.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
+from app.models.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
+from app.services.search_client import ClientState  # noqa: E402
+from app.windows.pdf_viewer import PdfViewerWindow  # noqa: E402
 from workers.search.protocol import Hit  # noqa: E402
 from workers.store import Library  # noqa: E402
 

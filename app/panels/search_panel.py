@@ -1,7 +1,7 @@
 """The search panel: a search box with filters, the coverage line, and result cards.
 
 Typing is debounced, then the query goes to the search process through
-:class:`~app.search_client.SearchClient`; nothing here blocks the window.
+:class:`~app.services.search_client.SearchClient`; nothing here blocks the window.
 Double-click or Enter on a result opens the PDF in the app at that passage
 (``open_requested``); "Open in default viewer" hands the file to the desktop.
 """
@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.search_client import ClientState, SearchClient
-from app.search_results import CardDelegate, HitRole, SearchResultModel
+from app.models.search_results import CardDelegate, HitRole, SearchResultModel
+from app.services.search_client import ClientState, SearchClient
 from workers.search.protocol import Hit, Results
 from workers.store import Paper, Status
 

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.paper_model import Column, PaperModel, PaperRole, SortRole
-from app.progress_delegate import ProgressDelegate
+from app.models.paper_model import Column, PaperModel, PaperRole, SortRole
+from app.models.progress_delegate import ProgressDelegate
 from workers.store import Paper, Status
 
 EMPTY_HINT = (

@@ -26,7 +26,7 @@ log = logging.getLogger("research_hub.app.worker")
 worker_output = logging.getLogger("research_hub.worker.output")
 
 
-class WorkerState(StrEnum):
+class SupervisorState(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"
@@ -81,7 +81,7 @@ class WorkerSupervisor(QObject):
         self._wanted = False
         self._restart_after_stop = False
         self._buffer = b""
-        self.state = WorkerState.STOPPED
+        self.state = SupervisorState.STOPPED
         self._process: QProcess | None = None
         self._retry_timer = QTimer(self, singleShot=True)
         self._retry_timer.timeout.connect(self._spawn)
@@ -119,12 +119,12 @@ class WorkerSupervisor(QObject):
         self._wanted = False
         self._retry_timer.stop()
         if self._process is None:
-            self._set_state(WorkerState.STOPPED)
+            self._set_state(SupervisorState.STOPPED)
             self.stopped.emit()
             return
-        if self.state is WorkerState.STOPPING:
+        if self.state is SupervisorState.STOPPING:
             return
-        self._set_state(WorkerState.STOPPING)
+        self._set_state(SupervisorState.STOPPING)
         self._escalation = 0
         pid = self.pid
         if pid and os.name == "posix":
@@ -170,13 +170,13 @@ class WorkerSupervisor(QObject):
         process.errorOccurred.connect(self._on_error)
         self._process = process
         self._buffer = b""
-        self._set_state(WorkerState.STARTING)
+        self._set_state(SupervisorState.STARTING)
         log.info("starting worker: %s", " ".join(command))
         process.start(command[0], command[1:])
 
     def _on_started(self) -> None:
         self._started_at = time.monotonic()
-        self._set_state(WorkerState.RUNNING)
+        self._set_state(SupervisorState.RUNNING)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
@@ -198,7 +198,7 @@ class WorkerSupervisor(QObject):
         self._escalate_timer.stop()
         if not self._wanted:
             log.info("worker stopped (exit code %s)", code)
-            self._set_state(WorkerState.STOPPED)
+            self._set_state(SupervisorState.STOPPED)
             if self._restart_after_stop:
                 self._restart_after_stop = False
                 self.start()
@@ -210,7 +210,7 @@ class WorkerSupervisor(QObject):
         delay = self._backoff[min(self._failures - 1, len(self._backoff) - 1)]
         how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
         log.warning("worker %s after %.0f s; restarting in %.0f s", how, ran, delay)
-        self._set_state(WorkerState.RESTARTING)
+        self._set_state(SupervisorState.RESTARTING)
         self._retry_timer.start(int(delay * 1000))
 
     def _escalate(self) -> None:
@@ -241,7 +241,7 @@ class WorkerSupervisor(QObject):
         worker_output.log(_level_of(line), "%s", line)
         self.output.emit(line)
 
-    def _set_state(self, state: WorkerState) -> None:
+    def _set_state(self, state: SupervisorState) -> None:
         if state is not self.state:
             self.state = state
             self.state_changed.emit(state.value)

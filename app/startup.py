@@ -25,7 +25,7 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, QtMsgType, Signal, qInst
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
-from app.log_view import FORMAT, QtLogHandler
+from app.panels.log_view import FORMAT, QtLogHandler
 from workers.paths import ENV_DATA_DIR, DataDir
 from workers.store.storage_errors import storage_error
 

@@ -1,7 +1,7 @@
 """User actions on the library (add, retry, cancel, re-index, remove), run off the GUI thread.
 
 Everything here touches SQLite or the file system, so every action goes through
-the :class:`~app.tasks.TaskRunner`; the GUI learns the outcome from signals.
+the :class:`~app.services.background.TaskRunner`; the GUI learns the outcome from signals.
 The table does not depend on these signals to update: it polls the store, so
 changes made by the worker, the CLI or another window all show the same way.
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from app.tasks import TaskRunner
+from app.services.background import TaskRunner
 from workers.queue import IngestQueue
 from workers.registration import Registration, register_paths
 from workers.store import Library
@@ -43,7 +43,7 @@ def describe_registration(result: Registration) -> str:
     return " · ".join(parts)
 
 
-class LibraryService(QObject):
+class LibraryActions(QObject):
     """Asynchronous front of :class:`Library` + :class:`IngestQueue` for the GUI."""
 
     #: A batch of dropped/added paths was registered (a Registration).

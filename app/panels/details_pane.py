@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.paper_model import progress_text, status_text
+from app.models.paper_model import progress_text, status_text
 from workers.store import Paper
 from workers.store.files import KnownFile
 

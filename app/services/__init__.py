@@ -1,0 +1,3 @@
+"""Non-visual parts of the app: library actions and polling, the background task
+runner, watched folders, child processes (worker, search), news and throughput.
+None of them runs SQL or waits on the GUI thread."""
