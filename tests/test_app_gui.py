@@ -11,22 +11,18 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import io  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import pypdfium2 as pdfium  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from app.application import ResearchHub  # noqa: E402
 from app.models.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
 from app.services.notifier import Notifier, news_text  # noqa: E402
 from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
 from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
+from tests.helpers.gui import drop  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
 from workers.registration import register_paths  # noqa: E402
@@ -35,77 +31,21 @@ from workers.store import ErrorClass, Library, Stage, Status  # noqa: E402
 HEAVY = ("torch", "docling", "sentence_transformers", "transformers", "onnxruntime")
 
 
-def blank_pdf_bytes() -> bytes:
-    doc = pdfium.PdfDocument.new()
-    doc.new_page(200, 200)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
-
-
-def write_pdfs(folder: Path, count: int, prefix: str = "paper") -> list[Path]:
-    """``count`` distinct PDFs: same bytes plus a unique trailing comment, so hashes differ."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base = blank_pdf_bytes()
-    paths = []
-    for i in range(count):
-        path = folder / f"{prefix}-{i:04d}.pdf"
-        path.write_bytes(base + f"% {prefix} {i}\n".encode())
-        paths.append(path)
-    return paths
-
-
-def drop(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    # As a real drag does: enter (the window must accept it), then drop.
-    enter = QDragEnterEvent(
-        QPoint(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(
-        QPointF(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, event)
-    assert event.isAccepted()
-
-
 @pytest.fixture
-def data(tmp_path: Path) -> DataDir:
-    return DataDir.resolve(tmp_path / "data").ensure()
-
-
-@pytest.fixture
-def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
-    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    hub.start(show=True)
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def other_library(data: DataDir):  # type: ignore[no-untyped-def]
+def other_library(data_dir: DataDir):  # type: ignore[no-untyped-def]
     """The worker's side: another connection to the same library."""
-    library = Library(data)
+    library = Library(data_dir)
     yield library
     library.close()
 
 
-def test_paper_model_passes_modeltester(qtmodeltester, tmp_path: Path, data: DataDir) -> None:
-    writer = Library(data)
-    with IngestQueue(data) as queue:
-        register_paths(writer, queue, write_pdfs(tmp_path / "pdfs", 6))
-        reader = Library(data)
+def test_paper_model_passes_modeltester(
+    qtmodeltester, tmp_path: Path, data_dir: DataDir, make_pdfs
+) -> None:
+    writer = Library(data_dir)
+    with IngestQueue(data_dir) as queue:
+        register_paths(writer, queue, make_pdfs(6, tmp_path / "pdfs"))
+        reader = Library(data_dir)
         model = PaperModel(reader)
         assert model.refresh(force=True)
         assert model.rowCount() == 6
@@ -114,7 +54,7 @@ def test_paper_model_passes_modeltester(qtmodeltester, tmp_path: Path, data: Dat
         ids = [p.id for p in model.papers()]
         writer.cancel(ids[:2])
         writer.remove(ids[2:4])
-        register_paths(writer, queue, write_pdfs(tmp_path / "more", 3, prefix="more"))
+        register_paths(writer, queue, make_pdfs(3, tmp_path / "more", prefix="more"))
         assert model.refresh()
         assert model.rowCount() == 6 - 2 + 3
         statuses = [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
@@ -125,12 +65,13 @@ def test_paper_model_passes_modeltester(qtmodeltester, tmp_path: Path, data: Dat
 
 
 def test_drop_registers_pdfs_and_ignores_other_files(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
     folder = tmp_path / "papers"
-    pdfs = write_pdfs(folder, 3)
+    pdfs = make_pdfs(3, folder)
     (folder / "notes.txt").write_text("not a paper")
-    single = write_pdfs(tmp_path / "single", 1, prefix="single")
+    single = make_pdfs(1, tmp_path / "single", prefix="single")
     assert hub.window.library_view.showing_hint
 
     drop(hub.window, [folder, *single])
@@ -161,9 +102,10 @@ def test_drop_registers_pdfs_and_ignores_other_files(
 
 
 def test_progress_and_errors_show_in_table_and_details(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
-    drop(hub.window, write_pdfs(tmp_path / "p", 2))
+    drop(hub.window, make_pdfs(2, tmp_path / "p"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
     first, second = (p.id for p in hub.model.papers())
 
@@ -195,8 +137,10 @@ def test_progress_and_errors_show_in_table_and_details(
     assert view.proxy.rowCount() == 1
 
 
-def test_retry_and_remove_actions(qtbot, hub, tmp_path: Path, other_library: Library) -> None:
-    pdfs = write_pdfs(tmp_path / "p", 2)
+def test_retry_and_remove_actions(
+    qtbot, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    pdfs = make_pdfs(2, tmp_path / "p")
     drop(hub.window, pdfs)
     qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
     first, second = (p.id for p in hub.model.papers())
@@ -221,10 +165,11 @@ def test_dropping_only_non_pdf_files_says_so(qtbot, hub, tmp_path: Path) -> None
 
 
 def test_finished_papers_are_announced_once_in_the_window(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
     hub.notifier._window_ms = 100
-    drop(hub.window, write_pdfs(tmp_path / "p", 3))
+    drop(hub.window, make_pdfs(3, tmp_path / "p"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
     ids = [p.id for p in hub.model.papers()]
     for paper_id in ids[:2]:
@@ -249,7 +194,7 @@ def test_finished_papers_are_announced_once_in_the_window(
     assert hub.window.banner.label.text() == "2 papers ready · 1 failed"
 
     # Clicking the news lists just those papers, not the one still waiting.
-    drop(hub.window, write_pdfs(tmp_path / "later", 1, prefix="later"))
+    drop(hub.window, make_pdfs(1, tmp_path / "later", prefix="later"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
     view = hub.window.library_view
     assert hub.window.banner.show_button.isVisibleTo(hub.window)
@@ -271,13 +216,13 @@ def test_notifier_batches_and_can_be_disabled(qtbot) -> None:
         notifier.flush()
 
 
-def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -> None:
+def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data_dir: DataDir) -> None:
     command = [
         sys.executable,
         "-c",
         "import sys; print('worker says boom', file=sys.stderr); sys.exit(3)",
     ]
-    supervisor = WorkerSupervisor(data, command=command, backoff_s=(0.05, 0.1))
+    supervisor = WorkerSupervisor(data_dir, command=command, backoff_s=(0.05, 0.1))
     lines: list[str] = []
     states: list[str] = []
     supervisor.output.connect(lines.append)
@@ -290,14 +235,14 @@ def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -
     assert supervisor.state is SupervisorState.STOPPED
 
 
-def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
+def test_supervisor_stops_politely_then_escalates(qtbot, data_dir: DataDir) -> None:
     # Ignores SIGINT (like a worker busy with a long paper): terminate must follow.
     script = (
         "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
         " print('ready', flush=True); time.sleep(60)"
     )
     supervisor = WorkerSupervisor(
-        data, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
+        data_dir, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
     )
     with qtbot.waitSignal(supervisor.output, timeout=10_000):
         supervisor.start()
@@ -307,8 +252,8 @@ def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
     assert supervisor.pid is None
 
 
-def test_second_launch_hands_over_its_files(qtbot, data: DataDir, tmp_path: Path) -> None:
-    name = server_name(data) + "-test"
+def test_second_launch_hands_over_its_files(qtbot, data_dir: DataDir, tmp_path: Path) -> None:
+    name = server_name(data_dir) + "-test"
     server = InstanceServer(name)
     with qtbot.waitSignal(server.activated, timeout=5000) as blocker:
         assert hand_over(name, [str(tmp_path / "a.pdf")])
@@ -319,7 +264,7 @@ def test_second_launch_hands_over_its_files(qtbot, data: DataDir, tmp_path: Path
     assert not hand_over(name + "-nobody", [])
 
 
-def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
+def test_gui_never_imports_heavy_libraries(data_dir: DataDir) -> None:
     code = (
         "import sys, os\n"
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
@@ -328,7 +273,7 @@ def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
         "qapp = QApplication([])\n"
         "from app.application import ResearchHub\n"
         "from workers.paths import DataDir\n"
-        f"hub = ResearchHub(DataDir.resolve({str(data.root)!r}), start_worker=False, use_tray=False)\n"
+        f"hub = ResearchHub(DataDir.resolve({str(data_dir.root)!r}), start_worker=False, use_tray=False)\n"
         "hub.start(show=True)\n"
         "hub.stop()\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"

@@ -6,12 +6,8 @@ import json
 import subprocess
 import sys
 
+from tests.helpers.app_process import run_launcher as run
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.launcher", *args],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_help_lists_commands() -> None:

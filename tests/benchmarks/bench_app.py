@@ -155,8 +155,8 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.application import ResearchHub
+    from tests.helpers.gui import drop
     from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-    from tests.test_app_gui import drop
     from workers import settings as settings_mod
     from workers.paths import DataDir
     from workers.store import Library, Status
