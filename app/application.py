@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from app.models.paper_model import ModelPoller, PaperModel
+from app.models.paper_model import PaperModel, paper_row
 from app.panels.log_view import QtLogHandler
 from app.panels.search_panel import SearchPanel
 from app.panels.status_bar import WORKER_TEXT
@@ -25,6 +25,7 @@ from app.panels.watched_folders import WatchedFoldersPanel
 from app.platform import desktop
 from app.services.background import TaskRunner
 from app.services.library_actions import LibraryActions
+from app.services.library_poller import LibraryPoller
 from app.services.notifier import Notifier
 from app.services.search_client import SearchClient
 from app.services.throughput import Throughput, describe
@@ -85,8 +86,12 @@ class ResearchHub(QObject):
         self.settings: Settings = settings_mod.load(self.library)
         self.runner = TaskRunner(parent=self)
         self.actions = LibraryActions(self.library, self.queue, self.runner, self)
-        self.model = PaperModel(self.library, self)
-        self.poller = ModelPoller(self.model, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self)
+        self.model = PaperModel(self)
+        # The poller reads the library on its own thread; the model only mirrors it.
+        self.poller = LibraryPoller(
+            self.library, paper_row, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self
+        )
+        self.poller.updated.connect(self.model.apply)
         self.notifier = Notifier(enabled=self.settings.notifications, parent=self)
         self.supervisor = WorkerSupervisor(
             self.data_dir, workers=worker_workers, command=worker_command, parent=self
@@ -107,8 +112,8 @@ class ResearchHub(QObject):
                                   settle_s=self.settings.watch_settle_s, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
         self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
-        self.window.details.files_of = self.library.files.files_of
-        self.watch.changed.connect(lambda _result: self.model.refresh(force=True))
+        self.window.details.set_file_source(self.library.files.files_of, self.runner)
+        self.watch.changed.connect(lambda _result: self.poller.request())
         # Folder counts change only when papers change status or go: not on progress ticks.
         self.model.transitions.connect(self.watch.schedule_refresh)
         self.model.rowsRemoved.connect(self.watch.schedule_refresh)
@@ -141,7 +146,7 @@ class ResearchHub(QObject):
         self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)
         self.notifier.announced.connect(self._announce)
-        self.actions.changed.connect(lambda: self.model.refresh(force=True))
+        self.actions.changed.connect(self.poller.request)
         self.actions.changed.connect(self.actions.refresh_queue_depth)
         self.runner.crashed.connect(self._on_crash)
         self.supervisor.state_changed.connect(self._on_worker_state)
@@ -160,7 +165,11 @@ class ResearchHub(QObject):
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self, show: bool = True) -> None:
-        """Order: the table first (the user sees their library at once), then the worker."""
+        """Order: the table first (the user sees their library at once), then the worker.
+
+        Nothing here waits: the poller's first full load, the watcher's catch-up
+        scan and the queue depth all run on threads of their own.
+        """
         self.poller.start()
         self.watch.start()  # its first step is the catch-up scan, on its own thread
         self._depth_timer.start()

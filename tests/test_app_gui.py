@@ -18,7 +18,14 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.models.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
+from app.models.paper_model import (  # noqa: E402
+    Column,
+    PaperModel,
+    PaperRole,
+    ProgressRole,
+    paper_row,
+)
+from app.services.library_poller import LibraryPoller  # noqa: E402
 from app.services.notifier import Notifier, news_text  # noqa: E402
 from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
 from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
@@ -40,28 +47,41 @@ def other_library(data_dir: DataDir):  # type: ignore[no-untyped-def]
 
 
 def test_paper_model_passes_modeltester(
-    qtmodeltester, tmp_path: Path, data_dir: DataDir, make_pdfs
+    qtbot, qtmodeltester, data_dir: DataDir, make_pdfs
 ) -> None:
     writer = Library(data_dir)
+    model = PaperModel()
+    poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=20, idle_ms=50)
+    poller.updated.connect(model.apply)
     with IngestQueue(data_dir) as queue:
-        register_paths(writer, queue, make_pdfs(6, tmp_path / "pdfs"))
-        reader = Library(data_dir)
-        model = PaperModel(reader)
-        assert model.refresh(force=True)
-        assert model.rowCount() == 6
-        qtmodeltester.check(model)
+        register_paths(writer, queue, make_pdfs(6))
+        with qtbot.waitSignal(model.refreshed, timeout=10_000):
+            poller.start()  # the first load happens on the poller's thread
+        try:
+            assert model.rowCount() == 6
+            assert model.counts()[Status.PENDING] == 6
+            qtmodeltester.check(model)  # stays connected: checks every later signal too
 
-        ids = [p.id for p in model.papers()]
-        writer.cancel(ids[:2])
-        writer.remove(ids[2:4])
-        register_paths(writer, queue, make_pdfs(3, tmp_path / "more", prefix="more"))
-        assert model.refresh()
-        assert model.rowCount() == 6 - 2 + 3
-        statuses = [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
-        assert statuses.count("cancelled") == 2
-        qtmodeltester.check(model)
+            resets: list[bool] = []
+            model.modelReset.connect(lambda: resets.append(True))
+            ids = [p.id for p in model.papers()]
+            writer.cancel(ids[:2])
+            writer.remove(ids[2:4])
+            register_paths(writer, queue, make_pdfs(3, prefix="more"))
+
+            def statuses() -> list[str]:
+                return [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
+
+            qtbot.waitUntil(
+                lambda: model.rowCount() == 6 - 2 + 3 and statuses().count("cancelled") == 2,
+                timeout=10_000,
+            )
+            assert [p.id for p in model.papers()][:4] == [ids[0], ids[1], ids[4], ids[5]]
+            assert model.counts()[Status.CANCELLED] == 2 and not resets
+            qtmodeltester.check(model)
+        finally:
+            poller.stop()
     writer.close()
-    reader.close()
 
 
 def test_drop_registers_pdfs_and_ignores_other_files(

@@ -64,7 +64,11 @@ def test_watch_from_the_empty_view_then_duplicates_and_missing_files(
     assert hub.model.rowCount() == 1
     assert hub.model.index(0, Column.PATH).data() == f"{original}  (+1 duplicate)"
     view.table.selectRow(0)
-    assert f"{papers_folder / 'paper (copy).pdf'}" in hub.window.details.toPlainText()
+    # The copy's path is read on the pool, then shown while the paper is still selected.
+    qtbot.waitUntil(
+        lambda: str(papers_folder / "paper (copy).pdf") in hub.window.details.toPlainText(),
+        timeout=5000,
+    )
 
     original.unlink()
     (papers_folder / "paper (copy).pdf").unlink()

@@ -1,18 +1,22 @@
 """The papers table: a Qt model that mirrors the library's rows, one changed row at a time.
 
-The store owns the rows; this model only mirrors them (qutebrowser's download
-model shape). A timer asks SQLite ``PRAGMA data_version`` (near free) and only
-when another connection committed does it fetch ``changed_since(rev)``. Each
-change becomes ``rowsInserted``/``dataChanged``/``rowsRemoved`` for exactly the
-rows concerned, so selection, sorting and scroll position survive updates; the
-model is never reset after the first load.
+The store owns the rows and :class:`~app.services.library_poller.LibraryPoller`
+reads them on a thread of its own; this model only mirrors what the poller
+hands it (qutebrowser's download manager/model split). Each update becomes
+``rowsInserted``/``dataChanged``/``rowsRemoved`` for exactly the rows
+concerned, so selection, sorting and scroll position survive updates; the
+model is never reset.
+
+A row's display text and sort keys are worked out by :func:`paper_row` on the
+poller thread, so that ``data()`` (which the view and the sorting proxy call
+thousands of times) is a tuple lookup.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -22,12 +26,12 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from workers.store import Library, Paper, Status
+from app.services.library_poller import LibraryUpdate
+from workers.store import Paper, Status
 
 log = logging.getLogger("research_hub.app.model")
 
@@ -145,21 +149,104 @@ def _status_word(paper: Paper) -> str:
     return paper.status.value
 
 
-class PaperModel(QAbstractTableModel):
-    """Rows are :class:`Paper` snapshots, in library id order."""
+def _display(paper: Paper, column: Column) -> str:
+    if column == Column.TITLE:
+        return paper.display_title
+    if column == Column.STATUS:
+        return status_text(paper)
+    if column == Column.PROGRESS:
+        return progress_text(paper)
+    if column == Column.CHUNKS:
+        return str(paper.chunk_count) if paper.status is Status.COMPLETED else ""
+    if column == Column.ELAPSED:
+        seconds = elapsed_s(paper)
+        return "" if seconds is None else duration_text(seconds)
+    if column == Column.TIER:
+        return paper.tier or ""
+    if column == Column.ADDED:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(paper.added_at))
+    return path_text(paper)
 
-    #: Papers whose status changed on this refresh: list of (old Status or None, new Paper).
+
+def _sort_key(paper: Paper, column: Column) -> Any:
+    if column == Column.TITLE:
+        return paper.display_title.casefold()
+    if column == Column.STATUS:
+        return paper.status.value
+    if column == Column.PROGRESS:
+        return paper.pages_done / paper.pages_total if paper.pages_total else 0.0
+    if column == Column.CHUNKS:
+        return paper.chunk_count
+    if column == Column.ELAPSED:
+        return elapsed_s(paper) or 0.0
+    if column == Column.TIER:
+        return paper.tier or ""
+    if column == Column.ADDED:
+        return paper.added_at
+    return paper.path.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRow:
+    """A paper with what the table shows of it, worked out once, off the GUI thread."""
+
+    paper: Paper
+    #: Display text per :class:`Column`.
+    display: tuple[str, ...]
+    #: Sort key per :class:`Column`.
+    sort: tuple[Any, ...]
+    #: The tooltip of every cell (error or missing file), or None: then the path, on
+    #: the Title and File cells.
+    tooltip: str | None
+    #: What the progress delegate draws, or None.
+    progress: tuple[str, int, int] | None
+    #: The Time cell grows while the paper is processing: computed when asked.
+    live: bool
+
+
+def paper_row(paper: Paper) -> PaperRow:
+    """Everything ``data()`` may be asked about ``paper`` (runs on the poller thread)."""
+    processing = paper.status is Status.PROCESSING
+    tooltip = paper.error_message or (
+        f"File missing: {paper.path} is gone; the search data is kept."
+        if paper.file_missing else None
+    )
+    return PaperRow(
+        paper,
+        tuple(_display(paper, column) for column in Column),
+        tuple(_sort_key(paper, column) for column in Column),
+        tooltip,
+        (paper.stage.value or "starting", paper.pages_done, paper.pages_total)
+        if processing else None,
+        processing,
+    )
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_SORT = int(SortRole)
+_PAPER = int(PaperRole)
+_PROGRESS = int(ProgressRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ELAPSED = int(Column.ELAPSED)
+
+
+class PaperModel(QAbstractTableModel):
+    """Rows are :class:`PaperRow` snapshots, in library id order."""
+
+    #: Papers whose status changed in an update: list of (old Status or None, new Paper).
+    #: Not emitted for the first load (it is not news).
     transitions = Signal(list)
-    #: Emitted after each applied refresh that changed something.
+    #: Emitted after each applied update.
     refreshed = Signal()
 
-    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._library = library
-        self._rows: list[Paper] = []
+        self._rows: list[PaperRow] = []
         self._row_of: dict[int, int] = {}
-        self._rev = -1
-        self._data_version: int | None = None
+        self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
 
     # -- Qt model API --------------------------------------------------------
 
@@ -186,149 +273,93 @@ class PaperModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        # Called for every painted cell and every comparison the sorting proxy
+        # makes: lookups only, the values were worked out on the poller thread.
+        row = index.row()
+        if not 0 <= row < len(self._rows) or not index.isValid():
             return None
-        paper = self._rows[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(paper, column)
-        if role == SortRole:
-            return self._sort_key(paper, column)
-        if role == PaperRole:
-            return paper
-        if role == ProgressRole and column == Column.PROGRESS:
-            if paper.status is Status.PROCESSING:
-                return (paper.stage.value or "starting", paper.pages_done, paper.pages_total)
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if paper.error_message:
-                return paper.error_message
-            if paper.file_missing:
-                return f"File missing: {paper.path} is gone; the search data is kept."
-            return paper.path if column in (Column.TITLE, Column.PATH) else None
-        if role == Qt.ItemDataRole.DecorationRole and column == Column.STATUS:
-            return status_icon(paper.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.CHUNKS, Column.ELAPSED):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item = self._rows[row]
+        column = index.column()
+        if role == _DISPLAY:
+            if column == _ELAPSED and item.live:
+                seconds = elapsed_s(item.paper)
+                return "" if seconds is None else duration_text(seconds)
+            return item.display[column]
+        if role == _SORT:
+            if column == _ELAPSED and item.live:
+                return elapsed_s(item.paper) or 0.0
+            return item.sort[column]
+        if role == _PAPER:
+            return item.paper
+        if role == _PROGRESS:
+            return item.progress if column == Column.PROGRESS else None
+        if role == _TOOLTIP:
+            if item.tooltip is not None:
+                return item.tooltip
+            return item.paper.path if column in (Column.TITLE, Column.PATH) else None
+        if role == _DECORATION:
+            return status_icon(item.paper.status) if column == Column.STATUS else None
+        if role == _ALIGNMENT and column in (Column.CHUNKS, Column.ELAPSED):
+            return _RIGHT
         return None
-
-    @staticmethod
-    def _display(paper: Paper, column: Column) -> str:
-        if column == Column.TITLE:
-            return paper.display_title
-        if column == Column.STATUS:
-            return status_text(paper)
-        if column == Column.PROGRESS:
-            return progress_text(paper)
-        if column == Column.CHUNKS:
-            return str(paper.chunk_count) if paper.status is Status.COMPLETED else ""
-        if column == Column.ELAPSED:
-            seconds = elapsed_s(paper)
-            return "" if seconds is None else duration_text(seconds)
-        if column == Column.TIER:
-            return paper.tier or ""
-        if column == Column.ADDED:
-            return time.strftime("%Y-%m-%d %H:%M", time.localtime(paper.added_at))
-        return path_text(paper)
-
-    @staticmethod
-    def _sort_key(paper: Paper, column: Column) -> Any:
-        if column == Column.TITLE:
-            return paper.display_title.casefold()
-        if column == Column.STATUS:
-            return paper.status.value
-        if column == Column.PROGRESS:
-            return paper.pages_done / paper.pages_total if paper.pages_total else 0.0
-        if column == Column.CHUNKS:
-            return paper.chunk_count
-        if column == Column.ELAPSED:
-            return elapsed_s(paper) or 0.0
-        if column == Column.TIER:
-            return paper.tier or ""
-        if column == Column.ADDED:
-            return paper.added_at
-        return paper.path.casefold()
 
     # -- mirror ----------------------------------------------------------------
 
     def papers(self) -> list[Paper]:
-        return list(self._rows)
+        return [row.paper for row in self._rows]
 
     def paper(self, paper_id: int) -> Paper | None:
         row = self._row_of.get(paper_id)
-        return None if row is None else self._rows[row]
+        return None if row is None else self._rows[row].paper
+
+    def paper_at(self, row: int) -> Paper | None:
+        """The paper in ``row`` (for the filter proxy, without a round trip through Qt)."""
+        return self._rows[row].paper if 0 <= row < len(self._rows) else None
 
     def counts(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for paper in self._rows:
-            counts[paper.status] += 1
-        return counts
+        return dict(self._counts)
 
-    def refresh(self, force: bool = False) -> bool:
-        """Bring the rows up to date; True when something changed.
-
-        ``data_version`` only moves when *another* connection commits, which is
-        every writer here (worker, pool threads, CLI); ``force`` covers writes
-        made on this thread's own connection.
-        """
-        try:
-            version = self._library.data_version()
-            if not force and self._rev >= 0 and version == self._data_version:
-                return False
-            changes = self._library.changed_since(max(self._rev, 0))
-        except Exception as exc:  # a locked/busy database: try again on the next tick
-            log.warning("library not readable right now: %s", exc)
-            return False
-        self._data_version = version
-        first = self._rev < 0
-        self._rev = changes.rev
-        if not changes.papers and not changes.removed:
-            return False
-        self._apply(changes.papers, changes.removed, announce=not first)
-        return True
-
-    def _apply(self, papers: Sequence[Paper], removed: Sequence[int], announce: bool) -> None:
-        transitions: list[tuple[Status | None, Paper]] = []
-        removed_rows = sorted((self._row_of[i] for i in removed if i in self._row_of), reverse=True)
-        if removed_rows:
-            self._remove_rows(removed_rows)
-        new: list[Paper] = []
-        changed_rows: list[int] = []
-        for paper in papers:
-            row = self._row_of.get(paper.id)
-            if row is None:
-                new.append(paper)
-                transitions.append((None, paper))
-                continue
-            old = self._rows[row]
-            if old == paper:
-                continue
-            self._rows[row] = paper
-            changed_rows.append(row)
-            if old.status is not paper.status:
-                transitions.append((old.status, paper))
-        for start, end in _runs(sorted(changed_rows)):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, len(Column) - 1))
+    def apply(self, update: LibraryUpdate[PaperRow]) -> None:
+        """Splice an update in: removals, then changed rows, then one insertion at the end."""
+        if update.removed:
+            self._remove(update.removed)
+        changed: list[int] = []
+        new: list[PaperRow] = []
+        for item in update.updated:
+            row = self._row_of.get(item.paper.id)
+            if row is None:  # not mirrored (cannot happen with one poller): show it anyway
+                new.append(item)
+            else:
+                self._rows[row] = item
+                changed.append(row)
+        last = len(Column) - 1
+        for start, end in _runs(sorted(changed)):
+            self.dataChanged.emit(self.index(start, 0), self.index(end, last))
+        new.extend(update.inserted)
         if new:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, paper in enumerate(new):
-                self._rows.append(paper)
-                self._row_of[paper.id] = first + offset
+            self._rows.extend(new)
+            self._row_of.update(
+                zip((item.paper.id for item in new), range(first, first + len(new)), strict=True)
+            )
             self.endInsertRows()
-        if announce and transitions:
-            self.transitions.emit(transitions)
+        self._counts = dict(update.counts)
+        if update.transitions and not update.first:
+            self.transitions.emit(update.transitions)
         self.refreshed.emit()
 
-    def _remove_rows(self, rows_desc: list[int]) -> None:
-        for start, end in _runs(sorted(rows_desc), reverse=True):
+    def _remove(self, ids: list[int]) -> None:
+        rows = sorted(self._row_of[i] for i in ids if i in self._row_of)
+        for start, end in reversed(_runs(rows)):
             self.beginRemoveRows(QModelIndex(), start, end)
             del self._rows[start : end + 1]
             self.endRemoveRows()
-        self._row_of = {paper.id: row for row, paper in enumerate(self._rows)}
+        if rows:
+            self._row_of = {item.paper.id: row for row, item in enumerate(self._rows)}
 
 
-def _runs(rows: list[int], reverse: bool = False) -> list[tuple[int, int]]:
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
     """Contiguous (start, end) runs of sorted row numbers, so one signal covers each run."""
     runs: list[tuple[int, int]] = []
     for row in rows:
@@ -336,35 +367,4 @@ def _runs(rows: list[int], reverse: bool = False) -> list[tuple[int, int]]:
             runs[-1] = (runs[-1][0], row)
         else:
             runs.append((row, row))
-    return runs[::-1] if reverse else runs
-
-
-class ModelPoller(QObject):
-    """Drives :meth:`PaperModel.refresh` from a timer: fast while things move, slower when idle."""
-
-    def __init__(
-        self,
-        model: PaperModel,
-        busy_ms: int = 250,
-        idle_ms: int = 1000,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self._model = model
-        self._busy_ms = busy_ms
-        self._idle_ms = idle_ms
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self.tick)
-
-    def start(self) -> None:
-        self._model.refresh(force=True)
-        self._timer.start(self._idle_ms)
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    def tick(self) -> None:
-        changed = self._model.refresh()
-        interval = self._busy_ms if changed else self._idle_ms
-        if self._timer.interval() != interval:
-            self._timer.setInterval(interval)
+    return runs

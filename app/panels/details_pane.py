@@ -1,16 +1,25 @@
-"""What the table cannot show: the selected paper's full error, path and timings."""
+"""What the table cannot show: the selected paper's full error, path, timings and copies.
+
+A paper's other paths (duplicates, a missing file) come from the library, so
+they are read on the task runner's pool: the pane shows the paper at once and
+adds the paths when they arrive, if that paper is still the one shown.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 import time
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.paper_model import progress_text, status_text
+from app.services.background import TaskRunner
 from workers.store import Paper
 from workers.store.files import KnownFile
+
+log = logging.getLogger("research_hub.app.details")
 
 
 def _when(ts: float | None) -> str:
@@ -62,16 +71,51 @@ class DetailsPane(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setOpenLinks(False)
-        #: A paper's known paths (set by the app when watched folders are on); a small
-        #: indexed read, only for a single paper that has copies or lost its file.
-        self.files_of: Callable[[int], list[KnownFile]] | None = None
+        self._files_of: Callable[[int], list[KnownFile]] | None = None
+        self._runner: TaskRunner | None = None
+        #: The papers shown, and the known paths of the single one (when read).
+        self._papers: list[Paper] = []
+        self._files: tuple[int, list[KnownFile]] | None = None
         self.show_papers([])
 
+    def set_file_source(
+        self, files_of: Callable[[int], list[KnownFile]], runner: TaskRunner
+    ) -> None:
+        """Where a paper's known paths come from (a library read, run on ``runner``)."""
+        self._files_of = files_of
+        self._runner = runner
+
     def show_papers(self, papers: list[Paper]) -> None:
-        files = None
+        self._papers = list(papers)
         single = papers[0] if len(papers) == 1 else None
-        if single is not None and self.files_of is not None and (
-            single.copies or single.file_missing
-        ):
-            files = self.files_of(single.id)
-        self.setHtml(details_html(papers, files))
+        if single is None or not (single.copies or single.file_missing):
+            self._files = None
+            self._render()
+            return
+        # The paths last read for this paper until the new answer arrives (no flicker
+        # when a progress update redraws the pane).
+        if self._files is not None and self._files[0] != single.id:
+            self._files = None
+        self._render()
+        if self._files_of is not None and self._runner is not None:
+            files_of, paper_id = self._files_of, single.id
+            self._runner.submit(
+                lambda: files_of(paper_id),
+                lambda files: self._on_files(paper_id, files),
+                lambda exc: log.warning("could not read the paths of paper %s: %s", paper_id, exc),
+            )
+
+    @property
+    def showing_paper(self) -> Paper | None:
+        return self._papers[0] if len(self._papers) == 1 else None
+
+    def _on_files(self, paper_id: int, files: list[KnownFile]) -> None:
+        shown = self.showing_paper
+        if shown is None or shown.id != paper_id:
+            return  # the user has moved on to another selection
+        self._files = (paper_id, files)
+        self._render()
+
+    def _render(self) -> None:
+        files = self._files[1] if self._files is not None else None
+        self.setHtml(details_html(self._papers, files))

@@ -48,13 +48,15 @@ EMPTY_HINT = (
 class PaperFilterProxy(QSortFilterProxyModel):
     """Status filter (None = all) and a case-insensitive text filter over title and path."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, model: PaperModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._model = model
         self._status: Status | None = None
         self._text = ""
         self._ids: frozenset[int] | None = None
         self.setSortRole(SortRole)
         self.setDynamicSortFilter(True)
+        self.setSourceModel(model)
 
     def set_status(self, status: Status | str | None) -> None:
         self._status = Status(status) if status else None
@@ -70,7 +72,10 @@ class PaperFilterProxy(QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        paper: Paper | None = self.sourceModel().index(row, 0, parent).data(PaperRole)
+        # Asked for every inserted row: answer without a round trip through Qt.
+        if self._status is None and not self._text and self._ids is None:
+            return True
+        paper = self._model.paper_at(row)
         if paper is None:
             return False
         if self._ids is not None and paper.id not in self._ids:
@@ -96,8 +101,7 @@ class LibraryView(QWidget):
     def __init__(self, model: PaperModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.proxy = PaperFilterProxy(self)
-        self.proxy.setSourceModel(model)
+        self.proxy = PaperFilterProxy(model, self)
 
         self.status_filter = QComboBox()
         self.status_filter.addItem("All papers", None)
