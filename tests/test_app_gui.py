@@ -307,3 +307,35 @@ def test_gui_never_imports_heavy_libraries(data_dir: DataDir) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_model_keeps_the_sort_order_and_the_selection_follows(
+    qtbot, qtmodeltester, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    qtmodeltester.check(hub.model)  # stays connected: layout changes are checked too
+    view = hub.window.library_view
+
+    def shown() -> list[str]:
+        return [view.proxy.index(r, Column.TITLE).data() for r in range(view.proxy.rowCount())]
+
+    drop(hub.window, make_pdfs(3, prefix="b"))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    view.table.sortByColumn(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    assert shown() == ["b-0002.pdf", "b-0001.pdf", "b-0000.pdf"]
+    assert view.proxy.sortColumn() == -1  # the proxy filters; the model sorts
+    view.table.selectRow(1)
+    [selected] = view.selected_papers()
+
+    drop(hub.window, [*make_pdfs(2, prefix="a"), *make_pdfs(2, prefix="c")])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 7, timeout=10_000)
+    assert shown() == ["c-0001.pdf", "c-0000.pdf", "b-0002.pdf", "b-0001.pdf", "b-0000.pdf",
+                       "a-0001.pdf", "a-0000.pdf"]
+    assert [p.id for p in view.selected_papers()] == [selected.id]
+
+    # A changed row moves to its place when the sort column is the one that changed.
+    view.table.sortByColumn(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    last = view.proxy.index(6, 0).data(PaperRole)
+    other_library.cancel([last.id])
+    qtbot.waitUntil(lambda: view.proxy.index(0, 0).data(PaperRole).id == last.id, timeout=5000)
+    assert view.proxy.index(0, Column.STATUS).data() == "cancelled"
+    assert [p.id for p in view.selected_papers()] == [selected.id]

@@ -8,14 +8,22 @@ concerned, so selection, sorting and scroll position survive updates; the
 model is never reset.
 
 A row's display text and sort keys are worked out by :func:`paper_row` on the
-poller thread, so that ``data()`` (which the view and the sorting proxy call
-thousands of times) is a tuple lookup.
+poller thread, so that ``data()`` (which the view calls for every painted cell)
+is a tuple lookup.
+
+The model keeps its rows in the order the user sorted by (:meth:`PaperModel.sort`,
+which the filter proxy forwards here): Python sorts the precomputed keys at C
+speed, where a sorting proxy would call ``data()`` from C++ twice per comparison
+(12,000 Python calls to place 1,000 new rows). New rows are appended with one
+``beginInsertRows``; when they, or changed rows, do not fall in order, one
+layout change puts them in place (persistent indexes, hence selection, follow).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -231,10 +239,13 @@ _PAPER = int(PaperRole)
 _PROGRESS = int(ProgressRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ELAPSED = int(Column.ELAPSED)
+_COLUMNS = len(Column)
+#: Built once: combining Qt's enum flags in Python on every paint is not free.
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class PaperModel(QAbstractTableModel):
-    """Rows are :class:`PaperRow` snapshots, in library id order."""
+    """Rows are :class:`PaperRow` snapshots, in the sort order (library id order until sorted)."""
 
     #: Papers whose status changed in an update: list of (old Status or None, new Paper).
     #: Not emitted for the first load (it is not news).
@@ -247,6 +258,8 @@ class PaperModel(QAbstractTableModel):
         self._rows: list[PaperRow] = []
         self._row_of: dict[int, int] = {}
         self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
+        self._sort_column = -1  # none: library id order
+        self._descending = False
 
     # -- Qt model API --------------------------------------------------------
 
@@ -254,7 +267,13 @@ class PaperModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMNS
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # One Python call where the default (hasIndex) makes two (rowCount, columnCount).
+        if 0 <= row < len(self._rows) and 0 <= column < _COLUMNS and not parent.isValid():
+            return self.createIndex(row, column)
+        return QModelIndex()
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -268,9 +287,7 @@ class PaperModel(QAbstractTableModel):
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every painted cell and every comparison the sorting proxy
@@ -319,10 +336,19 @@ class PaperModel(QAbstractTableModel):
     def counts(self) -> dict[Status, int]:
         return dict(self._counts)
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows sorted by ``column`` from now on (the view's header asks this)."""
+        self._sort_column = column if 0 <= column < _COLUMNS else -1
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self._resort()
+
     def apply(self, update: LibraryUpdate[PaperRow]) -> None:
-        """Splice an update in: removals, then changed rows, then one insertion at the end."""
+        """Splice an update in: removals, changed rows, one insertion at the end; then,
+        only if something is out of order, one layout change to sort it in."""
         if update.removed:
             self._remove(update.removed)
+        column = self._sort_column
+        out_of_order = False
         changed: list[int] = []
         new: list[PaperRow] = []
         for item in update.updated:
@@ -330,11 +356,12 @@ class PaperModel(QAbstractTableModel):
             if row is None:  # not mirrored (cannot happen with one poller): show it anyway
                 new.append(item)
             else:
+                if column >= 0 and self._rows[row].sort[column] != item.sort[column]:
+                    out_of_order = True
                 self._rows[row] = item
                 changed.append(row)
-        last = len(Column) - 1
         for start, end in _runs(sorted(changed)):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, last))
+            self.dataChanged.emit(self.index(start, 0), self.index(end, _COLUMNS - 1))
         new.extend(update.inserted)
         if new:
             first = len(self._rows)
@@ -344,6 +371,9 @@ class PaperModel(QAbstractTableModel):
                 zip((item.paper.id for item in new), range(first, first + len(new)), strict=True)
             )
             self.endInsertRows()
+            out_of_order = out_of_order or not self._in_order(max(first - 1, 0))
+        if out_of_order:
+            self._resort()
         self._counts = dict(update.counts)
         if update.transitions and not update.first:
             self.transitions.emit(update.transitions)
@@ -357,6 +387,44 @@ class PaperModel(QAbstractTableModel):
             self.endRemoveRows()
         if rows:
             self._row_of = {item.paper.id: row for row, item in enumerate(self._rows)}
+
+    def _sort_key(self) -> Callable[[PaperRow], tuple[Any, int]]:
+        column = self._sort_column
+        if column == _ELAPSED:  # a processing paper's time grows: read it now
+            now = time.time()
+            return lambda item: (
+                (elapsed_s(item.paper, now) or 0.0) if item.live else item.sort[column],
+                item.paper.id,
+            )
+        return lambda item: (item.sort[column], item.paper.id)
+
+    def _in_order(self, start: int) -> bool:
+        """Whether rows from ``start`` on are in the sort order."""
+        if self._sort_column < 0:
+            return True
+        key = self._sort_key()
+        keys = [key(item) for item in self._rows[start:]]
+        pairs = zip(keys, keys[1:], strict=False)
+        if self._descending:
+            return all(a >= b for a, b in pairs)
+        return all(a <= b for a, b in pairs)
+
+    def _resort(self) -> None:
+        """Sort the rows by the sort column with one layout change; selection follows."""
+        if self._sort_column < 0 or len(self._rows) < 2:
+            return
+        ordered = sorted(self._rows, key=self._sort_key(), reverse=self._descending)
+        if all(a is b for a, b in zip(ordered, self._rows, strict=True)):
+            return
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        held = [(self._rows[index.row()].paper.id, index.column()) for index in persistent]
+        self._rows = ordered
+        self._row_of = {item.paper.id: row for row, item in enumerate(ordered)}
+        self.changePersistentIndexList(
+            persistent, [self.createIndex(self._row_of[pid], column) for pid, column in held]
+        )
+        self.layoutChanged.emit()
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:

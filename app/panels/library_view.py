@@ -1,7 +1,9 @@
 """The papers table with its filter bar, or a first-run hint when the library is empty.
 
-Filtering and sorting happen in a proxy over the mirror model, so the model's
-row-exact updates keep selection and scroll position whatever the user sorted by.
+Filtering happens in a proxy over the mirror model; sorting is forwarded to the
+model, which keeps its rows in order from precomputed keys (see
+``app/models/paper_model.py``). The model's row-exact updates keep selection and
+scroll position whatever the user sorted by.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.paper_model import Column, PaperModel, PaperRole, SortRole
+from app.models.paper_model import Column, PaperModel, PaperRole
 from app.models.progress_delegate import ProgressDelegate
 from workers.store import Paper, Status
 
@@ -46,7 +48,10 @@ EMPTY_HINT = (
 
 
 class PaperFilterProxy(QSortFilterProxyModel):
-    """Status filter (None = all) and a case-insensitive text filter over title and path."""
+    """Status filter (None = all) and a case-insensitive text filter over title and path.
+
+    It does not sort itself: :meth:`sort` is handed to the model, whose order it keeps.
+    """
 
     def __init__(self, model: PaperModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,9 +59,11 @@ class PaperFilterProxy(QSortFilterProxyModel):
         self._status: Status | None = None
         self._text = ""
         self._ids: frozenset[int] | None = None
-        self.setSortRole(SortRole)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # a changed row leaves or joins a filtered view
         self.setSourceModel(model)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._model.sort(column, order)
 
     def set_status(self, status: Status | str | None) -> None:
         self._status = Status(status) if status else None
