@@ -15,6 +15,9 @@ def test_help_lists_commands() -> None:
     assert out.returncode == 0
     for command in ("add", "worker", "status", "search", "doctor"):
         assert command in out.stdout
+    # ...and what research-hub does without one: the app, with its own options.
+    for option in ("--no-worker", "--workers", "--check-display"):
+        assert option in out.stdout.split("Without a command:")[1]
 
 
 def test_add_and_status_json(tmp_path) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from workers import __version__
 from workers.paths import ENV_DATA_DIR, DataDir
-from workers.store.storage_errors import storage_error
 
 COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
@@ -134,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, data_dir.ensure())
     except (OSError, sqlite3.Error) as exc:
+        # Imported here: importing this module must stay light (the desktop app's
+        # launcher reads COMMANDS before deciding which libraries its process may load).
+        from workers.store.storage_errors import storage_error
+
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
         fault = storage_error(exc, data_dir.root)
         if fault is None:

@@ -193,6 +193,8 @@ class LibraryPoller(QObject, Generic[Row]):
     def _deliver(self, update: LibraryUpdate[Any]) -> None:
         try:
             if not self._stopping:
+                log.debug("table update: %d new, %d changed, %d gone", len(update.inserted),
+                          len(update.updated), len(update.removed))
                 self.updated.emit(update)
         finally:
             self._in_flight = False
