@@ -339,3 +339,38 @@ def test_the_model_keeps_the_sort_order_and_the_selection_follows(
     qtbot.waitUntil(lambda: view.proxy.index(0, 0).data(PaperRole).id == last.id, timeout=5000)
     assert view.proxy.index(0, Column.STATUS).data() == "cancelled"
     assert [p.id for p in view.selected_papers()] == [selected.id]
+
+
+def test_title_gets_the_room_and_counts_read_right(
+    qtbot, hub, other_library: Library, make_pdfs
+) -> None:
+    hub.window.resize(1400, 800)
+    drop(hub.window, make_pdfs(2))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    for pages, paper_id in enumerate((p.id for p in hub.model.papers()), start=1):
+        other_library.start(paper_id)
+        other_library.complete(paper_id, [], model="m", dim=3, title=None, page_count=pages,
+                               tier="fast", ocr_used=False, timings={})
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 2, timeout=10_000)
+    assert [hub.model.index(r, Column.PROGRESS).data() for r in range(2)] == ["1 page", "2 pages"]
+
+    header = hub.window.library_view.table.horizontalHeader()
+
+    def title_is_widest() -> bool:
+        others = [header.sectionSize(c) for c in Column if c != Column.TITLE]
+        return header.sectionSize(Column.TITLE) > max(others)
+
+    qtbot.waitUntil(title_is_widest, timeout=5000)  # once the window is laid out at 1400 px
+    assert header.sectionSize(Column.TITLE) >= 0.4 * hub.window.library_view.table.viewport().width()
+    view = hub.window.library_view
+    view.table.selectAll()
+    assert "2 papers selected" in hub.window.details.toPlainText()
+
+
+def test_counts_in_words() -> None:
+    from app.wording import count
+
+    assert [count(n, "page") for n in (0, 1, 2)] == ["0 pages", "1 page", "2 pages"]
+    assert count(1, "chunk") == "1 chunk" and count(1000, "paper") == "1,000 papers"
+    assert count(2, "copy") == "2 copies"
+    assert news_text(1, 1) == "1 paper ready · 1 failed"

@@ -39,6 +39,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from app.services.library_poller import LibraryUpdate
+from app.wording import count
 from workers.store import Paper, Status
 
 log = logging.getLogger("research_hub.app.model")
@@ -131,7 +132,7 @@ def progress_text(paper: Paper) -> str:
             return f"{stage} {paper.pages_done}/{paper.pages_total}"
         return stage
     if paper.status is Status.COMPLETED:
-        return f"{paper.pages_total or paper.page_count or 0} pages"
+        return count(paper.pages_total or paper.page_count or 0, "page")
     if paper.status is Status.PENDING:
         return "queued"
     return ""
@@ -145,7 +146,7 @@ def status_text(paper: Paper) -> str:
 
 def path_text(paper: Paper) -> str:
     if paper.copies:
-        return f"{paper.path}  (+{paper.copies} duplicate{'s' if paper.copies > 1 else ''})"
+        return f"{paper.path}  (+{count(paper.copies, 'duplicate')})"
     return paper.path
 
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.paper_model import progress_text, status_text
 from app.services.background import TaskRunner
+from app.wording import count
 from workers.store import Paper
 from workers.store.files import KnownFile
 
@@ -30,7 +31,7 @@ def details_html(papers: list[Paper], files: list[KnownFile] | None = None) -> s
     if not papers:
         return "<p style='color:gray'>Select a paper to see its details.</p>"
     if len(papers) > 1:
-        return f"<p>{len(papers)} papers selected.</p>"
+        return f"<p>{count(len(papers), 'paper')} selected.</p>"
     p = papers[0]
     rows = [
         ("Status", status_text(p)),

@@ -9,6 +9,7 @@ scroll position whatever the user sorted by.
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelection,
     QModelIndex,
     QObject,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.paper_model import Column, PaperModel, PaperRole
+from app.models.paper_model import HEADERS, Column, PaperModel, PaperRole
 from app.models.progress_delegate import ProgressDelegate
 from workers.store import Paper, Status
 
@@ -45,6 +46,25 @@ EMPTY_HINT = (
     "<p>Or <a href='watch'>watch a folder</a> (Downloads, Zotero storage, a synced drive):<br>"
     "every paper saved there is added by itself, now and later.</p>"
 )
+
+
+#: Per column (Title stretches): the widest text it usually shows, the text it must
+#: show however narrow (None: its header), and its limits in pixels. Longer text is
+#: elided; its tooltip or the details pane has all of it.
+COLUMN_CONTENT: dict[Column, tuple[str, str | None, int, int]] = {
+    Column.STATUS: ("failed (damaged)", "processing", 80, 220),
+    Column.PROGRESS: ("embedding 99/99", None, 80, 180),
+    Column.CHUNKS: ("99999", None, 40, 90),
+    Column.ELAPSED: ("59m 59s", None, 40, 90),
+    Column.TIER: ("balanced", None, 40, 110),
+    Column.ADDED: ("2026-12-31 23:59", "2026-12-31", 80, 170),
+    Column.PATH: ("~/Papers/a-paper.pdf", None, 80, 160),
+}
+#: Room around a cell's text (margins, focus frame) and a header's (the sort arrow).
+CELL_PADDING = 16
+HEADER_PADDING = 20
+#: The least share of the table's width the Title column keeps.
+TITLE_SHARE = 0.4
 
 
 class PaperFilterProxy(QSortFilterProxyModel):
@@ -143,12 +163,13 @@ class LibraryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
-        # Narrow fixed columns so the stretching Title column keeps most of the width.
-        for column, width in ((Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
-                              (Column.ELAPSED, 65), (Column.TIER, 75), (Column.ADDED, 120),
-                              (Column.PATH, 110)):
-            header.resizeSection(column, width)
+        self._sizing = False
+        self._user_sized = False
+        header.sectionResized.connect(self._on_section_resized)
+        self.table.viewport().installEventFilter(self)
+        self.size_columns()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(
             lambda pos: self.context_menu_requested.emit(self.table.viewport().mapToGlobal(pos))
@@ -182,6 +203,66 @@ class LibraryView(QWidget):
         model.modelReset.connect(self._update_page)
         self._update_page()
 
+    def size_columns(self) -> None:
+        """Title takes the spare width; the other columns fit their usual content.
+
+        Each other column gets the width of its usual text (or its header),
+        within its limits; when together they would leave Title less than
+        ``TITLE_SHARE`` of the table (a large font, a narrow window), File gives
+        up room first, then the others alike, down to what each must show. Sized from the font, not
+        from the rows: measuring every row (ResizeToContents) would ask the
+        model for thousands of cells on each update. Once the user drags a
+        border, the widths are theirs.
+        """
+        if self._user_sized:
+            return
+        header = self.table.horizontalHeader()
+        text = self.table.fontMetrics()
+        head = header.fontMetrics()
+        icon = self.table.iconSize().width() if self.table.iconSize().isValid() else 16
+        natural: dict[Column, int] = {}
+        least: dict[Column, int] = {}
+        for column, (sample, must_show, lowest, highest) in COLUMN_CONTENT.items():
+            extra = CELL_PADDING + (icon + 4 if column == Column.STATUS else 0)
+            title = head.horizontalAdvance(HEADERS[column]) + HEADER_PADDING
+            must = text.horizontalAdvance(must_show) + extra if must_show else 0
+            least[column] = max(lowest, title, must)
+            natural[column] = max(least[column], min(highest, text.horizontalAdvance(sample) + extra))
+        widths = dict(natural)
+        over = sum(widths.values()) - int(self.table.viewport().width() * (1 - TITLE_SHARE))
+        # File gives up room first (its tooltip and the details pane show the path)...
+        if over > 0:
+            cut = min(over, widths[Column.PATH] - least[Column.PATH])
+            widths[Column.PATH] -= cut
+            over -= cut
+        # ...then the others alike, down to what each must show.
+        spare = sum(widths[c] - least[c] for c in widths if c != Column.PATH)
+        if over > 0 and spare > 0:
+            factor = max(0.0, 1 - over / spare)
+            for column in widths:
+                if column != Column.PATH:
+                    widths[column] = least[column] + int((widths[column] - least[column]) * factor)
+        self._sizing = True
+        try:
+            for column, width in widths.items():
+                header.resizeSection(column, width)
+        finally:
+            self._sizing = False
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if not self._sizing and column != Column.TITLE:
+            self._user_sized = True  # the user dragged a border
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.size_columns()  # the table's width is known only now (a hidden page waits)
+        return super().eventFilter(watched, event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self.size_columns()
+        super().changeEvent(event)
+
     def set_status_filter(self, status: Status | None) -> None:
         self.status_filter.setCurrentIndex(
             self.status_filter.findData(status.value) if status else 0
@@ -193,7 +274,8 @@ class LibraryView(QWidget):
         if ids:
             self.set_status_filter(None)
             self.text_filter.clear()
-            self.batch_filter.setText(f"Only the {len(ids)} just finished  ✕")
+            which = "one" if len(ids) == 1 else f"{len(ids):,}"
+            self.batch_filter.setText(f"Only the {which} just finished  ✕")
         self.batch_filter.setVisible(bool(ids))
 
     @property

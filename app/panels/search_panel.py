@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.models.search_results import CardDelegate, HitRole, SearchResultModel
 from app.services.search_client import ClientState, SearchClient
+from app.wording import count
 from workers.search.protocol import Hit, Results
 from workers.store import Paper, Status
 
@@ -200,7 +201,7 @@ class SearchPanel(QDockWidget):
         self.open_button.setEnabled(False)
         text = results.coverage.text()
         if results.query.strip():
-            found = f"{len(results.hits)} result{'s' if len(results.hits) != 1 else ''}"
+            found = count(len(results.hits), "result")
             text = f"{found} · {text}"
         self.coverage.setText(text)
         if results.notes:

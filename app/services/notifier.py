@@ -12,6 +12,7 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.wording import count
 from workers.store import Paper, Status
 
 log = logging.getLogger("research_hub.app.tray")
@@ -20,7 +21,7 @@ log = logging.getLogger("research_hub.app.tray")
 def news_text(ready: int, failed: int) -> str:
     parts = []
     if ready:
-        parts.append(f"{ready} paper{'s' if ready != 1 else ''} ready")
+        parts.append(f"{count(ready, 'paper')} ready")
     if failed:
         parts.append(f"{failed} failed")
     return " · ".join(parts)

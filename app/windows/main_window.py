@@ -31,6 +31,7 @@ from app.panels.news_banner import NewsBanner
 from app.panels.status_bar import StatusBar
 from app.platform import desktop
 from app.services.library_actions import LibraryActions
+from app.wording import count
 from workers.registration import Registration
 from workers.store import Paper, Status
 
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Remove from library",
-            f"Remove {len(ids)} paper(s) from the library?\n\n"
+            f"Remove {count(len(ids), 'paper')} from the library?\n\n"
             "Their search data is deleted; the PDF files themselves stay where they are.",
         )
         if answer == QMessageBox.StandardButton.Yes:
@@ -291,7 +292,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.status.showMessage(f"Adding {len(paths)} item(s)…")
+        self.status.showMessage(f"Adding {count(len(paths), 'item')}…")
         self.library_actions.add_paths(paths)
 
     def _on_registered(self, result: Registration) -> None:
