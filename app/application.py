@@ -217,7 +217,9 @@ class ResearchHub(QObject):
         log.info("Research Hub stopped")
 
     def quit(self) -> None:
+        """File → Quit, the tray's Quit: stop everything (the worker politely), then leave."""
         self.window.hide()
+        self.stop()
         QApplication.quit()
 
     # -- reactions ---------------------------------------------------------------------
@@ -306,10 +308,11 @@ class ResearchHub(QObject):
         box.setDetailedText(details)
         box.open()
 
-    def edit_settings(self) -> None:
+    def edit_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, str(self.data_dir.root), self.window)
         dialog.saved.connect(self._save_settings)
         dialog.open()
+        return dialog
 
     def _save_settings(self, new: Settings) -> None:
         old = self.settings

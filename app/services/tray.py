@@ -18,14 +18,23 @@ log = logging.getLogger("research_hub.app.tray")
 
 
 class Tray(QObject):
-    """The system tray icon with a small menu; exists only where a tray is available."""
+    """The system tray icon with a small menu.
 
+    The app makes one where the desktop has a tray. It also works where there
+    is none (tests force it on offscreen): the icon is then never shown, but
+    the menu's actions and the icon's signals still drive the app the same way.
+    """
+
+    #: The icon was clicked (or double-clicked): bring the window up.
     show_window = Signal()
     #: The user clicked a notification.
     news_clicked = Signal()
     #: The menu's Show/Hide entry: show the window if hidden, else hide it.
     toggle_window = Signal()
+    #: The menu's Quit.
     quit_requested = Signal()
+    #: A notification went out (its text).
+    news_shown = Signal(str)
 
     def __init__(
         self, icon: QIcon, pause_action: QAction | None = None, parent: QObject | None = None
@@ -36,29 +45,42 @@ class Tray(QObject):
         self._menu = QMenu()
         self.show_action = QAction("Show / hide Research Hub", self._menu)
         self.show_action.triggered.connect(self.toggle_window)
-        quit_action = QAction("Quit", self._menu)
-        quit_action.triggered.connect(self.quit_requested)
+        self.quit_action = QAction("Quit", self._menu)
+        self.quit_action.triggered.connect(self.quit_requested)
         self._menu.addAction(self.show_action)
         if pause_action is not None:  # the window's own action: one state, two places
             self._menu.addAction(pause_action)
         self._menu.addSeparator()
-        self._menu.addAction(quit_action)
+        self._menu.addAction(self.quit_action)
         self._icon.setContextMenu(self._menu)
         self._icon.activated.connect(self._on_activated)
         self._icon.messageClicked.connect(self.news_clicked)
+
+    @property
+    def icon(self) -> QSystemTrayIcon:
+        return self._icon
+
+    @property
+    def menu(self) -> QMenu:
+        return self._menu
 
     @staticmethod
     def available() -> bool:
         return QSystemTrayIcon.isSystemTrayAvailable()
 
     def show(self) -> None:
+        if not self.available():  # nowhere to show it (offscreen, a desktop without a tray)
+            log.info("no system tray here: the icon stays hidden")
+            return
         self._icon.show()
 
     def hide(self) -> None:
         self._icon.hide()
 
     def notify(self, text: str) -> None:
-        self._icon.showMessage("Research Hub", text, self._icon.icon(), 5000)
+        if self._icon.isVisible():
+            self._icon.showMessage("Research Hub", text, self._icon.icon(), 5000)
+        self.news_shown.emit(text)
 
     def set_status(self, text: str) -> None:
         self._icon.setToolTip(f"Research Hub — {text}")
