@@ -57,7 +57,7 @@ COLUMN_CONTENT: dict[Column, tuple[str, str | None, int, int]] = {
     Column.CHUNKS: ("99999", None, 40, 90),
     Column.ELAPSED: ("59m 59s", None, 40, 90),
     Column.TIER: ("balanced", None, 40, 110),
-    Column.ADDED: ("2026-12-31 23:59", "2026-12-31", 80, 170),
+    Column.ADDED: ("2026-12-31 23:59", "2026-12-31 23:59", 80, 170),
     Column.PATH: ("~/Papers/a-paper.pdf", None, 80, 160),
 }
 #: Room around a cell's text (margins, focus frame) and a header's (the sort arrow).
