@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -33,13 +34,15 @@ from app.services.tray import Tray
 from app.services.watch_service import WatchService
 from app.services.worker_supervisor import WorkerSupervisor
 from app.windows.main_window import MainWindow
-from app.windows.pdf_viewer import PdfViewerWindow
 from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.settings import Settings
 from workers.store import Library, Paper, Status
+
+if TYPE_CHECKING:
+    from app.windows.pdf_viewer import PdfViewerWindow
 
 log = logging.getLogger("research_hub.app")
 
@@ -119,10 +122,11 @@ class ResearchHub(QObject):
         self.model.rowsRemoved.connect(self.watch.schedule_refresh)
         self.watch.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
         self.watch.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
-        # Search: a panel in the window, a helper process that embeds queries, a PDF viewer.
+        # Search: a panel in the window, a helper process that embeds queries, and a PDF
+        # viewer, made (with Qt's PDF modules) when the first passage is opened.
         self.search_client = SearchClient(self.data_dir, parent=self)
         self.search_panel = SearchPanel(self.search_client)
-        self.viewer = PdfViewerWindow(desktop.open_file)
+        self._viewer: PdfViewerWindow | None = None
         self.window.add_panel(
             self.search_panel, Qt.DockWidgetArea.RightDockWidgetArea, self.search_panel.focus_action
         )
@@ -211,10 +215,20 @@ class ResearchHub(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.search_client.stop()
-        self.viewer.close()
+        if self._viewer is not None:
+            self._viewer.close()
         self.queue.close()
         self.library.close()
         log.info("Research Hub stopped")
+
+    @property
+    def viewer(self) -> PdfViewerWindow:
+        """The in-app PDF viewer (made on first use: most sessions never open one)."""
+        if self._viewer is None:
+            from app.windows.pdf_viewer import PdfViewerWindow
+
+            self._viewer = PdfViewerWindow(desktop.open_file)
+        return self._viewer
 
     def quit(self) -> None:
         """File → Quit, the tray's Quit: stop everything (the worker politely), then leave."""

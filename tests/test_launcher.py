@@ -125,6 +125,7 @@ def test_the_gui_process_stays_light(tmp_path: Path) -> None:
     assert "PySide6.QtWidgets" in loaded and "app.application" in loaded
     assert [m for m in loaded if m.split(".")[0] in HEAVY] == []
     assert [m for m in loaded if m.startswith("workers.search.")] in ([], ["workers.search.protocol"])
+    assert "PySide6.QtPdf" not in loaded  # the PDF viewer is made when a passage is opened
 
 
 def test_the_app_imports_only_the_search_protocol() -> None:
