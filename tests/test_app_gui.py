@@ -216,6 +216,9 @@ def test_finished_papers_are_announced_once_in_the_window(
     # Clicking the news lists just those papers, not the one still waiting.
     drop(hub.window, make_pdfs(1, tmp_path / "later", prefix="later"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    # The throughput counted the three finished papers, and one is left to go.
+    assert "papers/min" in hub.window.status.rate_label.text()
+    assert hub.window.status.counts_label.text() == "2 done · 1 failed · 1 to go"
     view = hub.window.library_view
     assert hub.window.banner.show_button.isVisibleTo(hub.window)
     hub.window.banner.show_button.click()
