@@ -135,6 +135,14 @@ def test_progress_and_errors_show_in_table_and_details(
     index = hub.model.index(0, Column.PROGRESS)
     assert index.data() == "parsing 37/120"
     assert index.data(ProgressRole) == ("parsing", 37, 120)
+    # A progress tick signals the cells that changed (the view repaints just those).
+    cells: list[tuple[int, int, int, int]] = []
+    hub.model.dataChanged.connect(
+        lambda top, bottom, *_: cells.append((top.row(), top.column(), bottom.row(), bottom.column())))
+    other_library.progress(first, Stage.PARSING, 38, 120)
+    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 38, timeout=5000)
+    assert sorted(cells) == [(0, Column.PROGRESS, 0, Column.PROGRESS),
+                             (0, Column.ELAPSED, 0, Column.ELAPSED)]  # its time grows too
 
     other_library.start(second)
     other_library.fail(second, ErrorClass.ENCRYPTED)
@@ -357,14 +365,14 @@ def test_title_gets_the_room_and_counts_read_right(
     qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 2, timeout=10_000)
     assert [hub.model.index(r, Column.PROGRESS).data() for r in range(2)] == ["1 page", "2 pages"]
 
-    header = hub.window.library_view.table.horizontalHeader()
-
-    def title_is_widest() -> bool:
-        others = [header.sectionSize(c) for c in Column if c != Column.TITLE]
-        return header.sectionSize(Column.TITLE) > max(others)
-
-    qtbot.waitUntil(title_is_widest, timeout=5000)  # once the window is laid out at 1400 px
-    assert header.sectionSize(Column.TITLE) >= 0.4 * hub.window.library_view.table.viewport().width()
+    table = hub.window.library_view.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: hub.window.width() == 1400, timeout=5000)
+    qtbot.waitUntil(lambda: sum(header.sectionSize(c) for c in Column)
+                    == table.viewport().width(), timeout=5000)  # laid out at that width
+    others = [header.sectionSize(c) for c in Column if c != Column.TITLE]
+    assert header.sectionSize(Column.TITLE) > max(others)
+    assert header.sectionSize(Column.TITLE) > table.viewport().width() / 3
     view = hub.window.library_view
     view.table.selectAll()
     assert "2 papers selected" in hub.window.details.toPlainText()
@@ -377,3 +385,33 @@ def test_counts_in_words() -> None:
     assert count(1, "chunk") == "1 chunk" and count(1000, "paper") == "1,000 papers"
     assert count(2, "copy") == "2 copies"
     assert news_text(1, 1) == "1 paper ready · 1 failed"
+
+
+def test_search_filters_follow_the_indexed_papers(
+    qtbot, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    drop(hub.window, [*make_pdfs(2, tmp_path / "a", prefix="b"),
+                      *make_pdfs(1, tmp_path / "z", prefix="a")])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    ids = {p.file_name: p.id for p in hub.model.papers()}
+    for paper_id in ids.values():
+        other_library.start(paper_id)
+        other_library.complete(paper_id, [], model="m", dim=3, title=None, page_count=1,
+                               tier="fast", ocr_used=False, timings={})
+    panel = hub.search_panel
+
+    def items(combo) -> list[str]:  # type: ignore[no-untyped-def]
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 4, timeout=10_000)
+    assert items(panel.paper_filter) == ["All papers", "a-0000.pdf", "b-0000.pdf", "b-0001.pdf"]
+    assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a"), str(tmp_path / "z")]
+    panel.paper_filter.blockSignals(True)  # choosing would start a search process
+    panel.paper_filter.setCurrentIndex(3)
+    panel.paper_filter.blockSignals(False)
+
+    hub.actions.remove([ids["b-0001.pdf"], ids["a-0000.pdf"]])
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 2, timeout=10_000)
+    assert items(panel.paper_filter) == ["All papers", "b-0000.pdf"]
+    assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a")]
+    assert panel.paper_filter.currentIndex() == 0  # the chosen paper is gone: all again

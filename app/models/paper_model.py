@@ -243,6 +243,8 @@ _ELAPSED = int(Column.ELAPSED)
 _COLUMNS = len(Column)
 #: Built once: combining Qt's enum flags in Python on every paint is not free.
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+#: Up to this many changed cells, each gets its own dataChanged; beyond, runs of rows.
+MAX_CELL_SIGNALS = 256
 
 
 class PaperModel(QAbstractTableModel):
@@ -352,17 +354,27 @@ class PaperModel(QAbstractTableModel):
         out_of_order = False
         changed: list[int] = []
         new: list[PaperRow] = []
+        cells: list[tuple[int, int]] = []
         for item in update.updated:
             row = self._row_of.get(item.paper.id)
             if row is None:  # not mirrored (cannot happen with one poller): show it anyway
                 new.append(item)
-            else:
-                if column >= 0 and self._rows[row].sort[column] != item.sort[column]:
-                    out_of_order = True
-                self._rows[row] = item
-                changed.append(row)
-        for start, end in _runs(sorted(changed)):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, _COLUMNS - 1))
+                continue
+            old = self._rows[row]
+            if column >= 0 and old.sort[column] != item.sort[column]:
+                out_of_order = True
+            self._rows[row] = item
+            changed.append(row)
+            cells.extend((row, c) for c in _changed_cells(old, item))
+        if len(cells) <= MAX_CELL_SIGNALS:
+            # One signal per changed cell: a view repaints that cell only. For a range
+            # it repaints its whole viewport, and a table of text is not cheap to paint.
+            for row, c in cells:
+                cell = self.index(row, c)
+                self.dataChanged.emit(cell, cell)
+        else:
+            for start, end in _runs(sorted(changed)):
+                self.dataChanged.emit(self.index(start, 0), self.index(end, _COLUMNS - 1))
         new.extend(update.inserted)
         if new:
             first = len(self._rows)
@@ -426,6 +438,17 @@ class PaperModel(QAbstractTableModel):
             persistent, [self.createIndex(self._row_of[pid], column) for pid, column in held]
         )
         self.layoutChanged.emit()
+
+
+def _changed_cells(old: PaperRow, new: PaperRow) -> list[int]:
+    """The columns whose cell looks different; at least one, so that a changed paper
+    is always signalled (the details pane shows more of it than the table)."""
+    columns = [c for c in range(_COLUMNS) if old.display[c] != new.display[c]]
+    if (old.live or new.live) and _ELAPSED not in columns:
+        columns.append(_ELAPSED)  # its time grows while processing
+    if old.progress != new.progress and Column.PROGRESS not in columns:
+        columns.append(Column.PROGRESS)
+    return columns or [Column.TITLE]
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
