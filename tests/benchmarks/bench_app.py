@@ -81,7 +81,11 @@ class StallMeter:
         from PySide6.QtCore import QTimer
 
         self.gaps: list[float] = []
+        #: CPU time the GUI thread itself used between two ticks (ms): its own work,
+        #: without the time it waited for a core or for the GIL.
+        self.busy: list[float] = []
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer = QTimer()
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -90,10 +94,15 @@ class StallMeter:
         now = time.perf_counter()
         self.gaps.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
         self._last = now
+        cpu = time.thread_time()
+        self.busy.append((cpu - self._last_cpu) * 1000)
+        self._last_cpu = cpu
 
     def start(self) -> None:
         self.gaps.clear()
+        self.busy.clear()
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer.start()
 
     def stop(self) -> tuple[float, float]:
@@ -202,6 +211,8 @@ def main() -> None:
                              f"{visible_s:.2f} s" if seen else "NOT ALL ROWS SEEN"))
                 rows.append(("  longest stall during the drop (p99)",
                              f"{worst:.0f} ms ({p99:.0f} ms)"))
+                rows.append(("  GUI-thread CPU: longest busy stretch during the drop",
+                             f"{max(meter.busy or [0]):.0f} ms"))
                 rows.append((f"GUI RSS with {hub.model.rowCount()} rows",
                              f"{psutil.Process().memory_info().rss / 2**20:.0f} MB"))
 
@@ -215,7 +226,8 @@ def main() -> None:
                 worst, p99 = meter.stop()
                 rows.append((f"while 2 workers ingest ({time.perf_counter() - t1:.0f} s,"
                              f" {completed()} done)",
-                             f"longest stall {worst:.0f} ms, p99 {p99:.0f} ms"))
+                             f"longest stall {worst:.0f} ms, p99 {p99:.0f} ms,"
+                             f" longest GUI-thread busy stretch {max(meter.busy or [0]):.0f} ms CPU"))
 
                 if args.idle_s > 0:
                     # Idle: let the queue drain, then measure.
