@@ -415,3 +415,16 @@ def test_search_filters_follow_the_indexed_papers(
     assert items(panel.paper_filter) == ["All papers", "b-0000.pdf"]
     assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a")]
     assert panel.paper_filter.currentIndex() == 0  # the chosen paper is gone: all again
+
+
+def test_a_drag_without_local_files_is_refused(hub) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/paper.pdf")])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(hub.window, enter)
+    assert not enter.isAccepted()

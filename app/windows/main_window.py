@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
             self.library_actions.remove(ids)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if desktop.local_paths(event.mimeData()):
+        if desktop.has_local_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
