@@ -148,8 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, data_dir.ensure())
     except (OSError, sqlite3.Error) as exc:
-        # Imported here: workers.store loads sqlite-utils, which `search` asking the app's
-        # search process never needs (see cmd_search).
+        # Imported here: importing this module must stay light. workers.store loads
+        # sqlite-utils, which `search` asking the app's search process never needs (see
+        # cmd_search), and the desktop app's launcher reads COMMANDS before deciding which
+        # libraries its process may load.
         from workers.store.storage_errors import storage_error
 
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
