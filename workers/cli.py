@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+", metavar="PATH")
     _common(add, json_flag=True)
 
-    worker = sub.add_parser("worker", help="run the ingestion worker in the foreground")
+    worker = sub.add_parser(
+        "worker", help="run the ingestion worker in the foreground",
+        epilog="Ctrl+C (SIGINT) stops it at once: the paper in flight goes back to the queue."
+        " SIGTERM lets it finish the current paper first, then exit.")
     worker.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: the setting, else what the machine affords)")
     worker.add_argument("--burst", action="store_true",

@@ -118,7 +118,9 @@ class ChildProcess(QObject):
         self.process.closeWriteChannel()
 
     def interrupt(self) -> bool:
-        """Ctrl+C (SIGINT): the polite stop. False where there is no such signal."""
+        """Ctrl+C (SIGINT): the first step of a stop; what it means is the child's (the
+        worker stops at once, its paper back in the queue). False where there is no
+        such signal."""
         pid = self.pid
         if pid is None or os.name != "posix":
             return False

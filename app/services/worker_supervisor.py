@@ -1,10 +1,16 @@
 """Supervises the bundled ingestion worker (``python -m workers``) as a QProcess.
 
 Started with the app, restarted with exponential back-off when it dies, stopped
-on quit with an escalating stop (Vorta's ``borg_job`` shape): SIGINT lets the
-consumer finish the paper in flight, SIGTERM stops it at once, SIGKILL if even
-that is ignored. A paper cut short is re-queued by the worker's own reconcile on
-its next start, so nothing is lost whichever step ends it. The worker's stderr
+on pause and quit with an escalating stop (Vorta's ``borg_job`` shape). The
+worker's consumer runs with Huey's ``graceful_signal="TERM"`` (see
+``workers/worker.py``), so the signals mean the opposite of Huey's default:
+SIGINT, sent first, stops the worker at once (the paper in flight goes back to
+the queue, as pausing promises); SIGTERM would let the current paper finish,
+however long it takes. If the worker is still there after the grace period, it
+gets SIGTERM (``QProcess.terminate``; on Windows, which has no SIGINT, this is
+the first step), then SIGKILL. A paper cut short by a kill is re-queued by the
+worker's own reconcile on its next start, so nothing is lost whichever step
+ends it. The worker's stderr
 is forwarded line by line into Python logging (and so into the log view) by
 :class:`~app.services.child_process.ChildProcess`.
 """
@@ -189,7 +195,7 @@ class WorkerSupervisor(QObject):
             return
         self._escalation += 1
         if self._escalation <= 1:
-            log.info("worker still running after the polite stop: terminating")
+            log.info("worker still running after SIGINT: terminating")
             process.terminate()
             self._escalate_timer.start(self._term_ms)
         else:
