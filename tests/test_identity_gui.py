@@ -22,7 +22,7 @@ from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers.citations import parse_bibtex  # noqa: E402
 from workers.paper_identity import PAGE, STAMP, Identity  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.store import FileInfo, Library  # noqa: E402
+from workers.store import FileInfo, Library, Status  # noqa: E402
 
 
 def ident(**values: object) -> Identity:
@@ -136,7 +136,8 @@ def select(hub: ResearchHub, paper_id: int) -> None:
 
 def test_details_edit_cite_and_export(qtbot, hub, data_dir: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lib, n = library_with_versions(data_dir, tmp_path)
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 4)
+    # The table mirrors the library a poll later: wait for the finished rows.
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 4)
     select(hub, n["v1"])
     details = hub.window.details
     qtbot.waitUntil(lambda: details.shown_identity is not None)

@@ -231,7 +231,9 @@ class LibraryView(QWidget):
         Each other column gets the width of its usual text (or its header),
         within its limits; when together they would leave Title less than
         ``TITLE_SHARE`` of the table (a large font, a narrow window), File gives
-        up room first, then the others alike, down to what each must show. Sized from the font, not
+        up room first, then the others alike, down to what each must show; if
+        that is still not enough, Title keeps its share and the table scrolls
+        sideways. Sized from the font, not
         from the rows: measuring every row (ResizeToContents) would ask the
         model for thousands of cells on each update. Once the user drags a
         border, the widths are theirs.
@@ -264,10 +266,21 @@ class LibraryView(QWidget):
             for column in widths:
                 if column != Column.PATH:
                     widths[column] = least[column] + int((widths[column] - least[column]) * factor)
+        # When even that leaves Title less than its share (ten columns in a narrow
+        # window), Title keeps its share and the table scrolls sideways rather than
+        # squeezing the titles away.
+        viewport = self.table.viewport().width()
+        title_least = int(viewport * TITLE_SHARE)
+        squeezed = viewport - sum(widths.values()) < title_least
         self._sizing = True
         try:
             for column, width in widths.items():
                 header.resizeSection(column, width)
+            header.setSectionResizeMode(
+                Column.TITLE,
+                QHeaderView.ResizeMode.Interactive if squeezed else QHeaderView.ResizeMode.Stretch)
+            if squeezed:
+                header.resizeSection(Column.TITLE, title_least)
         finally:
             self._sizing = False
 
