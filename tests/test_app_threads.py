@@ -2,8 +2,9 @@
 
 Every connection the store opens is traced (``sqlite3``'s trace callback
 records the thread of each statement), then the app is driven through a drop,
-a duplicate shown in the details pane, and a status change made by another
-connection, as the worker would make it.
+a duplicate shown in the details pane, a status change made by another
+connection, as the worker would make it, and the identity features (the
+details pane's identity, Edit details, citing, exporting, preferring a version).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 import workers.store.db as store_db
 from app.models.paper_model import PaperModel, paper_row
@@ -76,6 +78,28 @@ def test_no_sql_on_the_gui_thread_after_start(
         qtbot.waitUntil(
             lambda: hub.model.paper(first.id).status is Status.CANCELLED, timeout=10_000
         )
+
+        # Identity and citing: read, corrected, cited and exported on the pool.
+        details = hub.window.details
+        qtbot.waitUntil(lambda: details.shown_identity is not None, timeout=10_000)
+        hub.citations_ui.edit(first.id)
+        qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None, timeout=10_000)
+        dialog = hub.citations_ui.dialog
+        dialog.editors["title"].setText("Glacier Retreat Since 1850")
+        dialog.editors["year"].setText("2021")
+        dialog._save()
+        qtbot.waitUntil(lambda: hub.model.paper(first.id).year == 2021, timeout=10_000)
+        qtbot.waitUntil(lambda: "Glacier Retreat Since 1850" in details.toPlainText(),
+                        timeout=10_000)
+        hub.citations.cite(first.id, [1])
+        clipboard = QApplication.clipboard()
+        qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite[p.~1]{"), timeout=10_000)
+        out = tmp_path / "refs.bib"
+        with qtbot.waitSignal(hub.citations.message, timeout=10_000) as written:
+            hub.citations.export(None, "bibtex", str(out))
+        assert written.args[0] == f"5 citations written to {out}"
+        assert "Glacier Retreat Since 1850" in out.read_text(encoding="utf-8")
+        hub.citations.prefer(first.id)
         assert hub.runner.wait(10_000)
 
         main = threading.main_thread().ident
