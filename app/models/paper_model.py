@@ -482,6 +482,8 @@ class PaperModel(QAbstractTableModel):
             def value(item: PaperRow) -> Any:
                 return item.sort[column]
 
+        if not self._heads:  # no versions in the library: the plain key (cheaper)
+            return lambda item: (value(item), item.paper.id)
         sign = -1 if self._descending else 1
         head_of = self._head_of
 
