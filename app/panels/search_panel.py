@@ -4,6 +4,10 @@ Typing is debounced, then the query goes to the search process through
 :class:`~app.services.search_client.SearchClient`; nothing here blocks the window.
 Double-click or Enter on a result opens the PDF in the app at that passage
 (``open_requested``); "Open in default viewer" hands the file to the desktop.
+Right-click → "Cite this passage" (``cite_requested``) and "Export citations…"
+(``export_requested``, the results' papers) are done by the app's citation
+service, off the GUI thread. Quick-pass hits are marked preliminary on their
+cards, and the coverage line says how many papers are findable by words only.
 """
 
 from __future__ import annotations
