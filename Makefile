@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml packaging/constraints.txt
 
 setup: $(STAMP)
 
+# The check says which system libraries Qt's window needs, if any are missing (Linux).
 run: $(STAMP)
+	$(VENV)/bin/research-hub --check-display
 	$(VENV)/bin/research-hub
 
 test: $(STAMP)

@@ -12,34 +12,39 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from app import desktop
-from app.citation_service import CitationService
-from app.citations_ui import CitationsUI
-from app.library_service import LibraryService
-from app.log_view import QtLogHandler
-from app.main_window import MainWindow
-from app.paper_model import ModelPoller, PaperModel
-from app.pdf_viewer import PdfViewerWindow
-from app.search_client import SearchClient
-from app.search_panel import SearchPanel
-from app.settings_dialog import SettingsDialog, worker_needs_restart
-from app.status_bar import WORKER_TEXT
-from app.tasks import TaskRunner
-from app.throughput import Throughput, describe
-from app.tray import Notifier, Tray
-from app.watch_service import WatchService
-from app.watched_folders import WatchedFoldersPanel
-from app.worker_process import WorkerSupervisor
+from app.models.paper_model import PaperModel, paper_row
+from app.panels.log_view import QtLogHandler
+from app.panels.search_panel import SearchPanel
+from app.panels.status_bar import WORKER_TEXT
+from app.panels.watched_folders import WatchedFoldersPanel
+from app.platform import desktop
+from app.services.background import TaskRunner
+from app.services.citation_service import CitationService
+from app.services.library_actions import LibraryActions
+from app.services.library_poller import LibraryPoller
+from app.services.notifier import Notifier
+from app.services.search_client import SearchClient
+from app.services.throughput import Throughput, describe
+from app.services.tray import Tray
+from app.services.watch_service import WatchService
+from app.services.worker_supervisor import WorkerSupervisor
+from app.windows.citations_ui import CitationsUI
+from app.windows.main_window import MainWindow
+from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.settings import Settings
 from workers.store import Library, Paper, Status
+
+if TYPE_CHECKING:
+    from app.windows.pdf_viewer import PdfViewerWindow
 
 log = logging.getLogger("research_hub.app")
 
@@ -85,9 +90,13 @@ class ResearchHub(QObject):
         self.queue = IngestQueue(self.data_dir)
         self.settings: Settings = settings_mod.load(self.library)
         self.runner = TaskRunner(parent=self)
-        self.service = LibraryService(self.library, self.queue, self.runner, self)
-        self.model = PaperModel(self.library, self)
-        self.poller = ModelPoller(self.model, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self)
+        self.actions = LibraryActions(self.library, self.queue, self.runner, self)
+        self.model = PaperModel(self)
+        # The poller reads the library on its own thread; the model only mirrors it.
+        self.poller = LibraryPoller(
+            self.library, paper_row, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self
+        )
+        self.poller.updated.connect(self.model.apply)
         self.notifier = Notifier(enabled=self.settings.notifications, parent=self)
         self.supervisor = WorkerSupervisor(
             self.data_dir, workers=worker_workers, command=worker_command, parent=self
@@ -97,29 +106,31 @@ class ResearchHub(QObject):
         self.icon = app_icon()
         self.window = MainWindow(
             self.model,
-            self.service,
+            self.actions,
             self.log_handler,
             str(self.data_dir.root),
             self.icon,
             keep_in_tray=self._keep_in_tray,
         )
-        # Watched folders: one watcher thread, started with the window (app/watch_service.py).
+        # Watched folders: one watcher thread, started with the window (app/services/watch_service.py).
         self.watch = WatchService(self.library, self.queue, self.runner,
                                   settle_s=self.settings.watch_settle_s, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
         self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
-        self.window.details.files_of = self.library.files.files_of
-        self.watch.changed.connect(lambda _result: self.model.refresh(force=True))
+        self.window.details.set_file_source(self.library.files.files_of, self.runner)
+        self.watch.changed.connect(lambda _result: self.poller.request())
         # Folder counts change only when papers change status or go: not on progress ticks.
         self.model.transitions.connect(self.watch.schedule_refresh)
         self.model.rowsRemoved.connect(self.watch.schedule_refresh)
         self.watch.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
         self.watch.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
-        # Search: a panel in the window, a helper process that embeds queries, a PDF viewer.
+        # Search: a panel in the window, a helper process that embeds queries, and a PDF
+        # viewer, made (with Qt's PDF modules) when the first passage is opened.
         self.search_client = SearchClient(self.data_dir, parent=self)
         self.search_panel = SearchPanel(self.search_client)
-        self.viewer = PdfViewerWindow(desktop.open_file)
+        self._viewer: PdfViewerWindow | None = None
         # Identity and citing: details pane links, Paper menu, search and viewer actions.
+        # Every read and write goes through the task runner's pool.
         self.citations = CitationService(self.library, self.runner, self)
         self.citations_ui = CitationsUI(
             self.citations, self.window, self.window.details,
@@ -136,7 +147,7 @@ class ResearchHub(QObject):
         self.throughput = Throughput()
         self._depth_timer = QTimer(self)
         self._depth_timer.setInterval(2000)
-        self._depth_timer.timeout.connect(self.service.refresh_queue_depth)
+        self._depth_timer.timeout.connect(self.actions.refresh_queue_depth)
         self._stopped = False
         self._wire()
 
@@ -149,8 +160,9 @@ class ResearchHub(QObject):
         self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)
         self.notifier.announced.connect(self._announce)
-        self.service.changed.connect(lambda: self.model.refresh(force=True))
-        self.citations.changed.connect(lambda: self.model.refresh(force=True))
+        self.actions.changed.connect(self.poller.request)
+        self.actions.changed.connect(self.actions.refresh_queue_depth)
+        self.citations.changed.connect(self.poller.request)
         self.citations.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
         self.citations.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
         self.window.library_view.selection_changed.connect(self.citations_ui.on_selection)
@@ -158,8 +170,6 @@ class ResearchHub(QObject):
         self.search_panel.cite_requested.connect(
             lambda hit: self.citations.cite(hit.paper_id, hit.pages))
         self.search_panel.export_requested.connect(self.citations_ui.export)
-        self.viewer.cite_requested.connect(self.citations.cite)
-        self.service.changed.connect(self.service.refresh_queue_depth)
         self.runner.crashed.connect(self._on_crash)
         self.supervisor.state_changed.connect(self._on_worker_state)
         self.model.transitions.connect(self._count_finished)
@@ -177,11 +187,15 @@ class ResearchHub(QObject):
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self, show: bool = True) -> None:
-        """Order: the table first (the user sees their library at once), then the worker."""
+        """Order: the table first (the user sees their library at once), then the worker.
+
+        Nothing here waits: the poller's first full load, the watcher's catch-up
+        scan and the queue depth all run on threads of their own.
+        """
         self.poller.start()
         self.watch.start()  # its first step is the catch-up scan, on its own thread
         self._depth_timer.start()
-        self.service.refresh_queue_depth()
+        self.actions.refresh_queue_depth()
         if self.tray is not None:
             self.tray.show()
         # Start minimised: to the tray where there is one (the window stays hidden).
@@ -219,19 +233,32 @@ class ResearchHub(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.search_client.stop()
-        self.viewer.close()
+        if self._viewer is not None:
+            self._viewer.close()
         self.queue.close()
         self.library.close()
         log.info("Research Hub stopped")
 
+    @property
+    def viewer(self) -> PdfViewerWindow:
+        """The in-app PDF viewer (made on first use: most sessions never open one)."""
+        if self._viewer is None:
+            from app.windows.pdf_viewer import PdfViewerWindow
+
+            self._viewer = PdfViewerWindow(desktop.open_file)
+            self._viewer.cite_requested.connect(self.citations.cite)
+        return self._viewer
+
     def quit(self) -> None:
+        """File → Quit, the tray's Quit: stop everything (the worker politely), then leave."""
         self.window.hide()
+        self.stop()
         QApplication.quit()
 
     # -- reactions ---------------------------------------------------------------------
 
     def add_paths(self, paths: Sequence[str]) -> None:
-        self.service.add_paths(paths)
+        self.actions.add_paths(paths)
 
     def set_paused(self, paused: bool) -> None:
         """Pause: stop the worker politely (a paper in flight goes back to the queue);
@@ -314,10 +341,11 @@ class ResearchHub(QObject):
         box.setDetailedText(details)
         box.open()
 
-    def edit_settings(self) -> None:
+    def edit_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, str(self.data_dir.root), self.window)
         dialog.saved.connect(self._save_settings)
         dialog.open()
+        return dialog
 
     def _save_settings(self, new: Settings) -> None:
         old = self.settings

@@ -1,27 +1,155 @@
 """The ``research-hub`` entry point: a command runs the engine CLI, none opens the app.
 
+``research-hub [GLOBAL OPTIONS] COMMAND ...`` (``add``, ``status``...; the global
+options ``--data-dir``/``-v`` may come first, as with ``git -C``) runs the
+command line; ``--worker`` runs the worker (the frozen bundle's executable is
+both); anything else opens the desktop app, after two checks that need no Qt:
+every path given must exist (else exit 2 with a message), and Qt must be able
+to open a window here (else exit 1 with the missing system libraries and the
+command that installs them, instead of Qt's abort).
+
 Kept free of Qt imports so that ``research-hub add`` and friends start fast and
 work on machines without a display.
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+#: Test hook: when set, the app writes the names of every module it loaded, sorted,
+#: one per line, to this file as it quits (tests check the GUI stays light).
+ENV_MODULES_AT_EXIT = "RESEARCH_HUB_MODULES_AT_EXIT"
+
+#: Imported by sqlite-utils at import time when installed (``sqlite_utils/db.py``), for
+#: features the app never uses: ~0.3 s of start-up and tens of MB in the GUI process.
+UNUSED_IN_GUI = ("pandas", "numpy")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def app_parser() -> argparse.ArgumentParser:
+    from workers.paths import ENV_DATA_DIR
+
+    parser = argparse.ArgumentParser(
+        prog="research-hub",
+        description="Open the Research Hub desktop app, adding any PDF files or folders given.",
+    )
+    parser.add_argument("paths", nargs="*", help="PDF files or folders to add")
+    parser.add_argument(
+        "--data-dir",
+        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
+    )
+    parser.add_argument("--workers", type=int, default=None, help="worker processes to run")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start the ingestion worker (run it yourself)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--check-display",
+        action="store_true",
+        help="only check that a window can open here (system libraries, display); exit 0 or 1",
+    )
+    return parser
+
+
+def parse_app_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The app's options; a path that does not exist ends the program (exit 2) with why."""
+    parser = app_parser()
+    args = parser.parse_args(list(argv))
+    for path in args.paths:
+        if not Path(path).expanduser().exists():
+            parser.error(f"no such file or folder: {path}")
+    return args
+
+
+def wants_cli(args: Sequence[str]) -> bool:
+    """A command (or the command line's --help/--version) after any global options."""
+    from workers.cli import GLOBAL_OPTIONS, command_index
+
+    if command_index(args) is not None:
+        return True
+    i = 0
+    while i < len(args):  # the first token that is not a global option
+        name = args[i].split("=", 1)[0]
+        if name not in GLOBAL_OPTIONS:
+            return args[i] in ("-h", "--help", "--version")
+        i += 2 if GLOBAL_OPTIONS[name] and "=" not in args[i] else 1
+    return False
+
+
+def keep_unused_libraries_out() -> None:
+    """Make ``import pandas``/``import numpy`` fail in this process (they are optional
+    for sqlite-utils, which then does without them). The real GUI process only:
+    tests run the app in-process next to code that needs numpy."""
+    for name in UNUSED_IN_GUI:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+def keep_startup_out_of_gc() -> None:
+    """Leave what start-up built (~60,000 objects: modules, Qt wrappers, widgets; they
+    live as long as the app) out of the cyclic garbage collector's full passes.
+
+    Each full pass walks every tracked object with the GIL held, which stalled
+    the window for tens of milliseconds whenever enough new objects had survived
+    (a drop of 1,000 papers). Reference counting still frees those objects; only
+    cycles among them would stay, and they are the app itself. The real GUI
+    process only (tests build many apps in one process).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None = None) -> int:
+    """``ready(hub)`` is called once the window is up (benchmarks time the real start)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from workers.cli import COMMANDS
     from workers.cli import main as cli_main
 
-    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
-        return cli_main(args)
     if args and args[0] == "--worker":  # the frozen bundle's executable runs the worker too
         return cli_main(["worker", *args[1:]])
-    from app.main import run_app
+    if wants_cli(args):
+        from workers.cli import command_index
 
-    return run_app(args)
+        if command_index(args) is None and {"-h", "--help"} & set(args):
+            # The command line's help, then the desktop app's own options.
+            try:
+                return cli_main(args)
+            finally:
+                print("\nWithout a command:\n\n" + app_parser().format_help(), end="")
+        return cli_main(args)
+    options = parse_app_args(args)
+    from app.platform.display import check_display, qt_platform
+
+    problem = check_display()
+    if options.check_display:
+        if problem is None:
+            print(f"research-hub: a window can open here (Qt platform: {qt_platform(os.environ)})")
+            return 0
+        print(problem.explain(), file=sys.stderr)
+        return 1
+    if problem is not None:
+        print(problem.explain(), file=sys.stderr)
+        return 1
+    keep_unused_libraries_out()
+    from app.startup import run_app
+
+    def window_up(hub: Any) -> None:
+        keep_startup_out_of_gc()
+        if ready is not None:
+            ready(hub)
+
+    try:
+        return run_app(args, window_up)
+    finally:
+        modules_file = os.environ.get(ENV_MODULES_AT_EXIT)
+        if modules_file:
+            loaded = sorted(name for name, module in sys.modules.items() if module is not None)
+            Path(modules_file).write_text("\n".join(loaded) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private data directory per test, the corpus, generated PDFs."""
+"""Shared fixtures: a private data directory per test, the corpus, generated PDFs, the app."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.skips import skip_or_fail  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+MakePdfs = Callable[..., list[Path]]
 
 
 @pytest.fixture
@@ -23,6 +28,56 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
     root = tmp_path / "data"
     monkeypatch.setenv("RESEARCH_HUB_DATA_DIR", str(root))
     return DataDir.resolve(root).ensure()
+
+
+@pytest.fixture
+def make_pdfs(tmp_path: Path) -> MakePdfs:
+    """``make_pdfs(n, folder=None, prefix="paper", pages=None)``: ``n`` distinct small PDFs.
+
+    Files are ``folder/prefix-0000.pdf``... (``folder`` defaults to ``tmp_path/pdfs``;
+    numbering goes on across calls into the same folder). Every PDF made by one
+    test has bytes of its own, so each is a paper of its own; ``pages`` (lists
+    of lines, see ``tests/helpers/pdfgen.py``) defaults to one line naming it.
+    """
+    made = 0
+    next_number: dict[tuple[Path, str], int] = {}
+
+    def make(
+        n: int, folder: Path | str | None = None, prefix: str = "paper",
+        pages: list[list[str]] | None = None,
+    ) -> list[Path]:
+        nonlocal made
+        target = Path(folder) if folder is not None else tmp_path / "pdfs"
+        target.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for _ in range(n):
+            number = next_number.get((target, prefix), 0)
+            next_number[(target, prefix)] = number + 1
+            made += 1
+            name = f"{prefix}-{number:04d}"
+            paths.append(make_pdf(target / f"{name}.pdf", pages or [[f"{prefix} {number}"]],
+                                  salt=f"pdf {made}"))
+        return paths
+
+    return make
+
+
+@pytest.fixture
+def hub(request: pytest.FixtureRequest, qtbot: Any, data_dir: DataDir) -> Iterator[Any]:
+    """The desktop app (``ResearchHub``) on ``data_dir``, offscreen, stopped at teardown.
+
+    No worker, no tray and a 50 ms poll unless the test asks with a marker, e.g.
+    ``@pytest.mark.hub(start_worker=True, workers=1, settings={"tier": "fast"})``
+    or ``@pytest.mark.hub(use_tray=True)``; ``start=False`` leaves ``hub.start()``
+    to the test. The options are those of ``tests.helpers.gui.open_hub``.
+    A module may override ``data_dir`` to open another library (the corpus).
+    """
+    from tests.helpers.gui import open_hub
+
+    marker = request.node.get_closest_marker("hub")
+    app = open_hub(data_dir, qtbot=qtbot, **(marker.kwargs if marker else {}))
+    yield app
+    app.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,25 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import io  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import pypdfium2 as pdfium  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from app.application import ResearchHub  # noqa: E402
-from app.main import InstanceServer, hand_over, server_name  # noqa: E402
-from app.paper_model import Column, PaperModel, PaperRole, ProgressRole  # noqa: E402
-from app.tray import Notifier, news_text  # noqa: E402
-from app.worker_process import WorkerState, WorkerSupervisor  # noqa: E402
+from app.models.paper_model import (  # noqa: E402
+    Column,
+    PaperModel,
+    PaperRole,
+    ProgressRole,
+    paper_row,
+)
+from app.services.library_poller import LibraryPoller  # noqa: E402
+from app.services.notifier import Notifier, news_text  # noqa: E402
+from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
+from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
+from tests.helpers.gui import drop  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.queue import IngestQueue  # noqa: E402
 from workers.registration import register_paths  # noqa: E402
@@ -35,102 +38,60 @@ from workers.store import ErrorClass, Library, Stage, Status  # noqa: E402
 HEAVY = ("torch", "docling", "sentence_transformers", "transformers", "onnxruntime")
 
 
-def blank_pdf_bytes() -> bytes:
-    doc = pdfium.PdfDocument.new()
-    doc.new_page(200, 200)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
-
-
-def write_pdfs(folder: Path, count: int, prefix: str = "paper") -> list[Path]:
-    """``count`` distinct PDFs: same bytes plus a unique trailing comment, so hashes differ."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base = blank_pdf_bytes()
-    paths = []
-    for i in range(count):
-        path = folder / f"{prefix}-{i:04d}.pdf"
-        path.write_bytes(base + f"% {prefix} {i}\n".encode())
-        paths.append(path)
-    return paths
-
-
-def drop(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    # As a real drag does: enter (the window must accept it), then drop.
-    enter = QDragEnterEvent(
-        QPoint(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(
-        QPointF(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, event)
-    assert event.isAccepted()
-
-
 @pytest.fixture
-def data(tmp_path: Path) -> DataDir:
-    return DataDir.resolve(tmp_path / "data").ensure()
-
-
-@pytest.fixture
-def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
-    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    hub.start(show=True)
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def other_library(data: DataDir):  # type: ignore[no-untyped-def]
+def other_library(data_dir: DataDir):  # type: ignore[no-untyped-def]
     """The worker's side: another connection to the same library."""
-    library = Library(data)
+    library = Library(data_dir)
     yield library
     library.close()
 
 
-def test_paper_model_passes_modeltester(qtmodeltester, tmp_path: Path, data: DataDir) -> None:
-    writer = Library(data)
-    with IngestQueue(data) as queue:
-        register_paths(writer, queue, write_pdfs(tmp_path / "pdfs", 6))
-        reader = Library(data)
-        model = PaperModel(reader)
-        assert model.refresh(force=True)
-        assert model.rowCount() == 6
-        qtmodeltester.check(model)
+def test_paper_model_passes_modeltester(
+    qtbot, qtmodeltester, data_dir: DataDir, make_pdfs
+) -> None:
+    writer = Library(data_dir)
+    model = PaperModel()
+    poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=20, idle_ms=50)
+    poller.updated.connect(model.apply)
+    with IngestQueue(data_dir) as queue:
+        register_paths(writer, queue, make_pdfs(6))
+        with qtbot.waitSignal(model.refreshed, timeout=10_000):
+            poller.start()  # the first load happens on the poller's thread
+        try:
+            assert model.rowCount() == 6
+            assert model.counts()[Status.PENDING] == 6
+            qtmodeltester.check(model)  # stays connected: checks every later signal too
 
-        ids = [p.id for p in model.papers()]
-        writer.cancel(ids[:2])
-        writer.remove(ids[2:4])
-        register_paths(writer, queue, write_pdfs(tmp_path / "more", 3, prefix="more"))
-        assert model.refresh()
-        assert model.rowCount() == 6 - 2 + 3
-        statuses = [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
-        assert statuses.count("cancelled") == 2
-        qtmodeltester.check(model)
+            resets: list[bool] = []
+            model.modelReset.connect(lambda: resets.append(True))
+            ids = [p.id for p in model.papers()]
+            writer.cancel(ids[:2])
+            writer.remove(ids[2:4])
+            register_paths(writer, queue, make_pdfs(3, prefix="more"))
+
+            def statuses() -> list[str]:
+                return [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]
+
+            qtbot.waitUntil(
+                lambda: model.rowCount() == 6 - 2 + 3 and statuses().count("cancelled") == 2,
+                timeout=10_000,
+            )
+            assert [p.id for p in model.papers()][:4] == [ids[0], ids[1], ids[4], ids[5]]
+            assert model.counts()[Status.CANCELLED] == 2 and not resets
+            qtmodeltester.check(model)
+        finally:
+            poller.stop()
     writer.close()
-    reader.close()
 
 
 def test_drop_registers_pdfs_and_ignores_other_files(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
     folder = tmp_path / "papers"
-    pdfs = write_pdfs(folder, 3)
+    pdfs = make_pdfs(3, folder)
     (folder / "notes.txt").write_text("not a paper")
-    single = write_pdfs(tmp_path / "single", 1, prefix="single")
+    single = make_pdfs(1, tmp_path / "single", prefix="single")
     assert hub.window.library_view.showing_hint
 
     drop(hub.window, [folder, *single])
@@ -161,9 +122,10 @@ def test_drop_registers_pdfs_and_ignores_other_files(
 
 
 def test_progress_and_errors_show_in_table_and_details(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
-    drop(hub.window, write_pdfs(tmp_path / "p", 2))
+    drop(hub.window, make_pdfs(2, tmp_path / "p"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
     first, second = (p.id for p in hub.model.papers())
 
@@ -173,6 +135,14 @@ def test_progress_and_errors_show_in_table_and_details(
     index = hub.model.index(0, Column.PROGRESS)
     assert index.data() == "parsing 37/120"
     assert index.data(ProgressRole) == ("parsing", 37, 120)
+    # A progress tick signals the cells that changed (the view repaints just those).
+    cells: list[tuple[int, int, int, int]] = []
+    hub.model.dataChanged.connect(
+        lambda top, bottom, *_: cells.append((top.row(), top.column(), bottom.row(), bottom.column())))
+    other_library.progress(first, Stage.PARSING, 38, 120)
+    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 38, timeout=5000)
+    assert sorted(cells) == [(0, Column.PROGRESS, 0, Column.PROGRESS),
+                             (0, Column.ELAPSED, 0, Column.ELAPSED)]  # its time grows too
 
     other_library.start(second)
     other_library.fail(second, ErrorClass.ENCRYPTED)
@@ -195,17 +165,19 @@ def test_progress_and_errors_show_in_table_and_details(
     assert view.proxy.rowCount() == 1
 
 
-def test_retry_and_remove_actions(qtbot, hub, tmp_path: Path, other_library: Library) -> None:
-    pdfs = write_pdfs(tmp_path / "p", 2)
+def test_retry_and_remove_actions(
+    qtbot, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    pdfs = make_pdfs(2, tmp_path / "p")
     drop(hub.window, pdfs)
     qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
     first, second = (p.id for p in hub.model.papers())
     other_library.cancel([first])
     qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.CANCELLED, timeout=5000)
 
-    hub.service.retry([first])
+    hub.actions.retry([first])
     qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.PENDING, timeout=5000)
-    hub.service.remove([second])
+    hub.actions.remove([second])
     qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=5000)
     assert all(p.exists() for p in pdfs)  # removing never deletes the user's file
 
@@ -221,10 +193,11 @@ def test_dropping_only_non_pdf_files_says_so(qtbot, hub, tmp_path: Path) -> None
 
 
 def test_finished_papers_are_announced_once_in_the_window(
-    qtbot, hub, tmp_path: Path, other_library: Library
+    qtbot, hub, tmp_path: Path, other_library: Library,
+    make_pdfs,
 ) -> None:
     hub.notifier._window_ms = 100
-    drop(hub.window, write_pdfs(tmp_path / "p", 3))
+    drop(hub.window, make_pdfs(3, tmp_path / "p"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
     ids = [p.id for p in hub.model.papers()]
     for paper_id in ids[:2]:
@@ -249,8 +222,11 @@ def test_finished_papers_are_announced_once_in_the_window(
     assert hub.window.banner.label.text() == "2 papers ready · 1 failed"
 
     # Clicking the news lists just those papers, not the one still waiting.
-    drop(hub.window, write_pdfs(tmp_path / "later", 1, prefix="later"))
+    drop(hub.window, make_pdfs(1, tmp_path / "later", prefix="later"))
     qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    # The throughput counted the three finished papers, and one is left to go.
+    assert "papers/min" in hub.window.status.rate_label.text()
+    assert hub.window.status.counts_label.text() == "2 done · 1 failed · 1 to go"
     view = hub.window.library_view
     assert hub.window.banner.show_button.isVisibleTo(hub.window)
     hub.window.banner.show_button.click()
@@ -271,13 +247,13 @@ def test_notifier_batches_and_can_be_disabled(qtbot) -> None:
         notifier.flush()
 
 
-def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -> None:
+def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data_dir: DataDir) -> None:
     command = [
         sys.executable,
         "-c",
         "import sys; print('worker says boom', file=sys.stderr); sys.exit(3)",
     ]
-    supervisor = WorkerSupervisor(data, command=command, backoff_s=(0.05, 0.1))
+    supervisor = WorkerSupervisor(data_dir, command=command, backoff_s=(0.05, 0.1))
     lines: list[str] = []
     states: list[str] = []
     supervisor.output.connect(lines.append)
@@ -287,28 +263,28 @@ def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data: DataDir) -
     assert "worker says boom" in lines
     with qtbot.waitSignal(supervisor.stopped, timeout=5000):
         supervisor.stop()
-    assert supervisor.state is WorkerState.STOPPED
+    assert supervisor.state is SupervisorState.STOPPED
 
 
-def test_supervisor_stops_politely_then_escalates(qtbot, data: DataDir) -> None:
+def test_supervisor_stops_politely_then_escalates(qtbot, data_dir: DataDir) -> None:
     # Ignores SIGINT (like a worker busy with a long paper): terminate must follow.
     script = (
         "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
         " print('ready', flush=True); time.sleep(60)"
     )
     supervisor = WorkerSupervisor(
-        data, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
+        data_dir, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
     )
     with qtbot.waitSignal(supervisor.output, timeout=10_000):
         supervisor.start()
-    assert supervisor.state is WorkerState.RUNNING
+    assert supervisor.state is SupervisorState.RUNNING
     with qtbot.waitSignal(supervisor.stopped, timeout=10_000):
         supervisor.stop()
     assert supervisor.pid is None
 
 
-def test_second_launch_hands_over_its_files(qtbot, data: DataDir, tmp_path: Path) -> None:
-    name = server_name(data) + "-test"
+def test_second_launch_hands_over_its_files(qtbot, data_dir: DataDir, tmp_path: Path) -> None:
+    name = server_name(data_dir) + "-test"
     server = InstanceServer(name)
     with qtbot.waitSignal(server.activated, timeout=5000) as blocker:
         assert hand_over(name, [str(tmp_path / "a.pdf")])
@@ -319,16 +295,16 @@ def test_second_launch_hands_over_its_files(qtbot, data: DataDir, tmp_path: Path
     assert not hand_over(name + "-nobody", [])
 
 
-def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
+def test_gui_never_imports_heavy_libraries(data_dir: DataDir) -> None:
     code = (
         "import sys, os\n"
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-        "import app.main, app.application\n"
+        "import app.startup, app.application\n"
         "from PySide6.QtWidgets import QApplication\n"
         "qapp = QApplication([])\n"
         "from app.application import ResearchHub\n"
         "from workers.paths import DataDir\n"
-        f"hub = ResearchHub(DataDir.resolve({str(data.root)!r}), start_worker=False, use_tray=False)\n"
+        f"hub = ResearchHub(DataDir.resolve({str(data_dir.root)!r}), start_worker=False, use_tray=False)\n"
         "hub.start(show=True)\n"
         "hub.stop()\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
@@ -342,3 +318,126 @@ def test_gui_never_imports_heavy_libraries(data: DataDir) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_model_keeps_the_sort_order_and_the_selection_follows(
+    qtbot, qtmodeltester, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    qtmodeltester.check(hub.model)  # stays connected: layout changes are checked too
+    view = hub.window.library_view
+
+    def shown() -> list[str]:
+        return [view.proxy.index(r, Column.TITLE).data() for r in range(view.proxy.rowCount())]
+
+    drop(hub.window, make_pdfs(3, prefix="b"))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    view.table.sortByColumn(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    assert shown() == ["b-0002.pdf", "b-0001.pdf", "b-0000.pdf"]
+    assert view.proxy.sortColumn() == -1  # the proxy filters; the model sorts
+    view.table.selectRow(1)
+    [selected] = view.selected_papers()
+
+    drop(hub.window, [*make_pdfs(2, prefix="a"), *make_pdfs(2, prefix="c")])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 7, timeout=10_000)
+    assert shown() == ["c-0001.pdf", "c-0000.pdf", "b-0002.pdf", "b-0001.pdf", "b-0000.pdf",
+                       "a-0001.pdf", "a-0000.pdf"]
+    assert [p.id for p in view.selected_papers()] == [selected.id]
+
+    # A changed row moves to its place when the sort column is the one that changed.
+    view.table.sortByColumn(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    last = view.proxy.index(6, 0).data(PaperRole)
+    other_library.cancel([last.id])
+    qtbot.waitUntil(lambda: view.proxy.index(0, 0).data(PaperRole).id == last.id, timeout=5000)
+    assert view.proxy.index(0, Column.STATUS).data() == "cancelled"
+    assert [p.id for p in view.selected_papers()] == [selected.id]
+
+
+def test_title_gets_the_room_and_counts_read_right(
+    qtbot, hub, other_library: Library, make_pdfs
+) -> None:
+    hub.window.resize(1400, 800)
+    drop(hub.window, make_pdfs(2))
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    for pages, paper_id in enumerate((p.id for p in hub.model.papers()), start=1):
+        other_library.start(paper_id)
+        other_library.complete(paper_id, [], model="m", dim=3, title=None, page_count=pages,
+                               tier="fast", ocr_used=False, timings={})
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 2, timeout=10_000)
+    assert [hub.model.index(r, Column.PROGRESS).data() for r in range(2)] == ["1 page", "2 pages"]
+
+    table = hub.window.library_view.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: hub.window.width() == 1400, timeout=5000)
+
+    def title_share() -> float:
+        return header.sectionSize(Column.TITLE) / table.viewport().width()
+
+    # With the search dock open, ten columns do not fit: Title keeps its share
+    # (at least 40%) and the table scrolls sideways.
+    qtbot.waitUntil(lambda: title_share() >= 0.39, timeout=5000)
+    others = [header.sectionSize(c) for c in Column if c != Column.TITLE]
+    assert header.sectionSize(Column.TITLE) > max(others)
+    assert sum(header.sectionSize(c) for c in Column) > table.viewport().width()
+    assert table.horizontalScrollBar().maximum() > 0
+    # With the dock closed they fit: Title takes the rest and nothing scrolls.
+    hub.search_panel.close()
+    qtbot.waitUntil(lambda: sum(header.sectionSize(c) for c in Column)
+                    == table.viewport().width(), timeout=5000)  # laid out at that width
+    assert title_share() > 0.39 and header.sectionSize(Column.TITLE) > max(
+        header.sectionSize(c) for c in Column if c != Column.TITLE)
+    assert table.horizontalScrollBar().maximum() == 0
+    view = hub.window.library_view
+    view.table.selectAll()
+    assert "2 papers selected" in hub.window.details.toPlainText()
+
+
+def test_counts_in_words() -> None:
+    from app.wording import count
+
+    assert [count(n, "page") for n in (0, 1, 2)] == ["0 pages", "1 page", "2 pages"]
+    assert count(1, "chunk") == "1 chunk" and count(1000, "paper") == "1,000 papers"
+    assert count(2, "copy") == "2 copies"
+    assert news_text(1, 1) == "1 paper ready · 1 failed"
+
+
+def test_search_filters_follow_the_indexed_papers(
+    qtbot, hub, tmp_path: Path, other_library: Library, make_pdfs
+) -> None:
+    drop(hub.window, [*make_pdfs(2, tmp_path / "a", prefix="b"),
+                      *make_pdfs(1, tmp_path / "z", prefix="a")])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    ids = {p.file_name: p.id for p in hub.model.papers()}
+    for paper_id in ids.values():
+        other_library.start(paper_id)
+        other_library.complete(paper_id, [], model="m", dim=3, title=None, page_count=1,
+                               tier="fast", ocr_used=False, timings={})
+    panel = hub.search_panel
+
+    def items(combo) -> list[str]:  # type: ignore[no-untyped-def]
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 4, timeout=10_000)
+    assert items(panel.paper_filter) == ["All papers", "a-0000.pdf", "b-0000.pdf", "b-0001.pdf"]
+    assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a"), str(tmp_path / "z")]
+    panel.paper_filter.blockSignals(True)  # choosing would start a search process
+    panel.paper_filter.setCurrentIndex(3)
+    panel.paper_filter.blockSignals(False)
+
+    hub.actions.remove([ids["b-0001.pdf"], ids["a-0000.pdf"]])
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 2, timeout=10_000)
+    assert items(panel.paper_filter) == ["All papers", "b-0000.pdf"]
+    assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a")]
+    assert panel.paper_filter.currentIndex() == 0  # the chosen paper is gone: all again
+
+
+def test_a_drag_without_local_files_is_refused(hub) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/paper.pdf")])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(hub.window, enter)
+    assert not enter.isAccepted()

@@ -13,67 +13,58 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
+from tests.helpers.gui import drop, open_hub  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.helpers.rawdb import raw_db  # noqa: E402
-from tests.helpers.worker_processes import alive, configure, kill9, process_tree, wait_for  # noqa: E402
-from tests.test_app_gui import drop  # noqa: E402
+from tests.helpers.worker_processes import alive, kill9, process_tree, wait_for  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.hub(start=False, start_worker=True, workers=1, poll_ms=100,
+                    settings={"tier": "fast"}),
+]
 
-@pytest.mark.integration
-def test_real_worker_completes_a_dropped_pdf_and_the_window_says_so(qtbot, tmp_path: Path) -> None:
-    data = DataDir.resolve(tmp_path / "data").ensure()
-    library = Library(data)
-    configure(library, tier="fast")
-    library.close()
 
-    hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
-    qtbot.addWidget(hub.window)
+def test_real_worker_completes_a_dropped_pdf_and_the_window_says_so(
+    qtbot, hub: ResearchHub, tmp_path: Path
+) -> None:
     news: list[str] = []
     hub.notifier.announced.connect(news.append)
     hub.start(show=True)
-    try:
-        qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
-        pdf = make_pdf(tmp_path / "glaciers.pdf", TOPIC_PAGES, title="Glaciers")
-        drop(hub.window, [pdf])
-        qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
-        paper_id = hub.model.papers()[0].id
+    qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
+    pdf = make_pdf(tmp_path / "glaciers.pdf", TOPIC_PAGES, title="Glaciers")
+    drop(hub.window, [pdf])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
+    paper_id = hub.model.papers()[0].id
 
-        def finished() -> bool:
-            paper = hub.model.paper(paper_id)
-            return paper is not None and paper.status in (Status.COMPLETED, Status.FAILED)
-
-        qtbot.waitUntil(finished, timeout=180_000)
+    def finished() -> bool:
         paper = hub.model.paper(paper_id)
-        assert paper.status is Status.COMPLETED, paper.error_message
-        assert paper.chunk_count > 0 and paper.tier == "fast"
-        qtbot.waitUntil(lambda: len(news) == 1, timeout=10_000)
-        assert news == ["1 paper ready"]
-        assert hub.window.banner.shown_count == 1
-        assert hub.window.banner.label.text() == "1 paper ready"
-        assert "Worker running" in hub.window.status.worker_label.text()
-    finally:
-        with qtbot.waitSignal(hub.supervisor.stopped, timeout=60_000, raising=False):
-            hub.stop()
+        return paper is not None and paper.status in (Status.COMPLETED, Status.FAILED)
+
+    qtbot.waitUntil(finished, timeout=180_000)
+    paper = hub.model.paper(paper_id)
+    assert paper.status is Status.COMPLETED, paper.error_message
+    assert paper.chunk_count > 0 and paper.tier == "fast"
+    qtbot.waitUntil(lambda: len(news) == 1, timeout=10_000)
+    assert news == ["1 paper ready"]
+    assert hub.window.banner.shown_count == 1
+    assert hub.window.banner.label.text() == "1 paper ready"
+    assert "Worker running" in hub.window.status.worker_label.text()
+    hub.stop()
     assert hub.supervisor.pid is None
 
 
-@pytest.mark.integration
 def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
-    qtbot, tmp_path: Path
+    qtbot, hub: ResearchHub, data_dir: DataDir, tmp_path: Path
 ) -> None:
     import psutil
 
-    data = DataDir.resolve(tmp_path / "data").ensure()
-    library = Library(data)
-    configure(library, tier="fast")
-
+    library = Library(data_dir)
     # Backoff shortened so the test waits on the restart, not on the clock.
-    hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
     hub.supervisor._backoff = [0.2]
-    qtbot.addWidget(hub.window)
     hub.start(show=True)
     try:
         qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
@@ -122,40 +113,33 @@ def test_killed_worker_is_restarted_and_the_paper_in_flight_completes(
         qtbot.waitUntil(lambda: hub.model.paper(paper_id).status is Status.COMPLETED,
                         timeout=10_000)
         assert not any(psutil.pid_exists(pid) for pid in killed)
+        hub.stop()
     finally:
-        with qtbot.waitSignal(hub.supervisor.stopped, timeout=60_000, raising=False):
-            hub.stop()
         library.close()
     assert hub.supervisor.pid is None
 
 
-@pytest.mark.integration
-def test_pause_stops_the_worker_and_is_remembered_across_restarts(qtbot, tmp_path: Path) -> None:
-    data = DataDir.resolve(tmp_path / "data").ensure()
-    hub = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
-    qtbot.addWidget(hub.window)
-    hub.start(show=True)
-    try:
-        qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
-        worker = hub.supervisor.pid
-        hub.window.pause_action.trigger()
-        qtbot.waitUntil(lambda: hub.supervisor.state == "stopped", timeout=30_000)
-        assert hub.window.status.worker_label.text() == "Paused"
-        assert hub.window.pause_action.text() == "Resume processing"
-        assert hub.runner.wait(10_000)
-    finally:
-        hub.stop()
+@pytest.mark.hub(start_worker=True, workers=1, poll_ms=100)
+def test_pause_stops_the_worker_and_is_remembered_across_restarts(
+    qtbot, hub: ResearchHub, data_dir: DataDir
+) -> None:
+    qtbot.waitUntil(lambda: hub.supervisor.state == "running", timeout=30_000)
+    worker = hub.supervisor.pid
+    hub.window.pause_action.trigger()
+    qtbot.waitUntil(lambda: hub.supervisor.state == "stopped", timeout=30_000)
+    assert hub.window.status.worker_label.text() == "Paused"
+    assert hub.window.pause_action.text() == "Resume processing"
+    assert hub.runner.wait(10_000)
+    hub.stop()
     import psutil
 
     assert worker is not None and not psutil.pid_exists(worker)
-    library = Library(data)
+    library = Library(data_dir)
     assert settings_mod.load(library).paused is True
     library.close()
 
     # Started again: still paused, no worker, until the user resumes.
-    again = ResearchHub(data, start_worker=True, worker_workers=1, use_tray=False, poll_ms=100)
-    qtbot.addWidget(again.window)
-    again.start(show=True)
+    again = open_hub(data_dir, qtbot=qtbot, start_worker=True, workers=1, poll_ms=100)
     try:
         assert again.window.pause_action.isChecked()
         assert again.supervisor.pid is None
@@ -164,7 +148,7 @@ def test_pause_stops_the_worker_and_is_remembered_across_restarts(qtbot, tmp_pat
         qtbot.waitUntil(lambda: again.supervisor.state == "running", timeout=30_000)
         assert again.window.pause_action.text() == "Pause processing"
         assert again.runner.wait(10_000)
-        library = Library(data)
+        library = Library(data_dir)
         assert settings_mod.load(library).paused is False
         library.close()
     finally:

@@ -10,17 +10,15 @@ way the next start completes every paper exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.app_process import start_app as launch
 from tests.helpers.library_checks import check_library
 from tests.helpers.worker_processes import (
-    REPO,
     alive,
     configure,
     kill9,
@@ -37,15 +35,9 @@ from workers.store import Library
 pytestmark = pytest.mark.integration
 
 
-
 def start_app(data_dir: DataDir, log: Path, paths: list[Path] = ()) -> subprocess.Popen[bytes]:  # type: ignore[assignment]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.launcher", "--data-dir", str(data_dir.root),
-             "--workers", "2", *map(str, paths)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+    """The app with its real worker (2 processes), registering ``paths`` at start."""
+    return launch(["--data-dir", data_dir.root, "--workers", "2", *paths], log)
 
 
 def test_killing_the_app_stops_its_worker_and_loses_nothing(

@@ -18,22 +18,15 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from app.paper_model import Column  # noqa: E402
-from app.watched_folders import FolderColumn, FolderModel  # noqa: E402
+from app.models.folder_model import FolderColumn, FolderModel  # noqa: E402
+from app.models.paper_model import Column  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
-from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library  # noqa: E402
 from workers.store.files import FolderStatus, WatchedFolder  # noqa: E402
 
-
-@pytest.fixture
-def data(tmp_path: Path) -> DataDir:
-    data = DataDir.resolve(tmp_path / "data").ensure()
-    library = Library(data)
-    settings_mod.save(library, settings_mod.Settings(watch_settle_s=0.3))
-    library.close()
-    return data
+#: A short settle window: the tests wait on real file-system events, not the default 2 s.
+pytestmark = pytest.mark.hub(settings={"watch_settle_s": 0.3})
 
 
 @pytest.fixture
@@ -43,93 +36,78 @@ def papers_folder(tmp_path: Path) -> Path:
     return folder.resolve()
 
 
-def make_hub(qtbot, data: DataDir) -> ResearchHub:  # type: ignore[no-untyped-def]
-    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    return hub
-
-
 def folder_row(hub: ResearchHub) -> dict[FolderColumn, str]:
     model = hub.watch_panel.model
     return {c: model.index(0, c).data() for c in FolderColumn}
 
 
 def test_watch_from_the_empty_view_then_duplicates_and_missing_files(
-    qtbot, data: DataDir, papers_folder: Path
+    qtbot, hub: ResearchHub, papers_folder: Path
 ) -> None:
-    hub = make_hub(qtbot, data)
-    hub.start(show=True)
-    try:
-        view = hub.window.library_view
-        assert view.showing_hint and "watch a folder" in view.hint.text()
-        hub.watch_panel._choose_folder = lambda _parent: str(papers_folder)
-        view.hint.linkActivated.emit("watch")  # what a click on the link does
+    view = hub.window.library_view
+    assert view.showing_hint and "watch a folder" in view.hint.text()
+    hub.watch_panel._choose_folder = lambda _parent: str(papers_folder)
+    view.hint.linkActivated.emit("watch")  # what a click on the link does
 
-        qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 1, timeout=10_000)
-        assert hub.watch_panel.isVisible()
-        assert folder_row(hub)[FolderColumn.FOLDER] == str(papers_folder)
+    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 1, timeout=10_000)
+    assert hub.watch_panel.isVisible()
+    assert folder_row(hub)[FolderColumn.FOLDER] == str(papers_folder)
 
-        original = make_pdf(papers_folder / "paper.pdf", TOPIC_PAGES[:1])
-        qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
-        qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.PAPERS] == "1", timeout=10_000)
-        assert folder_row(hub)[FolderColumn.PENDING] == "1"
-        [paper] = hub.model.papers()
+    original = make_pdf(papers_folder / "paper.pdf", TOPIC_PAGES[:1])
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.PAPERS] == "1", timeout=10_000)
+    assert folder_row(hub)[FolderColumn.PENDING] == "1"
+    [paper] = hub.model.papers()
 
-        shutil.copy2(original, papers_folder / "paper (copy).pdf")
-        qtbot.waitUntil(lambda: hub.model.paper(paper.id).copies == 1, timeout=10_000)
-        assert hub.model.rowCount() == 1
-        assert hub.model.index(0, Column.PATH).data() == f"{original}  (+1 duplicate)"
-        view.table.selectRow(0)
-        assert f"{papers_folder / 'paper (copy).pdf'}" in hub.window.details.toPlainText()
+    shutil.copy2(original, papers_folder / "paper (copy).pdf")
+    qtbot.waitUntil(lambda: hub.model.paper(paper.id).copies == 1, timeout=10_000)
+    assert hub.model.rowCount() == 1
+    assert hub.model.index(0, Column.PATH).data() == f"{original}  (+1 duplicate)"
+    view.table.selectRow(0)
+    # The copy's path is read on the pool, then shown while the paper is still selected.
+    qtbot.waitUntil(
+        lambda: str(papers_folder / "paper (copy).pdf") in hub.window.details.toPlainText(),
+        timeout=5000,
+    )
 
-        original.unlink()
-        (papers_folder / "paper (copy).pdf").unlink()
-        qtbot.waitUntil(lambda: hub.model.paper(paper.id).file_missing, timeout=10_000)
-        assert hub.model.index(0, Column.STATUS).data() == "pending · file missing"
-        assert "File missing" in hub.window.details.toPlainText()
-        qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.MISSING] == "1", timeout=10_000)
+    original.unlink()
+    (papers_folder / "paper (copy).pdf").unlink()
+    qtbot.waitUntil(lambda: hub.model.paper(paper.id).file_missing, timeout=10_000)
+    assert hub.model.index(0, Column.STATUS).data() == "pending · file missing"
+    assert "File missing" in hub.window.details.toPlainText()
+    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.MISSING] == "1", timeout=10_000)
 
-        hub.watch.remove_folder(str(papers_folder))
-        qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 0, timeout=10_000)
-        assert hub.model.rowCount() == 1  # papers stay when a folder is no longer watched
-    finally:
-        hub.stop()
+    hub.watch.remove_folder(str(papers_folder))
+    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 0, timeout=10_000)
+    assert hub.model.rowCount() == 1  # papers stay when a folder is no longer watched
 
 
+@pytest.mark.hub(start=False, settings={"watch_settle_s": 0.3})
 def test_start_catches_up_on_the_watcher_thread(
-    qtbot, data: DataDir, papers_folder: Path
+    qtbot, hub: ResearchHub, data_dir: DataDir, papers_folder: Path
 ) -> None:
     files = [make_pdf(papers_folder / f"p{i}.pdf", TOPIC_PAGES[:1], salt=str(i))
              for i in range(5)]
     old = time.time() - 3600
     for f in files:
         os.utime(f, (old, old))
-    library = Library(data)
+    library = Library(data_dir)
     library.files.add_folder(papers_folder)
     library.close()
 
-    hub = make_hub(qtbot, data)
     hub.start(show=True)
-    try:
-        # start() returned before anything was registered: the scan runs on the watcher thread.
-        assert hub.model.rowCount() == 0
-        qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=10_000)
-        assert sorted(p.path for p in hub.model.papers()) == sorted(str(f) for f in files)
-        assert hub.watch.watcher.stats.hashed == 5
-    finally:
-        hub.stop()
+    # start() returned before anything was registered: the scan runs on the watcher thread.
+    assert hub.model.rowCount() == 0
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=10_000)
+    assert sorted(p.path for p in hub.model.papers()) == sorted(str(f) for f in files)
+    assert hub.watch.watcher.stats.hashed == 5
 
 
-def test_watching_a_missing_folder_says_why(qtbot, data: DataDir, tmp_path: Path) -> None:
-    hub = make_hub(qtbot, data)
-    hub.start(show=True)
-    try:
-        hub.watch.add_folder(str(tmp_path / "nowhere"))
-        qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=5000)
-        assert "no such folder" in hub.window.banner.label.text()
-        assert hub.watch_panel.model.rowCount() == 0
-    finally:
-        hub.stop()
+def test_watching_a_missing_folder_says_why(qtbot, hub: ResearchHub, tmp_path: Path) -> None:
+    hub.watch.add_folder(str(tmp_path / "nowhere"))
+    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=5000)
+    assert "no such folder" in hub.window.banner.label.text()
+    assert hub.watch_panel.model.rowCount() == 0
 
 
 def test_folder_model_passes_modeltester(qtmodeltester) -> None:

@@ -6,12 +6,8 @@ import json
 import subprocess
 import sys
 
+from tests.helpers.app_process import run_launcher as run
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.launcher", *args],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_help_lists_commands() -> None:
@@ -19,6 +15,9 @@ def test_help_lists_commands() -> None:
     assert out.returncode == 0
     for command in ("add", "worker", "status", "search", "doctor"):
         assert command in out.stdout
+    # ...and what research-hub does without one: the app, with its own options.
+    for option in ("--no-worker", "--workers", "--check-display"):
+        assert option in out.stdout.split("Without a command:")[1]
 
 
 def test_add_and_status_json(tmp_path) -> None:

@@ -9,20 +9,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.application import ResearchHub  # noqa: E402
-from app.citation_service import BIBTEX_MIME  # noqa: E402
-from app.library_view import PaperFilterProxy  # noqa: E402
-from app.paper_model import Column, PaperModel, PaperRole  # noqa: E402
+from app.models.paper_model import Column, PaperModel, PaperRole, paper_row  # noqa: E402
+from app.panels.library_view import PaperFilterProxy  # noqa: E402
+from app.services.citation_service import BIBTEX_MIME  # noqa: E402
+from app.services.library_poller import LibraryPoller  # noqa: E402
 from tests.helpers.papers import add_papers, chunk  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers.citations import parse_bibtex  # noqa: E402
 from workers.paper_identity import PAGE, STAMP, Identity  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.store import FileInfo, Library  # noqa: E402
+from workers.store import FileInfo, Library, Status  # noqa: E402
 
 
 def ident(**values: object) -> Identity:
@@ -42,13 +42,8 @@ S2ORC = dict(title="S2ORC: The Semantic Scholar Open Research Corpus",
              authors=["Kyle Lo", "Lucy Lu Wang", "Mark Neumann"])
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> DataDir:
-    return DataDir.resolve(tmp_path / "data").ensure()
-
-
-def library_with_versions(data: DataDir, tmp_path: Path) -> tuple[Library, dict[str, int]]:
-    lib = Library(data)
+def library_with_versions(data_dir: DataDir, tmp_path: Path) -> tuple[Library, dict[str, int]]:
+    lib = Library(data_dir)
     ids = add_papers(lib, tmp_path / "pdfs", 4)
     names = dict(zip(["v1", "other", "v2", "old"], ids, strict=True))
     complete(lib, names["v1"], ident(**S2ORC, year=2019, arxiv="1911.02782v1"))
@@ -65,11 +60,24 @@ def shown(proxy: PaperFilterProxy) -> list[int]:
 
 
 def test_versions_are_grouped_newest_first_in_any_sort(
-    qtmodeltester, data: DataDir, tmp_path: Path  # type: ignore[no-untyped-def]
+    qtbot, qtmodeltester, data_dir: DataDir, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    lib, n = library_with_versions(data, tmp_path)
-    model = PaperModel(Library(data))
-    assert model.refresh(force=True)
+    lib, n = library_with_versions(data_dir, tmp_path)
+    model = PaperModel()
+    # The model only mirrors: the poller reads the library on its own thread.
+    poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=20, idle_ms=50)
+    poller.updated.connect(model.apply)
+    with qtbot.waitSignal(model.refreshed, timeout=10_000):
+        poller.start()
+    try:
+        check_versions(qtbot, qtmodeltester, lib, model, n)
+    finally:
+        poller.stop()
+        lib.close()
+
+
+def check_versions(qtbot, qtmodeltester, lib: Library, model: PaperModel,  # type: ignore[no-untyped-def]
+                   n: dict[str, int]) -> None:
     qtmodeltester.check(model)
     row = {p.id: r for r, p in enumerate(model.papers())}
     assert model.index(row[n["v2"]], Column.TITLE).data() == f"▾ {S2ORC['title']}  ·  2 versions"
@@ -80,8 +88,7 @@ def test_versions_are_grouped_newest_first_in_any_sort(
     assert "2 versions of one work" in model.index(row[n["v1"]], Column.TITLE).data(
         Qt.ItemDataRole.ToolTipRole)
 
-    proxy = PaperFilterProxy()
-    proxy.setSourceModel(model)
+    proxy = PaperFilterProxy(model)
     qtmodeltester.check(proxy)
     proxy.sort(Column.YEAR, Qt.SortOrder.AscendingOrder)
     # v1 (2019) sorts with its newest version (2020), right under it
@@ -98,21 +105,24 @@ def test_versions_are_grouped_newest_first_in_any_sort(
     proxy.set_text("neumann")  # the text filter looks at authors too
     assert shown(proxy) == [n["v2"], n["v1"]]
 
+    proxy.set_text("")
+
     # The user prefers v1 for search; v2 stays the newest, listed first.
     lib.prefer_version(n["v1"])
-    assert model.refresh()
+    qtbot.waitUntil(lambda: model.paper(n["v1"]).search_preferred, timeout=10_000)
     qtmodeltester.check(model)
-    assert model.paper(n["v1"]).search_preferred and model.paper(n["v2"]).version_rank == 0
-    lib.close()
+    assert model.paper(n["v2"]).version_rank == 0
+    assert shown(proxy) == [n["old"], n["v2"], n["v1"], n["other"]]
 
-
-@pytest.fixture
-def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
-    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    hub.start(show=True)
-    yield hub
-    hub.stop()
+    # A new, newer version joins the work: it heads the group, the others follow it.
+    v3 = add_papers(lib, Path(lib.get(n["v1"]).path).parent, 1, first=4)[0]
+    complete(lib, v3, ident(**S2ORC, year=2021, arxiv="1911.02782v3"))
+    qtbot.waitUntil(lambda: model.paper(v3) is not None
+                    and model.paper(v3).version_rank == 0
+                    and model.paper(n["v1"]).version_rank == 2, timeout=10_000)
+    assert shown(proxy) == [n["old"], v3, n["v2"], n["v1"], n["other"]]
+    proxy.sort(Column.YEAR, Qt.SortOrder.AscendingOrder)  # the work sorts by 2021 now
+    assert shown(proxy) == [n["other"], n["old"], v3, n["v2"], n["v1"]]
 
 
 def select(hub: ResearchHub, paper_id: int) -> None:
@@ -124,9 +134,10 @@ def select(hub: ResearchHub, paper_id: int) -> None:
     raise AssertionError(f"paper {paper_id} not in the table")
 
 
-def test_details_edit_cite_and_export(qtbot, hub, data: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    lib, n = library_with_versions(data, tmp_path)
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 4)
+def test_details_edit_cite_and_export(qtbot, hub, data_dir: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lib, n = library_with_versions(data_dir, tmp_path)
+    # The table mirrors the library a poll later: wait for the finished rows.
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 4)
     select(hub, n["v1"])
     details = hub.window.details
     qtbot.waitUntil(lambda: details.shown_identity is not None)
@@ -167,9 +178,9 @@ def test_details_edit_cite_and_export(qtbot, hub, data: DataDir, tmp_path: Path)
     assert len(keys) == 4 and "lo2020s2orc" in keys
 
 
-def test_viewer_cites_the_passage_in_view(qtbot, hub, data: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cites_the_passage_in_view(qtbot, hub, data_dir: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pdf = make_pdf(tmp_path / "topics.pdf", TOPIC_PAGES)
-    lib = Library(data)
+    lib = Library(data_dir)
     pid = lib.intake.apply([FileInfo(str(pdf), "f" * 64, pdf.stat().st_size, 1.0)]).added[0]
     complete(lib, pid, ident(title="Three Topics of Nature Studied Together",
                              authors=["Ana Pérez", "Kyle Lo"], year=2024), pages=2)

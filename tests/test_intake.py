@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.library_service import LibraryService
-from app.tasks import TaskRunner
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from workers.commands import engine_command
 from workers.paths import DataDir
@@ -58,17 +56,18 @@ class Entry:
 
 
 class Drop(Entry):
-    """The window's drop: the app's library service, on its thread pool."""
+    """The folder dropped on the running app's window (registered on its thread pool)."""
 
-    def __init__(self, name: str, data_dir: DataDir, folder: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(name, data_dir, folder)
+    def __init__(self, name: str, hub, folder: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(name, hub.data_dir, folder)
+        self.hub = hub
         self.qtbot = qtbot
-        self.runner = TaskRunner()
-        self.service = LibraryService(self.library, self.queue, self.runner)
 
     def apply(self, expect: Callable[[Snapshot], bool]) -> Snapshot:
-        with self.qtbot.waitSignal(self.service.registered, timeout=30_000):
-            self.service.add_paths([str(self.folder)])
+        from tests.helpers.gui import drop
+
+        with self.qtbot.waitSignal(self.hub.actions.registered, timeout=30_000):
+            drop(self.hub.window, [self.folder])
         return snapshot(self.library, self.folder)
 
 
@@ -108,12 +107,12 @@ class Watch(Entry):
         super().close()
 
 
-def test_drop_cli_and_watcher_make_the_same_library(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_drop_cli_and_watcher_make_the_same_library(tmp_path: Path, qtbot, hub) -> None:  # type: ignore[no-untyped-def]
     folders = {name: tmp_path / name / "Papers" for name in ("drop", "cli", "watch")}
     for folder in folders.values():
         folder.mkdir(parents=True)
     entries: list[Entry] = [
-        Drop("drop", DataDir.resolve(tmp_path / "drop" / "data"), folders["drop"], qtbot),
+        Drop("drop", hub, folders["drop"], qtbot),
         Cli("cli", DataDir.resolve(tmp_path / "cli" / "data"), folders["cli"]),
         Watch("watch", DataDir.resolve(tmp_path / "watch" / "data"), folders["watch"]),
     ]

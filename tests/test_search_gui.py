@@ -16,10 +16,10 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 
-from app.application import ResearchHub  # noqa: E402
-from app.pdf_viewer import PdfViewerWindow  # noqa: E402
-from app.search_client import ClientState  # noqa: E402
-from app.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
+from app.models.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
+from app.services.search_client import ClientState  # noqa: E402
+from app.windows.pdf_viewer import PdfViewerWindow  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.search.protocol import Hit  # noqa: E402
 from workers.store import Library  # noqa: E402
 
@@ -62,13 +62,9 @@ def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  #
 
 
 @pytest.fixture
-def hub(qtbot, corpus_library: Library):  # type: ignore[no-untyped-def]
-    hub = ResearchHub(corpus_library.data_dir, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    hub.window.resize(1400, 800)
-    hub.start(show=True)
-    yield hub
-    hub.stop()
+def data_dir(corpus_library: Library) -> DataDir:
+    """The app in these tests (the ``hub`` fixture) opens the ingested corpus."""
+    return corpus_library.data_dir
 
 
 def mean_diff(a: QImage, b: QImage) -> float:
@@ -91,6 +87,7 @@ def mean_diff(a: QImage, b: QImage) -> float:
 
 
 def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: ignore[no-untyped-def]
+    hub.window.resize(1400, 800)
     panel = hub.search_panel
     panel.focus_search()
     qtbot.waitUntil(lambda: panel.paper_filter.count() == 12, timeout=10_000)  # "All" + 11 papers

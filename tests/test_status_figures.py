@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.throughput import Throughput, describe
+from app.services.throughput import Throughput, describe
 
 
 def test_no_rate_until_two_papers_finished() -> None:
@@ -45,7 +45,7 @@ def test_describe_scales_its_units(seconds: float, text: str) -> None:
 
 
 def test_elapsed_time_of_a_paper(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from app.paper_model import duration_text, elapsed_s
+    from app.models.paper_model import duration_text, elapsed_s
     from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
     from workers.paths import DataDir
     from workers.registration import register_paths

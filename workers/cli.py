@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+", metavar="PATH")
     _common(add, json_flag=True)
 
-    worker = sub.add_parser("worker", help="run the ingestion worker in the foreground")
+    worker = sub.add_parser(
+        "worker", help="run the ingestion worker in the foreground",
+        epilog="Ctrl+C (SIGINT) stops it at once: the paper in flight goes back to the queue."
+        " SIGTERM lets it finish the current paper first, then exit.")
     worker.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: the setting, else what the machine affords)")
     worker.add_argument("--burst", action="store_true",
@@ -148,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, data_dir.ensure())
     except (OSError, sqlite3.Error) as exc:
-        # Imported here: workers.store loads sqlite-utils, which `search` asking the app's
-        # search process never needs (see cmd_search).
+        # Imported here: importing this module must stay light. workers.store loads
+        # sqlite-utils, which `search` asking the app's search process never needs (see
+        # cmd_search), and the desktop app's launcher reads COMMANDS before deciding which
+        # libraries its process may load.
         from workers.store.storage_errors import storage_error
 
         # A full or read-only data folder is the user's to fix: say so, without a traceback.

@@ -1,7 +1,7 @@
 """User actions on the library (add, retry, cancel, re-index, remove), run off the GUI thread.
 
 Everything here touches SQLite or the file system, so every action goes through
-the :class:`~app.tasks.TaskRunner`; the GUI learns the outcome from signals.
+the :class:`~app.services.background.TaskRunner`; the GUI learns the outcome from signals.
 The table does not depend on these signals to update: it polls the store, so
 changes made by the worker, the CLI or another window all show the same way.
 """
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from app.tasks import TaskRunner
+from app.services.background import TaskRunner
+from app.wording import count
 from workers.queue import IngestQueue
 from workers.registration import Registration, register_paths
 from workers.store import Library
@@ -34,7 +35,7 @@ def describe_registration(result: Registration) -> str:
     if outcome.moved:
         parts.append(f"{len(outcome.moved)} moved (path updated)")
     if outcome.missing:
-        parts.append(f"{len(outcome.missing)} file(s) missing")
+        parts.append(f"{count(len(outcome.missing), 'file')} missing")
     if result.rejected:
         names = ", ".join(os.path.basename(r.path) or r.path for r in result.rejected[:3])
         more = f" and {len(result.rejected) - 3} more" if len(result.rejected) > 3 else ""
@@ -43,7 +44,7 @@ def describe_registration(result: Registration) -> str:
     return " · ".join(parts)
 
 
-class LibraryService(QObject):
+class LibraryActions(QObject):
     """Asynchronous front of :class:`Library` + :class:`IngestQueue` for the GUI."""
 
     #: A batch of dropped/added paths was registered (a Registration).
@@ -75,7 +76,7 @@ class LibraryService(QObject):
         paths = [str(p) for p in paths]
         if not paths:
             return
-        log.info("registering %d dropped/added path(s)", len(paths))
+        log.info("registering %s dropped or added", count(len(paths), "path"))
         self.runner.submit(
             lambda: register_paths(self.library, self.queue, paths),
             self._on_registered,
@@ -93,7 +94,7 @@ class LibraryService(QObject):
 
         self.runner.submit(
             job,
-            lambda moved: self._done(f"{len(moved)} paper(s) queued again"),
+            lambda moved: self._done(f"{count(len(moved), 'paper')} queued again"),
             self._on_error("Retry failed"),
         )
 
@@ -103,7 +104,7 @@ class LibraryService(QObject):
         ids = list(ids)
         self.runner.submit(
             lambda: self.library.cancel(ids),
-            lambda moved: self._done(f"{len(moved)} paper(s) cancelled"),
+            lambda moved: self._done(f"{count(len(moved), 'paper')} cancelled"),
             self._on_error("Cancel failed"),
         )
 
@@ -113,7 +114,8 @@ class LibraryService(QObject):
         self.runner.submit(
             lambda: self.library.remove(ids),
             lambda gone: self._done(
-                f"{len(gone)} paper(s) removed from the library (the files stay where they are)"
+                f"{count(len(gone), 'paper')} removed from the library"
+                " (the files stay where they are)"
             ),
             self._on_error("Remove failed"),
         )

@@ -2,7 +2,7 @@
 
 The worker reads the same settings at start-up, so changes to what it uses
 (worker count, tier, embedding model) take effect when it restarts; the dialog
-says so, and :attr:`worker_settings_changed` tells the app to restart it.
+says so, and :func:`worker_needs_restart` tells the app to restart it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workers.settings import TIERS, Settings, default_workers
+from workers.domain import Tier
+from workers.settings import Settings, default_workers
 
 TIER_LABELS = {
-    "fast": "Fast: text only, no layout model",
-    "balanced": "Balanced: headings, reading order, OCR where needed",
-    "best": "Best: tables too (needs a one-time model download)",
+    Tier.FAST: "Fast: text only, no layout model",
+    Tier.BALANCED: "Balanced: headings, reading order, OCR where needed",
+    Tier.BEST: "Best: tables too (needs a one-time model download)",
 }
 
 #: Settings the worker reads when it starts.
@@ -64,9 +65,10 @@ class SettingsDialog(QDialog):
         form.addRow("Parallel workers:", self.workers)
 
         self.tier = QComboBox()
-        for tier in TIERS:
-            self.tier.addItem(TIER_LABELS[tier], tier)
-        self.tier.setCurrentIndex(TIERS.index(settings.tier))
+        for tier in Tier:
+            # The plain value as item data: Qt keeps a str-enum as a plain str anyway.
+            self.tier.addItem(TIER_LABELS[tier], tier.value)
+        self.tier.setCurrentIndex(max(0, self.tier.findData(Tier(settings.tier).value)))
         form.addRow("Parsing quality:", self.tier)
 
         self.embedding_model = QLineEdit(settings.embedding_model)
@@ -114,7 +116,7 @@ class SettingsDialog(QDialog):
     def edited(self) -> Settings:
         settings = copy.copy(self._original)
         settings.workers = self.workers.value()
-        settings.tier = self.tier.currentData()
+        settings.tier = Tier(self.tier.currentData()).value
         settings.embedding_model = self.embedding_model.text().strip() or Settings().embedding_model
         settings.notifications = self.notifications.isChecked()
         settings.start_minimised = self.start_minimised.isChecked()

@@ -2,7 +2,7 @@
 Export citations…; the details pane's links; "Cite this passage" in search and the viewer.
 
 MainWindow only gives this a place (its Paper menu and context menu); the work goes
-through :class:`~app.citation_service.CitationService`, off the GUI thread.
+through :class:`~app.services.citation_service.CitationService`, off the GUI thread.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.citation_service import CitationService
-from app.details_pane import DetailsPane
-from app.identity_dialog import IdentityDialog
+from app.panels.details_pane import DetailsPane
+from app.services.citation_service import CitationService
+from app.windows.identity_dialog import IdentityDialog
+from app.wording import count
 from workers.store import Paper
 
 EXPORT_FILTERS = {"BibTeX (*.bib)": "bibtex", "RIS (*.ris)": "ris"}
@@ -66,7 +67,7 @@ class CitationsUI(QObject):
         self.edit_action.setEnabled(len(papers) == 1)
         self.cite_action.setEnabled(len(papers) == 1)
         self.export_action.setText(
-            f"Export citations of {len(papers)} paper{'s' if len(papers) != 1 else ''}…"
+            f"Export citations of {count(len(papers), 'paper')}…"
             if papers else "Export citations of the library…")
 
     # -- editing ---------------------------------------------------------------------------
@@ -112,7 +113,7 @@ class CitationsUI(QObject):
         if paper_ids is None:
             selected = [p.id for p in self._selected()]
             paper_ids = selected or None
-        what = f"{len(paper_ids)} papers" if paper_ids else "the whole library"
+        what = count(len(paper_ids), "paper") if paper_ids else "the whole library"
         path, chosen = QFileDialog.getSaveFileName(
             self.window, f"Export citations of {what}", "references.bib",
             ";;".join(EXPORT_FILTERS))

@@ -1,6 +1,7 @@
 """Identity and citing for the GUI: load and correct a paper's identity, prefer a version,
 export citations, "cite this passage". Everything that reads or writes the library runs
-on the TaskRunner pool; results come back as signals (or straight to the clipboard)."""
+on the TaskRunner pool (never SQL on the GUI thread); results come back as signals (or
+straight to the clipboard). The window's side is :mod:`app.windows.citations_ui`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-from app.tasks import TaskRunner
+from app.services.background import TaskRunner
+from app.wording import count
 from workers.store import Library
 
 log = logging.getLogger("research_hub.app.citations")
@@ -78,8 +80,7 @@ class CitationService(QObject):
 
         self.runner.submit(
             job,
-            lambda count: self.message.emit(
-                f"{count} citation{'s' if count != 1 else ''} written to {path}"),
+            lambda written: self.message.emit(f"{count(written, 'citation')} written to {path}"),
             self._error("Exporting citations failed"),
         )
 

@@ -8,7 +8,6 @@ app and runs the event loop.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
@@ -25,8 +24,9 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, QtMsgType, Signal, qInst
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
-from app.log_view import FORMAT, QtLogHandler
-from workers.paths import ENV_DATA_DIR, DataDir
+from app.launcher import parse_app_args
+from app.panels.log_view import FORMAT, QtLogHandler
+from workers.paths import DataDir
 from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.app")
@@ -39,23 +39,6 @@ _QT_LEVELS = {
     QtMsgType.QtCriticalMsg: logging.ERROR,
     QtMsgType.QtFatalMsg: logging.CRITICAL,
 }
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="research-hub", description="Research Hub desktop app")
-    parser.add_argument("paths", nargs="*", help="PDF files or folders to add")
-    parser.add_argument(
-        "--data-dir",
-        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
-    )
-    parser.add_argument("--workers", type=int, default=None, help="worker processes to run")
-    parser.add_argument(
-        "--no-worker",
-        action="store_true",
-        help="do not start the ingestion worker (run it yourself)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parser.parse_args(list(argv))
 
 
 def configure_logging(data_dir: DataDir, verbose: bool) -> QtLogHandler:
@@ -158,7 +141,7 @@ def _quit_on_signals(owner: QObject) -> None:
 def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> int:
     """Run the desktop app; ``ready(app)`` is called once the window is up (tests, timing)."""
     started = time.perf_counter()
-    args = parse_args(argv)
+    args = parse_app_args(argv)
     data_dir = DataDir.resolve(args.data_dir).ensure()
     existing = QApplication.instance()
     qapp = (

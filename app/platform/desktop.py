@@ -18,6 +18,12 @@ def local_paths(mime: QMimeData) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
 
+def has_local_paths(mime: QMimeData) -> bool:
+    """Whether a drag carries at least one local file or folder (asked as it enters the
+    window: no need to convert a thousand URLs to say yes)."""
+    return mime.hasUrls() and any(url.isLocalFile() for url in mime.urls())
+
+
 def open_file(path: str) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 

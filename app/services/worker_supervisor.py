@@ -1,24 +1,31 @@
 """Supervises the bundled ingestion worker (``python -m workers``) as a QProcess.
 
 Started with the app, restarted with exponential back-off when it dies, stopped
-on quit with an escalating stop (Vorta's ``borg_job`` shape): SIGINT lets the
-consumer finish the paper in flight, SIGTERM stops it at once, SIGKILL if even
-that is ignored. A paper cut short is re-queued by the worker's own reconcile on
-its next start, so nothing is lost whichever step ends it. The worker's stderr
-is forwarded line by line into Python logging (and so into the log view).
+on pause and quit with an escalating stop (Vorta's ``borg_job`` shape). The
+worker's consumer runs with Huey's ``graceful_signal="TERM"`` (see
+``workers/worker.py``), so the signals mean the opposite of Huey's default:
+SIGINT, sent first, stops the worker at once (the paper in flight goes back to
+the queue, as pausing promises); SIGTERM would let the current paper finish,
+however long it takes. If the worker is still there after the grace period, it
+gets SIGTERM (``QProcess.terminate``; on Windows, which has no SIGINT, this is
+the first step), then SIGKILL. A paper cut short by a kill is re-queued by the
+worker's own reconcile on its next start, so nothing is lost whichever step
+ends it. The worker's stderr
+is forwarded line by line into Python logging (and so into the log view) by
+:class:`~app.services.child_process.ChildProcess`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from collections.abc import Sequence
 from enum import StrEnum
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
+from app.services.child_process import ChildProcess
 from workers.commands import engine_command
 from workers.paths import DataDir
 
@@ -26,28 +33,12 @@ log = logging.getLogger("research_hub.app.worker")
 worker_output = logging.getLogger("research_hub.worker.output")
 
 
-class WorkerState(StrEnum):
+class SupervisorState(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"
     RESTARTING = "restarting"  # died; waiting out the back-off before the next start
     STOPPING = "stopping"
-
-
-_LEVELS = {
-    " DEBUG ": logging.DEBUG,
-    " INFO ": logging.INFO,
-    " WARNING ": logging.WARNING,
-    " ERROR ": logging.ERROR,
-    " CRITICAL ": logging.CRITICAL,
-}
-
-
-def _level_of(line: str) -> int:
-    for token, level in _LEVELS.items():
-        if token in line:
-            return level
-    return logging.WARNING if "Traceback" in line or "Error" in line else logging.INFO
 
 
 class WorkerSupervisor(QObject):
@@ -80,9 +71,8 @@ class WorkerSupervisor(QObject):
         self._started_at = 0.0
         self._wanted = False
         self._restart_after_stop = False
-        self._buffer = b""
-        self.state = WorkerState.STOPPED
-        self._process: QProcess | None = None
+        self.state = SupervisorState.STOPPED
+        self._process: ChildProcess | None = None
         self._retry_timer = QTimer(self, singleShot=True)
         self._retry_timer.timeout.connect(self._spawn)
         self._escalate_timer = QTimer(self, singleShot=True)
@@ -102,10 +92,7 @@ class WorkerSupervisor(QObject):
 
     @property
     def pid(self) -> int | None:
-        if self._process is None:
-            return None
-        pid = int(self._process.processId())
-        return pid or None
+        return None if self._process is None else self._process.pid
 
     # -- control -----------------------------------------------------------------
 
@@ -119,16 +106,14 @@ class WorkerSupervisor(QObject):
         self._wanted = False
         self._retry_timer.stop()
         if self._process is None:
-            self._set_state(WorkerState.STOPPED)
+            self._set_state(SupervisorState.STOPPED)
             self.stopped.emit()
             return
-        if self.state is WorkerState.STOPPING:
+        if self.state is SupervisorState.STOPPING:
             return
-        self._set_state(WorkerState.STOPPING)
+        self._set_state(SupervisorState.STOPPING)
         self._escalation = 0
-        pid = self.pid
-        if pid and os.name == "posix":
-            os.kill(pid, signal.SIGINT)
+        if self._process.interrupt():
             self._escalate_timer.start(self._grace_ms)
         else:
             self._escalate()
@@ -151,7 +136,7 @@ class WorkerSupervisor(QObject):
         """Block (for shutdown only) until the worker has exited."""
         if self._process is None:
             return True
-        return self._process.waitForFinished(msecs)
+        return self._process.wait_finished(msecs)
 
     # -- internals -----------------------------------------------------------------
 
@@ -159,29 +144,24 @@ class WorkerSupervisor(QObject):
         if not self._wanted:
             return
         command = self.command()
-        process = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._read_output)
+        process = ChildProcess(command, logger=worker_output, merge_channels=True, parent=self)
+        process.stdout_line.connect(self.output)
         process.started.connect(self._on_started)
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
         self._process = process
-        self._buffer = b""
-        self._set_state(WorkerState.STARTING)
+        self._set_state(SupervisorState.STARTING)
         log.info("starting worker: %s", " ".join(command))
-        process.start(command[0], command[1:])
+        process.start()
 
     def _on_started(self) -> None:
         self._started_at = time.monotonic()
-        self._set_state(WorkerState.RUNNING)
+        self._set_state(SupervisorState.RUNNING)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
             log.error(
-                "worker failed to start: %s", self._process.errorString() if self._process else ""
+                "worker failed to start: %s", self._process.error_string() if self._process else ""
             )
             self._on_finished(-1, QProcess.ExitStatus.CrashExit)
 
@@ -189,16 +169,12 @@ class WorkerSupervisor(QObject):
         process = self._process
         if process is None:
             return
-        self._read_output()
-        if self._buffer:
-            self._emit_line(self._buffer.decode("utf-8", "replace"))
-            self._buffer = b""
         self._process = None
         process.deleteLater()
         self._escalate_timer.stop()
         if not self._wanted:
             log.info("worker stopped (exit code %s)", code)
-            self._set_state(WorkerState.STOPPED)
+            self._set_state(SupervisorState.STOPPED)
             if self._restart_after_stop:
                 self._restart_after_stop = False
                 self.start()
@@ -210,7 +186,7 @@ class WorkerSupervisor(QObject):
         delay = self._backoff[min(self._failures - 1, len(self._backoff) - 1)]
         how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
         log.warning("worker %s after %.0f s; restarting in %.0f s", how, ran, delay)
-        self._set_state(WorkerState.RESTARTING)
+        self._set_state(SupervisorState.RESTARTING)
         self._retry_timer.start(int(delay * 1000))
 
     def _escalate(self) -> None:
@@ -219,29 +195,14 @@ class WorkerSupervisor(QObject):
             return
         self._escalation += 1
         if self._escalation <= 1:
-            log.info("worker still running after the polite stop: terminating")
+            log.info("worker still running after SIGINT: terminating")
             process.terminate()
             self._escalate_timer.start(self._term_ms)
         else:
             log.warning("worker ignored terminate: killing it")
             process.kill()
 
-    def _read_output(self) -> None:
-        if self._process is None:
-            return
-        self._buffer += bytes(self._process.readAllStandardOutput().data())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for raw in lines:
-            self._emit_line(raw.decode("utf-8", "replace"))
-
-    def _emit_line(self, line: str) -> None:
-        line = line.rstrip()
-        if not line:
-            return
-        worker_output.log(_level_of(line), "%s", line)
-        self.output.emit(line)
-
-    def _set_state(self, state: WorkerState) -> None:
+    def _set_state(self, state: SupervisorState) -> None:
         if state is not self.state:
             self.state = state
             self.state_changed.emit(state.value)

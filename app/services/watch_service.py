@@ -4,7 +4,7 @@
 observers hand it events; it settles, hashes and registers). This service
 starts it with the window, stops it on quit, and turns its reports into Qt
 signals; adding/removing folders and counting their papers run on the
-:class:`~app.tasks.TaskRunner` pool. The GUI thread never walks or hashes.
+:class:`~app.services.background.TaskRunner` pool. The GUI thread never walks or hashes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.tasks import TaskRunner
+from app.services.background import TaskRunner
 from workers.queue import IngestQueue
 from workers.store import IntakeResult, Library
 from workers.store.files import FolderError, FolderStatus

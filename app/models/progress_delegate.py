@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
-from app.paper_model import ProgressRole
+from app.models.paper_model import ProgressRole
 
 
 class ProgressDelegate(QStyledItemDelegate):

@@ -1,14 +1,20 @@
 """The search panel: a search box with filters, the coverage line, and result cards.
 
 Typing is debounced, then the query goes to the search process through
-:class:`~app.search_client.SearchClient`; nothing here blocks the window.
+:class:`~app.services.search_client.SearchClient`; nothing here blocks the window.
 Double-click or Enter on a result opens the PDF in the app at that passage
 (``open_requested``); "Open in default viewer" hands the file to the desktop.
+Right-click → "Cite this passage" (``cite_requested``) and "Export citations…"
+(``export_requested``, the results' papers) are done by the app's citation
+service, off the GUI thread. Quick-pass hits are marked preliminary on their
+cards, and the coverage line says how many papers are findable by words only.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections import Counter
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -27,12 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.search_client import ClientState, SearchClient
-from app.search_results import CardDelegate, HitRole, SearchResultModel
+from app.models.search_results import CardDelegate, HitRole, SearchResultModel
+from app.services.search_client import ClientState, SearchClient
+from app.wording import count
 from workers.search.protocol import Hit, Results, parse_years
 from workers.store import Paper, Status
 
 DEBOUNCE_MS = 250
+YEARS_TIP = "Only papers from these years: 2020, 2019-2022, 2019- or -2022"
 RESULTS = 20
 PER_PAPER = 2
 
@@ -65,7 +73,11 @@ class SearchPanel(QDockWidget):
         self.client = client
         self.model = SearchResultModel(self)
         self.last_results: Results | None = None
-        self._paper_keys: frozenset[tuple[int, str, str]] = frozenset()
+        #: The papers and folders the filters list (kept in the lists' order).
+        self._indexed: dict[int, tuple[str, str]] = {}
+        self._paper_order: list[tuple[str, int]] = []
+        self._folder_order: list[str] = []
+        self._folder_count: Counter[str] = Counter()
 
         self.box = QLineEdit()
         self.box.setPlaceholderText("Search the library: words, numbers, or a description…")
@@ -74,6 +86,11 @@ class SearchPanel(QDockWidget):
         self.paper_filter.setToolTip("Only passages from this paper")
         self.folder_filter = QComboBox()
         self.folder_filter.setToolTip("Only papers whose file is inside this folder")
+        for combo in (self.paper_filter, self.folder_filter):
+            # Sized by a fixed length, not by the longest title or path: a paper
+            # finishing must not re-lay out the panel (and repaint the window).
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.file_filter = QComboBox()
         self.file_filter.setToolTip("Only papers whose file is present (or missing) on disk")
         for text, value in (("Any file", ""), ("File present", "present"), ("File missing", "missing")):
@@ -85,7 +102,7 @@ class SearchPanel(QDockWidget):
         self.year_filter = QLineEdit()
         self.year_filter.setPlaceholderText("Years")
         self.year_filter.setClearButtonEnabled(True)
-        self.year_filter.setToolTip("Only papers from these years: 2020, 2019-2022, 2019- or -2022")
+        self.year_filter.setToolTip(YEARS_TIP)
         self.year_filter.setMaximumWidth(110)
         self.all_passages = QCheckBox("All passages")
         self.all_passages.setToolTip(
@@ -166,45 +183,77 @@ class SearchPanel(QDockWidget):
         self.folder_filter.addItem("All folders", "")
 
     def set_papers(self, papers: list[Paper]) -> None:
-        """Offer the library's indexed papers and their folders as filters."""
-        # Called on every table refresh: compare cheaply, sort only when the set changed.
-        completed = [p for p in papers if p.status is Status.COMPLETED]
-        keys = frozenset((p.id, p.display_title, p.path) for p in completed)
-        if keys == self._paper_keys:
+        """Offer the library's indexed papers and their folders as filters.
+
+        Called on every table update: only the papers that came, went or changed
+        are inserted into or removed from the lists (in title / path order), so
+        a paper finishing in a library of thousands costs two items, not a
+        rebuild of both lists.
+        """
+        wanted = {p.id: (p.display_title, p.path) for p in papers if p.status is Status.COMPLETED}
+        if wanted == self._indexed:
             return
-        self._paper_keys = keys
-        indexed = sorted(completed, key=lambda p: p.display_title.lower())
+        old = self._indexed
+        gone = [pid for pid, info in old.items() if wanted.get(pid) != info]
+        came = [pid for pid, info in wanted.items() if old.get(pid) != info]
         paper_id = self.paper_filter.currentData()
         folder = self.folder_filter.currentData()
         for combo in (self.paper_filter, self.folder_filter):
             combo.blockSignals(True)
-            combo.clear()
-        self._reset_paper_filters()
-        for paper in indexed:
-            self.paper_filter.addItem(paper.display_title[:80], paper.id)
-        for path in sorted({os.path.dirname(p.path) for p in indexed}):
-            self.folder_filter.addItem(path, path)
-        self.paper_filter.setCurrentIndex(max(0, self.paper_filter.findData(paper_id)))
-        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(folder)))
-        for combo in (self.paper_filter, self.folder_filter):
-            combo.blockSignals(False)
+        try:
+            for pid in gone:
+                title, path = old[pid]
+                row = bisect.bisect_left(self._paper_order, (title.casefold(), pid))
+                del self._paper_order[row]
+                self.paper_filter.removeItem(row + 1)  # after "All papers"
+                self._drop_folder(os.path.dirname(path))
+            for pid in came:
+                title, path = wanted[pid]
+                key = (title.casefold(), pid)
+                row = bisect.bisect_left(self._paper_order, key)
+                self._paper_order.insert(row, key)
+                self.paper_filter.insertItem(row + 1, title[:80], pid)
+                self._add_folder(os.path.dirname(path))
+            self._indexed = wanted
+            if paper_id is not None and paper_id not in wanted:
+                self.paper_filter.setCurrentIndex(0)
+            if folder and folder not in self._folder_count:
+                self.folder_filter.setCurrentIndex(0)
+        finally:
+            for combo in (self.paper_filter, self.folder_filter):
+                combo.blockSignals(False)
+
+    def _add_folder(self, folder: str) -> None:
+        self._folder_count[folder] += 1
+        if self._folder_count[folder] == 1:
+            row = bisect.bisect_left(self._folder_order, folder)
+            self._folder_order.insert(row, folder)
+            self.folder_filter.insertItem(row + 1, folder, folder)  # after "All folders"
+
+    def _drop_folder(self, folder: str) -> None:
+        self._folder_count[folder] -= 1
+        if self._folder_count[folder] <= 0:
+            del self._folder_count[folder]
+            row = bisect.bisect_left(self._folder_order, folder)
+            del self._folder_order[row]
+            self.folder_filter.removeItem(row + 1)
 
     def years(self) -> tuple[int | None, int | None]:
-        """The year filter as a range; an unreadable one is shown in red and ignored."""
+        """The year filter as a range; an unreadable one is shown in red (its tooltip
+        says why) and ignored."""
         text = self.year_filter.text().strip()
-        if not text:
-            self.year_filter.setStyleSheet("")
-            return None, None
-        try:
-            years = parse_years(text)
-        except ValueError as exc:
-            self.year_filter.setStyleSheet("color: #d93025;")
-            self.year_filter.setToolTip(str(exc))
-            return None, None
-        if years[0] is not None and years[1] is not None and years[0] > years[1]:
-            self.year_filter.setStyleSheet("color: #d93025;")
-            return None, None
-        self.year_filter.setStyleSheet("")
+        problem = ""
+        years: tuple[int | None, int | None] = (None, None)
+        if text:
+            try:
+                years = parse_years(text)
+            except ValueError as exc:
+                problem = str(exc)
+            else:
+                if years[0] is not None and years[1] is not None and years[0] > years[1]:
+                    problem, years = f"{years[0]} comes after {years[1]}", (None, None)
+        self.year_filter.setStyleSheet("color: #d93025;" if problem else "")
+        self.year_filter.setToolTip(f"{problem}\n{YEARS_TIP}" if problem else YEARS_TIP)
         return years
 
     def request(self) -> dict[str, Any]:
@@ -247,7 +296,7 @@ class SearchPanel(QDockWidget):
         self.export_button.setEnabled(bool(results.hits))
         text = results.coverage.text()
         if results.query.strip():
-            found = f"{len(results.hits)} result{'s' if len(results.hits) != 1 else ''}"
+            found = count(len(results.hits), "result")
             text = f"{found} · {text}"
         self.coverage.setText(text)
         if results.notes:

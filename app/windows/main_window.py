@@ -1,7 +1,7 @@
 """The main window: wires the library view, details, log, banner and actions together.
 
 Features live in their own widgets and services (``library_view``,
-``library_service``, ``tray``...); this class only connects them, as the
+``library_actions``, ``tray``...); this class only connects them, as the
 style guide asks, so it stays small enough to read in one sitting.
 """
 
@@ -15,24 +15,23 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIc
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app import desktop
-from app.details_pane import DetailsPane
-from app.library_service import LibraryService
-from app.library_view import LibraryView
-from app.log_view import LogView, QtLogHandler
-from app.paper_model import PaperModel
-from app.status_bar import StatusBar
+from app.models.paper_model import PaperModel
+from app.panels.details_pane import DetailsPane
+from app.panels.library_view import LibraryView
+from app.panels.log_view import LogView, QtLogHandler
+from app.panels.news_banner import NewsBanner
+from app.panels.status_bar import StatusBar
+from app.platform import desktop
+from app.services.library_actions import LibraryActions
+from app.wording import count
 from workers.registration import Registration
 from workers.store import Paper, Status
 
@@ -41,40 +40,6 @@ log = logging.getLogger("research_hub.app.window")
 
 #: Initial width of a side panel (search); the user can drag it wider.
 PANEL_WIDTH = 360
-
-
-class NewsBanner(QWidget):
-    """The in-window stand-in for tray notifications (and a reminder when the tray is hidden)."""
-
-    #: "Show them": list the papers the news is about.
-    show_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = QLabel()
-        self.show_button = QPushButton("Show them")
-        self.show_button.setFlat(True)
-        self.show_button.clicked.connect(self.show_requested)
-        self.show_button.clicked.connect(self.hide)
-        close = QPushButton("Dismiss")
-        close.setFlat(True)
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.show_button)
-        layout.addWidget(close)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet("NewsBanner { background: #e8f0fe; border-bottom: 1px solid #c6dafc; }")
-        self.shown_count = 0
-        self.hide()
-
-    def show_news(self, text: str, error: bool = False, papers: bool = False) -> None:
-        self.label.setText(text)
-        self.show_button.setVisible(papers)
-        self.label.setStyleSheet("color: #d93025;" if error else "")
-        self.shown_count += 1
-        self.show()
 
 
 class MainWindow(QMainWindow):
@@ -88,7 +53,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         model: PaperModel,
-        service: LibraryService,
+        library_actions: LibraryActions,
         log_handler: QtLogHandler,
         data_dir: str,
         icon: QIcon,
@@ -97,7 +62,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.model = model
-        self.service = service
+        self.library_actions = library_actions
         self._keep_in_tray = keep_in_tray
         self.setWindowTitle("Research Hub")
         self.setWindowIcon(icon)
@@ -135,10 +100,10 @@ class MainWindow(QMainWindow):
         self.library_view.context_menu_requested.connect(self._show_context_menu)
         self.library_view.activated.connect(lambda paper: desktop.open_file(paper.path))
         model.refreshed.connect(lambda: self.status.set_counts(model.counts()))
-        service.message.connect(lambda text: self.status.showMessage(text, 10_000))
-        service.failed.connect(lambda text: self.banner.show_news(text, error=True))
-        service.registered.connect(self._on_registered)
-        service.queue_depth.connect(self.status.set_queue_depth)
+        library_actions.message.connect(lambda text: self.status.showMessage(text, 10_000))
+        library_actions.failed.connect(lambda text: self.banner.show_news(text, error=True))
+        library_actions.registered.connect(self._on_registered)
+        library_actions.queue_depth.connect(self.status.set_queue_depth)
         self.status.set_counts(model.counts())
         self._on_selection([])
 
@@ -174,17 +139,17 @@ class MainWindow(QMainWindow):
         )
         self.retry_action = self._action(
             "Retry",
-            lambda: self.service.retry(self._ids_with(Status.FAILED, Status.CANCELLED)),
+            lambda: self.library_actions.retry(self._ids_with(Status.FAILED, Status.CANCELLED)),
             tip="Process failed or cancelled papers again",
         )
         self.cancel_action = self._action(
             "Cancel",
-            lambda: self.service.cancel(self._ids_with(Status.PENDING, Status.PROCESSING)),
+            lambda: self.library_actions.cancel(self._ids_with(Status.PENDING, Status.PROCESSING)),
             tip="Stop processing these papers",
         )
         self.reindex_action = self._action(
             "Re-index",
-            lambda: self.service.reindex(self._ids_with(Status.COMPLETED)),
+            lambda: self.library_actions.reindex(self._ids_with(Status.COMPLETED)),
             tip="Parse and embed completed papers again",
         )
         self.remove_action = self._action(
@@ -303,12 +268,12 @@ class MainWindow(QMainWindow):
         files, _ = QFileDialog.getOpenFileNames(
             self, "Add papers", "", "PDF files (*.pdf);;All files (*)"
         )
-        self.service.add_paths(files)
+        self.library_actions.add_paths(files)
 
     def add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of papers")
         if folder:
-            self.service.add_paths([folder])
+            self.library_actions.add_paths([folder])
 
     def remove_selected(self) -> None:
         ids = self._selected_ids()
@@ -317,14 +282,14 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Remove from library",
-            f"Remove {len(ids)} paper(s) from the library?\n\n"
+            f"Remove {count(len(ids), 'paper')} from the library?\n\n"
             "Their search data is deleted; the PDF files themselves stay where they are.",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.service.remove(ids)
+            self.library_actions.remove(ids)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if desktop.local_paths(event.mimeData()):
+        if desktop.has_local_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -338,8 +303,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.status.showMessage(f"Adding {len(paths)} item(s)…")
-        self.service.add_paths(paths)
+        self.status.showMessage(f"Adding {count(len(paths), 'item')}…")
+        self.library_actions.add_paths(paths)
 
     def _on_registered(self, result: Registration) -> None:
         if result.rejected and not result.accepted_any:

@@ -1,20 +1,33 @@
-"""What the table cannot show: the selected paper's identity (every field with its source),
-its abstract and versions, its full error, path and timings."""
+"""What the table cannot show: the selected paper's identity (every field with its
+source), its abstract and versions, its full error, path, timings and copies.
+
+A paper's other paths (duplicates, a missing file) and its identity come from
+the library, so they are read on the task runner's pool: the pane shows the
+paper at once and adds them when they arrive, if that paper is still the one
+shown. The identity is read by :class:`~app.services.citation_service.CitationService`
+(the pane asks with ``identity_needed``); the versions of its work come from the
+table's rows (no SQL).
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.paper_model import progress_text, status_text, version_label
+from app.models.paper_model import progress_text, status_text, version_label
+from app.services.background import TaskRunner
+from app.wording import count
 from workers.paper_identity import FIELDS, LABELS, USER
-from workers.store import Paper
+from workers.store import Paper, Status
 from workers.store.files import KnownFile
 from workers.store.identity import PaperIdentity
+
+log = logging.getLogger("research_hub.app.details")
 
 
 def _when(ts: float | None) -> str:
@@ -67,7 +80,7 @@ def details_html(
     if not papers:
         return "<p style='color:gray'>Select a paper to see its details.</p>"
     if len(papers) > 1:
-        return f"<p>{len(papers)} papers selected.</p>"
+        return f"<p>{count(len(papers), 'paper')} selected.</p>"
     p = papers[0]
     rows = [
         ("Status", status_text(p)),
@@ -124,35 +137,70 @@ class DetailsPane(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setOpenLinks(False)
-        #: A paper's known paths (set by the app when watched folders are on); a small
-        #: indexed read, only for a single paper that has copies or lost its file.
-        self.files_of: Callable[[int], list[KnownFile]] | None = None
         #: The versions of a paper's work, from the table's rows (no SQL).
         self.versions_of: Callable[[Paper], list[Paper]] = lambda paper: [paper]
-        self._papers: list[Paper] = []
-        self._files: list[KnownFile] | None = None
+        #: The identity of the single paper shown, once loaded.
         self._identity: PaperIdentity | None = None
         self.anchorClicked.connect(self._on_link)
+        self._files_of: Callable[[int], list[KnownFile]] | None = None
+        self._runner: TaskRunner | None = None
+        #: The papers shown, and the known paths of the single one (when read).
+        self._papers: list[Paper] = []
+        self._files: tuple[int, list[KnownFile]] | None = None
         self.show_papers([])
 
+    def set_file_source(
+        self, files_of: Callable[[int], list[KnownFile]], runner: TaskRunner
+    ) -> None:
+        """Where a paper's known paths come from (a library read, run on ``runner``)."""
+        self._files_of = files_of
+        self._runner = runner
+
     def show_papers(self, papers: list[Paper]) -> None:
-        files = None
+        previous = self.showing_paper
+        self._papers = list(papers)
         single = papers[0] if len(papers) == 1 else None
-        if single is not None and self.files_of is not None and (
-            single.copies or single.file_missing
-        ):
-            files = self.files_of(single.id)
-        previous = self._papers[0].id if len(self._papers) == 1 else None
-        if single is None or single.id != previous:
+        if single is None or previous is None or single.id != previous.id:
             self._identity = None
-        # A changed row (re-indexed, corrected) may carry a changed identity: ask again.
-        if single is not None:
+        # A changed row (finished, re-indexed, corrected, given its identity by the
+        # background pass) may carry a changed identity: ask again, except for the
+        # progress ticks of a paper being processed.
+        if single is not None and not (
+            previous is not None and previous.id == single.id
+            and previous.status is single.status is Status.PROCESSING
+        ):
             self.identity_needed.emit(single.id)
-        self._papers, self._files = list(papers), files
+        if single is None or not (single.copies or single.file_missing):
+            self._files = None
+            self._render()
+            return
+        # The paths last read for this paper until the new answer arrives (no flicker
+        # when a progress update redraws the pane).
+        if self._files is not None and self._files[0] != single.id:
+            self._files = None
+        self._render()
+        if self._files_of is not None and self._runner is not None:
+            files_of, paper_id = self._files_of, single.id
+            self._runner.submit(
+                lambda: files_of(paper_id),
+                lambda files: self._on_files(paper_id, files),
+                lambda exc: log.warning("could not read the paths of paper %s: %s", paper_id, exc),
+            )
+
+    @property
+    def showing_paper(self) -> Paper | None:
+        return self._papers[0] if len(self._papers) == 1 else None
+
+    def _on_files(self, paper_id: int, files: list[KnownFile]) -> None:
+        shown = self.showing_paper
+        if shown is None or shown.id != paper_id:
+            return  # the user has moved on to another selection
+        self._files = (paper_id, files)
         self._render()
 
     def show_identity(self, paper_id: int, identity: PaperIdentity) -> None:
-        if len(self._papers) == 1 and self._papers[0].id == paper_id:
+        shown = self.showing_paper
+        if shown is not None and shown.id == paper_id:
             self._identity = identity
             self._render()
 
@@ -161,10 +209,11 @@ class DetailsPane(QTextBrowser):
         return self._identity
 
     def _render(self) -> None:
-        single = self._papers[0] if len(self._papers) == 1 else None
+        files = self._files[1] if self._files is not None else None
+        single = self.showing_paper
         versions = self.versions_of(single) if single is not None else []
-        scroll = self.verticalScrollBar().value()
-        self.setHtml(details_html(self._papers, self._files, self._identity, versions))
+        scroll = self.verticalScrollBar().value()  # a progress tick must not scroll it
+        self.setHtml(details_html(self._papers, files, self._identity, versions))
         self.verticalScrollBar().setValue(scroll)
 
     def _on_link(self, url: QUrl) -> None:

@@ -1,12 +1,15 @@
 """The papers table with its filter bar, or a first-run hint when the library is empty.
 
-Filtering and sorting happen in a proxy over the mirror model, so the model's
-row-exact updates keep selection and scroll position whatever the user sorted by.
+Filtering happens in a proxy over the mirror model; sorting is forwarded to the
+model, which keeps its rows in order from precomputed keys, with the versions of
+one work together, newest first (see ``app/models/paper_model.py``). The model's row-exact updates keep selection and
+scroll position whatever the user sorted by.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelection,
     QModelIndex,
     QObject,
@@ -31,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.paper_model import Column, PaperModel, PaperRole, SortRole
-from app.progress_delegate import ProgressDelegate
+from app.models.paper_model import HEADERS, Column, PaperModel, PaperRole
+from app.models.progress_delegate import ProgressDelegate
 from workers.store import Paper, Status
 
 EMPTY_HINT = (
@@ -46,44 +49,52 @@ EMPTY_HINT = (
 )
 
 
-class PaperFilterProxy(QSortFilterProxyModel):
-    """Status filter (None = all), a case-insensitive text filter over title, authors and
-    path, and versions of one work kept together: each sorts by its newest version's
-    value, the newest first and the older ones right under it, in either sort order."""
+#: Per column (Title stretches): the widest text it usually shows, the text it must
+#: show however narrow (None: its header), and its limits in pixels. Longer text is
+#: elided; its tooltip or the details pane has all of it.
+COLUMN_CONTENT: dict[Column, tuple[str, str | None, int, int]] = {
+    Column.AUTHORS: ("Lo, Wang et al. (+3)", None, 60, 200),
+    Column.YEAR: ("2026", None, 40, 60),
+    Column.STATUS: ("failed (damaged)", "processing", 80, 220),
+    Column.PROGRESS: ("embedding 99/99", None, 80, 180),
+    Column.CHUNKS: ("99999", None, 40, 90),
+    Column.ELAPSED: ("59m 59s", None, 40, 90),
+    Column.TIER: ("balanced", None, 40, 110),
+    Column.ADDED: ("2026-12-31 23:59", "2026-12-31 23:59", 80, 170),
+    Column.PATH: ("~/Papers/a-paper.pdf", None, 80, 160),
+}
+#: Room around a cell's text (margins, focus frame) and a header's (the sort arrow).
+CELL_PADDING = 16
+HEADER_PADDING = 20
+#: The least share of the table's width the Title column keeps.
+TITLE_SHARE = 0.4
 
-    def __init__(self, parent: QObject | None = None) -> None:
+
+class PaperFilterProxy(QSortFilterProxyModel):
+    """Status filter (None = all), a case-insensitive text filter over title, authors,
+    year and path, and whether a work's older versions are listed.
+
+    It does not sort itself: :meth:`sort` is handed to the model, whose order it keeps
+    (versions of one work together, the newest first, in either sort order).
+    """
+
+    def __init__(self, model: PaperModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._model = model
         self._status: Status | None = None
         self._text = ""
         self._ids: frozenset[int] | None = None
         self._older_versions = True
-        self.setSortRole(SortRole)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # a changed row leaves or joins a filtered view
+        self.setSourceModel(model)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._model.sort(column, order)
 
     def set_older_versions(self, shown: bool) -> None:
-        """Show a work's older versions under its newest one (False: the newest only)."""
+        """List a work's older versions under its newest one (False: the newest only)."""
         self._older_versions = shown
         self.invalidateFilter()
-
-    def lessThan(self, left: QModelIndex | QPersistentModelIndex,
-                 right: QModelIndex | QPersistentModelIndex) -> bool:
-        model = self.sourceModel()
-        a: Paper | None = left.data(PaperRole)
-        b: Paper | None = right.data(PaperRole)
-        if a is None or b is None or not isinstance(model, PaperModel):
-            return super().lessThan(left, right)
-        head_a, head_b = model.work_head(a), model.work_head(b)
-        if head_a.id == head_b.id:
-            # Versions of one work: newest first whatever the order (Qt reverses a
-            # descending sort's comparisons, so reverse this one back).
-            first = (a.version_rank, a.id) < (b.version_rank, b.id)
-            return first if self.sortOrder() == Qt.SortOrder.AscendingOrder else not first
-        column = left.column()
-        key_a = model.index(model.row_of(head_a.id), column).data(SortRole)
-        key_b = model.index(model.row_of(head_b.id), column).data(SortRole)
-        if key_a == key_b:
-            return head_a.id < head_b.id
-        return bool(key_a < key_b)
 
     def set_status(self, status: Status | str | None) -> None:
         self._status = Status(status) if status else None
@@ -99,7 +110,11 @@ class PaperFilterProxy(QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        paper: Paper | None = self.sourceModel().index(row, 0, parent).data(PaperRole)
+        # Asked for every inserted row: answer without a round trip through Qt.
+        if (self._status is None and not self._text and self._ids is None
+                and self._older_versions):
+            return True
+        paper = self._model.paper_at(row)
         if paper is None:
             return False
         if self._ids is not None and paper.id not in self._ids:
@@ -109,8 +124,8 @@ class PaperFilterProxy(QSortFilterProxyModel):
         if not self._older_versions and paper.version_rank > 0:
             return False
         if self._text:
-            haystack = f"{paper.display_title}\n{', '.join(paper.authors)}\n{paper.year or ''}" \
-                       f"\n{paper.path}".casefold()
+            haystack = (f"{paper.display_title}\n{', '.join(paper.authors)}\n{paper.year or ''}"
+                        f"\n{paper.path}").casefold()
             return self._text in haystack
         return True
 
@@ -128,8 +143,7 @@ class LibraryView(QWidget):
     def __init__(self, model: PaperModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.proxy = PaperFilterProxy(self)
-        self.proxy.setSourceModel(model)
+        self.proxy = PaperFilterProxy(model, self)
 
         self.status_filter = QComboBox()
         self.status_filter.addItem("All papers", None)
@@ -171,18 +185,13 @@ class LibraryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
-        # The title keeps a readable width (Authors and Year took the room it used to
-        # stretch into); the last column takes what is left, and the table scrolls
-        # sideways in a narrow window rather than squeezing the title away.
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.resizeSection(Column.TITLE, 300)
-        # Narrow columns for the rest.
-        for column, width in ((Column.AUTHORS, 150), (Column.YEAR, 50),
-                              (Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
-                              (Column.ELAPSED, 65), (Column.TIER, 75), (Column.ADDED, 120),
-                              (Column.PATH, 110)):
-            header.resizeSection(column, width)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
+        self._sizing = False
+        self._user_sized = False
+        header.sectionResized.connect(self._on_section_resized)
+        self.table.viewport().installEventFilter(self)
+        self.size_columns()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(
             lambda pos: self.context_menu_requested.emit(self.table.viewport().mapToGlobal(pos))
@@ -216,6 +225,79 @@ class LibraryView(QWidget):
         model.modelReset.connect(self._update_page)
         self._update_page()
 
+    def size_columns(self) -> None:
+        """Title takes the spare width; the other columns fit their usual content.
+
+        Each other column gets the width of its usual text (or its header),
+        within its limits; when together they would leave Title less than
+        ``TITLE_SHARE`` of the table (a large font, a narrow window), File gives
+        up room first, then the others alike, down to what each must show; if
+        that is still not enough, Title keeps its share and the table scrolls
+        sideways. Sized from the font, not
+        from the rows: measuring every row (ResizeToContents) would ask the
+        model for thousands of cells on each update. Once the user drags a
+        border, the widths are theirs.
+        """
+        if self._user_sized:
+            return
+        header = self.table.horizontalHeader()
+        text = self.table.fontMetrics()
+        head = header.fontMetrics()
+        icon = self.table.iconSize().width() if self.table.iconSize().isValid() else 16
+        natural: dict[Column, int] = {}
+        least: dict[Column, int] = {}
+        for column, (sample, must_show, lowest, highest) in COLUMN_CONTENT.items():
+            extra = CELL_PADDING + (icon + 4 if column == Column.STATUS else 0)
+            title = head.horizontalAdvance(HEADERS[column]) + HEADER_PADDING
+            must = text.horizontalAdvance(must_show) + extra if must_show else 0
+            least[column] = max(lowest, title, must)
+            natural[column] = max(least[column], min(highest, text.horizontalAdvance(sample) + extra))
+        widths = dict(natural)
+        over = sum(widths.values()) - int(self.table.viewport().width() * (1 - TITLE_SHARE))
+        # File gives up room first (its tooltip and the details pane show the path)...
+        if over > 0:
+            cut = min(over, widths[Column.PATH] - least[Column.PATH])
+            widths[Column.PATH] -= cut
+            over -= cut
+        # ...then the others alike, down to what each must show.
+        spare = sum(widths[c] - least[c] for c in widths if c != Column.PATH)
+        if over > 0 and spare > 0:
+            factor = max(0.0, 1 - over / spare)
+            for column in widths:
+                if column != Column.PATH:
+                    widths[column] = least[column] + int((widths[column] - least[column]) * factor)
+        # When even that leaves Title less than its share (ten columns in a narrow
+        # window), Title keeps its share and the table scrolls sideways rather than
+        # squeezing the titles away.
+        viewport = self.table.viewport().width()
+        title_least = int(viewport * TITLE_SHARE)
+        squeezed = viewport - sum(widths.values()) < title_least
+        self._sizing = True
+        try:
+            for column, width in widths.items():
+                header.resizeSection(column, width)
+            header.setSectionResizeMode(
+                Column.TITLE,
+                QHeaderView.ResizeMode.Interactive if squeezed else QHeaderView.ResizeMode.Stretch)
+            if squeezed:
+                header.resizeSection(Column.TITLE, title_least)
+        finally:
+            self._sizing = False
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if not self._sizing and column != Column.TITLE:
+            self._user_sized = True  # the user dragged a border
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.size_columns()  # the table's width is known only now (a hidden page waits)
+        return super().eventFilter(watched, event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self.size_columns()
+        super().changeEvent(event)
+
     def set_status_filter(self, status: Status | None) -> None:
         self.status_filter.setCurrentIndex(
             self.status_filter.findData(status.value) if status else 0
@@ -227,7 +309,8 @@ class LibraryView(QWidget):
         if ids:
             self.set_status_filter(None)
             self.text_filter.clear()
-            self.batch_filter.setText(f"Only the {len(ids)} just finished  ✕")
+            which = "one" if len(ids) == 1 else f"{len(ids):,}"
+            self.batch_filter.setText(f"Only the {which} just finished  ✕")
         self.batch_filter.setVisible(bool(ids))
 
     @property

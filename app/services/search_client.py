@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 
+from app.services.child_process import ChildProcess
 from workers.commands import engine_command
 from workers.paths import DataDir
 from workers.search.protocol import Results
@@ -52,13 +53,11 @@ class SearchClient(QObject):
         super().__init__(parent)
         self.data_dir = data_dir
         self._command = list(command) if command else None
-        self._process: QProcess | None = None
+        self._process: ChildProcess | None = None
         self._ids = itertools.count(1)
         self._in_flight: int | None = None
         self._pending: dict[str, Any] | None = None
         self._latest = 0
-        self._out = b""
-        self._err = b""
         self.state = ClientState.STOPPED
 
     def command(self) -> list[str]:
@@ -92,10 +91,11 @@ class SearchClient(QObject):
             return
         self._process = None
         process.finished.disconnect(self._on_finished)
-        process.closeWriteChannel()
-        if not process.waitForFinished(msecs):
+        process.stdout_line.disconnect(self._on_message)  # answers after a stop are dropped
+        process.close_input()
+        if not process.wait_finished(msecs):
             process.kill()
-            process.waitForFinished(1000)
+            process.wait_finished(1000)
         process.deleteLater()
         self._in_flight, self._pending = None, None
         self._set_state(ClientState.STOPPED)
@@ -104,45 +104,22 @@ class SearchClient(QObject):
 
     def _start(self) -> None:
         command = self.command()
-        process = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
-        process.readyReadStandardOutput.connect(self._read_stdout)
-        process.readyReadStandardError.connect(self._read_stderr)
+        # stdout carries the protocol (JSON lines); stderr is its log.
+        process = ChildProcess(command, logger=server_output, default_level=logging.DEBUG,
+                               log_stdout=False, parent=self)
+        process.stdout_line.connect(self._on_message)
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
         self._process = process
-        self._out = self._err = b""
         self._in_flight = None
         self._set_state(ClientState.STARTING)
         log.info("starting the search process: %s", " ".join(command))
-        process.start(command[0], command[1:])
+        process.start()
 
     def _send(self, request: dict[str, Any]) -> None:
         assert self._process is not None
         self._in_flight = int(request["id"])
         self._process.write((json.dumps(request) + "\n").encode("utf-8"))
-
-    def _read_stdout(self) -> None:
-        if self._process is None:
-            return
-        self._out += bytes(self._process.readAllStandardOutput().data())
-        *lines, self._out = self._out.split(b"\n")
-        for raw in lines:
-            if raw.strip():
-                self._on_message(raw.decode("utf-8", "replace"))
-
-    def _read_stderr(self) -> None:
-        if self._process is None:
-            return
-        self._err += bytes(self._process.readAllStandardError().data())
-        *lines, self._err = self._err.split(b"\n")
-        for raw in lines:
-            line = raw.decode("utf-8", "replace").rstrip()
-            if line:
-                level = logging.WARNING if ("Error" in line or "Traceback" in line) else logging.DEBUG
-                server_output.log(level, "%s", line)
 
     def _on_message(self, line: str) -> None:
         try:
@@ -172,7 +149,7 @@ class SearchClient(QObject):
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self._process is not None:
-            text = self._process.errorString()
+            text = self._process.error_string()
             self._drop_process()
             self._set_state(ClientState.FAILED)
             self.failed.emit(f"The search process could not start: {text}")
@@ -180,8 +157,6 @@ class SearchClient(QObject):
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         if self._process is None:
             return
-        self._read_stdout()
-        self._read_stderr()
         self._drop_process()
         self._set_state(ClientState.FAILED)
         how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
