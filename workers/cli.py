@@ -8,19 +8,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from workers import __version__
+from workers.lab.config import ENV_PASSWORD, ENV_QUEUE, ConfigError
 from workers.paths import ENV_DATA_DIR, DataDir
 from workers.store.storage_errors import storage_error
 
-COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch")
+COMMANDS = ("add", "worker", "workers", "status", "search", "reembed", "search-server", "doctor",
+            "watch")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
 #: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
-GLOBAL_OPTIONS: dict[str, bool] = {"--data-dir": True, "-v": False, "--verbose": False}
+GLOBAL_OPTIONS: dict[str, bool] = {
+    "--data-dir": True, "--queue": True, "-v": False, "--verbose": False,
+}
 
 
 def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -37,6 +42,11 @@ def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
         "--data-dir", default=default(None),
         help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
     )
+    parser.add_argument(
+        "--queue", default=default(None), metavar="URL",
+        help="`solo` (this machine's queue.db) or a lab's Redis, redis://[:PASSWORD@]HOST:PORT/DB"
+        f" (default: ${ENV_QUEUE}, else the library's setting, else solo); the password may"
+        f" come from ${ENV_PASSWORD} instead")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="debug logging")
 
@@ -65,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="research-hub",
         description="Research Hub: a searchable local library of research-paper PDFs. "
         "Without a command, opens the desktop app.",
-        epilog="--data-dir and -v work before or after the command.",
+        epilog="--data-dir, --queue and -v work before or after the command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, top=True)
@@ -77,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the ingestion worker in the foreground")
     worker.add_argument("--workers", type=int, default=None,
-                        help="worker processes (default: the setting, else what the machine affords)")
+                        help="worker processes (default: the setting, else what the machine affords;"
+                        " a lab's library owner takes 0: it then only commits what others send)")
+    worker.add_argument("--remote", action="store_true",
+                        help="lab mode: a worker for a library on another machine; needs --queue"
+                        " and the lab secret, never opens a library (--data-dir is only a cache)")
     worker.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty (and at once, with a message,"
                         " if the data folder is full or read-only; otherwise the worker waits)")
@@ -85,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
     _common(worker)
+
+    monitor = sub.add_parser(
+        "workers", help="every worker process (local and remote): state, paper, throughput;"
+        " and the queue by priority")
+    _common(monitor, json_flag=True)
 
     status = sub.add_parser("status", help="list papers with status, stage, progress and errors")
     _common(status, json_flag=True)
@@ -127,12 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"add": cmd_add, "worker": cmd_worker, "status": cmd_status,
-               "search": cmd_search, "reembed": cmd_reembed, "search-server": cmd_search_server,
-               "doctor": cmd_doctor, "watch": cmd_watch}[args.command]
-    data_dir = DataDir.resolve(args.data_dir)
+    handler = {"add": cmd_add, "worker": cmd_worker, "workers": cmd_workers,
+               "status": cmd_status, "search": cmd_search, "reembed": cmd_reembed,
+               "search-server": cmd_search_server, "doctor": cmd_doctor,
+               "watch": cmd_watch}[args.command]
+    if args.queue is not None:
+        # Like --data-dir, it holds for everything this process opens (and its children).
+        os.environ[ENV_QUEUE] = args.queue
+    data_dir = _data_dir(args)
     try:
         return handler(args, data_dir.ensure())
+    except ConfigError as exc:
+        print(f"research-hub {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (OSError, sqlite3.Error) as exc:
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
         fault = storage_error(exc, data_dir.root)
@@ -140,6 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"research-hub {args.command}: {fault.explain(data_dir.root)}", file=sys.stderr)
         return 1
+
+
+def _data_dir(args: argparse.Namespace) -> DataDir:
+    """The data folder; a remote lab worker has none, only a cache (never a library)."""
+    if args.command == "worker" and args.remote and not args.data_dir:
+        from platformdirs import user_cache_dir
+
+        return DataDir.resolve(os.path.join(user_cache_dir("research-hub"), "lab-worker"))
+    return DataDir.resolve(args.data_dir)
 
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -191,12 +226,45 @@ def cmd_add(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.lab.config import resolve
     from workers.logs import configure_logging
+
+    configure_logging(data_dir, "lab-worker" if args.remote else "worker", verbose=args.verbose)
+    config = resolve(data_dir, read_settings=not args.remote)
+    if config.lab:
+        config.require_secret()
+    if args.remote:
+        if not config.lab:
+            print("research-hub worker: --remote needs a lab queue: --queue "
+                  f"redis://[:PASSWORD@]HOST:PORT/DB (or ${ENV_QUEUE})", file=sys.stderr)
+            return 2
+        from workers.lab.consumers import run_remote
+
+        run_remote(config, workers=args.workers, parent_pid=args.parent_pid)
+        return 0
     from workers.worker import run_worker
 
-    configure_logging(data_dir, "worker", verbose=args.verbose)
-    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid)
+    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
+               config=config)
     return 0
+
+
+def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.lab.config import resolve
+    from workers.monitor import render, snapshot
+
+    config = resolve(data_dir)
+    library = None
+    if data_dir.library_db.exists():
+        from workers.store import Library
+
+        library = Library(data_dir)
+    snap = snapshot(data_dir, config, library)
+    if args.json:
+        _print_json(snap.to_dict())
+    else:
+        print(render(snap))
+    return 1 if snap.error else 0
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -223,8 +291,6 @@ def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
-    import os
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from workers.search.protocol import Filters
     from workers.search.searcher import Searcher

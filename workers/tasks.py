@@ -52,7 +52,7 @@ class WorkerContext:
 _context: WorkerContext | None = None
 
 
-def _limit_threads() -> None:
+def limit_threads() -> None:
     """One compute thread per worker process: measured, two one-thread processes
     give twice the throughput of one two-thread process on this kind of machine."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -69,7 +69,7 @@ def _limit_threads() -> None:
 def start_worker_context(data_dir: DataDir) -> WorkerContext:
     """Load everything a worker process needs, once."""
     global _context
-    _limit_threads()
+    limit_threads()
     import torch
 
     torch.set_num_threads(1)

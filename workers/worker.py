@@ -1,5 +1,9 @@
 """The worker process: a Huey consumer with process workers, plus reconciliation.
 
+This is solo mode's consumer and the base of lab mode's (``workers.lab.consumers``:
+the library owner and the remote worker); :func:`run_worker` picks the one the
+queue configuration asks for.
+
 Process workers (not threads): one torch thread per process scales with cores
 where threads in one process do not, and a worker killed by its guard (time or
 memory limit) or by a native crash is replaced by Huey's health check without
@@ -21,12 +25,15 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from huey.consumer import Consumer, ConsumerStopped, Scheduler
+from huey.consumer import Consumer, ConsumerStopped, Scheduler, Worker
 
 from workers import settings as settings_mod
+from workers.lab.config import QueueConfig
+from workers.lab.config import resolve as resolve_config
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.reconcile import reconcile
+from workers.registry import FileRegistry, watch_stop_flag
 from workers.store import Library, Status
 from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
 
@@ -59,34 +66,36 @@ class _ParentWatchingScheduler(Scheduler):
         super().loop(now)
 
 
-class IngestConsumer(Consumer):
-    """Huey's consumer, reconciling the queue with the library from its main loop.
+class _Worker(Worker):
+    """Huey's worker; tells this process's registry entry when the consumer is stopping."""
 
-    Reconciling here, in the consumer's own thread, rather than in a helper
-    thread, matters: the consumer forks replacement workers from this thread,
-    and forking while another thread holds a lock (logging, SQLite) can
-    deadlock the child.
+    def initialize(self) -> None:
+        watch_stop_flag(self.stop_flag)
+        super().initialize()
+
+
+class EngineConsumer(Consumer):
+    """What every Research Hub consumer adds to Huey's (solo, lab owner, remote worker).
+
+    It stops when the process that started it is gone (``parent_pid``), records
+    how its worker processes died before Huey replaces them (subclasses judge a
+    paper's crash count by it), and runs :meth:`duties` from its main loop.
+    Duties run here, in the consumer's own thread, rather than in a helper
+    thread: the consumer forks replacement workers from this thread, and
+    forking while another thread holds a lock (logging, SQLite) can deadlock
+    the child.
     """
 
     scheduler_class = _ParentWatchingScheduler
+    worker_class = _Worker
 
-    def __init__(
-        self, queue: IngestQueue, library: Library, burst: bool,
-        parent_pid: int | None = None, **kwargs: object,
-    ) -> None:
-        super().__init__(queue.huey, **kwargs)  # type: ignore[arg-type]
-        self.queue = queue
-        self.library = library
-        self.burst = burst
+    def __init__(self, huey: object, parent_pid: int | None = None, **kwargs: object) -> None:
+        super().__init__(huey, **kwargs)  # type: ignore[arg-type]
         self.parent_pid = parent_pid
-        self._next_reconcile = 0.0
         #: pid -> exit code of worker processes that died (how they died decides
         #: whether their paper counts a crash; see workers.reconcile).
         self.exits: dict[int, int | None] = {}
         self._worker_died = False
-        #: Since when writes have worked; leases are judged only after a whole lease
-        #: of working storage (a full disk stops heartbeats without anything hanging).
-        self._storage_ok_since: float | None = time.monotonic()
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
@@ -96,16 +105,22 @@ class IngestConsumer(Consumer):
             raise ConsumerStopped
         health_check_ts = super().loop(health_check_ts)
         self._collect_exits()
-        now = time.monotonic()
-        if self._worker_died or now >= self._next_reconcile:
-            # A dead worker's paper goes back to the queue at once, not at the next tick.
-            self._worker_died = False
-            self._next_reconcile = now + RECONCILE_EVERY_S
-            self._reconcile()
+        self.duties()
         return health_check_ts
+
+    def duties(self) -> None:
+        """Work of this consumer's main loop (subclasses)."""
+
+    def before_fork(self) -> None:
+        """Close what must not cross a fork (subclasses: SQLite connections)."""
+
+    def on_worker_exit(self, pid: int, exit_code: int | None) -> None:
+        """A worker process of this consumer died (subclasses)."""
 
     def check_worker_health(self) -> bool:
         self._collect_exits()  # before Huey replaces the dead and forgets them
+        if any(not process.is_alive() for _, process in self.worker_threads):
+            self.before_fork()  # Huey forks the replacements now
         return bool(super().check_worker_health())
 
     def _collect_exits(self) -> None:
@@ -117,8 +132,34 @@ class IngestConsumer(Consumer):
             self.exits[pid] = process.exitcode
             self._worker_died = True
             log.warning("worker process %s ended (exit code %s)", pid, process.exitcode)
+            self.on_worker_exit(pid, process.exitcode)
         while len(self.exits) > _MAX_EXITS:
             self.exits.pop(next(iter(self.exits)))
+
+
+class IngestConsumer(EngineConsumer):
+    """Solo mode: Huey's consumer, reconciling the queue with the library from its main loop."""
+
+    def __init__(
+        self, queue: IngestQueue, library: Library, burst: bool,
+        parent_pid: int | None = None, **kwargs: object,
+    ) -> None:
+        super().__init__(queue.huey, parent_pid=parent_pid, **kwargs)
+        self.queue = queue
+        self.library = library
+        self.burst = burst
+        self._next_reconcile = 0.0
+        #: Since when writes have worked; leases are judged only after a whole lease
+        #: of working storage (a full disk stops heartbeats without anything hanging).
+        self._storage_ok_since: float | None = time.monotonic()
+
+    def duties(self) -> None:
+        now = time.monotonic()
+        if self._worker_died or now >= self._next_reconcile:
+            # A dead worker's paper goes back to the queue at once, not at the next tick.
+            self._worker_died = False
+            self._next_reconcile = now + RECONCILE_EVERY_S
+            self._reconcile()
 
     def _reconcile(self) -> None:
         try:
@@ -132,6 +173,7 @@ class IngestConsumer(Consumer):
                 settings.lease_s = float("inf")
             report = reconcile(self.library, self.queue, settings, self.exits)
             self._kill_hung(report.hung_pids)
+            FileRegistry(self.library.data_dir).prune()
             if self._storage_ok_since is None:
                 self._storage_ok_since = now
                 log.info("the data folder can be written again: resuming")
@@ -189,18 +231,26 @@ def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
 
 def run_worker(
     data_dir: DataDir, workers: int | None = None, burst: bool = False,
-    parent_pid: int | None = None,
+    parent_pid: int | None = None, config: QueueConfig | None = None,
 ) -> None:
     """Run the consumer in the foreground until stopped (or drained, with ``burst``).
 
     ``parent_pid``: stop when that process (the app that started us) is gone.
+    ``config``: the queue (default: as configured; see ``workers.lab.config``).
+    A lab queue makes this process the library's owner in the lab.
     """
+    config = config if config is not None else resolve_config(data_dir)
+    if config.lab:
+        from workers.lab.consumers import run_lab_owner
+
+        run_lab_owner(data_dir, config, workers=workers, burst=burst, parent_pid=parent_pid)
+        return
     library = Library(data_dir)
     wait = not burst
 
     def open_and_reconcile() -> tuple[IngestQueue, settings_mod.Settings]:
         settings = settings_mod.load(library)
-        queue = IngestQueue(data_dir)
+        queue = IngestQueue(data_dir, config)
         reconcile(library, queue, settings)
         return queue, settings
 
