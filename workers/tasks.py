@@ -47,6 +47,8 @@ class WorkerContext:
     library: Library
     engine: Any  # workers.pipeline.ingest.Engine
     guard: Any  # workers.guard.Guard
+    #: This process's entry in the Workers monitor (workers.registry).
+    beacon: Any = None
 
 
 _context: WorkerContext | None = None
@@ -85,10 +87,14 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
 
     # Library keeps one connection per thread, so the guard thread can share it.
     guard = Guard(heartbeat=library.heartbeat, on_limit=on_limit, parent_pid=os.getppid())
+    from workers.registry import Beacon, FileRegistry
+
+    beacon = Beacon(FileRegistry(data_dir), role="solo")
     engine = Engine(threads=1)
     pipeline = pipeline_settings(settings)
     engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name)
-    _context = WorkerContext(library, engine, guard)
+    beacon.engine(pipeline.tier.value, pipeline.model_name)
+    _context = WorkerContext(library, engine, guard, beacon)
     log.info("worker %s ready (tier %s)", os.getpid(), settings.tier)
     return _context
 
@@ -125,6 +131,10 @@ def run_ingest(
     except (InvalidTransition, PaperNotFound) as exc:
         log.info("paper %s skipped: %s", paper_id, exc)  # cancelled, removed or done meanwhile
         return
+    beacon = context.beacon
+    if beacon is not None:
+        beacon.working(paper_id)
+    outcome = ""  # "completed" / "failed" when the paper ends here (the monitor counts them)
     settings = settings_mod.load(library)
     context.guard.watch(
         paper_id, settings.timeout_for(paper.page_count or 0), settings.memory_limit_mb)
@@ -140,6 +150,8 @@ def run_ingest(
         if total and total != limit_pages[0]:  # the page count is known now: scale the limit
             limit_pages[0] = total
             context.guard.watch(paper_id, settings.timeout_for(total), settings.memory_limit_mb)
+        if beacon is not None:
+            beacon.progress(stage.value, done, total)
         try:
             still_processing = library.progress(paper_id, stage, done, total)
         except StorageError:
@@ -160,6 +172,7 @@ def run_ingest(
         # Saved here, not inside the pipeline, so that a full disk waits without a re-parse.
         commit_result(library, paper_id, result, when_writable=lambda write: _when_writable(
             context, paper_id, settings, write))
+        outcome = "completed"
     except (Cancelled, InvalidTransition, PaperNotFound):
         log.info("paper %s was cancelled, removed or re-queued while processing", paper_id)
     except IngestError as exc:
@@ -167,9 +180,11 @@ def run_ingest(
             _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise
         error = exc
+        outcome = "failed"
         _when_writable(context, paper_id, settings, lambda: _moved_on(
             lambda: library.fail(paper_id, error.error_class, error.detail)))
     except MemoryError:
+        outcome = "failed"
         _moved_on(lambda: library.fail(paper_id, ErrorClass.OUT_OF_MEMORY))
     except KeyboardInterrupt:  # the worker is being stopped: back to the queue, no crash
         _moved_on(lambda: library.requeue_stale(paper_id, crashed=False, reason="worker stopped"))
@@ -180,9 +195,15 @@ def run_ingest(
             _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise  # Huey retries it after RETRY_DELAY_S
         reason = f"{type(exc).__name__}: {exc}"
+        outcome = "failed"
         _moved_on(lambda: library.fail(paper_id, ErrorClass.INTERNAL, reason))
     finally:
         context.guard.release()
+        if beacon is not None:
+            if outcome:
+                beacon.finished(outcome == "completed")
+            else:
+                beacon.idle()
 
 
 def _moved_on(move: Callable[[], object]) -> None:
@@ -251,6 +272,11 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     @huey.on_startup()
     def load_models() -> None:
         start_worker_context(data_dir)
+
+    @huey.on_shutdown()
+    def leave_registry() -> None:
+        if _context is not None and _context.beacon is not None:
+            _context.beacon.close()
 
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, context=True)
     def ingest(paper_id: int, task: Any = None) -> None:
