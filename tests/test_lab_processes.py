@@ -264,3 +264,39 @@ def test_a_paper_dropped_during_a_backfill_of_50_starts_before_the_backfill_ends
     assert still_waiting >= 30, f"only {still_waiting} backfill papers were still waiting"
     wait_for(lambda: settled(library), SETTLE_S, "the backfill to finish")
     check_library(library, expected_papers=51)
+
+
+def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """One ingest path in lab mode: the owner's local workers take lab tasks like any
+    remote; re-embedding, which needs the library, stays on the owner's machine."""
+    import subprocess
+
+    from workers.commands import engine_command
+    from workers.pipeline.models import builtin_minilm_dir
+
+    library = Library(lab.data_dir)
+    configure(library, tier="fast")
+    ids = register_and_hide(lab, library, generated(tmp_path / "papers", 3))
+    owner = lab.owner(workers=1)
+    wait_for(lambda: settled(library), SETTLE_S, "the papers to settle")
+    check_library(library, expected_papers=3)
+    owner_pids = set(worker_pids(owner))
+    assert {int(w.rsplit(":", 1)[1]) for w in started_on(library).values()} <= owner_pids
+    rows = lab.workers_json()["workers"]
+    assert [w["role"] for w in rows if w["state"] != "gone"] == ["owner"]
+    # `research-hub reembed` in lab mode: the owner's worker re-embeds every stored chunk.
+    model = str(builtin_minilm_dir())
+    out = subprocess.run(engine_command("reembed", "--model", model, "--data-dir",
+                                        str(lab.data_dir.root), "--queue", lab.url),
+                         env=lab.env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+    def reembedded() -> bool:
+        models = {r[0] for r in raw_db(library).execute("SELECT DISTINCT model FROM embeddings")}
+        return models == {model}
+
+    wait_for(reembedded, SETTLE_S, "the chunks to be re-embedded")
+    assert {p.model for p in library.get_many(ids)} == {model}
+    check_library(library, expected_papers=3)
