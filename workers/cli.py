@@ -369,5 +369,6 @@ def cmd_doctor(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig()
+    # No logging.basicConfig() here: `worker` configures its own handlers
+    # (workers.logs), and a second root handler printed every line twice.
     sys.exit(main())
