@@ -329,3 +329,32 @@ def test_a_task_signed_with_another_secret_is_refused_with_one_log_line(
         assert "bad signature" in caplog.text
         assert queue.huey.pending_count() == 0
         assert library.get(pid).status is Status.PENDING
+
+
+def test_doctor_and_the_monitor_report_the_lab_but_never_its_password(
+    lab_config: QueueConfig, data_dir: DataDir, redis_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from workers.doctor import diagnose
+    from workers.monitor import render, snapshot
+
+    secret = lab_config.secret.decode()
+    monkeypatch.setenv("RESEARCH_HUB_QUEUE", redis_server.url)  # the password in the URL
+    monkeypatch.setenv("RESEARCH_HUB_LAB_SECRET", secret)
+    report = diagnose(data_dir)
+    text = json.dumps(report)
+    assert redis_server.password not in text and secret not in text
+    assert report["queue"]["mode"] == "lab" and report["queue"]["lab_secret"] == "set"
+    assert report["queue"]["redis"].startswith("reachable")
+    assert report["queue"]["queue"] == f"redis://:***@127.0.0.1:{redis_server.port}/0"
+    snap = snapshot(data_dir, resolve(data_dir))
+    assert snap.mode == "lab" and not snap.error
+    assert redis_server.password not in render(snap) + json.dumps(snap.to_dict())
+    # A wrong password is reported as such, not raised, and still not shown.
+    monkeypatch.setenv("RESEARCH_HUB_QUEUE", redis_server.url.replace(
+        redis_server.password, "wrong-password"))
+    report = diagnose(data_dir)
+    assert report["queue"]["redis"].startswith("unreachable")
+    assert "wrong-password" not in json.dumps(report)
+    assert snapshot(data_dir, resolve(data_dir)).error
