@@ -33,3 +33,4 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_watch.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_search.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_faults.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_lab.py
