@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 
 from app.tasks import TaskRunner
-from workers.queue import IngestQueue
+from workers.queue import IngestQueue, Priority
 from workers.registration import Registration, register_paths
 from workers.store import Library
 from workers.store.storage_errors import storage_error
@@ -88,7 +88,7 @@ class LibraryService(QObject):
 
         def job() -> list[int]:
             moved = self.library.retry(ids)
-            self.queue.enqueue(moved)
+            self.queue.enqueue(moved, priority=Priority.USER)
             return moved
 
         self.runner.submit(

@@ -99,22 +99,25 @@ class IngestQueue:
 
     def __init__(self, data_dir: DataDir, config: QueueConfig | None = None) -> None:
         self.data_dir = data_dir.ensure()
-        self.config = config if config is not None else resolve_config(self.data_dir)
+        self._open(config if config is not None else resolve_config(self.data_dir))
+
+    def _open(self, config: QueueConfig) -> None:
+        self.config = config
         self.lab: Any = None
         self._publisher: Any = None
         self._library: Any = None
-        if self.config.lab:
+        if config.lab:
+            from types import SimpleNamespace
+
             from workers.lab import remote
             from workers.lab.channel import LabChannel
             from workers.lab.owner_tasks import register_owner_tasks
 
-            self.lab = LabChannel(self.config)
+            self.lab = LabChannel(config)
             self.huey: Huey = lab_huey(self.lab)
             self.local_huey = _sqlite_huey(OWNER_QUEUE_NAME, self.data_dir)
-            lab_tasks = remote.register(self.huey, self.config, role="owner")
+            lab_tasks = remote.register(self.huey, config, role="owner")
             owner_tasks = register_owner_tasks(self.local_huey, self.data_dir)
-            from types import SimpleNamespace
-
             self.tasks = SimpleNamespace(lab_ingest=lab_tasks.lab_ingest,
                                          reembed=owner_tasks.reembed)
         else:
@@ -122,7 +125,20 @@ class IngestQueue:
             self.local_huey = self.huey
             from workers import tasks  # registers the task functions on this Huey
 
-            self.tasks = tasks.register(self.huey, data_dir)
+            self.tasks = tasks.register(self.huey, self.data_dir)
+
+    def reconfigure(self, config: QueueConfig) -> None:
+        """Switch to another queue (the app, when the user changes the queue setting).
+
+        Everything holding this object (library service, folder watcher) uses
+        the new queue from the next call on; papers queued on the old one are
+        pending in the library and are queued again by the worker's
+        reconciliation.
+        """
+        if config == self.config:
+            return
+        self.close()
+        self._open(config)
 
     @property
     def publisher(self) -> Any:

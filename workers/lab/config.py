@@ -186,16 +186,19 @@ def save_secret(data_dir: DataDir, secret: str) -> Path:
 
 
 def resolve(
-    data_dir: DataDir | None, *, read_settings: bool = True,
+    data_dir: DataDir | None, *, read_settings: bool = True, setting: str | None = None,
     env: dict[str, str] | os._Environ[str] | None = None,
 ) -> QueueConfig:
     """This process's queue: ``RESEARCH_HUB_QUEUE``, else the library's setting, else solo.
 
-    ``read_settings=False`` for a remote worker, which has no library to read.
+    ``read_settings=False`` for a remote worker, which has no library to read;
+    ``setting``: the ``queue_url`` setting when the caller has it already.
     """
     env = os.environ if env is None else env
     text = env.get(ENV_QUEUE, "")
-    if not text and read_settings and data_dir is not None and data_dir.library_db.exists():
+    if not text and setting is not None:
+        text = setting
+    elif not text and read_settings and data_dir is not None and data_dir.library_db.exists():
         from workers import settings as settings_mod
         from workers.store import Library
 
