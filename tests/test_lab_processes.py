@@ -100,6 +100,9 @@ def test_two_remote_workers_ingest_twenty_papers_they_cannot_read_exactly_once(
     assert all(w["host"] and w["state"] in ("idle", "working") for w in rows)
     assert sum(w["done"] for w in rows) == 20
     assert owner.poll() is None
+    # Only the owner runs Huey's periodic scheduler.
+    assert "Periodic tasks are enabled" in lab.log("owner.log")
+    assert all("Periodic tasks are disabled" in lab.log(f"remote-{n}.log") for n in "ab")
     # Remote workers kept nothing of the library: no database in their caches.
     assert not list(lab.folder.glob("remote-*/**/library.db"))
     assert lab.server.password not in lab.logs() and lab.secret not in lab.logs()
@@ -300,3 +303,29 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     wait_for(reembedded, SETTLE_S, "the chunks to be re-embedded")
     assert {p.model for p in library.get_many(ids)} == {model}
     check_library(library, expected_papers=3)
+
+
+def test_cancel_reaches_a_running_remote_paper_between_page_batches(
+    lab: Lab, corpus: Path, tmp_path: Path
+) -> None:
+    from tests.helpers.worker_processes import distinct_copies
+
+    library = Library(lab.data_dir)
+    configure(library, tier="fast", batch_pages=4)
+    long = distinct_copies([corpus / "papers" / "2203.00130v1.pdf"], 1, tmp_path / "papers")
+    ids = register_and_hide(lab, library, long + generated(tmp_path / "gen", 1))
+    lab.owner(workers=0)
+    worker = lab.remote("remote-a")
+    # Progress reaches the owner's table live: stage, pages, and the process holding it.
+    wait_for(lambda: library.get(ids[0]).pages_done > 0, START_S, "the long paper's progress")
+    paper = library.get(ids[0])
+    assert paper.status is Status.PROCESSING and paper.pages_total == 39
+    assert paper.stage.value == "parsing" and paper.worker_pid in worker_pids(worker)
+    library.cancel([ids[0]])
+    wait_for(lambda: "cancelled, removed or queued again meanwhile; dropped"
+             in lab.log("remote-a.log"), 120, "the worker to drop the paper")
+    wait_for(lambda: library.get(ids[1]).status is Status.COMPLETED, SETTLE_S,
+             "the next paper to complete")
+    assert library.get(ids[0]).status is Status.CANCELLED
+    check_library(library, expected_papers=2, all_completed=False)
+    assert worker.poll() is None

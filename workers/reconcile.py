@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from workers.guard import EXIT_LIMIT
-from workers.queue import IngestQueue
+from workers.queue import IngestQueue, Priority
 from workers.settings import Settings
 from workers.store import ErrorClass, InvalidTransition, Library, Paper, PaperNotFound, Status
 from workers.store.library import HOST
@@ -38,8 +38,9 @@ CRASH_SIGNALS = frozenset(
     for name in ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP")
     if hasattr(signal, name)
 )
-#: Priority of re-queued papers: the paper that was in flight resumes first.
-REQUEUE_PRIORITY = 1
+#: Priority of re-queued papers: the paper that was in flight resumes first
+#: (ahead of what the user adds, which overtakes watched-folder backfills).
+REQUEUE_PRIORITY = int(Priority.RESUMED)
 
 
 @dataclass

@@ -49,6 +49,8 @@ log = logging.getLogger("research_hub.lab.owner")
 RECONCILE_EVERY_S = 5.0
 #: How often, and after how long, a published task that no worker holds is presumed lost.
 LOST_CHECK_EVERY_S = 30.0
+#: How often pending papers are compared id by id with what waits in Redis.
+FULL_SCAN_EVERY_S = 60.0
 #: The owner lock's TTL: a second owner of the same lab queue is refused meanwhile.
 OWNER_LOCK_S = 30.0
 #: Outcomes that end a paper's publication.
@@ -89,6 +91,7 @@ class LabOwner:
         self._connected_since: float | None = None
         self._down_since: float | None = None
         self._next_reconcile = 0.0
+        self._next_full_scan = 0.0
         self._next_lost_check = time.monotonic() + LOST_CHECK_EVERY_S
         self._warned_reembed = False
 
@@ -402,13 +405,20 @@ class LabOwner:
             self.channel.revoke(unwanted)
             for t in unwanted:
                 tickets.pop(t.paper_id, None)
-        # 2. Pending papers nobody published: publish them (or queue them for room).
-        wanted = self.channel.wanted_ids()
+        # 2. Pending papers nobody published: publish them (or queue them for room). The
+        #    full comparison moves every waiting id; it runs when the counts disagree (and
+        #    every minute), so a backfill of 100,000 costs two counts per pass.
         pending = self.library.ids_with_status(Status.PENDING)
-        missing = [pid for pid in pending if pid not in tickets and pid not in wanted]
-        if missing:
-            log.info("reconciled: publishing %d pending paper(s)", len(missing))
-            self.publisher.publish(missing, Priority.BACKFILL)
+        accounted = sum(self.channel.wanted_counts().values()) + sum(
+            1 for pid in tickets if pid in by_id and by_id[pid].status is Status.PENDING)
+        now = time.monotonic()
+        if len(pending) > accounted or now >= self._next_full_scan:
+            self._next_full_scan = now + FULL_SCAN_EVERY_S
+            wanted = self.channel.wanted_ids()
+            missing = [pid for pid in pending if pid not in tickets and pid not in wanted]
+            if missing:
+                log.info("reconciled: publishing %d pending paper(s)", len(missing))
+                self.publisher.publish(missing, Priority.BACKFILL)
         # 3. Papers "processing" with no publication at all (Redis lost it, or a switch from
         #    solo mode mid-paper): back to the queue, counted as an interruption.
         if self._may_reap(settings):
