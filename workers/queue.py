@@ -21,6 +21,7 @@ first, then what the user adds, then watched-folder backfills.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Any
@@ -69,14 +70,43 @@ class BatchSqliteStorage(SqliteStorage):
 
 
 class LabHuey(Huey):
-    """Huey on ``PriorityRedisStorage``; a refused message is one log line, not a traceback."""
+    """Huey on ``PriorityRedisStorage``; a refused message is one log line, not a traceback.
+
+    While Redis is unreachable (restarting, say) the worker says so once and
+    waits a second between attempts, instead of a traceback per attempt.
+    """
+
+    _down_since: float | None = None
 
     def dequeue(self) -> Any:
+        import redis
+
         try:
-            return super().dequeue()
+            task = super().dequeue()
         except Refused as exc:
             log.error("refused a task from the lab queue: %s", exc)
             return None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.warning("cannot reach the lab's Redis (%s); waiting for it",
+                            type(exc).__name__)
+            time.sleep(1.0)
+            return None
+        if self._down_since is not None:
+            log.info("the lab's Redis is back (after %.0f s)", time.monotonic() - self._down_since)
+            self._down_since = None
+        return task
+
+    def read_schedule(self, timestamp: Any = None) -> Any:
+        """The scheduler's read; during an outage it tries again next second (quietly:
+        the workers and the owner already say Redis is unreachable)."""
+        import redis
+
+        try:
+            return super().read_schedule(timestamp)
+        except (redis.ConnectionError, redis.TimeoutError):
+            return []
 
 
 def lab_huey(channel: Any) -> LabHuey:

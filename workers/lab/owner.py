@@ -164,14 +164,10 @@ class LabOwner:
     # -- results -------------------------------------------------------------------------------
 
     def commit_results(self, report: Committed) -> None:
-        tokens = self.channel.result_tickets()
-        if not tokens:
-            return
-        tickets = self.channel.tickets()
-        for token in tokens:
-            self._commit_one(token, tickets, report)
+        for token in self.channel.result_tickets():
+            self._commit_one(token, report)
 
-    def _commit_one(self, token: str, tickets: dict[int, Ticket], report: Committed) -> None:
+    def _commit_one(self, token: str, report: Committed) -> None:
         received = time.time()
         try:
             raw = self.channel.take_result(token)
@@ -189,7 +185,7 @@ class LabOwner:
             report.refused += 1
             return
         worker = str(envelope.get("worker", "?"))
-        ticket = tickets.get(paper_id)
+        ticket = self.channel.tickets([paper_id]).get(paper_id)
         if ticket is None or ticket.ticket != token:
             log.info("paper %s: dropped a result from %s that is no longer wanted "
                      "(cancelled, removed or queued again meanwhile)", paper_id, worker)
