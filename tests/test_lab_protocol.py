@@ -358,3 +358,28 @@ def test_doctor_and_the_monitor_report_the_lab_but_never_its_password(
     assert report["queue"]["redis"].startswith("unreachable")
     assert "wrong-password" not in json.dumps(report)
     assert snapshot(data_dir, resolve(data_dir)).error
+
+
+def test_worker_command_line_errors_are_clear(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.helpers.worker_processes import REPO
+    from workers.commands import engine_command
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        import os
+
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("RESEARCH_HUB_")}
+        return subprocess.run(engine_command(*args), cwd=REPO, capture_output=True, text=True,
+                              env={**clean, "XDG_CACHE_HOME": str(tmp_path / "cache"), **env},
+                              timeout=120)
+
+    out = run("worker", "--remote")
+    assert out.returncode == 2 and "--remote needs a lab queue" in out.stderr
+    out = run("worker", "--remote", "--queue", "redis://127.0.0.1:1/0")
+    assert out.returncode == 2 and "shared secret" in out.stderr
+    out = run("worker", "--queue", "http://example.org", "--data-dir", str(tmp_path / "d"))
+    assert out.returncode == 2 and "must be `solo` or a Redis URL" in out.stderr
+    out = run("worker", "--remote", "--burst", "--queue", "redis://127.0.0.1:1/0",
+              RESEARCH_HUB_LAB_SECRET="x" * 20)
+    assert out.returncode == 2 and "--burst is for the library's owner" in out.stderr

@@ -233,6 +233,10 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     if config.lab:
         config.require_secret()
     if args.remote:
+        if args.burst:
+            print("research-hub worker: --burst is for the library's owner; a remote worker "
+                  "serves until stopped", file=sys.stderr)
+            return 2
         if not config.lab:
             print("research-hub worker: --remote needs a lab queue: --queue "
                   f"redis://[:PASSWORD@]HOST:PORT/DB (or ${ENV_QUEUE})", file=sys.stderr)
