@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def _ready(data_dir: DataDir | None, config: QueueConfig, count: int) -> bool:
     return sum(1 for w in snap.workers if w.state == "idle") >= count
 
 
-def _measure(library: Library, register: callable, label: str, files: list[Path]) -> Run:  # type: ignore[valid-type]
+def _measure(library: Library, register: Callable[[], None], label: str, files: list[Path]) -> Run:
     t0 = time.time()
     register()
     wait_for(lambda: settled(library), SETTLE_S, f"{label}: the papers to settle", poll_s=0.2)
