@@ -140,16 +140,14 @@ def snapshot(data_dir: DataDir | None, config: QueueConfig, library: Any = None)
 
 def _lab_depth(channel: Any) -> dict[str, int]:
     """Waiting for room (``wanted``) plus published and not yet taken, by priority."""
-    from workers.queue import lab_huey
+    from workers.queue import lab_huey, redis_depth_by_priority
 
     depth = {name: 0 for name in PRIORITY_NAMES.values()}
-    for priority, n in channel.wanted_counts().items():
+    waiting = channel.wanted_counts()
+    queued = redis_depth_by_priority(lab_huey(channel).storage)
+    for priority in {*waiting, *queued}:
         name = PRIORITY_NAMES.get(priority, str(priority))
-        depth[name] = depth.get(name, 0) + n
-    storage = lab_huey(channel).storage
-    for _member, score in storage.conn.zrange(storage.queue_key, 0, -1, withscores=True):
-        name = PRIORITY_NAMES.get(int(-score), str(int(-score)))
-        depth[name] = depth.get(name, 0) + 1
+        depth[name] = depth.get(name, 0) + waiting.get(priority, 0) + queued.get(priority, 0)
     return depth
 
 

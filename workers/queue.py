@@ -109,6 +109,21 @@ class LabHuey(Huey):
             return []
 
 
+def redis_depth_by_priority(storage: Any) -> dict[int, int]:
+    """Tasks in a ``PriorityRedisStorage`` queue by priority, counted by Redis (ZCOUNT):
+    the queue's score is minus the priority, and no message is transferred."""
+    pipe = storage.conn.pipeline(transaction=False)
+    for priority in Priority:
+        pipe.zcount(storage.queue_key, -int(priority), -int(priority))
+    pipe.zcard(storage.queue_key)
+    *counts, total = pipe.execute()
+    depth = {int(p): int(n) for p, n in zip(Priority, counts, strict=True)}
+    other = int(total) - sum(depth.values())
+    if other:
+        depth[-1] = other  # priorities this version does not use
+    return depth
+
+
 def lab_huey(channel: Any) -> LabHuey:
     """The lab queue's Huey on ``channel``'s Redis (shared by owners and remote workers)."""
     return LabHuey(
@@ -229,10 +244,8 @@ class IngestQueue:
             return depth
         for priority, n in self.lab.wanted_counts().items():
             depth[priority] = depth.get(priority, 0) + n
-        storage = self.huey.storage
-        for _member, score in storage.conn.zrange(storage.queue_key, 0, -1, withscores=True):
-            priority = int(-score)
-            depth[priority] = depth.get(priority, 0) + 1
+        for priority, n in redis_depth_by_priority(self.huey.storage).items():
+            depth[priority] = depth.get(priority, 0) + n
         return depth
 
     def queued_paper_ids(self) -> set[int]:
