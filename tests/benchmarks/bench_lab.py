@@ -216,6 +216,9 @@ def main() -> None:
         raise SystemExit(f"corpus not found at {args.corpus}")
     if args.papers:
         files = files[: args.papers]
+    # Largest first, on every side alike: a 39-page paper started last would leave one
+    # worker alone with it at the end, and that tail, not the queue, would be measured.
+    files.reverse()
     runs: dict[str, list[Run]] = {"solo x1": [], "lab x1": [], "lab x2": []}
     with tempfile.TemporaryDirectory(prefix="bench-lab-") as tmp:
         root = Path(tmp)
