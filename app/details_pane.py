@@ -9,7 +9,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.paper_model import progress_text, status_text
-from workers.store import Paper
+from workers.store import Paper, Status
 from workers.store.files import KnownFile
 
 
@@ -26,6 +26,9 @@ def details_html(papers: list[Paper], files: list[KnownFile] | None = None) -> s
     rows = [
         ("Status", status_text(p)),
         ("Progress", progress_text(p) or "—"),
+        # Which machine and process holds it (in lab mode, often another computer).
+        *([("Worker", f"{p.worker_host}, process {p.worker_pid}")]
+          if p.status is Status.PROCESSING and p.worker_host else []),
         ("File", p.path),
         ("Pages", str(p.page_count or p.pages_total or "—")),
         ("Chunks", str(p.chunk_count)),

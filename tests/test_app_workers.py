@@ -135,3 +135,16 @@ def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
     again.accept()
     qtbot.waitUntil(lambda: not hub.queue.config.lab, timeout=10_000)
     assert settings_mod.load(Library(data)).queue_url == ""
+
+
+def test_the_details_pane_names_the_machine_holding_a_paper(data: DataDir, tmp_path: Path) -> None:
+    from app.details_pane import details_html
+    from workers.queue import IngestQueue
+    from workers.registration import register_paths
+
+    library = Library(data)
+    with IngestQueue(data) as queue:
+        [pid] = register_paths(library, queue, [make_pdf(tmp_path / "p.pdf", TOPIC_PAGES)]
+                               ).intake.added
+    library.start(pid, worker_host="gpu-box", worker_pid=4242)  # as the lab owner records it
+    assert "gpu-box, process 4242" in details_html([library.get(pid)])
