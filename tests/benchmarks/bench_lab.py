@@ -52,6 +52,7 @@ from tests.helpers.worker_processes import (  # noqa: E402
     configure,
     distinct_copies,
     kill9,
+    process_tree,
     settled,
     stop,
     wait_for,
@@ -77,6 +78,11 @@ class Trial:
     pdf_bytes: int
     net_in: int = 0
     net_out: int = 0
+    #: CPU seconds (user + system) of the processes that ingest (worker processes), and of
+    #: everything else this setup runs (consumers, the owner, redis-server): independent of
+    #: how much of the machine other jobs take, unlike the wall clock.
+    cpu_workers_s: float = 0.0
+    cpu_rest_s: float = 0.0
     #: (seconds until the owner took the result, seconds its commit took), per paper.
     latencies: list[tuple[float, float]] = field(default_factory=list)
 
@@ -126,8 +132,36 @@ class Setup:
         snap = snapshot(self.data_dir if not self.remotes else None, self.config)
         return sum(1 for w in snap.workers if w.state == "idle") >= max(1, self.remotes)
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far: (worker processes, the rest of this setup's processes).
+
+        Worker processes are those in the Workers registry (each ingesting process
+        keeps an entry there); the rest are consumers, the owner, the scheduler, Redis.
+        """
+        import psutil
+
+        snap = snapshot(self.data_dir if not self.remotes else None, self.config)
+        ingesting = {w.pid for w in snap.workers if w.state != "gone"}
+        roots = [p.pid for p in self.processes + (self.lab.processes if self.lab else [])]
+        if self.server is not None and self.server.process is not None:
+            roots.append(self.server.process.pid)
+        workers = rest = 0.0
+        for root in roots:
+            for process in process_tree(root):
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                used = times.user + times.system
+                if process.pid in ingesting:
+                    workers += used
+                else:
+                    rest += used
+        return workers, rest
+
     def trial(self, files: list[Path]) -> Trial:
         before = self.server.client().info("stats") if self.server else None
+        cpu0 = self.cpu()
         t0 = time.time()
         with IngestQueue(self.data_dir, self.config) as queue:
             ids = register_paths(self.library, queue, files).intake.added
@@ -138,6 +172,8 @@ class Setup:
         if bad or len(papers) != len(files):
             raise SystemExit(f"{self.label}: papers did not complete: {bad[:5]}")
         trial = Trial(len(papers), wall, sum(f.stat().st_size for f in files))
+        cpu1 = self.cpu()
+        trial.cpu_workers_s, trial.cpu_rest_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
         if self.server is not None and before is not None and self.lab is not None:
             after = self.server.client().info("stats")
             trial.net_in = after["total_net_input_bytes"] - before["total_net_input_bytes"]
@@ -264,6 +300,19 @@ def main() -> None:
           f"{statistics.median(t.per_min for t in lab2.trials):.2f} | "
           f"**{statistics.median(ratio1):.2f}** (target >= 0.95) | "
           f"**{statistics.median(ratio2):.2f}** (target >= 1.8) |")
+
+    print("\n## CPU seconds per paper (user + system; the wall clock's load drift cancels out)")
+    print("| setup | ingesting (worker processes) | everything else (consumer, owner, Redis) "
+          "| total | total vs solo x1 |")
+    print("|---|---|---|---|---|")
+    base = None
+    for setup in setups:
+        n = sum(t.papers for t in setup.trials)
+        work = sum(t.cpu_workers_s for t in setup.trials) / n
+        rest = sum(t.cpu_rest_s for t in setup.trials) / n
+        base = base or (work + rest)
+        print(f"| {setup.label} | {work:.2f} | {rest:.2f} | {work + rest:.2f} | "
+              f"{(work + rest) / base:.2f} |")
 
     print("\n## What travels through Redis, per paper (every lab trial)")
     print("| setup | PDF bytes | into Redis | out of Redis | total | total / PDF |")
