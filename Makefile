@@ -32,5 +32,9 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_app.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_watch.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_search.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_embedding.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_quick_pass.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_cli_search.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_faults.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_identity.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_lab.py

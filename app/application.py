@@ -19,6 +19,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from app import desktop
+from app.citation_service import CitationService
+from app.citations_ui import CitationsUI
 from app.library_service import LibraryService
 from app.log_view import QtLogHandler
 from app.main_window import MainWindow
@@ -135,6 +137,12 @@ class ResearchHub(QObject):
         self.search_client = SearchClient(self.data_dir, parent=self)
         self.search_panel = SearchPanel(self.search_client)
         self.viewer = PdfViewerWindow(desktop.open_file)
+        # Identity and citing: details pane links, Paper menu, search and viewer actions.
+        self.citations = CitationService(self.library, self.runner, self)
+        self.citations_ui = CitationsUI(
+            self.citations, self.window, self.window.details,
+            self.window.library_view.selected_papers, self.model.papers)
+        self.window.add_paper_actions(self.citations_ui.actions)
         self.window.add_panel(
             self.search_panel, Qt.DockWidgetArea.RightDockWidgetArea, self.search_panel.focus_action
         )
@@ -158,12 +166,22 @@ class ResearchHub(QObject):
     def _wire(self) -> None:
         self.model.refreshed.connect(lambda: self.search_panel.set_papers(self.model.papers()))
         self.search_panel.open_requested.connect(
-            lambda hit: self.viewer.show_passage(hit.path, hit.pages, hit.bboxes, hit.title)
+            lambda hit: self.viewer.show_passage(hit.path, hit.pages, hit.bboxes, hit.title,
+                                                 paper_id=hit.paper_id)
         )
         self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)
         self.notifier.announced.connect(self._announce)
         self.service.changed.connect(lambda: self.model.refresh(force=True))
+        self.citations.changed.connect(lambda: self.model.refresh(force=True))
+        self.citations.message.connect(lambda text: self.window.status.showMessage(text, 10_000))
+        self.citations.failed.connect(lambda text: self.window.banner.show_news(text, error=True))
+        self.window.library_view.selection_changed.connect(self.citations_ui.on_selection)
+        self.citations_ui.on_selection([])
+        self.search_panel.cite_requested.connect(
+            lambda hit: self.citations.cite(hit.paper_id, hit.pages))
+        self.search_panel.export_requested.connect(self.citations_ui.export)
+        self.viewer.cite_requested.connect(self.citations.cite)
         self.service.changed.connect(self.service.refresh_queue_depth)
         self.runner.crashed.connect(self._on_crash)
         self.supervisor.state_changed.connect(self._on_worker_state)

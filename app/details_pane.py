@@ -1,4 +1,5 @@
-"""What the table cannot show: the selected paper's full error, path and timings."""
+"""What the table cannot show: the selected paper's identity (every field with its source),
+its abstract and versions, its full error, path and timings."""
 
 from __future__ import annotations
 
@@ -6,18 +7,63 @@ import html
 import time
 from collections.abc import Callable
 
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.paper_model import progress_text, status_text
+from app.paper_model import progress_text, status_text, version_label
+from workers.paper_identity import FIELDS, LABELS, USER
 from workers.store import Paper, Status
 from workers.store.files import KnownFile
+from workers.store.identity import PaperIdentity
 
 
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "—"
 
 
-def details_html(papers: list[Paper], files: list[KnownFile] | None = None) -> str:
+def identity_html(p: Paper, identity: PaperIdentity | None, versions: list[Paper]) -> str:
+    """Every identity field with where it came from; the abstract; the work's versions."""
+    links = (f"<a href='edit:{p.id}'>Edit details…</a> · "
+             f"<a href='cite:{p.id}'>Copy citation</a>")
+    if identity is None:
+        return f"<p style='color:gray'>Loading identity…</p><p>{links}</p>"
+    effective = identity.effective
+    rows = []
+    for name in FIELDS:
+        if name == "abstract":
+            continue
+        found = effective.fields.get(name)
+        if found is None:
+            value, source = "—", "not found"
+        else:
+            value = "; ".join(found.value) if isinstance(found.value, list) else str(found.value)
+            source = found.source + (", a guess" if found.guess else "")
+        colour = "#188038" if found is not None and found.source == USER else "#5f6368"
+        rows.append(
+            f"<tr><td><b>{html.escape(LABELS[name])}</b></td><td>{html.escape(value)}</td>"
+            f"<td style='color:{colour}'>{html.escape(source)}</td></tr>")
+    abstract = effective.value("abstract")
+    abstract_html = (f"<p><b>Abstract</b> <span style='color:#5f6368'>"
+                     f"({html.escape(effective.fields['abstract'].source)})</span><br>"
+                     f"{html.escape(abstract)}</p>" if abstract else "")
+    versions_html = ""
+    if len(versions) > 1:
+        items = []
+        for v in versions:
+            label = f"#{v.id} {version_label(v)}: {v.display_title}"
+            here = " (this one)" if v.id == p.id else ""
+            prefer = (" — search shows this version" if v.search_preferred
+                      else f" — <a href='prefer:{v.id}'>search this version instead</a>")
+            items.append(f"<li>{html.escape(label)}{here}{prefer}</li>")
+        versions_html = f"<p><b>Versions of this work</b></p><ul>{''.join(items)}</ul>"
+    return (f"<table cellspacing=4>{''.join(rows)}</table><p>{links}</p>"
+            f"{abstract_html}{versions_html}")
+
+
+def details_html(
+    papers: list[Paper], files: list[KnownFile] | None = None,
+    identity: PaperIdentity | None = None, versions: list[Paper] | None = None,
+) -> str:
     if not papers:
         return "<p style='color:gray'>Select a paper to see its details.</p>"
     if len(papers) > 1:
@@ -58,16 +104,38 @@ def details_html(papers: list[Paper], files: list[KnownFile] | None = None) -> s
             f"<p style='color:#d93025'><b>{html.escape(p.error_class.value if p.error_class else 'error')}:"
             f"</b> {html.escape(p.error_message)}</p>"
         )
-    return f"<h3>{html.escape(p.display_title)}</h3>{error}<table cellspacing=4>{body}</table>"
+    who = ""
+    if p.authors or p.year:
+        who = (f"<p>{html.escape(', '.join(p.authors))}"
+               f"{' · ' + str(p.year) if p.year else ''}</p>")
+    ident = identity_html(p, identity, versions or [p])
+    return (f"<h3>{html.escape(p.display_title)}</h3>{who}{error}{ident}"
+            f"<table cellspacing=4>{body}</table>")
 
 
 class DetailsPane(QTextBrowser):
+    #: The user asked to edit the identity of paper (id).
+    edit_requested = Signal(int)
+    #: The user asked for the citation of paper (id) on the clipboard.
+    cite_requested = Signal(int)
+    #: The user chose this version (paper id) for search.
+    prefer_requested = Signal(int)
+    #: The pane needs the identity of paper (id): the app loads it off the GUI thread
+    #: and calls :meth:`show_identity`.
+    identity_needed = Signal(int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setOpenLinks(False)
         #: A paper's known paths (set by the app when watched folders are on); a small
         #: indexed read, only for a single paper that has copies or lost its file.
         self.files_of: Callable[[int], list[KnownFile]] | None = None
+        #: The versions of a paper's work, from the table's rows (no SQL).
+        self.versions_of: Callable[[Paper], list[Paper]] = lambda paper: [paper]
+        self._papers: list[Paper] = []
+        self._files: list[KnownFile] | None = None
+        self._identity: PaperIdentity | None = None
+        self.anchorClicked.connect(self._on_link)
         self.show_papers([])
 
     def show_papers(self, papers: list[Paper]) -> None:
@@ -77,4 +145,36 @@ class DetailsPane(QTextBrowser):
             single.copies or single.file_missing
         ):
             files = self.files_of(single.id)
-        self.setHtml(details_html(papers, files))
+        previous = self._papers[0].id if len(self._papers) == 1 else None
+        if single is None or single.id != previous:
+            self._identity = None
+        # A changed row (re-indexed, corrected) may carry a changed identity: ask again.
+        if single is not None:
+            self.identity_needed.emit(single.id)
+        self._papers, self._files = list(papers), files
+        self._render()
+
+    def show_identity(self, paper_id: int, identity: PaperIdentity) -> None:
+        if len(self._papers) == 1 and self._papers[0].id == paper_id:
+            self._identity = identity
+            self._render()
+
+    @property
+    def shown_identity(self) -> PaperIdentity | None:
+        return self._identity
+
+    def _render(self) -> None:
+        single = self._papers[0] if len(self._papers) == 1 else None
+        versions = self.versions_of(single) if single is not None else []
+        scroll = self.verticalScrollBar().value()
+        self.setHtml(details_html(self._papers, self._files, self._identity, versions))
+        self.verticalScrollBar().setValue(scroll)
+
+    def _on_link(self, url: QUrl) -> None:
+        action, _, value = url.toString().partition(":")
+        if not value.isdigit():
+            return
+        signal = {"edit": self.edit_requested, "cite": self.cite_requested,
+                  "prefer": self.prefer_requested}.get(action)
+        if signal is not None:
+            signal.emit(int(value))

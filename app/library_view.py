@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -46,15 +47,43 @@ EMPTY_HINT = (
 
 
 class PaperFilterProxy(QSortFilterProxyModel):
-    """Status filter (None = all) and a case-insensitive text filter over title and path."""
+    """Status filter (None = all), a case-insensitive text filter over title, authors and
+    path, and versions of one work kept together: each sorts by its newest version's
+    value, the newest first and the older ones right under it, in either sort order."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._status: Status | None = None
         self._text = ""
         self._ids: frozenset[int] | None = None
+        self._older_versions = True
         self.setSortRole(SortRole)
         self.setDynamicSortFilter(True)
+
+    def set_older_versions(self, shown: bool) -> None:
+        """Show a work's older versions under its newest one (False: the newest only)."""
+        self._older_versions = shown
+        self.invalidateFilter()
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
+        model = self.sourceModel()
+        a: Paper | None = left.data(PaperRole)
+        b: Paper | None = right.data(PaperRole)
+        if a is None or b is None or not isinstance(model, PaperModel):
+            return super().lessThan(left, right)
+        head_a, head_b = model.work_head(a), model.work_head(b)
+        if head_a.id == head_b.id:
+            # Versions of one work: newest first whatever the order (Qt reverses a
+            # descending sort's comparisons, so reverse this one back).
+            first = (a.version_rank, a.id) < (b.version_rank, b.id)
+            return first if self.sortOrder() == Qt.SortOrder.AscendingOrder else not first
+        column = left.column()
+        key_a = model.index(model.row_of(head_a.id), column).data(SortRole)
+        key_b = model.index(model.row_of(head_b.id), column).data(SortRole)
+        if key_a == key_b:
+            return head_a.id < head_b.id
+        return bool(key_a < key_b)
 
     def set_status(self, status: Status | str | None) -> None:
         self._status = Status(status) if status else None
@@ -77,8 +106,11 @@ class PaperFilterProxy(QSortFilterProxyModel):
             return False
         if self._status is not None and paper.status is not self._status:
             return False
+        if not self._older_versions and paper.version_rank > 0:
+            return False
         if self._text:
-            haystack = f"{paper.display_title}\n{paper.path}".casefold()
+            haystack = f"{paper.display_title}\n{', '.join(paper.authors)}\n{paper.year or ''}" \
+                       f"\n{paper.path}".casefold()
             return self._text in haystack
         return True
 
@@ -108,7 +140,7 @@ class LibraryView(QWidget):
             lambda _: self.proxy.set_status(self.status_filter.currentData() or None)
         )
         self.text_filter = QLineEdit()
-        self.text_filter.setPlaceholderText("Filter by title or file name…")
+        self.text_filter.setPlaceholderText("Filter by title, author, year or file name…")
         self.text_filter.setClearButtonEnabled(True)
         self.text_filter.textChanged.connect(self.proxy.set_text)
         self.batch_filter = QPushButton()
@@ -120,6 +152,13 @@ class LibraryView(QWidget):
         bar.addWidget(self.status_filter)
         bar.addWidget(self.batch_filter)
         bar.addWidget(self.text_filter, 1)
+        self.older_versions = QCheckBox("Older versions")
+        self.older_versions.setChecked(True)
+        self.older_versions.setToolTip(
+            "List the older versions of a work (another arXiv version, the same DOI, the same"
+            " title and authors) under its newest one")
+        self.older_versions.toggled.connect(self.proxy.set_older_versions)
+        bar.addWidget(self.older_versions)
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -132,9 +171,15 @@ class LibraryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
-        # Narrow fixed columns so the stretching Title column keeps most of the width.
-        for column, width in ((Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
+        # The title keeps a readable width (Authors and Year took the room it used to
+        # stretch into); the last column takes what is left, and the table scrolls
+        # sideways in a narrow window rather than squeezing the title away.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.resizeSection(Column.TITLE, 300)
+        # Narrow columns for the rest.
+        for column, width in ((Column.AUTHORS, 150), (Column.YEAR, 50),
+                              (Column.STATUS, 150), (Column.PROGRESS, 140), (Column.CHUNKS, 60),
                               (Column.ELAPSED, 65), (Column.TIER, 75), (Column.ADDED, 120),
                               (Column.PATH, 110)):
             header.resizeSection(column, width)

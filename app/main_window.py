@@ -230,8 +230,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        paper_menu = self.menuBar().addMenu("&Paper")
+        paper_menu = self.paper_menu = self.menuBar().addMenu("&Paper")
         paper_menu.addActions(self.paper_actions)
+        #: Features' actions on the selected papers (menu and context menu).
+        self.feature_actions: list[QAction] = []
         view_menu = self.view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.log_view.toggleViewAction())
         toolbar = self.addToolBar("Main")
@@ -282,9 +284,18 @@ class MainWindow(QMainWindow):
         menu.addActions(self.paper_actions[:3])
         menu.addSeparator()
         menu.addActions(self.paper_actions[4:])
+        if self.feature_actions:
+            menu.addSeparator()
+            menu.addActions(self.feature_actions)
         menu.addSeparator()
         menu.addAction(self.remove_action)
         menu.exec(pos)
+
+    def add_paper_actions(self, actions: list[QAction]) -> None:
+        """A feature's actions on papers (e.g. citing): in the Paper menu and context menu."""
+        self.paper_menu.addSeparator()
+        self.paper_menu.addActions(actions)
+        self.feature_actions += actions
 
     # -- adding papers ---------------------------------------------------------------
 

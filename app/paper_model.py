@@ -58,17 +58,21 @@ def duration_text(seconds: float) -> str:
 
 class Column(IntEnum):
     TITLE = 0
-    STATUS = 1
-    PROGRESS = 2
-    CHUNKS = 3
-    ELAPSED = 4
-    TIER = 5
-    ADDED = 6
-    PATH = 7
+    AUTHORS = 1
+    YEAR = 2
+    STATUS = 3
+    PROGRESS = 4
+    CHUNKS = 5
+    ELAPSED = 6
+    TIER = 7
+    ADDED = 8
+    PATH = 9
 
 
 HEADERS = {
     Column.TITLE: "Title",
+    Column.AUTHORS: "Authors",
+    Column.YEAR: "Year",
     Column.STATUS: "Status",
     Column.PROGRESS: "Progress",
     Column.CHUNKS: "Chunks",
@@ -84,6 +88,32 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 PaperRole = Qt.ItemDataRole.UserRole + 2
 #: ``(stage, done, total)`` while processing, else None (drawn by the progress delegate).
 ProgressRole = Qt.ItemDataRole.UserRole + 3
+
+
+def title_text(paper: Paper) -> str:
+    """The title, marked as one version of a work when the library has several."""
+    if paper.work_id is None or paper.version_count < 2:
+        return paper.display_title
+    if paper.version_rank == 0:
+        # The mark first, so a narrow column still shows the paper has versions.
+        return f"▾ {paper.display_title}  ·  {paper.version_count} versions"
+    return f"    ↳ {version_label(paper)}: {paper.display_title}"
+
+
+def version_label(paper: Paper) -> str:
+    """"arXiv v1", "2021" or "older version": what tells this version from the others."""
+    if paper.arxiv_id and "v" in paper.arxiv_id:
+        return f"arXiv {paper.arxiv_id[paper.arxiv_id.rindex('v'):]}"
+    if paper.year:
+        return str(paper.year)
+    return "older version"
+
+
+def authors_text(paper: Paper) -> str:
+    authors = list(paper.authors)
+    if len(authors) <= 3:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:2])} et al. (+{len(authors) - 2})"
 
 STATUS_COLOURS = {
     Status.PENDING: "#9aa0a6",
@@ -160,6 +190,8 @@ class PaperModel(QAbstractTableModel):
         self._row_of: dict[int, int] = {}
         self._rev = -1
         self._data_version: int | None = None
+        #: work id -> id of its newest version, for grouping versions in the table.
+        self._heads: dict[int, int] = {}
 
     # -- Qt model API --------------------------------------------------------
 
@@ -205,17 +237,30 @@ class PaperModel(QAbstractTableModel):
                 return paper.error_message
             if paper.file_missing:
                 return f"File missing: {paper.path} is gone; the search data is kept."
+            if column == Column.TITLE and paper.version_count > 1:
+                which = ("the newest of" if paper.version_rank == 0
+                         else "an older version; the newest is listed above it, among")
+                search = " Search shows this version." if paper.search_preferred else ""
+                return f"{paper.path}\nThis is {which} {paper.version_count} versions of one" \
+                       f" work.{search}"
+            if column == Column.AUTHORS and paper.authors:
+                return "\n".join(paper.authors)
             return paper.path if column in (Column.TITLE, Column.PATH) else None
         if role == Qt.ItemDataRole.DecorationRole and column == Column.STATUS:
             return status_icon(paper.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.CHUNKS, Column.ELAPSED):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (
+                Column.CHUNKS, Column.ELAPSED, Column.YEAR):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     @staticmethod
     def _display(paper: Paper, column: Column) -> str:
         if column == Column.TITLE:
-            return paper.display_title
+            return title_text(paper)
+        if column == Column.AUTHORS:
+            return authors_text(paper)
+        if column == Column.YEAR:
+            return str(paper.year) if paper.year else ""
         if column == Column.STATUS:
             return status_text(paper)
         if column == Column.PROGRESS:
@@ -235,6 +280,13 @@ class PaperModel(QAbstractTableModel):
     def _sort_key(paper: Paper, column: Column) -> Any:
         if column == Column.TITLE:
             return paper.display_title.casefold()
+        if column == Column.AUTHORS:
+            # By the first author's family name, as a bibliography is sorted; none sort last.
+            from workers.paper_identity import family_name
+
+            return family_name(paper.authors[0]).casefold() if paper.authors else "\uffff"
+        if column == Column.YEAR:
+            return paper.year or 0
         if column == Column.STATUS:
             return paper.status.value
         if column == Column.PROGRESS:
@@ -257,6 +309,18 @@ class PaperModel(QAbstractTableModel):
     def paper(self, paper_id: int) -> Paper | None:
         row = self._row_of.get(paper_id)
         return None if row is None else self._rows[row]
+
+    def row_of(self, paper_id: int) -> int:
+        """The paper's row (-1 when it is not in the model)."""
+        return self._row_of.get(paper_id, -1)
+
+    def work_head(self, paper: Paper) -> Paper:
+        """The newest version of the paper's work (the paper itself when it has none)."""
+        if paper.work_id is None:
+            return paper
+        head_id = self._heads.get(paper.work_id)
+        head = self.paper(head_id) if head_id is not None else None
+        return head or paper
 
     def counts(self) -> dict[Status, int]:
         counts = dict.fromkeys(Status, 0)
@@ -307,6 +371,9 @@ class PaperModel(QAbstractTableModel):
             changed_rows.append(row)
             if old.status is not paper.status:
                 transitions.append((old.status, paper))
+        for paper in papers:
+            if paper.work_id is not None and paper.version_rank == 0:
+                self._heads[paper.work_id] = paper.id
         for start, end in _runs(sorted(changed_rows)):
             self.dataChanged.emit(self.index(start, 0), self.index(end, len(Column) - 1))
         if new:

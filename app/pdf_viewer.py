@@ -145,6 +145,8 @@ class PdfViewerWindow(QMainWindow):
 
     #: A document could not be shown (text for the user).
     failed = Signal(str)
+    #: "Cite this passage": (paper id, pages) of the passage shown, or the page in view.
+    cite_requested = Signal(int, list)
 
     def __init__(
         self, open_externally: Callable[[str], object], parent: QWidget | None = None
@@ -162,6 +164,8 @@ class PdfViewerWindow(QMainWindow):
         self.message.hide()
         self.page_label = QLabel()
         self.path = ""
+        self.paper_id: int | None = None
+        self.passage_pages: list[int] = []
         self._target: tuple[int, QRectF | None] | None = None
 
         toolbar = QToolBar("Viewer", self)
@@ -180,6 +184,13 @@ class PdfViewerWindow(QMainWindow):
         toolbar.addActions([zoom_out, zoom_in, fit])
         toolbar.addSeparator()
         toolbar.addAction(self.open_external_action)
+        self.cite_action = QAction("Cite this passage", self)
+        self.cite_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.cite_action.setToolTip(
+            "Copy \\cite[p.~N]{key} for the passage (or the page in view) and its BibTeX entry")
+        self.cite_action.setEnabled(False)
+        self.cite_action.triggered.connect(self._cite)
+        toolbar.addAction(self.cite_action)
         toolbar.addSeparator()
         toolbar.addWidget(self.page_label)
 
@@ -194,10 +205,15 @@ class PdfViewerWindow(QMainWindow):
         self.view.verticalScrollBar().valueChanged.connect(self._update_page_label)
 
     def show_passage(
-        self, path: str, pages: Sequence[int], boxes: Sequence[dict[str, float]], title: str = ""
+        self, path: str, pages: Sequence[int], boxes: Sequence[dict[str, float]], title: str = "",
+        paper_id: int | None = None,
     ) -> bool:
-        """Open ``path`` at the passage (1-based ``pages``; boxes in points, top-left origin)."""
+        """Open ``path`` at the passage (1-based ``pages``; boxes in points, top-left origin).
+        With ``paper_id``, "Cite this passage" cites it."""
         self.path = path
+        self.paper_id = paper_id
+        self.passage_pages = sorted(pages)
+        self.cite_action.setEnabled(paper_id is not None)
         self.setWindowTitle(f"{title or os.path.basename(path)} — Research Hub")
         if not os.path.isfile(path):
             return self._fail(
@@ -228,6 +244,17 @@ class PdfViewerWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
         return True
+
+    def cited_pages(self) -> list[int]:
+        """The passage's pages while it is in view, else the page the reader scrolled to."""
+        page = self.current_page() + 1
+        if self.passage_pages and self.passage_pages[0] <= page <= self.passage_pages[-1]:
+            return list(self.passage_pages)
+        return [page]
+
+    def _cite(self) -> None:
+        if self.paper_id is not None:
+            self.cite_requested.emit(self.paper_id, self.cited_pages())
 
     def current_page(self) -> int:
         """The 0-based page at the top of the view."""

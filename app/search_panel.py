@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.search_client import ClientState, SearchClient
 from app.search_results import CardDelegate, HitRole, SearchResultModel
-from workers.search.protocol import Hit, Results
+from workers.search.protocol import Hit, Results, parse_years
 from workers.store import Paper, Status
 
 DEBOUNCE_MS = 250
@@ -54,6 +54,10 @@ class SearchPanel(QDockWidget):
     open_requested = Signal(object)
     #: Open this file in the desktop's default PDF viewer.
     open_external_requested = Signal(str)
+    #: Copy \cite[p.~N]{key} (and the entry) for this hit.
+    cite_requested = Signal(object)
+    #: Export citations of these papers (list of ids): the current results' papers.
+    export_requested = Signal(list)
 
     def __init__(self, client: SearchClient, parent: QWidget | None = None) -> None:
         super().__init__("Search", parent)
@@ -74,6 +78,15 @@ class SearchPanel(QDockWidget):
         self.file_filter.setToolTip("Only papers whose file is present (or missing) on disk")
         for text, value in (("Any file", ""), ("File present", "present"), ("File missing", "missing")):
             self.file_filter.addItem(text, value)
+        self.author_filter = QLineEdit()
+        self.author_filter.setPlaceholderText("Author")
+        self.author_filter.setClearButtonEnabled(True)
+        self.author_filter.setToolTip("Only papers with an author whose name contains this")
+        self.year_filter = QLineEdit()
+        self.year_filter.setPlaceholderText("Years")
+        self.year_filter.setClearButtonEnabled(True)
+        self.year_filter.setToolTip("Only papers from these years: 2020, 2019-2022, 2019- or -2022")
+        self.year_filter.setMaximumWidth(110)
         self.all_passages = QCheckBox("All passages")
         self.all_passages.setToolTip(
             f"Show every matching passage, not just the best {PER_PAPER} of each paper"
@@ -95,20 +108,28 @@ class SearchPanel(QDockWidget):
         self.results_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.open_button = QPushButton("Open in default viewer")
         self.open_button.setEnabled(False)
+        self.export_button = QPushButton("Export citations…")
+        self.export_button.setToolTip("BibTeX or RIS for the papers of these results")
+        self.export_button.setEnabled(False)
 
         filters = QHBoxLayout()
         filters.addWidget(self.paper_filter, 2)
         filters.addWidget(self.folder_filter, 2)
         filters.addWidget(self.file_filter, 1)
         filters.addWidget(self.all_passages)
+        identity_filters = QHBoxLayout()
+        identity_filters.addWidget(self.author_filter, 2)
+        identity_filters.addWidget(self.year_filter, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.coverage, 1)
+        bottom.addWidget(self.export_button)
         bottom.addWidget(self.open_button)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.box)
         layout.addLayout(filters)
+        layout.addLayout(identity_filters)
         layout.addWidget(self.notice)
         layout.addWidget(self.results_view, 1)
         layout.addLayout(bottom)
@@ -121,6 +142,9 @@ class SearchPanel(QDockWidget):
         for combo in (self.paper_filter, self.folder_filter, self.file_filter):
             combo.currentIndexChanged.connect(lambda _i: self._debounce.start())
         self.all_passages.toggled.connect(lambda _on: self._debounce.start())
+        for edit in (self.author_filter, self.year_filter):
+            edit.textChanged.connect(lambda _text: self._debounce.start())
+        self.export_button.clicked.connect(self._export_results)
         self.results_view.doubleClicked.connect(self._open_index)
         self.results_view.open_requested.connect(self.open_requested.emit)
         self.results_view.customContextMenuRequested.connect(self._context_menu)
@@ -165,8 +189,27 @@ class SearchPanel(QDockWidget):
         for combo in (self.paper_filter, self.folder_filter):
             combo.blockSignals(False)
 
+    def years(self) -> tuple[int | None, int | None]:
+        """The year filter as a range; an unreadable one is shown in red and ignored."""
+        text = self.year_filter.text().strip()
+        if not text:
+            self.year_filter.setStyleSheet("")
+            return None, None
+        try:
+            years = parse_years(text)
+        except ValueError as exc:
+            self.year_filter.setStyleSheet("color: #d93025;")
+            self.year_filter.setToolTip(str(exc))
+            return None, None
+        if years[0] is not None and years[1] is not None and years[0] > years[1]:
+            self.year_filter.setStyleSheet("color: #d93025;")
+            return None, None
+        self.year_filter.setStyleSheet("")
+        return years
+
     def request(self) -> dict[str, Any]:
         paper_id = self.paper_filter.currentData()
+        year_from, year_to = self.years()
         return {
             "query": self.box.text(),
             "k": RESULTS,
@@ -176,6 +219,9 @@ class SearchPanel(QDockWidget):
                 "paper_ids": [paper_id] if paper_id is not None else [],
                 "folder": self.folder_filter.currentData() or "",
                 "file_status": self.file_filter.currentData() or "",
+                "author": self.author_filter.text().strip(),
+                "year_from": year_from,
+                "year_to": year_to,
             },
         }
 
@@ -198,6 +244,7 @@ class SearchPanel(QDockWidget):
         self.last_results = results
         self.model.set_hits(results.hits)
         self.open_button.setEnabled(False)
+        self.export_button.setEnabled(bool(results.hits))
         text = results.coverage.text()
         if results.query.strip():
             found = f"{len(results.hits)} result{'s' if len(results.hits) != 1 else ''}"
@@ -242,4 +289,16 @@ class SearchPanel(QDockWidget):
         menu = QMenu(self)
         menu.addAction("Open at this passage", lambda: self.open_requested.emit(hit))
         menu.addAction("Open in default viewer", lambda: self.open_external_requested.emit(hit.path))
+        menu.addSeparator()
+        menu.addAction("Cite this passage", lambda: self.cite_requested.emit(hit))
         menu.exec(self.results_view.viewport().mapToGlobal(pos))
+
+    def result_paper_ids(self) -> list[int]:
+        """The papers of the current results, best first, each once."""
+        hits = self.last_results.hits if self.last_results else []
+        return list(dict.fromkeys(h.paper_id for h in hits))
+
+    def _export_results(self) -> None:
+        ids = self.result_paper_ids()
+        if ids:
+            self.export_requested.emit(ids)

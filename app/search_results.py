@@ -44,11 +44,15 @@ def hit_html(hit: Hit) -> str:
         "\x02", "<b style='background:#fff3b0'>"
     ).replace("\x03", "</b>")
     missing = " <span style='color:#d93025'>(file missing)</span>" if hit.file_missing else ""
+    if hit.preliminary:  # the quick pass's page text: the deep pass has not run yet
+        missing += (" <span style='color:#b06000'>(preliminary: page text, full indexing"
+                    " pending)</span>")
     heading = (
         f"<div style='color:#5f6368'>§ {html.escape(hit.heading)}</div>" if hit.heading else ""
     )
+    where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
     return (
-        f"<div><b>{html.escape(hit.title)}</b> · {pages_text(hit.pages)}"
+        f"<div><b>{html.escape(hit.title)}</b> · {html.escape(where)}"
         f" · <span style='color:#5f6368'>score {hit.score:.2f}</span>{missing}</div>"
         f"{heading}<div>{marked}</div>"
     )
@@ -75,9 +79,13 @@ class SearchResultModel(QAbstractListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{hit.title} ({pages_text(hit.pages)})"
+            where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
+            return f"{hit.title} ({where})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{hit.path}\n{hit.heading}\nDouble-click or Enter: open at this passage"
+            early = ("\nPreliminary: found in the page's text layer; sections, boxes and meaning"
+                     " search come with full indexing") if hit.preliminary else ""
+            return (f"{hit.path}\n{hit.heading}{early}\n"
+                    "Double-click or Enter: open at this passage")
         if role == HitRole:
             return hit
         if role == HtmlRole:

@@ -12,6 +12,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.helpers.skips import skip_or_fail  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -27,7 +28,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "papers").is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
+        skip_or_fail(f"shared corpus not found at {CORPUS}")
     return CORPUS
 
 
@@ -63,12 +64,13 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
 def redis_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A real ``redis-server`` on 127.0.0.1 (random port, password, AOF on), stopped at the end.
 
-    Skips where ``redis-server`` is not installed (``.ci/run`` installs it).
+    Skips where ``redis-server`` is not installed, and fails under ``CI=true``
+    (``.ci/run`` installs it).
     """
     from tests.helpers.redis_server import RedisServer, available
 
     if available() is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+        skip_or_fail("redis-server is not installed (Debian: apt-get install redis-server)")
     server = RedisServer(tmp_path / "redis", appendonly=True)
     with server:
         yield server

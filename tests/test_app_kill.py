@@ -59,7 +59,7 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
 
     app = start_app(data_dir, log, files)  # the app registers the files it is given
     try:
-        wait_for(lambda: len(library.papers()) == 12 and papers_in_flight(library), 120,
+        wait_for(lambda: len(library.papers()) == 12 and papers_in_flight(library), 300,
                  "the app's worker to take a paper")
         tree = process_tree(app.pid)
         seen |= {p.pid for p in tree}
@@ -72,13 +72,13 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
 
         # Again, but kill the app and its worker together (a crash of the session).
         app = start_app(data_dir, log)
-        wait_for(lambda: papers_in_flight(library) or settled(library), 120, "work in flight")
+        wait_for(lambda: papers_in_flight(library) or settled(library), 300, "work in flight")
         tree = process_tree(app.pid)
         seen |= {p.pid for p in tree}
         consumer = [p.pid for p in tree[1:] if p.ppid() == app.pid]
         kill9([app.pid, *consumer])
         app.wait(10)
-        wait_for(lambda: not alive(p.pid for p in tree), 120, "the orphaned worker processes")
+        wait_for(lambda: not alive(p.pid for p in tree), 300, "the orphaned worker processes")
 
         app = start_app(data_dir, log)
         wait_for(lambda: settled(library), 300, "every paper to complete")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.library_checks import check_library
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.worker_processes import (
     alive,
     all_gone,
@@ -34,11 +35,12 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.fault_injection import ENV_CRASH_ON
+from workers.fault_injection import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.registration import register_paths
 from workers.store import ErrorClass, Library, Status
+from workers.tasks import ENV_RETRY_DELAY, RETRIES
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +75,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
     hit_papers: list[int] = []
     try:
         for kind in KILLS:
-            wait_for(lambda: papers_in_flight(library) or settled(library), 120, "work in flight")
+            wait_for(lambda: papers_in_flight(library) or settled(library), 300, "work in flight")
             if settled(library):
                 break
             time.sleep(rng.uniform(0.0, 0.8))  # a random moment inside the paper
@@ -88,7 +90,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
                 kill9([consumer.pid])
                 consumer.wait(10)
                 # No orphans: each finishes the paper it holds, then exits by itself.
-                wait_for(functools.partial(all_gone, children), 120, "orphaned workers to exit")
+                wait_for(functools.partial(all_gone, children), 300, "orphaned workers to exit")
                 consumer = start_consumer(data_dir, log, workers=2)
             elif kind == "tree":
                 kill9([p.pid for p in tree])
@@ -156,13 +158,13 @@ def test_a_frozen_worker_loses_its_lease_and_its_paper_completes_elsewhere(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=2)
     try:
-        wait_for(lambda: papers_in_flight(library), 120, "a paper in flight")
+        wait_for(lambda: papers_in_flight(library), 300, "a paper in flight")
         paper_id, pid = papers_in_flight(library)[0]
         # SIGSTOP freezes every thread, the guard's too: no heartbeat, as in a hang in
         # native code that holds the GIL (where the guard itself cannot run).
         os.kill(pid, signal.SIGSTOP)
-        wait_for(lambda: not alive([pid]), 60, "the frozen worker to be killed")
-        wait_for(lambda: settled(library), 120, "every paper")
+        wait_for(lambda: not alive([pid]), 120, "the frozen worker to be killed")
+        wait_for(lambda: settled(library), 300, "every paper")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
@@ -181,23 +183,29 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
     corpus: Path, data_dir: DataDir, tmp_path: Path
 ) -> None:
     library = Library(data_dir)
-    # 39 pages on the balanced tier take well over 10 s; the limit here is 2 s + 0.05 s/page.
-    configure(library, tier="balanced", timeout_base_s=2.0, timeout_per_page_s=0.05)
+    # 39 pages on the balanced tier take well over 12 s; the limit here is 8 s + 0.1 s/page.
+    # Until the page count is known the limit is the base alone: 8 s leave a loaded machine
+    # time to count the pages (with 2 s, it once timed out before it had).
+    configure(library, tier="balanced", timeout_base_s=8.0, timeout_per_page_s=0.1)
     (slow,) = register(library, data_dir, [corpus / "papers" / "2203.00130v1.pdf"])
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(slow).status is Status.FAILED, 180, "the time limit")
+        wait_for(lambda: library.get(slow).status in (Status.FAILED, Status.COMPLETED), 300,
+                 "the time limit")
         paper = library.get(slow)
         assert paper.error_class is ErrorClass.TIMED_OUT, paper.error_message
-        limit = 2.0 + 0.05 * 39  # counted from the start, not pushed on by page progress
-        assert "The limit was 4 s." in (paper.error_message or "")
+        limit = 8.0 + 0.1 * 39  # counted from the start, not pushed on by page progress
+        assert "The limit was 12 s." in (paper.error_message or "")
         took = (paper.finished_at or 0) - (paper.started_at or 0)
-        assert limit <= took < limit + 5, took
+        # The guard looks every second and then records the failure; the slack allows for a
+        # loaded machine. A limit pushed on by page progress would let the paper run on
+        # for as long as pages keep coming (the whole paper takes far longer than this).
+        assert limit <= took < limit + 15, took
         # The pool goes on: a fresh worker process serves the next paper.
         configure(library, timeout_base_s=300.0, timeout_per_page_s=6.0)
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 120, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
         assert library.get(quick).worker_pid is None
         assert consumer.poll() is None
     finally:
@@ -217,14 +225,84 @@ def test_a_paper_over_the_memory_limit_fails_and_the_pool_goes_on(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(huge).status is Status.FAILED, 180, "the memory limit")
+        wait_for(lambda: library.get(huge).status is Status.FAILED, 300, "the memory limit")
         paper = library.get(huge)
         assert paper.error_class is ErrorClass.OUT_OF_MEMORY, paper.error_message
         assert "more than 1,536 MB" in (paper.error_message or "")
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 120, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
         assert consumer.poll() is None
     finally:
         stop(consumer)
     assert "ended (exit code 75)" in log.read_text()
+    check_library(library, expected_papers=2, all_completed=False)
+
+
+# -- an unexpected exception in the pipeline ---------------------------------------------------
+
+
+def tasks_for(queue: IngestQueue, paper_id: int) -> tuple[int, int]:
+    """How many ingest tasks for ``paper_id`` are queued, and how many wait for a retry.
+
+    The queue is read before the schedule: a retry moving from the schedule to the
+    queue in between is then seen in neither, never counted twice.
+    """
+    name = queue.tasks.ingest.task_class.__name__
+    queued = [t for t in queue.huey.pending() if t.name == name and t.args == (paper_id,)]
+    scheduled = [t for t in queue.huey.scheduled() if t.name == name and t.args == (paper_id,)]
+    return len(queued), len(scheduled)
+
+
+def test_an_unexpected_exception_is_retried_then_fails_the_paper_as_internal(
+    data_dir: DataDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Huey keeps the retry delay in each task message: the enqueuers (this process
+    # and the consumer) must agree on it. One second instead of 20 keeps the test short.
+    delay_s = 1.0
+    monkeypatch.setenv(ENV_RETRY_DELAY, str(delay_s))
+    library = Library(data_dir)
+    configure(library, tier="fast")
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    raiser = make_pdf(folder / "raises-in-the-worker.pdf", TOPIC_PAGES, salt="raiser")
+    fine = make_pdf(folder / "fine.pdf", TOPIC_PAGES, salt="fine")
+    bad_id, good_id = register(library, data_dir, [raiser, fine])
+    log = tmp_path / "worker.log"
+    consumer = start_consumer(data_dir, log, workers=1, burst=True,
+                              env={ENV_RAISE_ON: raiser.name, ENV_RETRY_DELAY: str(delay_s)})
+    most_tasks = 0
+    seen_scheduled = False
+    try:
+        deadline = time.monotonic() + 300
+        with IngestQueue(data_dir) as queue:
+            while consumer.poll() is None and time.monotonic() < deadline:
+                queued, scheduled = tasks_for(queue, bad_id)
+                most_tasks = max(most_tasks, queued + scheduled)
+                seen_scheduled |= scheduled > 0
+                time.sleep(0.05)
+        assert consumer.wait(5) == 0, log.read_text()[-3000:]
+    finally:
+        stop(consumer)
+
+    paper = library.get(bad_id)
+    assert paper.status is Status.FAILED, paper.status
+    assert paper.error_class is ErrorClass.INTERNAL, paper.error_class
+    assert f"RuntimeError: {RAISED_MESSAGE}" in (paper.error_message or ""), paper.error_message
+    # Huey ran it 1 + RETRIES times; none of that is a crash or an interruption.
+    assert paper.attempts == RETRIES + 1
+    assert (paper.crashes, paper.interruptions) == (0, 0)
+    events = library.events(bad_id)
+    assert [e["event"] for e in events] == ["started", "requeued"] * RETRIES + ["started", "failed"]
+    assert [e["detail"] for e in events if e["event"] == "requeued"] == ["retry"] * RETRIES
+    # Each retry waited for Huey's retry delay (it was scheduled, not re-queued at once).
+    for requeued, started in zip(events[1::2], events[2::2], strict=False):
+        assert started["at"] - requeued["at"] >= delay_s * 0.9, (requeued, started)
+    assert log.read_text().count("raising an unexpected error now") == RETRIES + 1
+    # Never two tasks for it at once (reconciliation must not queue a paper that waits
+    # for a retry), and nothing left behind for it.
+    assert seen_scheduled, "the sampling never saw the retry waiting in Huey's schedule"
+    assert most_tasks == 1, most_tasks
+    with IngestQueue(data_dir) as queue:
+        assert tasks_for(queue, bad_id) == (0, 0)
+    assert library.get(good_id).status is Status.COMPLETED
     check_library(library, expected_papers=2, all_completed=False)

@@ -79,10 +79,11 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
             assert paper.error_message and len(paper.error_message) > 20
         if paper.file_name in EXPECTED:
             assert outcome in EXPECTED[paper.file_name], (paper.file_name, outcome, paper.error_message)
-            # None runs past its limit: the guard stops it within a second or two of it.
+            # None runs past its limit: the guard stops it within seconds of it (the slack
+            # allows for a loaded machine; the limits themselves are minutes).
             took = (paper.finished_at or 0) - (paper.started_at or 0)
             limit = settings.timeout_for(max(paper.pages_total, paper.page_count or 0))
-            assert 0 <= took <= limit + 5, (paper.file_name, took, limit)
+            assert 0 <= took <= limit + 15, (paper.file_name, took, limit)
     assert outcomes["after-the-storm.pdf"] == OK
     assert len(outcomes) == len(EXPECTED) + 1
     assert raw_db(library).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

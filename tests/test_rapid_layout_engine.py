@@ -33,6 +33,7 @@ PAPER = CORPUS / "papers" / "2203.00130v1.pdf"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.helpers.skips import skip_or_fail  # noqa: E402
 from workers.pipeline.rapid_layout_engine import (  # noqa: E402
     CDLA_LABEL_MAP,
     RapidLayoutModel,
@@ -98,7 +99,7 @@ def test_entry_point_path_without_explicit_registration() -> None:
     if not any(
         ep.value == "workers.pipeline.rapid_layout_engine" for ep in entry_points(group="docling")
     ):
-        pytest.skip("research-hub is not installed with its docling entry point")
+        skip_or_fail("research-hub is not installed with its docling entry point")
     result = _run_python(
         "from docling.models.factories import get_layout_factory, "
         "get_table_structure_factory\n"
@@ -157,7 +158,7 @@ def test_missing_model_path_fails_instead_of_downloading(tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def converted_paper() -> ConversionResult:
     if not PAPER.is_file():
-        pytest.skip(f"corpus paper not available: {PAPER}")
+        skip_or_fail(f"corpus paper not available: {PAPER}")
     from docling.datamodel.base_models import InputFormat
     from docling.datamodel.pipeline_options import PdfPipelineOptions
     from docling.document_converter import DocumentConverter, PdfFormatOption

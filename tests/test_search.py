@@ -278,9 +278,9 @@ def test_cli_search_keyword_mode_and_bad_arguments(library: Library, data_dir: D
 def test_common_words_are_not_ranked_when_rarer_ones_remain(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.store.chunks as chunks_mod
+    import workers.store.keyword as keyword_mod
 
-    monkeypatch.setattr(chunks_mod, "RANK_AT_MOST", 3)
+    monkeypatch.setattr(keyword_mod, "RANK_AT_MOST", 3)
     add_paper(library, "/p/a.pdf", [f"model data {i}" for i in range(8)] + ["model zeppelin"], seed=1)
     bounded = library.chunks.bounded_match
     assert bounded(fts_query("model zeppelin")) == ('"zeppelin"', None)
@@ -310,3 +310,42 @@ def test_a_paper_finished_with_the_old_model_after_reembedding_is_caught_up(
     current = add_paper(library, "/p/current.pdf", ["beta"], model="m2", seed=4)
     assert outdated_model(library, current) is None
     assert outdated_model(library, 999_999) is None  # removed meanwhile
+
+
+FILLER = ("the survey of graph databases compares storage layouts query planners and index"
+          " structures across many systems and workloads in detail")
+
+
+def test_an_exact_word_in_one_paper_outranks_its_stemmed_relatives(library: Library) -> None:
+    """'relational' occurs once, in one paper; 'relation(s)' fill the others' chunks. The
+    stemmed index alone ranks the relatives first (checked below, so the test can fail);
+    the exact index puts the paper with the very word first, and stemming still finds
+    the relatives after it."""
+    rare = add_paper(library, "/p/rare.pdf", [f"{FILLER} using a relational model {FILLER}"],
+                     seed=1)
+    others = [add_paper(library, f"/p/o{n}.pdf",
+                        [f"relations and relation types relation {i}" for i in range(30)],
+                        seed=10 + n) for n in range(3)]
+    stemmed_only = raw_db(library).execute(
+        "SELECT c.paper_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+        " WHERE chunks_fts MATCH '\"relational\"' ORDER BY f.rank LIMIT 3").fetchall()
+    assert rare not in [r[0] for r in stemmed_only]
+    searcher = Searcher(library, lambda _m, _q: unit(1000), "m1")
+    for mode in ("keyword", "hybrid"):
+        hits = searcher.search("relational", mode=mode, per_paper=1).hits
+        assert hits[0].paper_id == rare, mode
+        assert {h.paper_id for h in hits[1:]} == set(others), mode  # stemming still finds these
+
+
+def test_exact_words_first_in_the_quick_pass_too(library: Library) -> None:
+    from workers.store.quick_pass import PageTexts
+
+    paths = ["/p/rare.pdf"] + [f"/p/o{n}.pdf" for n in range(3)]
+    ids = library.intake.apply([placeholder(library, p) for p in paths]).added
+    library.quick_pass.save(
+        [PageTexts(ids[0], 1, [(1, f"{FILLER} heuristically {FILLER}")])]
+        + [PageTexts(pid, 5, [(page, "heuristic heuristics heuristic search")
+                              for page in range(1, 6)]) for pid in ids[1:]])
+    hits = Searcher(library, None, "m1").search("heuristically", mode="keyword", per_paper=1).hits
+    assert hits[0].paper_id == ids[0] and hits[0].preliminary
+    assert {h.paper_id for h in hits[1:]} == set(ids[1:])

@@ -63,6 +63,15 @@ def test_rare_terms_and_numbers_come_first(searcher: Searcher, query: str) -> No
     assert results.hits[0].highlights, "the matched term is highlighted in the snippet"
 
 
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_an_exact_rare_word_puts_its_paper_first(searcher: Searcher, mode: str) -> None:
+    """"technological" is in 2 chunks of one paper; its stemmed relatives ("technology",
+    "technologies") fill chunks of others and ranked first by stemming alone."""
+    hits = searcher.search("technological", k=5, per_paper=1, mode=mode).hits
+    assert Path(hits[0].path).name == "multi_page.pdf", [Path(h.path).name for h in hits]
+    assert len({h.paper_id for h in hits}) > 1  # the relatives are still found
+
+
 def test_hostile_and_empty_queries_never_raise(searcher: Searcher) -> None:
     for query in ['"unbalanced', "trace*", "NEAR(trace tree)", "-minus", "col:on", '" OR "',
                   "トレース木のコンパイル", "Суммаризация текста", "😀", "   "]:

@@ -38,7 +38,13 @@ def test_result_model_passes_modeltester(qtmodeltester) -> None:  # type: ignore
     html = model.index(0).data(HtmlRole)
     # Snippet text is escaped; only the matched term is marked up.
     assert "a &lt;b&gt; &amp; <b style='background:#fff3b0'>trace</b>" in html
-    assert "p. 1" in html and "§ 2 Methods" in html
+    assert "p. 1" in html and "§ 2 Methods" in html and "preliminary" not in html
+    from dataclasses import replace
+
+    early = replace(make_hit(5), heading="", bboxes=[], chunk_id=-5, preliminary=True)
+    model.set_hits([early])
+    assert "(preliminary: page text, full indexing pending)" in model.index(0).data(HtmlRole)
+    assert "Preliminary" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     model.set_hits([])
     assert model.rowCount() == 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.library_checks import check_library
+from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import (
     REPO,
     SMALL,
@@ -46,13 +47,13 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 MB tmpfs: a disk that really fills up."""
     if not IS_ROOT:
-        pytest.skip("mounting a small tmpfs (a disk that can fill up) needs root")
+        skip_or_fail("mounting a small tmpfs (a disk that can fill up) needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs",
                            str(mount)], capture_output=True, text=True)
     if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        skip_or_fail(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield mount
     finally:
@@ -94,7 +95,7 @@ def test_disk_full_waits_with_a_clear_message_and_resumes(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.counts()[Status.COMPLETED] >= 2, 120, "two papers done")
+        wait_for(lambda: library.counts()[Status.COMPLETED] >= 2, 300, "two papers done")
         filler = fill(small_disk)
         wait_for(lambda: "is full" in log.read_text(), 60, "the worker to say the disk is full")
         full_since = time.monotonic()
@@ -105,7 +106,7 @@ def test_disk_full_waits_with_a_clear_message_and_resumes(
         message = next(line for line in log.read_text().splitlines() if "is full" in line)
         assert f"data folder ({data_dir.root})" in message and "Free some space" in message
         filler.unlink()
-        wait_for(lambda: settled(library), 180, "the work to resume and finish")
+        wait_for(lambda: settled(library), 300, "the work to resume and finish")
     finally:
         stop(consumer)
     assert "Traceback" not in log.read_text()
@@ -162,7 +163,7 @@ def test_read_only_data_folder_gives_a_clear_message_and_resumes(
             time.sleep(2)
             assert consumer.poll() is None
         library = Library(data_dir)
-        wait_for(lambda: settled(library), 180, "the work to resume after the fault")
+        wait_for(lambda: settled(library), 300, "the work to resume after the fault")
     finally:
         if consumer is not None:
             stop(consumer)

@@ -29,14 +29,14 @@ def test_killing_the_consumer_leaves_no_orphan_taking_new_work(
 
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
-        wait_for(lambda: library.get(first_id).status is Status.PROCESSING, 120, "processing")
+        wait_for(lambda: library.get(first_id).status is Status.PROCESSING, 300, "processing")
         child_pid = library.get(first_id).worker_pid
         assert child_pid and child_pid != consumer.pid
         kill9([consumer.pid])  # the consumer only; its worker process lives on
         consumer.wait(10)
 
         # The orphan finishes the paper in flight (no work lost, no crash counted)...
-        wait_for(lambda: library.get(first_id).status is not Status.PROCESSING, 120, "finish")
+        wait_for(lambda: library.get(first_id).status is not Status.PROCESSING, 300, "finish")
         paper = library.get(first_id)
         assert paper.status is Status.COMPLETED, paper.error_message
         assert paper.attempts == 1 and paper.crashes == 0

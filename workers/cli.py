@@ -16,10 +16,9 @@ from typing import Any
 from workers import __version__
 from workers.lab.config import ENV_PASSWORD, ENV_QUEUE, ConfigError
 from workers.paths import ENV_DATA_DIR, DataDir
-from workers.store.storage_errors import storage_error
 
 COMMANDS = ("add", "worker", "workers", "status", "search", "reembed", "search-server", "doctor",
-            "watch")
+            "watch", "export", "edit", "cite", "versions")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
 #: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
 GLOBAL_OPTIONS: dict[str, bool] = {
@@ -94,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty (and at once, with a message,"
                         " if the data folder is full or read-only; otherwise the worker waits)")
+    worker.add_argument("--no-quick-pass", action="store_true",
+                        help="do not run the quick keyword pass (page text findable before the"
+                        " deep ingest); e.g. for a second worker on the same library")
     worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
@@ -119,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--folder", default="", help="only papers whose file is inside FOLDER")
     search.add_argument("--file-status", choices=("present", "missing"), default="",
                         help="only papers whose file is present / missing on disk")
+    search.add_argument("--author", default="", metavar="NAME",
+                        help="only papers with an author whose name contains NAME")
+    search.add_argument("--year", default="", metavar="YEARS",
+                        help="only papers from these years: 2020, 2019-2022, 2019- or -2022")
+    search.add_argument("--all-versions", action="store_true",
+                        help="search every version of a work (default: the preferred one)")
     _common(search, json_flag=True)
 
     reembed = sub.add_parser(
@@ -137,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.watch.cli import add_parser as add_watch_parser
 
     add_watch_parser(sub, _common)
+
+    from workers.identity_cli import add_parsers as add_identity_parsers
+
+    add_identity_parsers(sub, _common)
     return parser
 
 
@@ -148,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"add": cmd_add, "worker": cmd_worker, "workers": cmd_workers,
                "status": cmd_status, "search": cmd_search, "reembed": cmd_reembed,
                "search-server": cmd_search_server, "doctor": cmd_doctor,
-               "watch": cmd_watch}[args.command]
+               "watch": cmd_watch, "export": cmd_identity, "edit": cmd_identity,
+               "cite": cmd_identity, "versions": cmd_identity}[args.command]
     if args.queue is not None:
         # Like --data-dir, it holds for everything this process opens (and its children).
         os.environ[ENV_QUEUE] = args.queue
@@ -159,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"research-hub {args.command}: {exc}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.Error) as exc:
+        # Imported here: workers.store loads sqlite-utils, which `search` asking the app's
+        # search process never needs (see cmd_search).
+        from workers.store.storage_errors import storage_error
+
         # A full or read-only data folder is the user's to fix: say so, without a traceback.
         fault = storage_error(exc, data_dir.root)
         if fault is None:
@@ -178,6 +195,12 @@ def _data_dir(args: argparse.Namespace) -> DataDir:
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.watch.cli import run
+
+    return run(args, data_dir)
+
+
+def cmd_identity(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.identity_cli import run
 
     return run(args, data_dir)
 
@@ -248,7 +271,7 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.worker import run_worker
 
     run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
-               config=config)
+               config=config, quick_pass=not args.no_quick_pass)
     return 0
 
 
@@ -271,16 +294,21 @@ def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.identity_cli import identity_json
     from workers.store import Library
 
-    papers = Library(data_dir).papers()
+    library = Library(data_dir)
+    papers = library.papers()
     if args.json:
+        identities = library.identities_of([p.id for p in papers])
         _print_json([
             {"id": p.id, "title": p.display_title, "path": p.path, "status": p.status.value,
              "stage": p.stage.value, "pages_done": p.pages_done, "pages_total": p.pages_total,
              "chunks": p.chunk_count, "tier": p.tier, "ocr_used": p.ocr_used,
              "error_class": p.error_class.value if p.error_class else None,
-             "error": p.error_message, "timings": p.timings}
+             "error": p.error_message, "timings": p.timings,
+             "authors": list(p.authors), "year": p.year, "doi": p.doi, "arxiv": p.arxiv_id,
+             "identity": identity_json(p, identities[p.id])}
             for p in papers
         ])
         return 0
@@ -294,23 +322,42 @@ def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Ask the app's warm search process when it runs (a user-only socket: milliseconds),
+    else search here: keyword mode loads no model; hybrid embeds the query with the
+    cached ONNX export when there is one (no torch), else with torch."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from workers.search.protocol import Filters
-    from workers.search.searcher import Searcher
-    from workers.search.server import QueryEmbedder
-    from workers.store import Library
+    if args.json or not sys.stderr.isatty():
+        # Only what was asked for: no model-loading progress bars in --json or piped runs.
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
+    from workers.search.local_socket import ask
+    from workers.search.protocol import Filters, Results
 
     try:
-        filters = Filters(tuple(args.paper), args.folder, args.file_status)
-        embed = QueryEmbedder() if args.mode != "keyword" else None
-        results = Searcher(Library(data_dir), embed).search(
-            args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode
-        )
+        from workers.search.protocol import parse_years
+
+        if args.k < 1 or args.per_paper < 0:
+            raise ValueError("k must be at least 1 and per_paper at least 0")
+        year_from, year_to = parse_years(args.year) if args.year else (None, None)
+        filters = Filters(tuple(args.paper), args.folder, args.file_status, author=args.author,
+                          year_from=year_from, year_to=year_to, all_versions=args.all_versions)
     except ValueError as exc:
         print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
+    request = {"query": args.query, "k": args.k, "per_paper": args.per_paper, "mode": args.mode,
+               "filters": {**filters.scope(), "paper_ids": list(filters.paper_ids)}}
+    answer = ask(data_dir.root, request)
+    if answer is not None and "results" in answer:
+        results = Results.from_dict(answer["results"])
+        served_by = f"search process {answer.get('pid')}"
+    elif answer is not None and "error" in answer:
+        print(f"research-hub search: {answer['error']}", file=sys.stderr)
+        return 2
+    else:
+        results = _search_here(args, data_dir, filters)
+        served_by = "this process"
     if args.json:
-        _print_json(results.to_dict())
+        _print_json({**results.to_dict(), "served_by": served_by})
         return 0
     bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
     print(results.coverage.text())
@@ -321,11 +368,27 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     for i, h in enumerate(results.hits, 1):
         pages = ",".join(map(str, h.pages)) or "?"
         missing = "  (file missing)" if h.file_missing else ""
-        print(f"{i:>2}. {h.title[:70]}  (p. {pages})  score {h.score:.3f}{missing}")
+        early = "  (preliminary: page text, deep indexing pending)" if h.preliminary else ""
+        cite = h.citation if h.authors or h.year else f"p. {pages}"
+        print(f"{i:>2}. {h.title[:70]}  ({cite})  score {h.score:.3f}{missing}{early}")
         if h.heading:
             print(f"    § {h.heading[:90]}")
         print(f"    {h.marked_snippet(bold, plain)}")
     return 0
+
+
+def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> Any:
+    # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it for
+    # nothing a search does; that import is a third of a cold search's start-up.
+    if "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` -> ImportError
+    from workers.search.searcher import Searcher
+    from workers.search.server import QueryEmbedder
+    from workers.store import Library
+
+    embed = QueryEmbedder(onnx_from=data_dir.root) if args.mode != "keyword" else None
+    return Searcher(Library(data_dir), embed).search(
+        args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode)
 
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workers.store import ChunkRecord, Library
-from workers.store.documents import save_document
+from workers.store import ChunkRecord, InvalidTransition, Library, PaperNotFound
+from workers.store.documents import forget_documents, save_document
 
 #: Runs a write, waiting while the data folder is full or read-only (see workers.tasks).
 WhenWritable = Callable[[Callable[[], object]], object]
@@ -40,8 +40,16 @@ def commit_result(
     when_writable(lambda: save_document(library.data_dir, result.sha256, result.document))
     records = chunk_records(result)
     timings = {k: round(v, 3) for k, v in result.timings.items()}
-    when_writable(lambda: library.complete(
-        paper_id, records, model=result.model, dim=result.dim, title=result.title,
-        page_count=result.page_count, tier=result.tier.used.value,
-        ocr_used=bool(result.ocr_pages), timings=timings,
-    ))
+    try:
+        when_writable(lambda: library.complete(
+            paper_id, records, model=result.model, dim=result.dim, title=result.title,
+            page_count=result.page_count, tier=result.tier.used.value,
+            ocr_used=bool(result.ocr_pages), timings=timings, precision=result.precision,
+            identity=result.identity,
+        ))
+    except (InvalidTransition, PaperNotFound):
+        # Removed while its document was being saved: what the user removed must not
+        # stay in the data folder (a paper still there keeps it for re-chunking).
+        if library.find_by_sha(result.sha256) is None:
+            forget_documents(library.data_dir, [result.sha256])
+        raise

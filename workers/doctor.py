@@ -97,5 +97,24 @@ def diagnose(data_dir: DataDir) -> dict[str, Any]:
             "torchvision": "not installed (not needed)"
             if importlib.util.find_spec("torchvision") is None else _version("torchvision"),
         },
+        "embeddings": embeddings_report(library, settings),
         "versions": {name: _version(name) for name in PACKAGES},
+    }
+
+
+def embeddings_report(library: Any, settings: settings_mod.Settings) -> dict[str, Any]:
+    """Which precision the embeddings run at here, and why (the workers' last choice)."""
+    from workers.pipeline.embedding import BF16_FLAGS, cpu_flags
+
+    native = sorted(BF16_FLAGS & cpu_flags())
+    chosen = library.load_settings_values().get(settings_mod.PRECISION_KEY) or {}
+    running = (
+        f"{chosen.get('precision')} ({chosen.get('reason')})" if chosen
+        else "not known yet (chosen when a worker starts)"
+    )
+    return {
+        "precision": running,
+        "precision setting": settings.embedding_precision,
+        "cpu bfloat16": ", ".join(native) if native else "none (bfloat16 would be emulated: fp32)",
+        "vectors by precision": library.vectors.counts_by_precision() or "none yet",
     }

@@ -69,3 +69,11 @@ MESSAGES: dict[ErrorClass, str] = {
 
 #: Failures worth retrying automatically (the cause may go away by itself).
 TRANSIENT: frozenset[ErrorClass] = frozenset({ErrorClass.INTERNAL})
+
+
+#: Ignored in every watched folder unless the user edits the folder's list:
+#: partial downloads (browsers, curl, Safari), editors' lock and temp files, hidden files.
+#: (Here, not in the store, so the CLI's parser needs no store import.)
+DEFAULT_IGNORE: tuple[str, ...] = (
+    "*.part", "*.crdownload", "*.download", "*.partial", "*.tmp", "~$*", ".*",
+)

@@ -164,7 +164,8 @@ class IngestQueue:
             lab_tasks = remote.register(self.huey, config, role="owner")
             owner_tasks = register_owner_tasks(self.local_huey, self.data_dir)
             self.tasks = SimpleNamespace(lab_ingest=lab_tasks.lab_ingest,
-                                         reembed=owner_tasks.reembed)
+                                         reembed=owner_tasks.reembed,
+                                         identities=owner_tasks.identities)
         else:
             self.huey = _sqlite_huey(QUEUE_NAME, self.data_dir)
             self.local_huey = self.huey
@@ -276,6 +277,13 @@ class IngestQueue:
 
     def flush(self) -> None:
         self.huey.flush()
+
+    def close_sqlite(self) -> None:
+        """Close this queue's SQLite connections (the owner-only queue, the publisher's
+        library), keeping Redis's: nothing of SQLite may cross a fork."""
+        self.local_huey.storage.close()
+        if self._library is not None:
+            self._library.close()
 
     def close(self) -> None:
         self.huey.storage.close()

@@ -53,7 +53,8 @@ def reembed(
         if not rows:
             break
         vectors = embedder.encode([embed_text(text, heading) for _id, text, heading in rows])
-        done += library.vectors.add(model, embedder.dim, rows, [v.tobytes() for v in vectors])
+        done += library.vectors.add(model, embedder.dim, rows, [v.tobytes() for v in vectors],
+                                    precision=getattr(embedder, "precision", "fp32"))
         if on_batch is not None:
             on_batch(done)
     dropped = library.vectors.drop_other_models(model)
@@ -66,7 +67,8 @@ def reembed(
 def run_reembed(engine: Any, library: Library, model: str) -> int:
     """The worker's side: load the model (once per process) and re-embed."""
     try:
-        embedder, _chunker = engine.embedder(model)
+        precision = settings_mod.load(library).embedding_precision
+        embedder, _chunker = engine.embedder(model, precision)
     except Exception as exc:
         message = f"The embedding model {model!r} could not be loaded: {type(exc).__name__}: {exc}"
         library.save_settings_values({REEMBED_ERROR_KEY: message})

@@ -16,6 +16,9 @@ from workers.domain import Tier
 TIERS = tuple(tier.value for tier in Tier)
 #: Where a failed re-embedding leaves its reason (written by ``workers.reembed``, shown by search).
 REEMBED_ERROR_KEY = "reembed_error"
+#: The embedding precision the workers chose at start and why (written by ``workers.tasks``,
+#: shown by ``research-hub doctor``).
+PRECISION_KEY = "embedding_precision_chosen"
 
 
 def default_workers() -> int:
@@ -35,6 +38,9 @@ class Settings:
     workers: int = 0  # 0 = default_workers()
     tier: str = Tier.BALANCED.value
     embedding_model: str = "all-MiniLM-L6-v2"
+    #: "auto" (bfloat16 where the CPU does it natively and a self-check keeps cosine >= 0.999
+    #: to fp32 while gaining speed; else fp32), "fp32" or "bf16".
+    embedding_precision: str = "auto"
     #: Folder with Docling's own layout/TableFormer models (the "best" tier).
     docling_artifacts: str = ""
     notifications: bool = True
@@ -93,6 +99,8 @@ class Settings:
                     setattr(settings, f.name, value)
         if settings.tier not in TIERS:
             settings.tier = Tier.BALANCED.value
+        if settings.embedding_precision not in ("auto", "fp32", "bf16"):
+            settings.embedding_precision = "auto"
         return settings
 
     def to_values(self) -> dict[str, Any]:

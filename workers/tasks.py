@@ -27,7 +27,7 @@ from huey import signals as huey_signals
 from workers import settings as settings_mod
 from workers.commit import commit_result
 from workers.domain import TRANSIENT, ErrorClass, Stage, Status, Tier
-from workers.fault_injection import crash_if_requested
+from workers.fault_injection import crash_if_requested, raise_if_requested
 from workers.paths import DataDir
 from workers.store import FileInfo, InvalidTransition, Library, PaperNotFound
 from workers.store.storage_errors import StorageError, retry_until_writable
@@ -36,6 +36,9 @@ log = logging.getLogger("research_hub.tasks")
 
 RETRIES = 2
 RETRY_DELAY_S = 20
+#: Tests only: a shorter retry delay, so a test of the retries does not sit out 2 x 20 s.
+#: Huey stores the delay in each task message, so whoever enqueues decides it.
+ENV_RETRY_DELAY = "RESEARCH_HUB_RETRY_DELAY_S"
 #: While the data folder cannot be written: how often to try again, and to say so.
 STORAGE_RETRY_S = 2.0
 
@@ -92,10 +95,15 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
     beacon = Beacon(FileRegistry(data_dir), role="solo")
     engine = Engine(threads=1)
     pipeline = pipeline_settings(settings)
-    engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name)
+    engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name, pipeline.precision)
+    embedder, _ = engine.embedder(pipeline.model_name, pipeline.precision)
+    with contextlib.suppress(Exception):  # only shown by `doctor`; never stops a worker
+        library.save_settings_values({settings_mod.PRECISION_KEY: {
+            **embedder.choice.to_dict(), "model": embedder.name, "at": time.time()}})
     beacon.engine(pipeline.tier.value, pipeline.model_name)
     _context = WorkerContext(library, engine, guard, beacon)
-    log.info("worker %s ready (tier %s)", os.getpid(), settings.tier)
+    log.info("worker %s ready (tier %s, embeddings %s)", os.getpid(), settings.tier,
+             embedder.precision)
     return _context
 
 
@@ -107,6 +115,7 @@ def pipeline_settings(settings: settings_mod.Settings) -> Any:
     return PipelineSettings(
         tier=Tier(settings.tier), artifacts=artifacts, model_name=settings.embedding_model,
         max_pages=settings.max_pages, batch_pages=settings.batch_pages,
+        precision=settings.embedding_precision,
     )
 
 
@@ -162,7 +171,9 @@ def run_ingest(
 
     try:
         crash_if_requested(Path(paper.path))
-        result = context.engine.ingest(Path(paper.path), pipeline_settings(settings), progress)
+        raise_if_requested(Path(paper.path))
+        result = context.engine.ingest(
+            Path(paper.path), pipeline_settings(settings), progress, file_name=paper.file_name)
         if result.sha256 != paper.sha256:
             _file_changed(library, paper, result.sha256, enqueue)
             return
@@ -266,8 +277,14 @@ def _each(task: Any, paper_ids: list[int]) -> None:
         task(paper_id)
 
 
+def retry_delay_s() -> float:
+    """Seconds before Huey retries a failed task: :data:`RETRY_DELAY_S` unless a test says."""
+    return float(os.environ.get(ENV_RETRY_DELAY) or RETRY_DELAY_S)
+
+
 def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     """Register the tasks and hooks on ``huey``, bound to ``data_dir``."""
+    retry_delay = retry_delay_s()
 
     @huey.on_startup()
     def load_models() -> None:
@@ -278,7 +295,7 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         if _context is not None and _context.beacon is not None:
             _context.beacon.close()
 
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, context=True)
+    @huey.task(retries=RETRIES, retry_delay=retry_delay, context=True)
     def ingest(paper_id: int, task: Any = None) -> None:
         context = _context or start_worker_context(data_dir)
         run_ingest(context, paper_id, retries_left=task.retries if task is not None else 0,
@@ -292,7 +309,7 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
                      paper_id, model)
             reembed(model)
 
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S)
+    @huey.task(retries=RETRIES, retry_delay=retry_delay)
     def reembed(model: str) -> None:
         """Re-embed the stored chunks with ``model`` (queued when the model setting changes)."""
         from workers.reembed import run_reembed
@@ -300,8 +317,18 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         context = _context or start_worker_context(data_dir)
         run_reembed(context.engine, context.library, model)
 
+    @huey.task(priority=-10)
+    def identities() -> None:
+        """Give papers indexed before identities existed theirs, a batch at a time; the
+        low priority keeps every ingest ahead of it."""
+        from workers.identity_pass import run_identity_pass
+
+        context = _context or start_worker_context(data_dir)
+        if run_identity_pass(context.library):
+            identities()  # more to do: queue the next batch behind any new work
+
     @huey.signal(huey_signals.SIGNAL_ERROR)
     def log_error(signal: str, task: Any, exc: BaseException | None = None) -> None:
         log.warning("task %s failed (%s retries left): %s", task.id, task.retries, exc)
 
-    return SimpleNamespace(ingest=ingest, reembed=reembed)
+    return SimpleNamespace(ingest=ingest, reembed=reembed, identities=identities)

@@ -13,14 +13,35 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(path: Path, pages: list[list[str]], title: str | None = None, salt: str = "") -> Path:
-    """One page per list of lines; ``salt`` changes the bytes (and hash) but not the text."""
+def _text_string(text: str) -> str:
+    """A PDF text string: literal when ASCII, else UTF-16BE with a byte-order mark."""
+    if text.isascii():
+        return f"({_escape(text)})"
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+def make_pdf(
+    path: Path, pages: list[list[str]], title: str | None = None, salt: str = "", *,
+    info: dict[str, str] | None = None, xmp: str | None = None, margin: str | None = None,
+    heading_size: float | None = None, compress_xmp: bool = False,
+) -> Path:
+    """One page per list of lines; ``salt`` changes the bytes (and hash) but not the text.
+
+    ``info`` replaces the Info dictionary (``title`` alone sets /Title; ``info={}``
+    writes none at all); ``xmp`` adds a catalog /Metadata stream (FlateDecode when
+    ``compress_xmp``); ``margin`` prints a vertical line in the left margin of
+    page 1, as arXiv stamps its PDFs; ``heading_size`` sets page 1's first line
+    in larger type, as a title is typeset. Text is Helvetica (WinAnsi: Latin-1
+    letters such as ü or é work, Greek and CJK do not; see :func:`make_unicode_pdf`).
+    """
     objects: list[bytes] = []
     n_pages = len(pages)
     page_ids = [3 + 2 * i for i in range(n_pages)]
     font_id = 3 + 2 * n_pages
     info_id = font_id + 1
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    xmp_id = info_id + 1
+    metadata = f" /Metadata {xmp_id} 0 R" if xmp is not None else ""
+    objects.append(f"<< /Type /Catalog /Pages 2 0 R{metadata} >>".encode())
     kids = " ".join(f"{pid} 0 R" for pid in page_ids)
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     for i, lines in enumerate(pages):
@@ -30,13 +51,30 @@ def make_pdf(path: Path, pages: list[list[str]], title: str | None = None, salt:
             f" /Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
         )
         ops = ["BT", "/F1 11 Tf", "14 TL", "72 720 Td"]
-        for line in lines:
+        for n, line in enumerate(lines):
+            if n == 0 and i == 0 and heading_size:
+                ops += [f"/F1 {heading_size:g} Tf", f"{heading_size * 1.3:g} TL",
+                        f"({_escape(line)}) Tj T*", "/F1 11 Tf", "14 TL"]
+                continue
             ops.append(f"({_escape(line)}) Tj T*")
         ops.append("ET")
+        if margin and i == 0:  # rotated 90 degrees, read bottom to top, like arXiv's stamp
+            ops += ["BT", "/F1 16 Tf", "0 1 -1 0 36 220 Tm", f"({_escape(margin)}) Tj", "ET"]
         stream = "\n".join(ops).encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    objects.append(f"<< /Title ({_escape(title or '')}) >>".encode())
+    entries = info if info is not None else {"Title": title or ""}
+    objects.append(
+        ("<< " + " ".join(f"/{k} {_text_string(v)}" for k, v in entries.items()) + " >>").encode()
+    )
+    if xmp is not None:
+        import zlib
+
+        packet = xmp.encode("utf-8")
+        data = zlib.compress(packet) if compress_xmp else packet
+        flt = " /Filter /FlateDecode" if compress_xmp else ""
+        objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d%s >>\nstream\n"
+                       % (len(data), flt.encode()) + data + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -46,7 +84,8 @@ def make_pdf(path: Path, pages: list[list[str]], title: str | None = None, salt:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\n".encode()
+    info_ref = "" if info == {} else f" /Info {info_id} 0 R"
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info_ref} >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     if salt:
         out += f"% {salt}\n".encode()
@@ -75,3 +114,44 @@ def long_topic_pages(repeat: int = 6) -> list[list[str]]:
     """TOPIC_PAGES with each page's body repeated, so one page holds more tokens
     than a chunk may: the chunker cannot merge two pages into one chunk."""
     return [[lines[0], *(lines[1:] * repeat)] for lines in TOPIC_PAGES]
+
+
+#: A font with Greek, Cyrillic and Latin letters that Debian's fonts-dejavu-core installs.
+UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def make_unicode_pdf(
+    path: Path, pages: list[list[str]], *, heading_size: float = 18, font: Path = UNICODE_FONT,
+) -> Path:
+    """Like :func:`make_pdf`, for text outside WinAnsi (Greek, Cyrillic...): PDFium embeds
+    ``font`` as a CID TrueType font with a ToUnicode map, so the text layer reads back.
+    No Info dictionary (PDFium writes none), which is one of the cases the tests want."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    font_data = font.read_bytes()
+    buffer = (ctypes.c_uint8 * len(font_data)).from_buffer_copy(font_data)
+    pdf = pdfium.PdfDocument.new()
+    handle = raw.FPDFText_LoadFont(pdf.raw, buffer, len(font_data), raw.FPDF_FONT_TRUETYPE, 1)
+    if not handle:
+        raise RuntimeError(f"PDFium could not load {font}")
+    for number, lines in enumerate(pages):
+        page = pdf.new_page(612, 792)
+        y = 720.0
+        for index, line in enumerate(lines):
+            size = heading_size if number == 0 and index == 0 else 11.0
+            obj = raw.FPDFPageObj_CreateTextObj(pdf.raw, handle, size)
+            utf16 = (line + "\0").encode("utf-16-le")  # FPDF_WIDESTRING is UTF-16LE
+            text = ctypes.create_string_buffer(utf16, len(utf16))
+            raw.FPDFText_SetText(obj, ctypes.cast(text, raw.FPDF_WIDESTRING))
+            raw.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 72, y)
+            raw.FPDFPage_InsertObject(page.raw, obj)
+            y -= size * 1.4
+        raw.FPDFPage_GenerateContent(page.raw)
+        page.close()
+    pdf.save(str(path))
+    raw.FPDFFont_Close(handle)
+    pdf.close()
+    return path

@@ -8,8 +8,11 @@ ingested the same way wherever it runs. What differs is the main loop:
   app starts this) commits results, mirrors progress, reaps vanished workers
   and publishes papers (:class:`workers.lab.owner.LabOwner`). It is the only
   consumer that runs Huey's periodic scheduler, and its own worker processes
-  also serve the owner-only queue (re-embedding). ``--workers 0`` makes it
-  commit only;
+  also serve the owner-only queue (re-embedding, the identity pass). It runs
+  the quick keyword pass and the query model's export too, as solo mode's
+  consumer does: both need the library and the user's files, which only
+  this machine has. ``--workers 0`` makes it commit only (the quick pass
+  still runs: it is cheap and keeps new papers findable by their words);
 * a **remote** worker (``research-hub worker --queue URL --remote``) needs no
   library and no data folder; when one of its worker processes dies it tells
   the owner at once (with the exit code, so a native crash counts as one)
@@ -33,7 +36,7 @@ from workers.lab.owner import LabOwner, OwnerConflict
 from workers.lab.wire import PROTOCOL
 from workers.paths import DataDir
 from workers.registry import GONE, RedisRegistry
-from workers.worker import EngineConsumer, _Worker
+from workers.worker import EngineConsumer, LibraryProcesses, _Worker, consumer_options
 
 log = logging.getLogger("research_hub.lab")
 
@@ -69,13 +72,22 @@ class LabOwnerConsumer(EngineConsumer):
     worker_class = OwnerWorker
 
     def __init__(self, queue: Any, owner: LabOwner, burst: bool, parent_pid: int | None,
-                 **kwargs: Any) -> None:
+                 quick_pass: bool = True, **kwargs: Any) -> None:
         self.queue = queue
         self.owner = owner
         self.burst = burst
         super().__init__(queue.huey, parent_pid=parent_pid, **kwargs)
         self._next_tick = 0.0
         self._failing = False
+        self.helpers = LibraryProcesses(owner.library, quick_pass, export=not burst,
+                                        idle=self._idle, close=self.before_fork)
+
+    def _idle(self) -> bool:
+        """Nothing waits or runs (the query model's export waits for this)."""
+        try:
+            return self.owner.drained()
+        except Exception:  # Redis unreachable: not idle as far as we can tell
+            return False
 
     def _create_worker(self) -> Any:
         worker = super()._create_worker()
@@ -89,7 +101,7 @@ class LabOwnerConsumer(EngineConsumer):
     def before_fork(self) -> None:
         # No SQLite connection may be open across the fork of a worker process.
         self.owner.library.close()
-        self.queue.local_huey.storage.close()
+        self.queue.close_sqlite()
 
     def on_worker_exit(self, pid: int, exit_code: int | None) -> None:
         report_dead_worker(self.owner.channel, pid, exit_code)
@@ -200,7 +212,7 @@ def _wait_for_redis(channel: LabChannel, wait: bool) -> None:
 
 def run_lab_owner(
     data_dir: DataDir, config: QueueConfig, workers: int | None = None, burst: bool = False,
-    parent_pid: int | None = None,
+    parent_pid: int | None = None, quick_pass: bool = True,
 ) -> None:
     """The library's owner in a lab: commit, reap, publish, and ingest with local workers."""
     from workers.queue import IngestQueue
@@ -219,14 +231,16 @@ def run_lab_owner(
         raise SystemExit(f"research-hub: {exc}") from None
     try:
         owner.reconcile(settings)
+        from workers.paper_identity import EXTRACTOR_VERSION
+
+        if library.needing_identity(EXTRACTOR_VERSION, 1):
+            # Papers from before identities: a background pass on the owner-only queue
+            # (it reads stored documents and the user's files, which stay here).
+            queue.tasks.identities()
         log.info("lab owner starting: queue %s, %d local worker process(es), data dir %s, pid %d",
                  config.display, count, data_dir.root, os.getpid())
-        consumer = LabOwnerConsumer(
-            queue, owner, burst, parent_pid,
-            workers=count, worker_type="process", periodic=True,
-            initial_delay=0.1, backoff=1.5, max_delay=1.0,
-            check_worker_health=True, health_check_interval=1,
-        )
+        consumer = LabOwnerConsumer(queue, owner, burst, parent_pid, quick_pass=quick_pass,
+                                    **consumer_options(count, periodic=True))
         consumer.run()
     finally:
         with contextlib.suppress(Exception):  # Redis gone: the lock lapses by itself
@@ -249,10 +263,6 @@ def run_remote(
     count = workers or settings_mod.default_workers()
     log.info("remote lab worker starting: queue %s, %d process(es), pid %d",
              config.display, count, os.getpid())
-    consumer = RemoteConsumer(
-        huey, channel, parent_pid,
-        workers=count, worker_type="process", periodic=False,
-        initial_delay=0.1, backoff=1.5, max_delay=1.0,
-        check_worker_health=True, health_check_interval=1,
-    )
+    consumer = RemoteConsumer(huey, channel, parent_pid,
+                              **consumer_options(count, periodic=False))
     consumer.run()

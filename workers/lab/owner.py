@@ -436,7 +436,8 @@ class LabOwner:
         # 5. Bookkeeping: the budget's byte count, defaults for warming up, gone workers.
         self.channel.set_blob_bytes(sum(t.size for t in self.channel.tickets().values()))
         self.channel.publish_defaults({"tier": settings.tier,
-                                       "model_name": settings.embedding_model})
+                                       "model_name": settings.embedding_model,
+                                       "precision": settings.embedding_precision})
         from workers.registry import RedisRegistry
 
         RedisRegistry(self.channel).prune()
@@ -461,8 +462,8 @@ class LabOwner:
             return
         if self.queue.local_huey.pending_count():
             self._warned_reembed = True
-            log.warning("re-embedding waits for a worker on this machine: this owner runs "
-                        "with --workers 0, so start one with --workers 1 or more")
+            log.warning("re-embedding and the identity pass wait for a worker on this machine: "
+                        "this owner runs with --workers 0, so start one with --workers 1 or more")
 
     def drained(self) -> bool:
         """Nothing left to do: no paper waiting or running, nothing published."""

@@ -1,8 +1,9 @@
 """Tasks that need the library, kept on the owner's machine in lab mode.
 
 Re-embedding reads every stored chunk and writes new vectors into
-``library.db``: it cannot run on a remote worker. In lab mode it is queued on
-an owner-only Huey queue in ``queue.db`` (``workers.queue.OWNER_QUEUE_NAME``),
+``library.db``, and the identity pass reads stored documents and the user's
+PDFs: neither can run on a remote worker. In lab mode they are queued on an
+owner-only Huey queue in ``queue.db`` (``workers.queue.OWNER_QUEUE_NAME``),
 which only the owner's own worker processes look at, between lab tasks
 (:class:`workers.lab.consumers.OwnerWorker`); they reuse the models their lab
 task already loaded.
@@ -16,11 +17,12 @@ from typing import Any
 from workers.paths import DataDir
 
 RETRIES = 2
-RETRY_DELAY_S = 20
 
 
 def register_owner_tasks(huey: Any, data_dir: DataDir) -> SimpleNamespace:
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S)
+    from workers.tasks import retry_delay_s
+
+    @huey.task(retries=RETRIES, retry_delay=retry_delay_s())
     def reembed(model: str) -> None:
         """Re-embed the stored chunks with ``model`` (queued when the model setting changes)."""
         from workers.lab import remote
@@ -40,4 +42,19 @@ def register_owner_tasks(huey: Any, data_dir: DataDir) -> SimpleNamespace:
         finally:
             library.close()
 
-    return SimpleNamespace(reembed=reembed)
+    @huey.task(priority=-10)
+    def identities() -> None:
+        """Give papers indexed before identities existed theirs, a batch at a time (as in
+        solo mode, ``workers.tasks``); the low priority keeps re-embedding ahead of it."""
+        from workers.identity_pass import run_identity_pass
+        from workers.store import Library
+
+        library = Library(data_dir)
+        try:
+            more = run_identity_pass(library)
+        finally:
+            library.close()
+        if more:
+            identities()  # the next batch, behind anything queued meanwhile
+
+    return SimpleNamespace(reembed=reembed, identities=identities)

@@ -47,6 +47,18 @@ class Published:
     failed: list[int]
 
 
+def public_name(file_name: str) -> str:
+    """``file_name`` if it is the paper's public id (an arXiv or ACL Anthology download,
+    ``2101.00001v2.pdf``), else "": the identity reads such names, and a name that is
+    the paper's own id tells a worker nothing about the user; any other name stays home."""
+    from pathlib import PurePath
+
+    from workers.pipeline.identity import FILE_ACL_RE, FILE_ARXIV_RE
+
+    stem = PurePath(file_name).stem
+    return file_name if FILE_ARXIV_RE.match(stem) or FILE_ACL_RE.match(stem) else ""
+
+
 def job_for(paper: Paper, ticket: Ticket, settings: settings_mod.Settings) -> dict[str, Any]:
     """What a worker needs to ingest ``paper``: no path, no library, just facts and settings."""
     return {
@@ -55,10 +67,13 @@ def job_for(paper: Paper, ticket: Ticket, settings: settings_mod.Settings) -> di
         "ticket": ticket.ticket,
         "sha256": ticket.sha256,
         "size": ticket.size,
+        "file_name": public_name(paper.file_name),
         "pipeline": {
             "tier": settings.tier, "model_name": settings.embedding_model,
             "max_pages": settings.max_pages, "batch_pages": settings.batch_pages,
             "artifacts": settings.docling_artifacts,
+            # "auto" is decided by each worker for its own CPU; the result says what it used.
+            "precision": settings.embedding_precision,
         },
         "limits": {
             "timeout_base_s": settings.timeout_base_s,

@@ -41,7 +41,6 @@ from workers.registry import Beacon, RedisRegistry
 log = logging.getLogger("research_hub.lab.worker")
 
 RETRIES = 2
-RETRY_DELAY_S = 20
 #: How long a finished paper's result is kept trying while Redis is unreachable.
 RESULT_RETRY_S = 600.0
 #: Throttle of lease renewals carrying progress (stage changes always go out).
@@ -59,6 +58,8 @@ class _Holding:
     sha256: str
     lease_s: float
     memory_limit_mb: int
+    #: The file's name when it is the paper's public id, else "" (see workers.lab.publish).
+    file_name: str = ""
     #: Set (by the heartbeat or a progress renewal) when the paper must be dropped.
     stop: str = ""
 
@@ -92,16 +93,23 @@ class LabWorker:
         self.engine = Engine(threads=1)
         tier = Tier(defaults.get("tier", Tier.BALANCED.value))
         model = str(defaults.get("model_name") or "")
+        # The lab's precision setting; "auto" is decided here, for this machine's CPU
+        # (each result says which precision its vectors were made at).
+        precision = str(defaults.get("precision") or "auto")
+        chosen = ""
         try:
             from workers.pipeline import models
 
-            self.engine.warm_up(tier, None, model or models.DEFAULT_EMBEDDING_MODEL)
+            model = model or models.DEFAULT_EMBEDDING_MODEL
+            self.engine.warm_up(tier, None, model, precision)
+            chosen = self.engine.embedder(model, precision)[0].precision
         except Exception:  # the first task says precisely what is missing
             log.exception("could not load the models for tier %s", tier.value)
         self.beacon.engine(tier.value, model or "default")
         self.guard = Guard(heartbeat=self._heartbeat, on_limit=self._on_limit,
                            parent_pid=os.getppid(), heartbeat_every_s=HEARTBEAT_EVERY_S)
-        log.info("lab worker %s ready (%s, tier %s)", self.id, role, tier.value)
+        log.info("lab worker %s ready (%s, tier %s, embeddings %s)", self.id, role, tier.value,
+                 chosen or "not loaded")
 
     def _defaults(self) -> dict[str, Any]:
         try:
@@ -137,7 +145,8 @@ class LabWorker:
                    if claim == "stale" else f"it is {claim}")
             log.info("paper %s skipped: %s", paper_id, why)
             return
-        holding = _Holding(paper_id, ticket, sha, lease_s, int(limits["memory_limit_mb"]))
+        holding = _Holding(paper_id, ticket, sha, lease_s, int(limits["memory_limit_mb"]),
+                           file_name=str(job.get("file_name") or ""))
         self.holding = holding
         self.beacon.working(paper_id)
         self.beacon.engine(settings.tier.value, settings.model_name)
@@ -165,7 +174,7 @@ class LabWorker:
             log.exception("paper %s: unexpected error", paper_id)
             if retries_left > 0:
                 outcome = self._send(holding, "retry", detail=f"{type(exc).__name__}: {exc}")
-                raise  # Huey retries it after RETRY_DELAY_S, with the same ticket
+                raise  # Huey retries it after its retry delay, with the same ticket
             outcome = self._send(holding, "failed", error_class=ErrorClass.INTERNAL.value,
                                  detail=f"{type(exc).__name__}: {exc}")
         finally:
@@ -194,7 +203,10 @@ class LabWorker:
 
         self.guard.watch(holding.paper_id, timeout_for(0), holding.memory_limit_mb)
         progress = self._progress(holding, timeout_for)
-        result = self.engine.ingest(data, settings, progress)
+        # Bytes have no name; the owner sends the file's name only when it is the paper's
+        # public id (an arXiv or ACL Anthology download), one of the identity's sources.
+        result = self.engine.ingest(data, settings, progress,
+                                    file_name=holding.file_name)
         if result.tier.note:
             log.warning("paper %s: %s", holding.paper_id, result.tier.note)
         progress(Stage.SAVING, None, None)
@@ -316,6 +328,7 @@ def _pipeline_settings(values: dict[str, Any]) -> Any:
         tier=Tier(values["tier"]), artifacts=artifacts,
         model_name=str(values.get("model_name") or models.DEFAULT_EMBEDDING_MODEL),
         max_pages=int(values["max_pages"]), batch_pages=int(values["batch_pages"]),
+        precision=str(values.get("precision") or "auto"),
     )
 
 
@@ -343,7 +356,9 @@ def register(huey: Any, config: QueueConfig, role: str) -> SimpleNamespace:
         if _worker is not None:
             _worker.beacon.close()
 
-    @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, context=True, name="lab_ingest")
+    from workers.tasks import retry_delay_s
+
+    @huey.task(retries=RETRIES, retry_delay=retry_delay_s(), context=True, name="lab_ingest")
     def lab_ingest(job: dict[str, Any], task: Any = None) -> None:
         start().run(job, retries_left=task.retries if task is not None else 0)
 

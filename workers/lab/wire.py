@@ -26,8 +26,9 @@ from typing import Any
 
 from huey.serializer import SignedSerializer
 
-#: Bumped when the shape of a task or a result changes incompatibly.
-PROTOCOL = 1
+#: Bumped when the shape of a task or a result changes incompatibly
+#: (2: results carry the embedding precision and the paper's identity).
+PROTOCOL = 2
 #: Limits: a task is a few hundred bytes; a result carries a Docling document and vectors.
 MAX_TASK_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 512 * 1024 * 1024
@@ -47,8 +48,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
     "numpy.core.multiarray": frozenset({"_reconstruct", "scalar"}),
 }
-#: Our own modules whose dataclasses and enums may travel (a pipeline result is made of them).
-_OWN_MODULES = ("workers.domain", "workers.pipeline.")
+#: Our own modules whose dataclasses and enums may travel (a pipeline result is made of
+#: them; ``workers.paper_identity`` holds the identity it carries).
+_OWN_MODULES = ("workers.domain", "workers.paper_identity", "workers.pipeline.")
 
 
 class Refused(ValueError):
@@ -59,7 +61,7 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if name in _ALLOWED.get(module, ()):
             return super().find_class(module, name)
-        if module == "workers.domain" or module.startswith(_OWN_MODULES[1]):
+        if module in _OWN_MODULES[:2] or module.startswith(_OWN_MODULES[2]):
             found = getattr(importlib.import_module(module), name, None)
             if isinstance(found, type) and (
                 dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)

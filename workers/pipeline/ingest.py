@@ -26,8 +26,9 @@ from workers.domain import ErrorClass, Stage, Tier
 from workers.pipeline import models
 from workers.pipeline.chunking import Chunk, Chunker
 from workers.pipeline.convert import Converter, TierChoice, choose_tier
-from workers.pipeline.embedding import Embedder
+from workers.pipeline.embedding import Embedder, choose_precision
 from workers.pipeline.errors import IngestError
+from workers.pipeline.identity import Identity, extract_identity
 from workers.pipeline.preflight import decrypted_copy, preflight
 
 log = logging.getLogger("research_hub.pipeline")
@@ -46,6 +47,9 @@ class PipelineSettings:
     model_name: str = models.DEFAULT_EMBEDDING_MODEL
     max_pages: int = 2000
     batch_pages: int = 16
+    #: Embedding precision: "auto" (bf16 where the CPU does it natively and the self-check
+    #: passes, else fp32), "fp32" or "bf16" (see workers.pipeline.embedding).
+    precision: str = "auto"
 
 
 @dataclass
@@ -63,6 +67,10 @@ class IngestResult:
     model: str
     dim: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: How the vectors were computed ("fp32" or "bf16"; within cosine 0.999 of fp32).
+    precision: str = "fp32"
+    #: Title, authors, year, identifiers... found offline (plain data: it pickles).
+    identity: Identity = field(default_factory=Identity)
 
 
 def sha256_of(path: Path) -> str:
@@ -79,7 +87,7 @@ class Engine:
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
         self._converters: dict[tuple[Tier, str], Converter] = {}
-        self._embedders: dict[str, tuple[Embedder, Chunker]] = {}
+        self._embedders: dict[tuple[str, str], tuple[Embedder, Chunker]] = {}
 
     def converter(self, tier: Tier, artifacts: Path | None) -> tuple[Converter, TierChoice]:
         choice = choose_tier(tier, artifacts)
@@ -88,22 +96,36 @@ class Engine:
             self._converters[key] = Converter(choice.used, artifacts, self.threads)
         return self._converters[key], choice
 
-    def embedder(self, model_name: str) -> tuple[Embedder, Chunker]:
+    def embedder(self, model_name: str, precision: str = "auto") -> tuple[Embedder, Chunker]:
+        """The model, loaded once, at the precision chosen for this CPU (a self-check
+        runs once, when it is loaded; see ``choose_precision``)."""
         name = model_name or models.DEFAULT_EMBEDDING_MODEL
-        if name not in self._embedders:
+        key = (name, precision)
+        if key not in self._embedders:
             embedder = Embedder(name)
+            embedder.use(choose_precision(embedder, precision))
+            log.info("embedding with %s at %s: %s", name, embedder.precision,
+                     embedder.choice.reason)
             chunker = Chunker(embedder.path, max_tokens=embedder.max_tokens)
-            self._embedders[name] = (embedder, chunker)
-        return self._embedders[name]
+            self._embedders[key] = (embedder, chunker)
+        return self._embedders[key]
 
-    def warm_up(self, tier: Tier, artifacts: Path | None, model_name: str) -> None:
+    def warm_up(
+        self, tier: Tier, artifacts: Path | None, model_name: str, precision: str = "auto"
+    ) -> None:
         self.converter(tier, artifacts)
-        self.embedder(model_name)
+        self.embedder(model_name, precision)
 
     def ingest(
-        self, source: Path | bytes, settings: PipelineSettings, progress: Progress
+        self, source: Path | bytes, settings: PipelineSettings, progress: Progress,
+        file_name: str = "",
     ) -> IngestResult:
-        """Ingest one PDF, given as a path or as its bytes."""
+        """Ingest one PDF, given as a path or as its bytes.
+
+        ``file_name`` (the user's name for the file) is one of the identity's
+        sources: arXiv downloads are named by their id. Bytes have no name of
+        their own, so a remote worker passes it along.
+        """
         with tempfile.TemporaryDirectory(prefix="research-hub-") as scratch:
             if isinstance(source, bytes):
                 path = Path(scratch) / "paper.pdf"
@@ -117,16 +139,19 @@ class Engine:
                     raise IngestError(ErrorClass.FILE_MISSING, str(path)) from exc
                 except OSError:
                     sha = ""  # unreadable: preflight says precisely why
-            return self._ingest(path, sha, settings, progress, Path(scratch))
+            return self._ingest(path, sha, settings, progress, Path(scratch),
+                                file_name or path.name)
 
     def _ingest(
-        self, path: Path, sha: str, settings: PipelineSettings, progress: Progress, scratch: Path
+        self, path: Path, sha: str, settings: PipelineSettings, progress: Progress, scratch: Path,
+        file_name: str,
     ) -> IngestResult:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         facts = preflight(path, max_pages=settings.max_pages)
+        timings["preflight_s"] = time.perf_counter() - t0
         converter, choice = self.converter(settings.tier, settings.artifacts)
-        embedder, chunker = self.embedder(settings.model_name)
+        embedder, chunker = self.embedder(settings.model_name, settings.precision)
         # docling-parse cannot read every encryption revision: give it PDFium's copy.
         readable = decrypted_copy(path, scratch) or path
 
@@ -135,7 +160,8 @@ class Engine:
             readable, facts, settings.batch_pages,
             lambda done, total: progress(Stage.PARSING, done, total),
         )
-        timings["parse_s"] = time.perf_counter() - t0
+        timings["parse_s"] = time.perf_counter() - t0  # preflight, layout/parse and OCR
+        timings["ocr_s"] = parsed.ocr_s
 
         t1 = time.perf_counter()
         progress(Stage.CHUNKING, None, None)
@@ -167,47 +193,15 @@ class Engine:
             [c.embed_text for c in chunks], on_batch=lambda n: progress(Stage.EMBEDDING, None, None)
         )
         timings["embed_s"] = time.perf_counter() - t2
+
+        t3 = time.perf_counter()
+        document = parsed.document.export_to_dict()
+        identity = extract_identity(document, readable, file_name)
+        timings["identity_s"] = time.perf_counter() - t3
         return IngestResult(
-            sha256=sha, document=parsed.document.export_to_dict(), chunks=chunks,
-            vectors=vectors, title=document_title(parsed.document, path),
+            sha256=sha, document=document, chunks=chunks,
+            vectors=vectors, title=identity.value("title"),
             page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
             model=embedder.name, dim=embedder.dim, timings=timings,
+            precision=embedder.precision, identity=identity,
         )
-
-
-def document_title(document: Any, path: Path) -> str | None:
-    """The title Docling found, else the PDF's own metadata title, else None."""
-    from docling_core.types.doc import DocItemLabel
-
-    for item in document.texts:
-        if item.label == DocItemLabel.TITLE and item.text.strip():
-            return " ".join(item.text.split())[:300]
-    first_page_headers = [
-        t for t in document.texts
-        if t.label == DocItemLabel.SECTION_HEADER and t.prov and t.prov[0].page_no == 1
-    ]
-    metadata = _metadata_title(path)
-    if metadata:
-        return metadata
-    if first_page_headers:
-        return " ".join(first_page_headers[0].text.split())[:300]
-    return None
-
-
-def _metadata_title(path: Path) -> str | None:
-    import pypdfium2 as pdfium
-
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-        try:
-            title = (pdf.get_metadata_dict().get("Title") or "").strip()
-        finally:
-            pdf.close()
-    except Exception:  # metadata is a nicety; an unreadable dict is not an error
-        return None
-    lowered = title.lower()
-    if len(title) < 4 or lowered.startswith(("untitled", "microsoft word")) or lowered.endswith(
-        (".dvi", ".doc", ".docx", ".tex", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
-    ):
-        return None
-    return title[:300]

@@ -23,6 +23,13 @@ class Filters:
     folder: str = ""
     #: "present", "missing" or "" (either).
     file_status: str = ""
+    #: Only papers with an author whose name contains this (case and accents aside).
+    author: str = ""
+    #: Only papers from these years (inclusive; None: open).
+    year_from: int | None = None
+    year_to: int | None = None
+    #: Every version of a work (default: only the one each work prefers).
+    all_versions: bool = False
 
     def __post_init__(self) -> None:
         if self.file_status not in FILE_STATUSES:
@@ -30,14 +37,45 @@ class Filters:
                 f"file status must be one of {', '.join(repr(s) for s in FILE_STATUSES)},"
                 f" not {self.file_status!r}"
             )
+        if self.year_from is not None and self.year_to is not None \
+                and self.year_from > self.year_to:
+            raise ValueError(f"the year range {self.year_from}-{self.year_to} is empty")
+
+    def scope(self) -> dict[str, Any]:
+        """The filters as the store's scope arguments."""
+        return {"paper_ids": self.paper_ids, "folder": self.folder,
+                "file_status": self.file_status, "author": self.author,
+                "year_from": self.year_from, "year_to": self.year_to,
+                "all_versions": self.all_versions}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Filters:
+        def year(key: str) -> int | None:
+            value = values.get(key)
+            return int(value) if value not in (None, "") else None
+
         return cls(
             paper_ids=tuple(int(p) for p in values.get("paper_ids") or ()),
             folder=str(values.get("folder") or ""),
             file_status=str(values.get("file_status") or ""),
+            author=str(values.get("author") or ""),
+            year_from=year("year_from"), year_to=year("year_to"),
+            all_versions=bool(values.get("all_versions")),
         )
+
+
+def parse_years(text: str) -> tuple[int | None, int | None]:
+    """"2019-2022", "2019-", "-2022" or "2020" as a (from, to) range; ValueError if not one."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d{4})?\s*(?:(-|–|\.\.)\s*(\d{4})?)?\s*", text or "")
+    if not found or not (found.group(1) or found.group(3)):
+        raise ValueError(f"{text!r} is not a year or a year range (like 2019-2022)")
+    first = int(found.group(1)) if found.group(1) else None
+    last = int(found.group(3)) if found.group(3) else None
+    if found.group(2) is None:
+        last = first
+    return first, last
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,33 @@ class Hit:
     file_missing: bool
     #: Which sides found it: "keyword", "vector".
     found_by: list[str]
+    #: From the quick keyword pass: a page's raw text layer, found by its words before the
+    #: paper's deep ingest (no heading, no passage boxes; the page is cited). ``chunk_id``
+    #: is then minus the page row's id. Defaults so answers from older processes still parse.
+    preliminary: bool = False
+    #: The paper's authors and year (empty for results from an older search process).
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+
+    @property
+    def citation(self) -> str:
+        """"Lo et al. 2020 · p. 4" (or just the pages when the authors are unknown)."""
+        authors = self.authors
+        if not authors:
+            who = ""
+        else:
+            def family(name: str) -> str:
+                return name.split(",")[0].strip() if "," in name else name.split()[-1]
+
+            first = family(authors[0])
+            who = first if len(authors) == 1 else (
+                f"{first} & {family(authors[1])}" if len(authors) == 2 else f"{first} et al.")
+        who = " ".join(p for p in (who, str(self.year) if self.year else "") if p)
+        if not self.pages:
+            return who
+        first_page, last_page = min(self.pages), max(self.pages)
+        where = f"p. {first_page}" if first_page == last_page else f"pp. {first_page}–{last_page}"
+        return f"{who} · {where}" if who else where
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,12 +159,23 @@ class Coverage:
     chunks: int = 0
     #: Why re-embedding cannot go on (e.g. the new model cannot be loaded).
     reembed_error: str = ""
+    #: Papers not (yet) fully indexed that are findable by their words: the quick pass's
+    #: page text. ``preliminary_failed`` of them failed their deep ingest.
+    preliminary: int = 0
+    preliminary_failed: int = 0
 
     def text(self) -> str:
-        parts = [f"{self.indexed:,} of {self.papers:,} papers indexed"]
+        if self.preliminary:
+            parts = [f"{self.indexed:,} of {self.papers:,} papers fully indexed",
+                     f"{self.preliminary:,} findable by words only (quick pass)"]
+        else:
+            parts = [f"{self.indexed:,} of {self.papers:,} papers indexed"]
         if self.waiting:
             parts.append(f"{self.waiting:,} in progress")
-        if self.failed:
+        if self.failed and self.preliminary_failed:
+            parts.append(f"{self.failed:,} failed ({self.preliminary_failed:,} findable by words"
+                         " only)")
+        elif self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.cancelled:
             parts.append(f"{self.cancelled:,} cancelled")

@@ -1,7 +1,9 @@
 """Hybrid search: FTS5 (BM25) and vector similarity, fused by reciprocal rank.
 
 Exact terms, numbers and acronyms come from the keyword side; paraphrases
-from the vector side. Results are capped per paper (so one long paper cannot
+from the vector side. The keyword side also covers the quick pass's page text
+(papers not yet fully ingested): those hits are marked ``preliminary`` and
+carry minus their page row's id, so they never collide with chunk ids. Results are capped per paper (so one long paper cannot
 fill the page with near-identical passages), carry the page(s), heading path,
 the passage's boxes on the page, and a snippet with the matched terms marked.
 
@@ -117,13 +119,44 @@ def make_hits(
                 pages=passage.pages, heading=passage.heading, snippet=snippet, highlights=spans,
                 score=round(score, 4), chunk_id=chunk_id, bboxes=passage.bboxes,
                 file_missing=passage.file_missing, found_by=found.get(chunk_id, []),
+                preliminary=passage.preliminary,
+                authors=list(passage.authors), year=passage.year,
             )
         )
     return hits
 
 
+def keyword_ranking(library: Library, query: str, limit: int, scope: dict[str, Any]) -> list[int]:
+    """Chunk ids (and minus the ids of preliminary pages) matching the query's words, best first.
+
+    The chunks' and the quick pass's page text's rankings are merged by score:
+    a paper has one or the other (the deep pass deletes its page text), and
+    both are BM25 stemmed + exact (``workers.store.keyword``).
+    """
+    scored = library.chunks.keyword_scores(query, limit, **scope)
+    scored += [(-pid, score) for pid, score in library.quick_pass.keyword_scores(query, limit, **scope)]
+    scored.sort(key=lambda kv: -kv[1])
+    return [rowid for rowid, _ in scored[:limit]]
+
+
+def papers_of(library: Library, ids: Sequence[int]) -> dict[int, int]:
+    """Ranked id -> paper id (chunks by their id, preliminary pages by minus theirs)."""
+    found = library.chunks.papers_of([i for i in ids if i > 0])
+    found.update({-pid: paper for pid, paper in
+                  library.quick_pass.papers_of([-i for i in ids if i < 0]).items()})
+    return found
+
+
+def passages_of(library: Library, ids: Sequence[int], query: str) -> dict[int, Passage]:
+    found = library.chunks.passages([i for i in ids if i > 0], query)
+    found.update({-pid: passage for pid, passage in
+                  library.quick_pass.passages([-i for i in ids if i < 0], query).items()})
+    return found
+
+
 def coverage(library: Library, state: VectorState) -> Coverage:
     counts = library.counts()
+    findable = library.quick_pass.findable()
     reembedding = state.reembedding
     error = (
         library.load_settings_values().get(settings_mod.REEMBED_ERROR_KEY) if reembedding else ""
@@ -139,6 +172,8 @@ def coverage(library: Library, state: VectorState) -> Coverage:
         reembedded=state.desired_done if reembedding else 0,
         chunks=state.chunks,
         reembed_error=str(error or ""),
+        preliminary=sum(n for status, n in findable.items() if status is not Status.COMPLETED),
+        preliminary_failed=findable[Status.FAILED],
     )
 
 
@@ -205,13 +240,12 @@ class Searcher:
             )
         if query.strip():
             chunks = self.library.chunks
-            scope: dict[str, Any] = {"paper_ids": filters.paper_ids, "folder": filters.folder,
-                                     "file_status": filters.file_status}
+            scope: dict[str, Any] = filters.scope()
             with chunks.snapshot():
                 rankings: list[list[int]] = []
                 found: dict[int, list[str]] = {}
                 if ran in ("hybrid", "keyword"):
-                    keyword = chunks.keyword_ranking(query, CANDIDATES, **scope)
+                    keyword = keyword_ranking(self.library, query, CANDIDATES, scope)
                     rankings.append(keyword)
                     for cid in keyword:
                         found.setdefault(cid, []).append("keyword")
@@ -226,9 +260,9 @@ class Searcher:
                 fused = fuse(rankings)
                 best = len(rankings) / (RRF_K + 1)  # first in every ranking
                 ranked = sorted(((cid, s / best) for cid, s in fused.items()), key=lambda kv: -kv[1])
-                paper_of = chunks.papers_of([cid for cid, _ in ranked])
+                paper_of = papers_of(self.library, [cid for cid, _ in ranked])
                 capped = cap_per_paper(ranked, paper_of, per_paper, k)
-                passages = chunks.passages([cid for cid, _ in capped], query)
+                passages = passages_of(self.library, [cid for cid, _ in capped], query)
                 hits = make_hits(passages, capped, found)
         return Results(
             query=query, hits=hits, coverage=coverage(self.library, state), mode=ran,

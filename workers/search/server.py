@@ -20,6 +20,12 @@ Protocol (one JSON object per line):
   ``{"event": "model_failed", "error": "..."}``.
 
 stdout carries only protocol lines; logging goes to stderr.
+
+The same requests are answered on a Unix socket only this user can reach
+(``workers.search.local_socket``), so ``research-hub search`` in a terminal
+reuses this warm process while the app runs. Once the model is loaded, the
+process also makes the ONNX export a cold terminal search embeds its query
+with (``workers.search.onnx_query``), if there is none yet.
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from workers.paths import DataDir
+from workers.search.local_socket import SocketListener
 from workers.search.protocol import Filters
 from workers.search.searcher import Searcher
 from workers.store import Library
@@ -42,11 +50,20 @@ log = logging.getLogger("research_hub.search_server")
 
 
 class QueryEmbedder:
-    """Sentence-transformers models by name, loaded on first use and kept."""
+    """Query embedding models by name, loaded on first use and kept.
 
-    def __init__(self) -> None:
+    ``onnx_from``: a data folder whose cached ONNX export of the model to use
+    when there is one (``workers.search.onnx_query``: no torch, a fraction of
+    the start-up time; a cold ``research-hub search``); else, and always
+    without it, sentence-transformers on torch.
+    """
+
+    def __init__(self, onnx_from: Path | None = None) -> None:
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._onnx_from = onnx_from
+        #: model name -> "onnx" or "torch": what each loaded model runs on.
+        self.backends: dict[str, str] = {}
 
     def __call__(self, model: str, text: str) -> Any:
         return self.get(model).encode([text])[0]
@@ -54,10 +71,26 @@ class QueryEmbedder:
     def get(self, model: str) -> Any:
         with self._lock:
             if model not in self._models:
-                from workers.pipeline.embedding import Embedder
-
-                self._models[model] = Embedder(model)
+                self._models[model] = self._load(model)
             return self._models[model]
+
+    def _load(self, model: str) -> Any:
+        if self._onnx_from is not None:
+            from workers.search.onnx_query import OnnxQueryEmbedder, usable_export
+
+            path = usable_export(self._onnx_from, model)
+            if path is not None:
+                try:
+                    loaded = OnnxQueryEmbedder(path, model)
+                    self.backends[model] = "onnx"
+                    return loaded
+                except Exception:  # a damaged cache file: torch still works
+                    log.warning("the ONNX export %s could not be loaded; using torch", path,
+                                exc_info=True)
+        from workers.pipeline.embedding import Embedder
+
+        self.backends[model] = "torch"
+        return Embedder(model)
 
 
 class SearchServer:
@@ -69,6 +102,10 @@ class SearchServer:
         # Keyword-only until the warm-up thread has the model and the vectors.
         self.searcher = Searcher(self.library, None)
         self._write_lock = threading.Lock()
+        #: One search at a time: the searcher and its vector index are not thread-safe,
+        #: and requests come from stdin (the app) and the socket (the CLI).
+        self._search_lock = threading.Lock()
+        self.listener = SocketListener(data_dir.root, self.answer)
 
     def send(self, message: dict[str, Any]) -> None:
         line = json.dumps(message, ensure_ascii=False)
@@ -92,39 +129,63 @@ class SearchServer:
         # Hand the loaded searcher over, on the main thread's connection; from now on
         # the main thread keeps it in step.
         warm.library = self.library
-        self.searcher = warm
+        with self._search_lock:
+            self.searcher = warm
         count = warm.index.count if warm.index else 0
         self.send({"event": "ready", "model": state.active, "vectors": count})
+        self.export_for_terminals(state.active)
+
+    def export_for_terminals(self, model: str) -> None:
+        """Make the ONNX export a cold ``research-hub search`` embeds its query with, once,
+        now that the model is loaded and the process is idle."""
+        from workers.search.onnx_query import export, usable_export
+
+        if usable_export(self.data_dir.root, model) is not None:
+            return
+        try:
+            export(self.data_dir.root, model, reference=self.embedder.get(model))
+        except Exception:  # a nicety for the CLI; search here is unaffected
+            log.warning("could not export %s to ONNX", model, exc_info=True)
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The answer line to one request (also what the socket sends back)."""
+        request_id = request.get("id")
+        try:
+            with self._search_lock:
+                results = self.searcher.search(
+                    str(request.get("query", "")),
+                    k=int(request.get("k", 10)),
+                    per_paper=int(request.get("per_paper", 2)),
+                    filters=Filters.from_dict(request.get("filters") or {}),
+                    mode=str(request.get("mode", "hybrid")),
+                )
+        except (ValueError, TypeError, KeyError) as exc:
+            return {"id": request_id, "error": str(exc), "pid": os.getpid()}
+        except Exception as exc:  # logged with its traceback; the server stays up
+            log.exception("search failed")
+            return {"id": request_id, "error": f"{type(exc).__name__}: {exc}", "pid": os.getpid()}
+        return {"id": request_id, "results": results.to_dict(), "pid": os.getpid()}
 
     def handle(self, line: str) -> None:
-        request_id = None
         try:
             request = json.loads(line)
             if not isinstance(request, dict):
                 raise ValueError("a request must be a JSON object")
-            request_id = request.get("id")
-            results = self.searcher.search(
-                str(request.get("query", "")),
-                k=int(request.get("k", 10)),
-                per_paper=int(request.get("per_paper", 2)),
-                filters=Filters.from_dict(request.get("filters") or {}),
-                mode=str(request.get("mode", "hybrid")),
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            self.send({"id": request_id, "error": str(exc)})
+        except ValueError as exc:
+            self.send({"id": None, "error": str(exc)})
             return
-        except Exception as exc:  # logged with its traceback; the server stays up
-            log.exception("search failed")
-            self.send({"id": request_id, "error": f"{type(exc).__name__}: {exc}"})
-            return
-        self.send({"id": request_id, "results": results.to_dict()})
+        self.send(self.answer(request))
 
     def serve(self, stdin: IO[str]) -> None:
         threading.Thread(target=self.warm_up, name="search-warm-up", daemon=True).start()
-        for line in stdin:
-            if line.strip():
-                self.handle(line)
-        self.library.close()
+        self.listener.start()
+        try:
+            for line in stdin:
+                if line.strip():
+                    self.handle(line)
+        finally:
+            self.listener.close()
+            self.library.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

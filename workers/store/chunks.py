@@ -1,16 +1,16 @@
 """Chunks: storing a paper's passages, and the keyword (FTS5, BM25) side of search.
 
-The ``chunks_fts`` index is kept in step with ``chunks`` by triggers (migration
-``m001``), so storing chunks is all it takes to make them findable. Ranking,
-the bound on common words and the highlighting of matched terms are SQL, so
-they live here; fusing the keyword ranking with the vector ranking is
-``workers.search``'s job.
+The ``chunks_fts`` (stemmed) and ``chunks_exact_fts`` indexes are kept in step
+with ``chunks`` by triggers (migrations ``m001``, ``m005``), so storing chunks
+is all it takes to make them findable. The ranking itself is
+``workers.store.keyword``'s (shared with the quick pass's page text); the
+highlighting of matched terms is here; fusing the keyword ranking with the
+vector ranking is ``workers.search``'s job.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,18 +18,15 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.utils import chunks as batches
 
-from workers.store.db import IN_BATCH, Connections, marks, read
+from workers.store import keyword
+from workers.store.db import IN_BATCH, Connections, fold_text, marks, read
+from workers.store.keyword import RANK_AT_MOST, STOPWORDS, fts_query, query_terms
 
-#: Rank (BM25) at most about this many keyword matches per query (see :func:`bounded_match`).
-RANK_AT_MOST = 4000
+__all__ = ["RANK_AT_MOST", "STOPWORDS", "ChunkRecord", "ChunkStore", "Passage", "fts_query",
+           "query_terms", "scope_sql", "scope_where", "store_chunks"]
+
 #: Marks FTS5's highlight() puts around matched terms (never in extracted text).
 HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "\x02", "\x03"
-
-#: Words that match nearly every passage: left out of the keyword query (unless the
-#: query is nothing but these), so they neither rank nor get highlighted.
-STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "so", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your"]
-)
 
 
 @dataclass(frozen=True)
@@ -58,32 +55,15 @@ class Passage:
     title: str
     path: str
     file_missing: bool
-
-
-def query_terms(text: str) -> list[list[str]]:
-    """The query as FTS phrases: each whitespace-separated token, split into words.
-
-    ``GPT-3.5`` stays one phrase (``gpt 3 5``), so numbers and acronyms are
-    matched as written rather than as scattered digits. Stopwords are dropped
-    unless nothing else is left.
-    """
-    phrases = [re.findall(r"\w+", token) for token in text.split()]
-    phrases = [[w.lower() for w in p] for p in phrases if p]
-    meaningful = [p for p in phrases if not (len(p) == 1 and p[0] in STOPWORDS)]
-    return meaningful or phrases
-
-
-def fts_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every word quoted, so FTS5 syntax
-    characters (``"``, ``*``, ``NEAR``, ``-``, ``:``) are searched, never parsed."""
-    phrases = query_terms(text)
-    if not phrases:
-        return None
-    return " OR ".join('"' + " ".join(w.replace('"', '""') for w in p) + '"' for p in phrases)
+    #: From the quick pass (a page's text layer, before the deep pass has chunks).
+    preliminary: bool = False
+    authors: tuple[str, ...] = ()
+    year: int | None = None
 
 
 def store_chunks(
-    db: sqlite_utils.Database, paper_id: int, records: Sequence[ChunkRecord], model: str, dim: int
+    db: sqlite_utils.Database, paper_id: int, records: Sequence[ChunkRecord], model: str, dim: int,
+    precision: str = "fp32",
 ) -> None:
     """Replace the paper's chunks and vectors; call inside the caller's write transaction."""
     db.execute("DELETE FROM chunks WHERE paper_id = ?", [paper_id])
@@ -97,15 +77,20 @@ def store_chunks(
              json.dumps(chunk.pages), json.dumps(chunk.bboxes)],
         )
         db.execute(
-            "INSERT INTO embeddings (chunk_id, model, dim, vector) VALUES (?, ?, ?, ?)",
-            [cursor.lastrowid, model, dim, chunk.vector],
+            "INSERT INTO embeddings (chunk_id, model, dim, vector, precision)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [cursor.lastrowid, model, dim, chunk.vector, precision],
         )
 
 
-def _scope_sql(
-    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
+def scope_sql(
+    paper_ids: Sequence[int] = (), folder: str = "", file_status: str = "", author: str = "",
+    year_from: int | None = None, year_to: int | None = None, all_versions: bool = True,
 ) -> tuple[str, list[Any]]:
-    """SQL conditions on papers ``p`` for a search's filters, and their parameters."""
+    """SQL conditions on papers ``p`` for a search's filters, and their parameters.
+
+    ``all_versions=False`` keeps one version of each work (``search_preferred``).
+    """
     conditions: list[str] = []
     params: list[Any] = []
     if paper_ids:
@@ -120,7 +105,31 @@ def _scope_sql(
     if file_status:
         conditions.append("p.file_missing = ?")
         params.append(1 if file_status == "missing" else 0)
+    if author.strip():
+        # authors is a JSON list of names; match a name's part, case and accents aside
+        conditions.append("fold_text(p.authors) LIKE ? ESCAPE '\\'")
+        needle = fold_text(author.strip()).replace("\\", "\\\\").replace("%", "\\%")
+        params.append("%" + needle.replace("_", "\\_") + "%")
+    if year_from is not None:
+        conditions.append("p.year >= ?")
+        params.append(year_from)
+    if year_to is not None:
+        conditions.append("p.year <= ?")
+        params.append(year_to)
+    if not all_versions:
+        conditions.append("p.search_preferred = 1")
     return " AND ".join(conditions), params
+
+
+
+def scope_where(db: sqlite_utils.Database, scope: dict[str, Any]) -> tuple[str, list[Any]]:
+    """:func:`scope_sql` for a search's filters, without a version filter when no paper
+    is a version search skips (an indexed, near-free check): nothing to filter then."""
+    if not scope.get("all_versions", True) and db.execute(
+        "SELECT 1 FROM papers WHERE search_preferred = 0 LIMIT 1"
+    ).fetchone() is None:
+        scope = {**scope, "all_versions": True}
+    return scope_sql(**scope)
 
 
 class ChunkStore:
@@ -161,77 +170,30 @@ class ChunkStore:
             ).fetchall())
         return found
 
-    def allowed_papers(
-        self, paper_ids: Sequence[int] = (), folder: str = "", file_status: str = ""
-    ) -> list[int] | None:
-        """Ids of the papers a search's filters let through (None: no filter)."""
-        where, params = _scope_sql(paper_ids, folder, file_status)
+    def allowed_papers(self, **scope: Any) -> list[int] | None:
+        """Ids of the papers a search's filters let through (None: no filter).
+        ``scope``: the arguments of :func:`scope_sql` (``Filters.scope()``)."""
+        where, params = scope_where(self._db, scope)
         if not where:
             return None
         return [r[0] for r in self._db.execute(f"SELECT p.id FROM papers p WHERE {where}", params)]
 
     # -- the keyword ranking -------------------------------------------------------------
 
-    def _matches_more_than(self, match: str, n: int) -> bool:
-        """Whether ``match`` hits more than ``n`` chunks (stops counting at n + 1: cheap)."""
-        row = self._db.execute(
-            "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
-            [match, n + 1],
-        ).fetchone()
-        return int(row[0]) > n
-
     def bounded_match(self, match: str) -> tuple[str, int | None]:
-        """The FTS query to rank, and the lowest chunk id worth ranking (None: all).
+        """The FTS query to rank on the stemmed index, and the lowest chunk id worth
+        ranking (see :func:`workers.store.keyword.bounded_match`)."""
+        return keyword.bounded_match(self._db, keyword.CHUNKS.stemmed, match)
 
-        BM25 is computed for every chunk a query matches before the best are
-        kept, so a common word (in a tenth of a million chunks) would cost
-        hundreds of milliseconds. Phrases matching more than ``RANK_AT_MOST``
-        chunks say little about relevance (their IDF is low) and are left out
-        when rarer phrases remain, so rare terms, numbers and identifiers rank
-        exactly as before. A query of common words only is asked as AND
-        (every word); if even that matches too many chunks, the newest
-        ``RANK_AT_MOST`` of them are ranked.
-        """
-        phrases = match.split(" OR ")
-        common = [p for p in phrases if self._matches_more_than(p, RANK_AT_MOST)]
-        if len(common) < len(phrases):
-            return " OR ".join(p for p in phrases if p not in common), None
-        narrowed = " AND ".join(phrases)
-        if len(phrases) > 1 and not self._matches_more_than(narrowed, 0):
-            narrowed = match  # no chunk has every word: rank the newest of any
-        boundary = self._db.execute(
-            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid DESC"
-            " LIMIT 1 OFFSET ?",
-            [narrowed, RANK_AT_MOST],
-        ).fetchone()
-        return narrowed, (int(boundary[0]) if boundary else None)
+    def keyword_ranking(self, query: str, limit: int, **scope: Any) -> list[int]:
+        """Chunk ids matching the query's words, best first (exact forms before relatives);
+        ``scope``: the filters (the arguments of :func:`scope_sql`)."""
+        return [cid for cid, _ in self.keyword_scores(query, limit, **scope)]
 
-    def keyword_ranking(
-        self, query: str, limit: int, *, paper_ids: Sequence[int] = (), folder: str = "",
-        file_status: str = "",
-    ) -> list[int]:
-        """Chunk ids matching the query's words, best BM25 first."""
-        match = fts_query(query)
-        if match is None:
-            return []
-        match, lowest = self.bounded_match(match)
-        where, params = _scope_sql(paper_ids, folder, file_status)
-        if lowest is not None:
-            where = " AND ".join(filter(None, [where, "f.rowid >= ?"]))
-            params = [*params, lowest]
-        if not where:
-            rows = self._db.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-                [match, limit],
-            ).fetchall()
-        else:
-            rows = self._db.execute(
-                "SELECT f.rowid FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
-                " JOIN papers p ON p.id = c.paper_id"
-                f" WHERE chunks_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
-                [match, *params, limit],
-            ).fetchall()
-        return [r[0] for r in rows]
+    def keyword_scores(self, query: str, limit: int, **scope: Any) -> list[tuple[int, float]]:
+        """(chunk id, keyword score) best first; see :func:`workers.store.keyword.ranking`."""
+        where, params = scope_where(self._db, scope)
+        return keyword.ranking(self._db, keyword.CHUNKS, query, limit, where, params)
 
     def passages(self, chunk_ids: Sequence[int], query: str) -> dict[int, Passage]:
         """The chunks with their paper's title and path, matched words of ``query`` marked."""
@@ -242,7 +204,7 @@ class ChunkStore:
             r["id"]: r
             for r in self._db.query(
                 "SELECT c.id, c.paper_id, c.text, c.heading, c.pages, c.bboxes, p.title,"
-                " p.file_name, p.path, p.file_missing"
+                " p.file_name, p.path, p.file_missing, p.authors, p.year"
                 f" FROM chunks c JOIN papers p ON p.id = c.paper_id WHERE c.id IN ({marks(ids)})",
                 ids,
             )
@@ -262,6 +224,8 @@ class ChunkStore:
                 heading=row["heading"], pages=json.loads(row["pages"]),
                 bboxes=json.loads(row["bboxes"]), title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]),
+                authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
+                year=row["year"],
             )
             for cid, row in rows.items()
         }

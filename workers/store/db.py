@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def connect(path: Path) -> sqlite_utils.Database:
             str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True
         )
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("fold_text", 1, fold_text, deterministic=True)
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
         db = sqlite_utils.Database(conn)
         _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
@@ -117,6 +119,15 @@ def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         yield db
     finally:
         conn.execute("COMMIT")
+
+
+def fold_text(value: str | None) -> str:
+    """Lower case without accents, for matching names (SQLite's LIKE folds ASCII only):
+    "Müller" -> "muller". Registered on every connection as the SQL function ``fold_text``."""
+    if not value:
+        return ""
+    folded = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in folded if not unicodedata.combining(c)).casefold()
 
 
 def bump_rev(db: sqlite_utils.Database) -> int:

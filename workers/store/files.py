@@ -26,14 +26,9 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.utils import chunks
 
+from workers.domain import DEFAULT_IGNORE as DEFAULT_IGNORE  # re-exported from its old home
 from workers.paths import DataDir
 from workers.store.db import IN_BATCH, Connections, marks, read, write
-
-#: Ignored in every watched folder unless the user edits the folder's list:
-#: partial downloads (browsers, curl, Safari), editors' lock and temp files, hidden files.
-DEFAULT_IGNORE: tuple[str, ...] = (
-    "*.part", "*.crdownload", "*.download", "*.partial", "*.tmp", "~$*", ".*",
-)
 
 
 class FolderError(ValueError):

@@ -40,6 +40,7 @@ from workers.store.db import Connections, bump_rev, write
 from workers.store.documents import forget_documents
 from workers.store.files import KnownFile, known_file
 from workers.store.papers import delete_papers
+from workers.store.quick_pass import forget_quick_pass
 from workers.store.status import transition
 
 
@@ -191,6 +192,7 @@ class Intake:
         self, db: sqlite_utils.Database, paper_id: int, info: FileInfo, now: float, rev: int
     ) -> None:
         """Point the paper at its file's new content and put it back in the queue."""
+        forget_quick_pass(db, paper_id)  # the old bytes' page text; the new bytes get their own
         status = db.execute("SELECT status FROM papers WHERE id = ?", [paper_id]).fetchone()[0]
         identity = {"sha256": info.sha256, "path": info.path,
                     "file_name": os.path.basename(info.path), "size": info.size,

@@ -11,7 +11,9 @@ The papers table is the source of truth; the queue is derived from it (see
 * :attr:`Library.intake` turns files found and paths gone into papers (drop,
   CLI and watcher alike);
 * :attr:`Library.files`, :attr:`Library.chunks` and :attr:`Library.vectors`
-  answer the watched-folder, keyword-search and vector-index questions.
+  answer the watched-folder, keyword-search and vector-index questions;
+  :attr:`Library.quick_pass` holds the preliminary page text that makes a
+  paper findable by its words before its deep pass.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from typing import Any
 import sqlite_utils
 
 from workers.domain import MESSAGES, ErrorClass, Stage, Status
+from workers.paper_identity import Identity
 from workers.paths import DataDir
+from workers.store import identity as identity_store
 from workers.store import papers as rows
 from workers.store.chunks import ChunkRecord, ChunkStore, store_chunks
 from workers.store.db import Connections, bump_rev, write
@@ -34,6 +38,7 @@ from workers.store.documents import forget_documents
 from workers.store.files import FileIndex
 from workers.store.intake import Intake
 from workers.store.papers import Changes, Paper
+from workers.store.quick_pass import QuickPassStore, forget_quick_pass
 from workers.store.status import transition
 from workers.store.vectors import VectorStore
 
@@ -50,6 +55,7 @@ class Library:
         self.intake = Intake(self._connections, self.data_dir)
         self.chunks = ChunkStore(self._connections)
         self.vectors = VectorStore(self._connections)
+        self.quick_pass = QuickPassStore(self._connections)
 
     @property
     def _db(self) -> sqlite_utils.Database:
@@ -150,13 +156,16 @@ class Library:
     def complete(
         self, paper_id: int, chunks: Sequence[ChunkRecord], *, model: str, dim: int,
         title: str | None, page_count: int, tier: str, ocr_used: bool,
-        timings: dict[str, float],
+        timings: dict[str, float], precision: str = "fp32", identity: Identity | None = None,
     ) -> None:
         """Replace the paper's chunks and vectors and mark it completed, atomically.
 
         One transaction: a re-run (retry, re-index, a crash mid-save) never
-        leaves duplicate or half-written chunks. Raises :class:`InvalidTransition`
-        (and writes nothing) when the paper was cancelled or re-queued meanwhile.
+        leaves duplicate or half-written chunks, and the quick pass's preliminary
+        page text goes in the same commit that brings the chunks. Raises
+        :class:`InvalidTransition` (and writes nothing) when the paper was cancelled or re-queued meanwhile.
+        ``identity`` replaces what extraction found; the user's corrections stay
+        and win, so the paper's title is the corrected one when there is one.
         """
         with write(self._db) as db:
             transition(
@@ -167,7 +176,11 @@ class Library:
                       "model": model, "timings": json.dumps(timings),
                       "finished_at": time.time(), "worker_pid": None, "heartbeat_at": None},
             )
-            store_chunks(db, paper_id, chunks, model, dim)
+            store_chunks(db, paper_id, chunks, model, dim, precision)
+            forget_quick_pass(db, paper_id)
+            if identity is not None:
+                identity_store.save_extracted(db, paper_id, identity)
+            identity_store.apply_effective(db, paper_id, fallback_title=title)
 
     def fail(
         self, paper_id: int, error_class: ErrorClass, detail: str | None = None, *,
@@ -221,7 +234,9 @@ class Library:
     def remove(self, ids: Sequence[int]) -> list[int]:
         """Forget papers (chunks, vectors and files cascade). Never touches the user's file."""
         with write(self._db) as db:
+            works = identity_store.works_of(db, ids)
             removed = rows.delete_papers(db, ids)
+            identity_store.regroup_works(db, works)  # a work left with one version is no group
         forget_documents(self.data_dir, list(removed.values()))
         return list(removed)
 
@@ -235,6 +250,62 @@ class Library:
                 [model, bump_rev(db), time.time(), Status.COMPLETED.value, model],
             )
         return int(cursor.rowcount)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def identity(self, paper_id: int) -> identity_store.PaperIdentity:
+        """What extraction found for the paper, the user's corrections, and the result."""
+        rows.get(self._db, paper_id)  # PaperNotFound for an unknown id
+        return identity_store.load(self._db, paper_id)
+
+    def identities_of(self, ids: Iterable[int]) -> dict[int, identity_store.PaperIdentity]:
+        return identity_store.load_many(self._db, ids)
+
+    def correct(self, paper_id: int, changes: dict[str, Any], *,
+                revert: Sequence[str] = ()) -> Paper:
+        """Set fields of the paper's identity by hand (None clears one); ``revert``
+        drops corrections, going back to what extraction found. A correction wins
+        over extraction and survives re-indexing."""
+        with write(self._db) as db:
+            rows.get(db, paper_id)
+            identity_store.save_corrections(db, paper_id, changes)
+            identity_store.forget_corrections(db, paper_id, revert)
+            current = db.execute("SELECT title FROM papers WHERE id = ?", [paper_id]).fetchone()
+            extracted = identity_store.load(db, paper_id).extracted.value("title")
+            # Keep a title that is not extraction's (e.g. from before identities) as the fallback.
+            fallback = None if current[0] == extracted else current[0]
+            if "title" in changes or "title" in revert:
+                fallback = None
+            identity_store.apply_effective(db, paper_id, fallback_title=fallback)
+        return self.get(paper_id)
+
+    def save_identity(self, paper_id: int, identity: Identity) -> None:
+        """Store a freshly extracted identity for a completed paper (the background pass)."""
+        with write(self._db) as db:
+            current = db.execute("SELECT title FROM papers WHERE id = ?", [paper_id]).fetchone()
+            if current is None:
+                return  # removed meanwhile
+            identity_store.save_extracted(db, paper_id, identity)
+            identity_store.apply_effective(db, paper_id, fallback_title=current[0])
+
+    def needing_identity(self, version: int, limit: int = 50) -> list[dict[str, Any]]:
+        """Completed papers whose identity was never extracted, or by an older extractor."""
+        return identity_store.needing_extraction(self._db, version, limit)
+
+    def prefer_version(self, paper_id: int) -> None:
+        """Make this version of its work the one search shows."""
+        with write(self._db) as db:
+            rows.get(db, paper_id)
+            identity_store.prefer(db, paper_id)
+
+    def versions(self, paper_id: int) -> list[Paper]:
+        """The versions of the paper's work, newest first (just the paper when it has none)."""
+        paper = self.get(paper_id)
+        if paper.work_id is None:
+            return [paper]
+        found = [Paper.from_row(r) for r in self._db.query(
+            "SELECT * FROM papers WHERE work_id = ? ORDER BY version_rank", [paper.work_id])]
+        return found
 
     # -- settings ------------------------------------------------------------------------
 

@@ -213,3 +213,130 @@ def m004_reliability(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX paper_events_paper ON paper_events(paper_id, id)")
 
 
+
+
+def _exact_fts(db: sqlite_utils.Database, content: str, columns: list[str]) -> None:
+    """An unstemmed FTS5 index ``{content}_exact_fts`` over ``columns``, kept in step by triggers.
+
+    The same shape sqlite-utils gives the stemmed ``{content}_fts`` (external
+    content, insert/delete/update triggers), with other names, since
+    ``enable_fts`` allows one index per table.
+    """
+    fts = f"{content}_exact_fts"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    new = ", ".join(f'new."{c}"' for c in columns)
+    old = ", ".join(f'old."{c}"' for c in columns)
+    db.execute(
+        f'CREATE VIRTUAL TABLE "{fts}" USING FTS5 ({cols},'
+        f" tokenize='unicode61 remove_diacritics 2', content=\"{content}\")"
+    )
+    insert = f'INSERT INTO "{fts}" (rowid, {cols}) VALUES (new.rowid, {new});'
+    delete = f"INSERT INTO \"{fts}\" (\"{fts}\", rowid, {cols}) VALUES('delete', old.rowid, {old});"
+    db.execute(f'CREATE TRIGGER "{content}_exact_ai" AFTER INSERT ON "{content}" BEGIN {insert} END')
+    db.execute(f'CREATE TRIGGER "{content}_exact_ad" AFTER DELETE ON "{content}" BEGIN {delete} END')
+    db.execute(
+        f'CREATE TRIGGER "{content}_exact_au" AFTER UPDATE ON "{content}" BEGIN {delete} {insert} END'
+    )
+    db.execute(f"INSERT INTO \"{fts}\" (\"{fts}\") VALUES ('rebuild')")
+
+
+@migrations()
+def m005_quick_pass(db: sqlite_utils.Database) -> None:
+    """The quick keyword pass, exact words beside stemmed ones, and the precision of vectors.
+
+    ``page_text`` holds each page's text layer as PDFium reads it, written by
+    the quick pass (``workers.quick_pass``) minutes before the deep pass has
+    chunks: a paper is findable by its words while it waits in the queue.
+    Those rows are preliminary: ``Library.complete`` deletes them in the
+    transaction that stores the chunks. ``quick_pass`` records that a paper
+    was read (and how many of its pages had text), so it is read once.
+
+    The ``*_exact_fts`` indexes tokenise without the porter stemmer, so a rare
+    exact word form can outrank its stemmed relatives (see
+    ``workers.store.keyword``). ``embeddings.precision`` records how a vector
+    was computed (fp32, or bf16 autocast where the CPU does it natively and
+    the result stays within cosine 0.999 of fp32).
+    """
+    db.execute(
+        """
+        CREATE TABLE quick_pass (
+            paper_id INTEGER PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            pages INTEGER NOT NULL,
+            text_pages INTEGER NOT NULL,
+            error TEXT,
+            done_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE page_text (
+            id INTEGER PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            page INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE(paper_id, page)
+        )
+        """
+    )
+    db.table("page_text").enable_fts(
+        ["text"], fts_version="FTS5", create_triggers=True,
+        tokenize="porter unicode61 remove_diacritics 2",
+    )
+    _exact_fts(db, "page_text", ["text"])
+    _exact_fts(db, "chunks", ["text", "heading"])
+    db.execute("ALTER TABLE embeddings ADD COLUMN precision TEXT NOT NULL DEFAULT 'fp32'")
+
+
+@migrations()
+def m006_identity(db: sqlite_utils.Database) -> None:
+    """A paper's identity (title, authors, year, identifiers...) and the user's corrections.
+
+    ``paper_identity`` keeps what extraction found (each field with its source
+    and whether it is a guess, as JSON); ``identity_corrections`` keeps what the
+    user set, one row per field, apart from it, so re-indexing (which replaces
+    the extracted identity) never overwrites a correction. The effective values
+    (a correction, else the extracted value) are copied onto ``papers`` so the
+    table, search and filters read them from the paper row alone; ``title``
+    already holds the effective title.
+
+    Versions of one work (same DOI, same arXiv id in another version, or the
+    same title and first author) share ``work_id`` (the smallest paper id of
+    the work); ``version_rank`` orders them newest first (0 = newest);
+    ``search_preferred`` marks the one version search shows (the user's
+    ``prefer_version`` pick, else the newest).
+    """
+    for column in ("authors TEXT", "year INTEGER", "doi TEXT", "arxiv_id TEXT",
+                   "work_key TEXT", "work_id INTEGER", "version_rank INTEGER NOT NULL DEFAULT 0",
+                   "version_count INTEGER NOT NULL DEFAULT 1",
+                   "search_preferred INTEGER NOT NULL DEFAULT 1",
+                   "prefer_version INTEGER NOT NULL DEFAULT 0",
+                   "identity_version INTEGER NOT NULL DEFAULT 0"):
+        db.execute(f"ALTER TABLE papers ADD COLUMN {column}")
+    db.execute("CREATE INDEX papers_doi ON papers(doi) WHERE doi IS NOT NULL")
+    db.execute("CREATE INDEX papers_arxiv ON papers(arxiv_id) WHERE arxiv_id IS NOT NULL")
+    db.execute("CREATE INDEX papers_work_key ON papers(work_key) WHERE work_key IS NOT NULL")
+    db.execute("CREATE INDEX papers_work ON papers(work_id) WHERE work_id IS NOT NULL")
+    db.execute("CREATE INDEX papers_year ON papers(year)")
+    db.execute("CREATE INDEX papers_not_preferred ON papers(id) WHERE search_preferred = 0")
+    db.execute(
+        """
+        CREATE TABLE paper_identity (
+            paper_id INTEGER PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            fields TEXT NOT NULL DEFAULT '{}',
+            extractor INTEGER NOT NULL DEFAULT 0,
+            extracted_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE identity_corrections (
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            corrected_at REAL NOT NULL,
+            PRIMARY KEY (paper_id, field)
+        )
+        """
+    )

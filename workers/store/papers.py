@@ -57,10 +57,30 @@ class Paper:
     copies: int = 0
     #: Worker deaths while processing it that were not its fault (kill -9, shutdown).
     interruptions: int = 0
+    #: The effective identity (the user's corrections, else what extraction found).
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    doi: str | None = None
+    arxiv_id: str | None = None
+    #: Versions of one work share ``work_id`` (None: the only version); 0 = newest.
+    work_id: int | None = None
+    version_rank: int = 0
+    version_count: int = 1
+    #: The version search shows for its work (the user's pick, else the newest).
+    search_preferred: bool = True
+    #: The user picked this version for search.
+    prefer_version: bool = False
 
     @property
     def display_title(self) -> str:
         return self.title or self.file_name
+
+    @property
+    def short_authors(self) -> str:
+        """"Lo", "Lo & Shen" or "Lo et al.": how a citation names the authors."""
+        from workers.paper_identity import short_authors
+
+        return short_authors(self.authors)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Paper:
@@ -73,6 +93,13 @@ class Paper:
         values["file_missing"] = bool(values.get("file_missing", 0))
         values.setdefault("copies", 0)
         values.setdefault("interruptions", 0)
+        values["authors"] = tuple(json.loads(values["authors"])) if values.get("authors") else ()
+        values["search_preferred"] = bool(values.get("search_preferred", 1))
+        values["prefer_version"] = bool(values.get("prefer_version", 0))
+        for name in ("year", "doi", "arxiv_id", "work_id"):
+            values.setdefault(name, None)
+        values.setdefault("version_rank", 0)
+        values.setdefault("version_count", 1)
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 

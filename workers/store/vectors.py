@@ -71,6 +71,11 @@ class VectorStore:
             for model, n in self._db.execute("SELECT model, count(*) FROM embeddings GROUP BY model")
         }
 
+    def counts_by_precision(self) -> dict[str, int]:
+        """How many vectors each precision made ("fp32", "bf16"; see migration m005)."""
+        return {str(p): int(n) for p, n in self._db.execute(
+            "SELECT precision, count(*) FROM embeddings GROUP BY precision")}
+
     def count(self, model: str) -> int:
         return int(self._db.execute(
             "SELECT count(*) FROM embeddings WHERE model = ?", [model]).fetchone()[0])
@@ -119,7 +124,8 @@ class VectorStore:
         ]
 
     def add(
-        self, model: str, dim: int, rows: Sequence[tuple[int, str, str]], vectors: Sequence[bytes]
+        self, model: str, dim: int, rows: Sequence[tuple[int, str, str]], vectors: Sequence[bytes],
+        precision: str = "fp32",
     ) -> int:
         """Store vectors for chunks that still hold the text they were computed from."""
         stored = 0
@@ -127,9 +133,10 @@ class VectorStore:
             for (chunk_id, text, _heading), vector in zip(rows, vectors, strict=True):
                 # A chunk re-indexed meanwhile may have reused the id with other text.
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO embeddings (chunk_id, model, dim, vector) SELECT ?, ?,"
-                    " ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ? AND text = ?)",
-                    [chunk_id, model, dim, vector, chunk_id, text],
+                    "INSERT OR IGNORE INTO embeddings (chunk_id, model, dim, vector, precision)"
+                    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?"
+                    " AND text = ?)",
+                    [chunk_id, model, dim, vector, precision, chunk_id, text],
                 )
                 stored += cursor.rowcount
         return stored

@@ -14,10 +14,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from workers.domain import DEFAULT_IGNORE
 from workers.paths import DataDir
-from workers.store.files import DEFAULT_IGNORE, FolderError, FolderStatus
+
+if TYPE_CHECKING:
+    from workers.store.files import FolderStatus
 
 
 def add_parser(sub: Any, common: Callable[..., None]) -> None:
@@ -57,7 +60,10 @@ def _status_dict(status: FolderStatus) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:
+    # The store is imported here, not at the top: every command's parser includes this
+    # one's, and `research-hub search` asking the app's search process needs no store.
     from workers.store import Library
+    from workers.store.files import FolderError
 
     library = Library(data_dir)
     index = library.files
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 def _add(args: argparse.Namespace, data_dir: DataDir, library: Any, index: Any) -> int:
     from workers.queue import IngestQueue
+    from workers.store.files import FolderError
     from workers.watch.watcher import FolderWatcher
 
     added, errors = [], []

@@ -1,0 +1,207 @@
+"""Identity extraction on generated PDFs, each built to trap one mistake: a DOI only in
+the references, an arXiv stamp in the margin, metadata that contradicts the page, no
+metadata at all, XMP, a non-Latin title. Real Docling (the fast tier: no model) reads them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.pdfgen import UNICODE_FONT, make_pdf, make_unicode_pdf
+from tests.helpers.skips import skip_or_fail
+from workers.paper_identity import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
+from workers.pipeline.identity import extract_identity
+from workers.pipeline.identity_sources import xmp_fields, xmp_packet
+
+TITLE = "Measuring Glacier Retreat with Ground Penetrating Radar"
+AUTHORS_LINE = "Jane Doe, John Q. Smith and Ana Pérez"
+AUTHORS = ["Jane Doe", "John Q. Smith", "Ana Pérez"]
+ABSTRACT = ("We measure the retreat of alpine glaciers since 1850 with ground penetrating radar"
+            " surveys and compare the thickness of the ice across three valleys.")
+BODY = ["1 Introduction", "Alpine glaciers have retreated rapidly as summer temperatures rose.",
+        "Meltwater from the ice feeds the rivers of the valleys below."]
+
+
+def front_page(*extra: str) -> list[str]:
+    return [TITLE, AUTHORS_LINE, "University of Innsbruck, Austria", "", "Abstract",
+            ABSTRACT[:90], ABSTRACT[90:], *extra, *BODY]
+
+
+REFERENCES = ["References",
+              "[1] A. Other and B. Else. 2019. A Cited Paper About Ice. Journal of Ice 4, 1-9.",
+              "    doi:10.5555/cited.2019.42",
+              "[2] C. Third. 2021. Radar Again. arXiv:2101.00001v2 [physics.geo-ph].",
+              "[3] D. Fourth. 2020. https://doi.org/10.1145/3000000.3000001"]
+
+
+@pytest.fixture(scope="module")
+def read():  # type: ignore[no-untyped-def]
+    from workers.domain import Tier
+    from workers.pipeline.convert import Converter
+    from workers.pipeline.preflight import preflight
+
+    converter = Converter(Tier.FAST)
+
+    def extract(pdf: Path, name: str = "") -> Identity:
+        parsed = converter.convert(pdf, preflight(pdf, max_pages=50), 8, lambda d, t: None)
+        return extract_identity(parsed.document, pdf, name or pdf.name)
+
+    return extract
+
+
+def test_a_doi_only_in_the_references_is_not_the_papers(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "paper.pdf", [
+        front_page("As shown before (see arXiv:2101.00001v2), ice thins."), REFERENCES],
+        heading_size=18, info={})
+    found = read(pdf)
+    assert found.value("title") == TITLE and found.value("authors") == AUTHORS
+    assert found.value("doi") is None and found.value("arxiv") is None
+    assert found.value("references") == 3 and not found.fields["references"].guess
+    assert found.value("abstract").startswith("We measure the retreat")
+
+    # The same references on page 1 (a short paper): still not the paper's.
+    short = make_pdf(tmp_path / "short.pdf", [front_page() + REFERENCES], heading_size=18)
+    assert read(short).value("doi") is None
+
+
+def test_the_arxiv_stamp_in_the_margin(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "download.pdf", [front_page(), REFERENCES], heading_size=18,
+                   margin="arXiv:2206.10883v3 [cs.CL] 12 Jun 2022")
+    found = read(pdf)
+    assert found.value("arxiv") == "2206.10883v3" and found.fields["arxiv"].source == STAMP
+    assert found.value("year") == 2022
+    assert found.value("title") == TITLE  # the stamp is not taken for a title or an author
+    assert found.value("authors") == AUTHORS
+
+
+def test_an_arxiv_file_name(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "2206.10883v3.pdf", [front_page()], heading_size=18)
+    found = read(pdf)
+    assert found.value("arxiv") == "2206.10883v3"
+    assert found.fields["arxiv"].source == FILE_NAME and found.fields["arxiv"].guess
+    assert found.value("year") == 2022 and found.fields["year"].guess
+
+
+def test_metadata_that_contradicts_the_page_is_ignored(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "paper.pdf", [front_page(), REFERENCES], heading_size=18,
+                   info={"Title": "Microsoft Word - final_v7_REALLY_final.docx",
+                         "Author": "Office Administrator", "doi": "10.9999/not.this.one"})
+    found = read(pdf)
+    assert found.value("title") == TITLE and found.fields["title"].source == PAGE
+    assert found.value("authors") == AUTHORS
+    assert found.value("doi") is None
+
+    other = make_pdf(tmp_path / "other.pdf", [front_page()], heading_size=18,
+                     info={"Title": "A Different Paper Whose Template Was Reused"})
+    assert read(other).value("title") == TITLE
+
+
+def test_metadata_confirmed_by_the_page_is_used(read, tmp_path: Path) -> None:
+    # No larger type for the title, so the page alone does not say which line it is;
+    # the Info title does, and the page confirms it.
+    pdf = make_pdf(tmp_path / "paper.pdf", [front_page(), REFERENCES],
+                   info={"Title": TITLE, "Author": "Jane Doe; John Q. Smith; Ana Pérez"})
+    found = read(pdf)
+    assert found.value("title") == TITLE and found.fields["title"].source == PDF_INFO
+    assert found.value("authors") == AUTHORS
+
+
+def test_no_metadata_at_all(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "paper.pdf", [front_page(), REFERENCES], heading_size=18, info={})
+    found = read(pdf)
+    assert found.value("title") == TITLE and found.value("authors") == AUTHORS
+    # Nothing made up: no year, venue or identifier is printed.
+    assert {"year", "venue", "doi", "arxiv"}.isdisjoint(found.fields)
+
+    bare = make_pdf(tmp_path / "notes.pdf", [["some notes without any title", "more notes"]],
+                    info={})
+    assert read(bare).fields == {}
+
+
+XMP_PACKET = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+      xmlns:prism="http://prismstandard.org/namespaces/basic/2.0/">
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>Jane Doe</rdf:li><rdf:li>John Q. Smith</rdf:li>
+     <rdf:li>Ana Pérez</rdf:li></rdf:Seq></dc:creator>
+   <prism:doi>{doi}</prism:doi>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_xmp_doi_is_taken_when_the_page_prints_it(read, tmp_path: Path, compress: bool) -> None:
+    doi = "10.1145/3544548.3580847"
+    pdf = make_pdf(tmp_path / "paper.pdf", [front_page(f"DOI: {doi}"), REFERENCES],
+                   heading_size=18, xmp=XMP_PACKET.format(title=TITLE, doi=doi),
+                   compress_xmp=compress)
+    packet = xmp_packet(pdf.read_bytes())
+    assert packet is not None and xmp_fields(packet)["doi"] == doi
+    found = read(pdf)
+    assert found.value("doi") == doi and found.fields["doi"].source == XMP
+
+    # XMP naming a DOI the page never prints (a template, another paper's): not taken.
+    unprinted = make_pdf(tmp_path / "unprinted.pdf", [front_page(), REFERENCES],
+                         heading_size=18, xmp=XMP_PACKET.format(title=TITLE, doi="10.1/else"),
+                         compress_xmp=compress)
+    assert read(unprinted).value("doi") is None
+
+
+def test_a_broken_xmp_packet_is_no_error(tmp_path: Path) -> None:
+    assert xmp_fields("<x:xmpmeta><rdf:RDF>not closed") == {}
+    assert xmp_fields('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>') == {}  # no entities
+
+
+def test_a_non_latin_title_and_names(read, tmp_path: Path) -> None:
+    if not UNICODE_FONT.exists():
+        skip_or_fail("DejaVu Sans is not installed (Debian: fonts-dejavu-core)")
+    title = "Über die Zuverlässigkeit των γλωσσικών μοντέλων"
+    pdf = make_unicode_pdf(tmp_path / "greek.pdf", [
+        [title, "Μαρία Παπαδοπούλου, Jürgen Müller", "Πανεπιστήμιο Αθηνών, University of Athens",
+         "Abstract", ABSTRACT[:90], ABSTRACT[90:], *BODY]])
+    found = read(pdf)
+    assert found.value("title") == title
+    assert found.value("authors") == ["Μαρία Παπαδοπούλου", "Jürgen Müller"]
+
+
+def test_papers_indexed_before_identities_get_one_in_the_background(
+    read, tmp_path: Path, data_dir
+) -> None:
+    """The pass reads the stored Docling document and the PDF's first page, no re-parse."""
+    from tests.helpers.papers import chunk
+    from workers.domain import Tier
+    from workers.identity_pass import run_identity_pass
+    from workers.paper_identity import EXTRACTOR_VERSION
+    from workers.pipeline.convert import Converter
+    from workers.pipeline.ingest import sha256_of
+    from workers.pipeline.preflight import preflight
+    from workers.store import FileInfo, Library
+    from workers.store.documents import save_document
+
+    pdf = make_pdf(tmp_path / "2206.10883v1.pdf", [front_page(), REFERENCES], heading_size=18)
+    library = Library(data_dir)
+    info = FileInfo(str(pdf), sha256_of(pdf), pdf.stat().st_size, pdf.stat().st_mtime)
+    pid = library.intake.apply([info]).added[0]
+    parsed = Converter(Tier.FAST).convert(pdf, preflight(pdf, max_pages=5), 8, lambda d, t: None)
+    save_document(data_dir, info.sha256, parsed.document.export_to_dict())
+    library.start(pid)  # completed the way papers were before identities existed
+    library.complete(pid, [chunk("glaciers", 1)], model="m", dim=4, title="Old Title",
+                     page_count=2, tier="fast", ocr_used=False, timings={})
+    assert library.get(pid).title == "Old Title"
+    assert [r["id"] for r in library.needing_identity(EXTRACTOR_VERSION)] == [pid]
+
+    assert run_identity_pass(library) == 0
+    paper = library.get(pid)
+    assert paper.title == TITLE and paper.authors == tuple(AUTHORS)
+    assert paper.arxiv_id == "2206.10883v1" and paper.year == 2022
+    assert library.needing_identity(EXTRACTOR_VERSION) == []
+    # A user's correction made before the pass ran is not overwritten by it either.
+    library.correct(pid, {"year": 2021})
+    library.save_identity(pid, read(pdf))
+    assert library.get(pid).year == 2021

@@ -1,0 +1,193 @@
+"""Identity in the window: Authors/Year columns, versions of one work grouped (newest first),
+the details pane with every field's source, the edit dialog, citing and exporting."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.application import ResearchHub  # noqa: E402
+from app.citation_service import BIBTEX_MIME  # noqa: E402
+from app.library_view import PaperFilterProxy  # noqa: E402
+from app.paper_model import Column, PaperModel, PaperRole  # noqa: E402
+from tests.helpers.papers import add_papers, chunk  # noqa: E402
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from workers.citations import parse_bibtex  # noqa: E402
+from workers.paper_identity import PAGE, STAMP, Identity  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
+from workers.store import FileInfo, Library  # noqa: E402
+
+
+def ident(**values: object) -> Identity:
+    found = Identity()
+    for name, value in values.items():
+        found.set(name, value, STAMP if name == "arxiv" else PAGE)
+    return found
+
+
+def complete(lib: Library, pid: int, identity: Identity, pages: int = 1) -> None:
+    lib.start(pid)
+    lib.complete(pid, [chunk("glaciers melt in summer", pages)], model="m", dim=4, title=None,
+                 page_count=pages, tier="fast", ocr_used=False, timings={}, identity=identity)
+
+
+S2ORC = dict(title="S2ORC: The Semantic Scholar Open Research Corpus",
+             authors=["Kyle Lo", "Lucy Lu Wang", "Mark Neumann"])
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> DataDir:
+    return DataDir.resolve(tmp_path / "data").ensure()
+
+
+def library_with_versions(data: DataDir, tmp_path: Path) -> tuple[Library, dict[str, int]]:
+    lib = Library(data)
+    ids = add_papers(lib, tmp_path / "pdfs", 4)
+    names = dict(zip(["v1", "other", "v2", "old"], ids, strict=True))
+    complete(lib, names["v1"], ident(**S2ORC, year=2019, arxiv="1911.02782v1"))
+    complete(lib, names["other"], ident(title="Attention Is All You Need, Again and Again",
+                                        authors=["Ashish Vaswani"], year=2017))
+    complete(lib, names["v2"], ident(**S2ORC, year=2020, arxiv="1911.02782v2"))
+    complete(lib, names["old"], ident(title="Zebra Stripes and Heat: A Field Study",
+                                      authors=["Amos Zuckerman"], year=2021))
+    return lib, names
+
+
+def shown(proxy: PaperFilterProxy) -> list[int]:
+    return [proxy.index(r, 0).data(PaperRole).id for r in range(proxy.rowCount())]
+
+
+def test_versions_are_grouped_newest_first_in_any_sort(
+    qtmodeltester, data: DataDir, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    lib, n = library_with_versions(data, tmp_path)
+    model = PaperModel(Library(data))
+    assert model.refresh(force=True)
+    qtmodeltester.check(model)
+    row = {p.id: r for r, p in enumerate(model.papers())}
+    assert model.index(row[n["v2"]], Column.TITLE).data() == f"▾ {S2ORC['title']}  ·  2 versions"
+    assert model.index(row[n["v1"]], Column.TITLE).data() == \
+        f"    ↳ arXiv v1: {S2ORC['title']}"
+    assert model.index(row[n["v2"]], Column.AUTHORS).data() == "Kyle Lo, Lucy Lu Wang, Mark Neumann"
+    assert model.index(row[n["v2"]], Column.YEAR).data() == "2020"
+    assert "2 versions of one work" in model.index(row[n["v1"]], Column.TITLE).data(
+        Qt.ItemDataRole.ToolTipRole)
+
+    proxy = PaperFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.sort(Column.YEAR, Qt.SortOrder.AscendingOrder)
+    # v1 (2019) sorts with its newest version (2020), right under it
+    assert shown(proxy) == [n["other"], n["v2"], n["v1"], n["old"]]
+    proxy.sort(Column.YEAR, Qt.SortOrder.DescendingOrder)
+    assert shown(proxy) == [n["old"], n["v2"], n["v1"], n["other"]]
+    proxy.sort(Column.AUTHORS, Qt.SortOrder.AscendingOrder)  # by first author's family name
+    assert shown(proxy) == [n["v2"], n["v1"], n["other"], n["old"]]
+    proxy.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    assert shown(proxy) == [n["old"], n["v2"], n["v1"], n["other"]]
+    proxy.set_older_versions(False)  # the work shows as one row
+    assert shown(proxy) == [n["old"], n["v2"], n["other"]]
+    proxy.set_older_versions(True)
+    proxy.set_text("neumann")  # the text filter looks at authors too
+    assert shown(proxy) == [n["v2"], n["v1"]]
+
+    # The user prefers v1 for search; v2 stays the newest, listed first.
+    lib.prefer_version(n["v1"])
+    assert model.refresh()
+    qtmodeltester.check(model)
+    assert model.paper(n["v1"]).search_preferred and model.paper(n["v2"]).version_rank == 0
+    lib.close()
+
+
+@pytest.fixture
+def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
+    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
+    qtbot.addWidget(hub.window)
+    hub.start(show=True)
+    yield hub
+    hub.stop()
+
+
+def select(hub: ResearchHub, paper_id: int) -> None:
+    view = hub.window.library_view
+    for row in range(view.proxy.rowCount()):
+        if view.proxy.index(row, 0).data(PaperRole).id == paper_id:
+            view.table.selectRow(row)
+            return
+    raise AssertionError(f"paper {paper_id} not in the table")
+
+
+def test_details_edit_cite_and_export(qtbot, hub, data: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lib, n = library_with_versions(data, tmp_path)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 4)
+    select(hub, n["v1"])
+    details = hub.window.details
+    qtbot.waitUntil(lambda: details.shown_identity is not None)
+    text = details.toPlainText()
+    assert "1911.02782v1" in text and "arXiv stamp" in text and "page text" in text
+    assert "Versions of this work" in text and "search this version instead" in text
+
+    # Edit: the dialog opens with the identity, a correction is saved and shows.
+    hub.citations_ui.edit(n["v1"])
+    qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None)
+    dialog = hub.citations_ui.dialog
+    assert dialog.editors["authors"].toPlainText() == "Kyle Lo\nLucy Lu Wang\nMark Neumann"
+    dialog.editors["year"].setText("nineteen")
+    dialog._save()  # a bad value keeps the dialog open and says why
+    assert dialog.isVisible() and "must be a number" in dialog.error.text()
+    dialog.editors["year"].setText("2018")
+    dialog.editors["venue"].setText("Proceedings of ACL 2020")
+    dialog._save()
+    qtbot.waitUntil(lambda: lib.get(n["v1"]).year == 2018)
+    assert lib.identity(n["v1"]).corrections == {"year": 2018,
+                                                 "venue": "Proceedings of ACL 2020"}
+    qtbot.waitUntil(lambda: hub.model.paper(n["v1"]).year == 2018)
+    qtbot.waitUntil(lambda: "corrected by you" in details.toPlainText())
+
+    # Cite this passage (a search hit's paper and pages): command and entry on the clipboard.
+    hub.citations.cite(n["v2"], [4])
+    clipboard = QApplication.clipboard()
+    qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite"))
+    assert clipboard.text() == "\\cite[p.~4]{lo2020s2orc}"
+    entry = bytes(clipboard.mimeData().data(BIBTEX_MIME)).decode()
+    assert parse_bibtex(entry)[0]["eprint"] == "1911.02782v2"
+
+    # Export the whole library.
+    out = tmp_path / "library.bib"
+    hub.citations.export(None, "bibtex", str(out))
+    qtbot.waitUntil(out.exists)
+    keys = [e["ID"] for e in parse_bibtex(out.read_text(encoding="utf-8"))]
+    assert len(keys) == 4 and "lo2020s2orc" in keys
+
+
+def test_viewer_cites_the_passage_in_view(qtbot, hub, data: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pdf = make_pdf(tmp_path / "topics.pdf", TOPIC_PAGES)
+    lib = Library(data)
+    pid = lib.intake.apply([FileInfo(str(pdf), "f" * 64, pdf.stat().st_size, 1.0)]).added[0]
+    complete(lib, pid, ident(title="Three Topics of Nature Studied Together",
+                             authors=["Ana Pérez", "Kyle Lo"], year=2024), pages=2)
+    assert not hub.viewer.cite_action.isEnabled()
+    assert hub.viewer.show_passage(str(pdf), [2], [], "Three Topics", paper_id=pid)
+    assert hub.viewer.cite_action.isEnabled()
+    qtbot.waitUntil(lambda: hub.viewer.current_page() == 1)
+    hub.viewer.cite_action.trigger()
+    clipboard = QApplication.clipboard()
+    qtbot.waitUntil(lambda: clipboard.text() == "\\cite[p.~2]{perez2024three}")
+
+
+def test_search_panel_sends_author_and_year_filters(hub) -> None:  # type: ignore[no-untyped-def]
+    panel = hub.search_panel
+    panel.author_filter.setText("Lo")
+    panel.year_filter.setText("2019-2022")
+    filters = panel.request()["filters"]
+    assert (filters["author"], filters["year_from"], filters["year_to"]) == ("Lo", 2019, 2022)
+    panel.year_filter.setText("recently")
+    filters = panel.request()["filters"]
+    assert filters["year_from"] is None and "d93025" in panel.year_filter.styleSheet()

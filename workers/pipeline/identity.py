@@ -1,0 +1,547 @@
+"""A paper's identity (title, authors, year, venue, DOI, arXiv id, abstract, references),
+found offline from what the paper itself says.
+
+Sources, in order of trust (the way JabRef's importers cascade):
+
+1. the page text: Docling's labels (title, section headers, the items between
+   the title and the abstract), an "ACM Reference Format" block, the
+   proceedings/copyright lines and the arXiv margin stamp;
+2. the PDF's Info dictionary and XMP packet, **only where the page text
+   confirms them** (their title is often empty, a file name, or another
+   paper's: a template left unchanged);
+3. the file name (arXiv downloads are named ``2206.10883v3.pdf``, ACL
+   Anthology ones ``2023.eacl-main.121.pdf``).
+
+Every field records its source and whether it is a guess; a field that cannot
+be found stays empty rather than wrong. Identifiers are only ever taken from the
+paper's own front matter (stamp, first-page text outside the reference list,
+metadata that the page confirms): a DOI or arXiv id that appears only in the
+references belongs to a cited paper.
+
+Pure and offline: the Docling document (a dict or a ``DoclingDocument``), the
+PDF file (optional: its text layer, Info and XMP) and the file name in; an
+:class:`Identity` of plain data out, so it pickles and travels with the ingest
+result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workers.paper_identity import (
+    ACM_REFERENCE,
+    FILE_NAME,
+    PAGE,
+    PDF_INFO,
+    STAMP,
+    XMP,
+    Identity,
+    arxiv_base,
+    clean_doi,
+    norm,
+)
+from workers.pipeline.author_names import (
+    confirmed_by,
+    looks_like_name,
+    split_names,
+    title_case_if_shouted,
+)
+from workers.pipeline.identity_sources import (
+    Item,
+    Line,
+    document_items,
+    pdf_lines,
+    pdf_metadata,
+    xmp_fields,
+    xmp_packet,
+)
+
+# -- identifiers ---------------------------------------------------------------------------
+
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}]+)", re.I)
+#: The stamp arXiv prints in the left margin: "arXiv:2202.00535v1 [cs.CL] 1 Feb 2022".
+STAMP_RE = re.compile(
+    r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
+    r"\[[A-Za-z\-.]+\]\s+(\d{1,2})\s+([A-Z][a-z]{2})\s+(\d{4})"
+)
+NEW_ARXIV_RE = re.compile(r"(?<![\d.])(\d{2})(\d{2})\.(\d{4,5})(v\d+)?(?![\d])")
+FILE_ARXIV_RE = re.compile(r"^(?:arxiv[_\-. ]?)?(\d{4}\.\d{4,5})(v\d+)?$", re.I)
+FILE_ACL_RE = re.compile(r"^(\d{4})\.([a-z\d]+)-([a-z\d]+)\.(\d+)$")
+REFERENCES_RE = re.compile(
+    r"^\s*(?:[\dIVX]+\.?\s*)?(references|bibliography|works cited|literature cited|"
+    r"reference list|literatur|références)\s*:?\s*$", re.I,
+)
+ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung)\s*[.:—–-]?\s*", re.I)
+NUMBERED_HEADING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+\S")
+# -- the extraction ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sources:
+    items: list[Item]
+    lines: list[Line]
+    info: dict[str, str]
+    xmp: dict[str, Any]
+    file_name: str
+
+    def front_text(self, pages: int = 1) -> str:
+        """The first pages' text before any reference list, from both readings."""
+        parts = [i.text for i in _before_references(self.items) if 0 < i.page <= pages]
+        parts += [ln.text for ln in _before_references_lines(self.lines) if ln.page <= pages]
+        return "\n".join(parts)
+
+    def all_text(self) -> str:
+        return "\n".join([i.text for i in self.items] + [ln.text for ln in self.lines])
+
+
+def _before_references(items: Iterable[Item]) -> Iterator[Item]:
+    for item in items:
+        if item.label in ("section_header", "title", "text") and REFERENCES_RE.match(item.text):
+            return
+        yield item
+
+
+def _before_references_lines(lines: Iterable[Line]) -> Iterator[Line]:
+    for line in lines:
+        if REFERENCES_RE.match(line.text):
+            return
+        yield line
+
+
+def extract_identity(
+    document: Any, pdf: Path | None = None, file_name: str = "",
+) -> Identity:
+    """The paper's identity from its Docling document, its PDF (optional) and file name.
+
+    Never raises for a bad PDF: an unreadable text layer or metadata just means
+    fewer sources.
+    """
+    items = document_items(document)
+    lines: list[Line] = []
+    info: dict[str, str] = {}
+    xmp: dict[str, Any] = {}
+    if pdf is not None:
+        try:
+            lines = pdf_lines(pdf)
+        except Exception:  # the text layer is a second reading; Docling's is the first
+            lines = []
+        try:
+            info = pdf_metadata(pdf)
+        except Exception:
+            info = {}
+        try:
+            with open(pdf, "rb") as fh:
+                packet = xmp_packet(fh.read(64 << 20))
+            xmp = xmp_fields(packet) if packet else {}
+        except OSError:
+            xmp = {}
+    sources = _Sources(items, lines, info, xmp, file_name or (pdf.name if pdf else ""))
+    identity = Identity()
+    stamp_year = _identifiers(identity, sources)
+    acm = _acm_reference(sources)
+    _title(identity, sources, acm)
+    _authors(identity, sources, acm)
+    _year_and_venue(identity, sources, acm, stamp_year)
+    if identity.value("authors"):  # front matter of a paper, not a report or a note
+        _abstract(identity, sources)
+    _references(identity, sources)
+    return identity
+
+
+# -- identifiers ---------------------------------------------------------------------------------
+
+def _identifiers(identity: Identity, s: _Sources) -> int | None:
+    """arXiv id and DOI; returns the year of the arXiv stamp (the version's date)."""
+    front = s.front_text(pages=2)
+    stamp = STAMP_RE.search(s.front_text(pages=1)) or STAMP_RE.search(front)
+    stem = Path(s.file_name).stem
+    from_name = FILE_ARXIV_RE.match(stem)
+    if stamp:
+        identity.set("arxiv", stamp.group(1) + (stamp.group(2) or ""), STAMP)
+    elif from_name:
+        arxiv_id = from_name.group(1) + (from_name.group(2) or "")
+        # An arXiv download keeps its name; confirmed when the id is printed up front.
+        identity.set("arxiv", arxiv_id, FILE_NAME, guess=arxiv_base(arxiv_id) not in front)
+    elif s.xmp.get("doi", "").lower().startswith("10.48550/arxiv."):
+        arxiv_id = s.xmp["doi"].split(".", 2)[-1]
+        if arxiv_base(arxiv_id) in front:
+            identity.set("arxiv", arxiv_id, XMP)
+
+    doi = _own_doi(s, front)
+    if doi:
+        identity.set("doi", doi[0], doi[1])
+    else:
+        acl = FILE_ACL_RE.match(stem)
+        if acl and int(acl.group(1)) >= 2016:
+            # The ACL Anthology's file names are its ids, and its DOIs are 10.18653/v1/<id>.
+            identity.set("doi", f"10.18653/v1/{stem}", FILE_NAME, guess=True)
+    return int(stamp.group(5)) if stamp else None
+
+
+def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
+    """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
+    references = "\n".join(i.text for i in _reference_items(s.items))
+    cited = {d.lower() for d in (clean_doi(m) for m in DOI_RE.findall(references)) if d}
+    counts: dict[str, int] = {}
+    first_page = s.front_text(pages=1)
+    for text, weight in ((first_page, 2), (front, 1)):
+        for raw in DOI_RE.findall(text):
+            doi = clean_doi(raw)
+            if doi and doi.lower() not in cited:
+                counts[doi] = counts.get(doi, 0) + weight
+    for key in ("doi", "DOI"):
+        meta = clean_doi(s.info.get(key, ""))
+        if meta and meta in counts:
+            return meta, PDF_INFO
+    meta = s.xmp.get("doi")
+    if meta and meta in counts:
+        return meta, XMP
+    if not counts:
+        return None
+    if len(counts) == 1:
+        return next(iter(counts)), PAGE
+    # Several DOIs up front (a footnote may cite one): take one only if it is
+    # labelled as this paper's (ACM/IEEE print "DOI:" / doi.org in the copyright block).
+    labelled = [d for d in counts
+                if re.search(r"(?:DOI:?\s*|doi\.org/)" + re.escape(d), first_page, re.I)]
+    best = sorted(labelled or counts, key=lambda d: -counts[d])
+    if len(best) == 1 or counts[best[0]] > counts[best[1]]:
+        return best[0], PAGE
+    return None
+
+
+def _reference_items(items: list[Item]) -> list[Item]:
+    """The items of the reference list (after its header, up to an appendix heading)."""
+    out: list[Item] = []
+    inside = False
+    for item in items:
+        if item.furniture:
+            continue
+        if item.label in ("section_header", "title", "text") and REFERENCES_RE.match(item.text):
+            inside = True
+            continue
+        if inside and item.label in ("section_header", "title") and re.match(
+                r"^\s*(?:[A-Z](?:\.\d+)*\.?\s+|appendix|supplementary)", item.text, re.I):
+            break  # an appendix after the references
+        if inside:
+            out.append(item)
+    return out
+
+
+# -- ACM reference block -----------------------------------------------------------------------
+
+_ACM_RE = re.compile(
+    r"ACM Reference Format:\s*(?P<authors>.+?)\.\s+(?P<year>(?:19|20)\d\d)\.\s+(?P<title>.+?)\.\s+"
+    r"(?:In\s+(?P<venue>.+?)[.,]\s|(?P<journal>[A-Z].+?)\s+\d)", re.S,
+)
+
+
+def _acm_reference(s: _Sources) -> dict[str, Any] | None:
+    """ACM's "ACM Reference Format:" block on the first page: authors, year, title, venue."""
+    text = " ".join(s.front_text(pages=2).split())
+    found = _ACM_RE.search(text)
+    if not found:
+        return None
+    authors = [a.strip() for a in re.split(r",\s*(?:and\s+)?|\s+and\s+", found.group("authors"))]
+    authors = [a for a in authors if a]
+    if not authors or not all(looks_like_name(a) for a in authors):
+        return None
+    venue = found.group("venue") or found.group("journal") or ""
+    venue = re.sub(r"\s*\(([A-Z]+\s*['’]\d\d)\).*$", r" (\1)", venue).strip()
+    return {"authors": authors, "year": int(found.group("year")),
+            "title": found.group("title").strip(), "venue": venue}
+
+
+# -- title --------------------------------------------------------------------------------------
+
+_NOT_TITLES = re.compile(
+    r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
+    r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*)$", re.I)
+
+
+def _usable_title(text: str) -> bool:
+    words = text.split()
+    return (2 <= len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
+            and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 8
+            and not STAMP_RE.search(text) and "@" not in text)
+
+
+def _title_from_items(s: _Sources) -> str | None:
+    page_one = [i for i in s.items if i.page == 1 and not i.furniture]
+    for item in page_one:
+        if item.label == "title" and _usable_title(item.text):
+            return item.text
+    # Layout models without a title class (the balanced tier's) label it a section header;
+    # the title is then the first header on page 1 that reads like one.
+    for item in page_one[:6]:
+        if item.label == "section_header":
+            if _usable_title(item.text) and not split_names(item.text):
+                return item.text
+            if not _usable_title(item.text) and len(item.text) > 1:
+                continue
+        elif item.label in ("text", "paragraph") and len(item.text) > 200:
+            break
+    return None
+
+
+def _title_from_page_header(s: _Sources) -> str | None:
+    """A page-1 "header" that is the document's heading: the layout model files a
+    short top line as page header, but a running header repeats on later pages and
+    carries page numbers; one found on page 1 only, without numbers, is the title."""
+    headers = [i for i in s.items if i.label == "page_header"]
+    later = {norm(i.text) for i in headers if i.page > 1}
+    for item in headers:
+        if item.page != 1:
+            continue
+        if (_usable_title(item.text) and norm(item.text) not in later
+                and not re.search(r"(?:^|\s)\d+(?:\s|$)", item.text)):
+            return item.text
+    return None
+
+
+def _title_from_type(s: _Sources) -> str | None:
+    """The lines set in the largest type in the first part of page 1."""
+    page_one = [ln for ln in s.lines[:40] if ln.page == 1 and ln.size > 0]
+    usable = [ln for ln in page_one if sum(c.isalpha() for c in ln.text) >= 3
+              and not STAMP_RE.search(ln.text)]
+    if not usable:
+        return None
+    biggest = max(ln.size for ln in usable)
+    body = sorted(ln.size for ln in page_one)[len(page_one) // 2]
+    if biggest < body * 1.15:  # nothing stands out: no typeset title
+        return None
+    block: list[str] = []
+    for ln in usable:
+        if abs(ln.size - biggest) <= 0.6:
+            block.append(ln.text)
+        elif block:
+            break
+    text = " ".join(" ".join(block).split())
+    return text if _usable_title(text) else None
+
+
+def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
+    page = s.front_text(pages=1)
+    from_items = _title_from_items(s)
+    from_type = _title_from_type(s)
+    meta = [(s.xmp.get("title", ""), XMP), (s.info.get("Title", ""), PDF_INFO)]
+    confirmed_meta = [(t, src) for t, src in meta
+                      if t and _usable_title(" ".join(t.split())) and confirmed_by(t, page, 1.0)]
+    # The typeset title wins over a header when Docling cut it short or took a
+    # neighbour line; metadata confirmed by the page restores a title split in two.
+    candidates: list[tuple[str, str, bool]] = []
+    if from_items:
+        candidates.append((from_items, PAGE, False))
+    if from_type:
+        candidates.append((from_type, PAGE, from_items is None))
+    if not candidates:
+        header = _title_from_page_header(s)
+        if header:
+            candidates.append((header, PAGE, True))
+    for title, source in confirmed_meta:
+        candidates.append((" ".join(title.split()), source, False))
+    if acm:
+        candidates.append((acm["title"], ACM_REFERENCE, False))
+    if not candidates:
+        return
+    # Prefer the longest candidate that contains the first one's words (split titles),
+    # but never one that adds words the page does not print.
+    first = candidates[0]
+    best = first
+    for candidate in candidates[1:]:
+        if norm(first[0]) in norm(candidate[0]) and len(candidate[0]) > len(best[0]) \
+                and confirmed_by(candidate[0], page, 1.0):
+            best = candidate
+    guess = best[2] and not any(norm(c[0]) == norm(best[0]) and not c[2] for c in candidates)
+    if guess:  # confirmed by another reading (metadata, Docling's header): not a guess
+        best = next((c for c in candidates if norm(c[0]) == norm(best[0]) and not c[2]), best)
+    identity.set("title", title_case_small_caps(best[0], s), best[1], guess)
+
+
+def title_case_small_caps(title: str, s: _Sources) -> str:
+    """'LONGEVAL: Guidelines ...' stays as printed unless metadata spells it otherwise."""
+    for meta in (s.xmp.get("title", ""), s.info.get("Title", "")):
+        if meta and norm(meta) == norm(title):
+            return " ".join(meta.split())
+    return title
+
+
+# -- authors ------------------------------------------------------------------------------------
+
+
+def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
+    if acm:
+        identity.set("authors", acm["authors"], ACM_REFERENCE)
+        return
+    names = _authors_from_items(s, identity.value("title"))
+    if names:
+        identity.set("authors", names, PAGE)
+        return
+    page = s.front_text(pages=1)
+    meta_authors: list[tuple[list[str], str]] = []
+    if s.xmp.get("authors"):
+        meta_authors.append((list(s.xmp["authors"]), XMP))
+    if s.info.get("Author"):
+        meta_authors.append(([a.strip() for a in re.split(r";|,|\band\b", s.info["Author"])
+                              if a.strip()], PDF_INFO))
+    for names, source in meta_authors:
+        names = [title_case_if_shouted(n) for n in names]
+        if names and all(looks_like_name(n) and confirmed_by(n, page, 1.0) for n in names):
+            identity.set("authors", names, source)
+            return
+
+
+def _is_prose(text: str) -> bool:
+    """A line of running text (an abstract's first line), where an author block has ended."""
+    words = text.split()
+    return len(words) >= 8 and sum(w[:1].islower() for w in words) >= len(words) / 2
+
+
+def _names_after_title(texts: list[str], title: str | None) -> list[str]:
+    """Author names in the lines after the title, up to the abstract or first section."""
+    start = 0
+    if title:
+        for index, text in enumerate(texts[:40]):
+            if norm(text) and norm(text) in norm(title):
+                start = index + 1
+    names: list[str] = []
+    for text in texts[start:start + 40]:
+        if ABSTRACT_RE.match(text) and (len(text) < 30 or len(text) > 200):
+            break
+        if NUMBERED_HEADING_RE.match(text) or _is_prose(text) or len(text) > 400:
+            break
+        for name in split_names(text):
+            if name not in names and (not title or norm(name) not in norm(title)):
+                names.append(name)
+    return names
+
+
+def _authors_from_items(s: _Sources, title: str | None) -> list[str]:
+    """Names between the title and the abstract on page 1.
+
+    The text layer's lines come first: they keep the author block's line
+    structure, which Docling merges into paragraphs ("TAL AUGUST, University of
+    Washington, USA LUCY LU WANG, ..."). Docling's items are the fallback when
+    the PDF is not at hand.
+    """
+    lines = [ln.text for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
+    names = _names_after_title(lines, title) if lines else []
+    if not names:
+        items = [i.text for i in s.items if i.page == 1 and not i.furniture
+                 and not STAMP_RE.search(i.text)]
+        names = _names_after_title(items, title)
+    return names
+
+
+# -- year and venue -----------------------------------------------------------------------------
+
+_COPYRIGHT_YEAR = re.compile(
+    r"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|\bc)\s*((?:19|20)\d\d)\b", re.I)
+_CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
+_PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
+_CITED_AS = re.compile(r"^(?:Reference|Citation|Cite as|To cite)[^:]*:\s*(.+)", re.I | re.M)
+
+
+def _year_and_venue(
+    identity: Identity, s: _Sources, acm: dict[str, Any] | None, stamp_year: int | None
+) -> None:
+    page = s.front_text(pages=1)
+    cited_as = _CITED_AS.search(page)
+    if acm:
+        identity.set("year", acm["year"], ACM_REFERENCE)
+        if acm["venue"]:
+            identity.set("venue", acm["venue"], ACM_REFERENCE)
+    if cited_as and "year" not in identity.fields:
+        year = re.search(r"\(((?:19|20)\d\d)\)", cited_as.group(1))
+        if year:
+            identity.set("year", int(year.group(1)), PAGE)
+    if "year" not in identity.fields:
+        copyright_year = _COPYRIGHT_YEAR.search(page)
+        conf = _CONF_STAMP.search(page)
+        if copyright_year:
+            identity.set("year", int(copyright_year.group(1)), PAGE)
+        elif conf:
+            identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
+                         else 1900 + int(conf.group(2)), PAGE)
+        elif stamp_year is not None:
+            identity.set("year", stamp_year, STAMP)
+        elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
+            identity.set("year", 2000 + int(identity.value("arxiv")[:2]), identity.fields["arxiv"].source,
+                         guess=True)
+        else:
+            created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
+            if created and re.search(rf"\b{created.group(1)}\b", page):
+                identity.set("year", int(created.group(1)), PDF_INFO, guess=True)
+    if "venue" not in identity.fields:
+        proceedings = _PROCEEDINGS.search(page)
+        conf = _CONF_STAMP.search(page)
+        if proceedings:
+            identity.set("venue", " ".join(proceedings.group(1).split()), PAGE)
+        elif conf:
+            identity.set("venue", f"{conf.group(1)} ’{conf.group(2)}", PAGE)
+        elif cited_as:
+            # "Chuttur M.Y. (2009). "Title," ... . Sprouts: Working Papers on ..., 9(37)."
+            tail = re.search(r"[.\"”]\s*([A-Z][^.\"”]{4,120}?,\s*\d+\(\d+\))", cited_as.group(1)
+                             + " " + page[cited_as.end():cited_as.end() + 200].replace("\n", " "))
+            if tail:
+                identity.set("venue", " ".join(tail.group(1).split()), PAGE, guess=True)
+        else:
+            publisher = re.search(r"Copyright\s*©?\s*(?:19|20)\d\d,?\s*([A-Z][A-Za-z ]{6,80}?)"
+                                  r"(?:\s*\(|[.\n]|\s+All rights|$)", page)
+            if publisher:
+                identity.set("venue", publisher.group(1).strip(), PAGE, guess=True)
+
+
+# -- abstract and references --------------------------------------------------------------------
+
+
+def _abstract(identity: Identity, s: _Sources) -> None:
+    body = [i for i in s.items if not i.furniture and 0 < i.page <= 2]
+    for index, item in enumerate(body):
+        match = ABSTRACT_RE.match(item.text)
+        if not match:
+            continue
+        if item.label == "section_header" or match.end() >= len(item.text) - 1:
+            parts: list[str] = []
+            for following in body[index + 1:]:
+                if following.label in ("section_header", "title") or len(" ".join(parts)) > 3000:
+                    break
+                if following.label in ("text", "paragraph", "list_item"):
+                    parts.append(following.text)
+            text = " ".join(parts)
+        else:
+            text = item.text[match.end():]
+        if len(text) >= 80:
+            # a footnote mark left at the end ("... future research. 1") is not text
+            text = re.sub(r"(?<=[.!?])\s+\d{1,2}$", "", text.strip())
+            identity.set("abstract", text[:5000], PAGE)
+            return
+    # No "Abstract" heading (ACM's manuscript format): the first long paragraph on
+    # page 1 before the first numbered section is very likely it.
+    for item in body:
+        if item.page != 1:
+            break
+        if item.label == "section_header" and NUMBERED_HEADING_RE.match(item.text):
+            break
+        if item.label in ("text", "paragraph") and len(item.text) >= 400:
+            identity.set("abstract", item.text[:5000], PAGE, guess=True)
+            return
+
+
+def _references(identity: Identity, s: _Sources) -> None:
+    items = [i for i in _reference_items(s.items) if len(i.text) >= 20]
+    if not items:
+        return
+    numbered = [int(m.group(1)) for i in items if (m := re.match(r"^\[(\d{1,4})\]", i.text))]
+    if len(numbered) >= max(3, len(items) // 2):
+        identity.set("references", max(numbered), PAGE)
+        return
+    # Author-year styles: Docling often merges entries, but each has one "2019." after
+    # its authors, so counting those estimates the entries (a guess either way).
+    years = len(re.findall(r"(?:^|[\s.,;)])(?:19|20)\d\d[a-z]?[.,)]\s",
+                           "\n".join(i.text for i in items)))
+    identity.set("references", max(len(items), years), PAGE, guess=True)

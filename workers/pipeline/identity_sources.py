@@ -1,0 +1,229 @@
+"""What identity extraction reads: the Docling document's text items in reading order,
+the text layer's first lines with their type size, the Info dictionary and the XMP packet.
+
+Each reader is bounded (two pages, one metadata scan) and fails alone: a PDF whose
+text layer or metadata cannot be read just gives fewer sources.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workers.paper_identity import clean_doi
+
+# -- reading the document --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One text item of the Docling document, in reading order."""
+
+    label: str
+    text: str
+    page: int
+    furniture: bool
+
+
+def _as_dict(document: Any) -> dict[str, Any]:
+    if isinstance(document, dict):
+        return document
+    return document.export_to_dict()  # a DoclingDocument
+
+
+def document_items(document: Any) -> list[Item]:
+    """The document's text items in reading order (body first, then furniture)."""
+    doc = _as_dict(document)
+    texts = doc.get("texts") or []
+    groups = doc.get("groups") or []
+    seen: set[int] = set()
+    out: list[Item] = []
+
+    def resolve(ref: str) -> tuple[str, int] | None:
+        parts = ref.lstrip("#/").split("/")
+        if len(parts) != 2 or not parts[1].isdigit():
+            return None
+        return parts[0], int(parts[1])
+
+    def walk(node: dict[str, Any], furniture: bool, depth: int = 0) -> None:
+        if depth > 64:
+            return
+        for child in node.get("children") or []:
+            target = resolve(str(child.get("$ref", "")))
+            if target is None:
+                continue
+            kind, index = target
+            if kind == "texts" and index < len(texts) and index not in seen:
+                seen.add(index)
+                item = texts[index]
+                out.append(_item(item, furniture))
+                walk(item, furniture, depth + 1)
+            elif kind == "groups" and index < len(groups):
+                walk(groups[index], furniture, depth + 1)
+
+    walk(doc.get("body") or {}, False)
+    walk(doc.get("furniture") or {}, True)
+    for index, item in enumerate(texts):  # anything not reachable from the trees
+        if index not in seen:
+            out.append(_item(item, True))
+    return out
+
+
+def _item(item: dict[str, Any], furniture: bool) -> Item:
+    prov = item.get("prov") or []
+    page = int(prov[0].get("page_no") or 0) if prov else 0
+    layer = item.get("content_layer")
+    return Item(str(item.get("label") or ""), " ".join(str(item.get("text") or "").split()),
+                page, furniture or (layer not in (None, "body")))
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    size: float
+    page: int
+
+
+def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
+    """The text layer's lines of the first pages; page 1's with their type size.
+
+    The type size is the one signal Docling's labels lack: on a title page the
+    title is set in the largest type. It is the height of a few letters' loose
+    boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
+    matrix (macOS Quartz) report size 1. A few letters per line keep this to
+    milliseconds (one ctypes call per character would take a second).
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    lines: list[Line] = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for number in range(min(pages, len(pdf))):
+            page = pdf[number]
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_range()
+                box = raw.FS_RECTF()
+                start = 0
+                for raw_line in text.split("\n"):
+                    end = start + len(raw_line)
+                    size = 0.0
+                    if number == 0:
+                        letters = [i for i in range(start, end) if text[i].isalpha()]
+                        for index in letters[:: max(1, len(letters) // 3)][:4]:
+                            if raw.FPDFText_GetLooseCharBox(textpage, index, box):
+                                size = max(size, float(box.top - box.bottom))
+                    clean = " ".join(raw_line.replace("\ufffe", "").replace("\x02", "").split())
+                    if clean:
+                        lines.append(Line(clean, round(size, 1), number + 1))
+                    start = end + 1
+            finally:
+                textpage.close()
+                page.close()
+    finally:
+        pdf.close()
+    return lines
+
+
+def pdf_metadata(path: Path) -> dict[str, str]:
+    """The Info dictionary (Title, Author, Subject, Keywords, CreationDate...)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return {k: str(v or "").strip() for k, v in pdf.get_metadata_dict().items()}
+    finally:
+        pdf.close()
+
+
+_METADATA_TYPE = re.compile(rb"/Type\s*/Metadata\b")
+
+
+def xmp_packet(data: bytes) -> str | None:
+    """The last XMP metadata packet in the file (incremental updates append newer ones).
+
+    PDFium has no XMP reader and pypdf is not a dependency, so this finds the
+    catalog's ``/Type /Metadata`` streams directly: plain ones (the PDF spec
+    asks for metadata to be left unfiltered) and FlateDecode ones.
+    """
+    packets: list[str] = []
+    for found in _METADATA_TYPE.finditer(data):
+        begin = data.rfind(b"<<", max(0, found.start() - 600), found.start())
+        stream = data.find(b"stream", found.end(), found.end() + 600)
+        if begin < 0 or stream < 0 or b"endobj" in data[found.end():stream]:
+            continue
+        head = data[begin:stream]
+        start = stream + 6
+        start += 2 if data[start:start + 2] == b"\r\n" else 1
+        end = data.find(b"endstream", start)
+        if end < 0:
+            continue
+        body = data[start:end].rstrip(b"\r\n")
+        if b"/FlateDecode" in head:
+            try:
+                body = zlib.decompressobj().decompress(body, 8 << 20)
+            except zlib.error:
+                continue
+        text = body.decode("utf-8", "replace")
+        if "xmpmeta" in text or "rdf:RDF" in text:
+            packets.append(text)
+    if not packets:  # some writers leave the packet outside a typed stream
+        begin = data.rfind(b"<x:xmpmeta")
+        end = data.find(b"</x:xmpmeta>", begin)
+        if begin >= 0 and end > begin:
+            packets.append(data[begin:end + 12].decode("utf-8", "replace"))
+    return packets[-1] if packets else None
+
+
+XMP_NS = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "prism": "http://prismstandard.org/namespaces/basic/2.0/",
+    "prism3": "http://prismstandard.org/namespaces/basic/3.0/",
+    "pdfx": "http://ns.adobe.com/pdfx/1.3/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+}
+
+
+def xmp_fields(packet: str) -> dict[str, Any]:
+    """title, authors, doi from an XMP packet (empty when it does not parse)."""
+    from xml.etree.ElementTree import ParseError
+
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = SafeET.fromstring(packet.strip().encode("utf-8"))
+    except (ParseError, ValueError, DefusedXmlException):
+        return {}
+    rdf = XMP_NS["rdf"]
+
+    def items(tag: str) -> list[str]:
+        out: list[str] = []
+        for element in root.iter(tag):
+            values = [li.text or "" for li in element.iter(f"{{{rdf}}}li")] or [element.text or ""]
+            out += [" ".join(v.split()) for v in values if v and v.strip()]
+        return out
+
+    found: dict[str, Any] = {}
+    titles = items(f"{{{XMP_NS['dc']}}}title")
+    if titles:
+        found["title"] = titles[0]
+    creators = items(f"{{{XMP_NS['dc']}}}creator")
+    if creators:
+        found["authors"] = creators
+    for tag in (f"{{{XMP_NS['prism']}}}doi", f"{{{XMP_NS['prism3']}}}doi",
+                f"{{{XMP_NS['pdfx']}}}doi", f"{{{XMP_NS['dc']}}}identifier"):
+        for value in items(tag):
+            doi = clean_doi(value)
+            if doi:
+                found.setdefault("doi", doi)
+    # rdf:Description attributes (pdfx:doi="..." / prism:doi="...") are common too
+    for element in root.iter(f"{{{rdf}}}Description"):
+        for key, value in element.attrib.items():
+            if key.endswith("}doi") and clean_doi(value):
+                found.setdefault("doi", clean_doi(value))
+    return found
