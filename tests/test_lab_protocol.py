@@ -8,6 +8,7 @@ chunks and vectors.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import pickle
@@ -33,6 +34,7 @@ from workers.lab.config import (
 )
 from workers.lab.owner import LabOwner
 from workers.lab.wire import PROTOCOL, LabSerializer, Refused
+from workers.paper_identity import FILE_NAME, PAGE, Identity
 from workers.paths import DataDir
 from workers.pipeline.chunking import Chunk
 from workers.pipeline.convert import TierChoice
@@ -197,13 +199,17 @@ def test_the_blob_budget_keeps_the_rest_waiting_in_priority_order(
 
 
 def _run_as_worker(queue: IngestQueue, paper_id: int, texts: list[str], sha: str | None = None,
-                   kind: str = "completed", ttl_s: float = 30.0) -> str:
+                   kind: str = "completed", ttl_s: float = 30.0,
+                   **result_fields: object) -> str:
     """Claim, then send a result for ``paper_id`` exactly as a lab worker does."""
     ticket = queue.lab.tickets()[paper_id]
     assert queue.lab.claim(paper_id, ticket.ticket, WORKER, ttl_s) == "ok"
+    result = None
+    if kind == "completed":
+        result = dataclasses.replace(_result(sha or ticket.sha256, texts), **result_fields)
     envelope = {"v": PROTOCOL, "kind": kind, "paper_id": paper_id, "ticket": ticket.ticket,
                 "sha256": sha or ticket.sha256, "worker": WORKER, "sent_at": time.time(),
-                "result": _result(sha or ticket.sha256, texts) if kind == "completed" else None}
+                "result": result}
     payload = queue.lab.result_serializer.serialize(envelope)
     queue.lab.finish(paper_id, ticket.ticket, WORKER, payload)
     return ticket.ticket
@@ -230,6 +236,42 @@ def test_a_result_is_committed_once_and_its_bytes_leave_redis(
         assert queue.lab.result_tickets() == [] and queue.lab.tickets() == {}
         started = [e for e in library.events(pid) if e["event"] == "started"]
         assert started and started[0]["detail"] == f"on {WORKER}"
+
+
+def test_a_lab_result_brings_its_precision_and_identity_through_the_commit_path(
+    lab_config: QueueConfig, data_dir: DataDir, tmp_path: Path,
+) -> None:
+    """The owner commits what a remote worker found exactly as a local worker's result:
+    the vectors' precision and the paper's identity reach the library; the task carries
+    the precision setting, and the file name only when it is the paper's public id."""
+    library = Library(data_dir)
+    configure(library, embedding_precision="bf16")
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    named = make_pdf(folder / "2101.00001v2.pdf", TOPIC_PAGES, salt="named by its id")
+    private = make_pdf(folder / "grant draft for Ada.pdf", TOPIC_PAGES, salt="a private name")
+    with IngestQueue(data_dir, lab_config) as queue:
+        arxiv_paper, other = register_paths(library, queue, [named, private]).intake.added
+        jobs = {job["paper_id"]: job for job in queue._jobs(queue.huey.pending())}
+        assert jobs[arxiv_paper]["file_name"] == "2101.00001v2.pdf"
+        assert jobs[other]["file_name"] == ""
+        assert "grant draft" not in repr(jobs)
+        assert {job["pipeline"]["precision"] for job in jobs.values()} == {"bf16"}
+        identity = Identity()
+        identity.set("title", "Attention Across Machines", PAGE)
+        identity.set("authors", ["Ada Lovelace", "Alan Turing"], PAGE)
+        identity.set("arxiv", "2101.00001v2", FILE_NAME, guess=True)
+        _run_as_worker(queue, arxiv_paper, texts=["alpha", "beta"], precision="bf16",
+                       identity=identity)
+        _run_as_worker(queue, other, texts=["gamma"])  # an fp32 worker, no identity found
+        LabOwner(library, queue).tick()
+        assert library.get(arxiv_paper).status is Status.COMPLETED
+        assert library.get(other).status is Status.COMPLETED
+        found = library.identity(arxiv_paper).extracted
+        assert found.value("authors") == ["Ada Lovelace", "Alan Turing"]
+        assert found.fields["arxiv"].source == FILE_NAME and found.fields["arxiv"].guess
+        assert library.vectors.counts_by_precision() == {"bf16": 2, "fp32": 1}
+        check_library(library, expected_papers=2)
 
 
 def test_a_result_whose_hash_does_not_match_is_refused_and_the_paper_requeued(
