@@ -93,7 +93,7 @@ def _display(row: WorkerRow, column: WorkerColumn) -> str:
             return "–"
         return f"{row.last_heartbeat_s:.0f} s ago"
     model = row.model.rsplit("/", 1)[-1]
-    return " · ".join(part for part in (row.tier, model) if part)
+    return " · ".join(part for part in (row.tier, model, row.precision) if part)
 
 
 def _sort_key(row: WorkerRow, column: WorkerColumn) -> Any:

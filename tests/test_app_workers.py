@@ -40,7 +40,7 @@ def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
 
 def row(pid: int, state: str = "idle", done: int = 0, paper: int | None = None) -> WorkerRow:
     return WorkerRow(id=f"host:{pid}", host="host", pid=pid, role="remote", tier="fast",
-                     model="all-MiniLM-L6-v2", state=state, paper_id=paper, paper_title="",
+                     model="all-MiniLM-L6-v2", precision="bf16", state=state, paper_id=paper, paper_title="",
                      stage="parsing" if paper else "", pages_done=1 if paper else 0,
                      pages_total=4 if paper else 0, done=done, failed=0, rss_mb=600.0,
                      last_heartbeat_s=1.0 if state != "gone" else None, done_10min=done,
@@ -59,6 +59,7 @@ def test_worker_model_mirrors_rows_exactly_and_passes_modeltester(qtmodeltester)
     assert changed == [(1, 1)] and not resets
     assert model.index(1, WorkerColumn.PAPER).data() == "#7"
     assert model.index(1, WorkerColumn.STAGE).data() == "parsing 1/4"
+    assert model.index(1, WorkerColumn.TIER).data() == "fast · all-MiniLM-L6-v2 · bf16"
     model.set_rows([row(2, "gone"), row(4)])  # 1 and 3 left, 4 arrived
     assert [r.pid for r in model.rows()] == [2, 4]
     assert model.index(0, WorkerColumn.HEARTBEAT).data() == "–"

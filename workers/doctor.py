@@ -55,6 +55,12 @@ def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
 
                 alive = [s for s in RedisRegistry(queue.lab).read() if s.alive]
                 report["workers_alive"] = len(alive)
+                # Each machine chooses its embedding precision for its own CPU.
+                chosen: dict[str, int] = {}
+                for seen in alive:
+                    name = seen.status.precision or "not chosen yet"
+                    chosen[name] = chosen.get(name, 0) + 1
+                report["workers_precision"] = chosen or "no live workers"
     except ConfigError as exc:
         report["error"] = str(exc)
         depth = "unknown"

@@ -31,6 +31,8 @@ class WorkerRow:
     role: str
     tier: str
     model: str
+    #: The embedding precision it chose for its CPU (a lab's machines may differ).
+    precision: str
     #: idle, working, stopping, starting or gone.
     state: str
     paper_id: int | None
@@ -81,7 +83,8 @@ def _row(seen: Seen, titles: dict[int, str]) -> WorkerRow:
     state = s.state if seen.alive else GONE
     working = state not in (GONE,) and s.paper_id is not None
     return WorkerRow(
-        id=s.id, host=s.host, pid=s.pid, role=s.role, tier=s.tier, model=s.model, state=state,
+        id=s.id, host=s.host, pid=s.pid, role=s.role, tier=s.tier, model=s.model,
+        precision=s.precision, state=state,
         paper_id=s.paper_id if working else None,
         paper_title=titles.get(s.paper_id or -1, "") if working else "",
         stage=s.stage if working else "", pages_done=s.pages_done if working else 0,

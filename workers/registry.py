@@ -60,6 +60,8 @@ class WorkerStatus:
     consumer_pid: int = 0
     tier: str = ""
     model: str = ""
+    #: The embedding precision this process chose for its CPU ("fp32", "bf16").
+    precision: str = ""
     state: str = STARTING
     paper_id: int | None = None
     stage: str = ""
@@ -211,8 +213,15 @@ class Beacon:
         self._thread = threading.Thread(target=self._run, name="beacon", daemon=True)
         self._thread.start()
 
-    def engine(self, tier: str, model: str) -> None:
-        self._update(tier=tier, model=model, state=IDLE)
+    def engine(self, tier: str, model: str, precision: str | None = None) -> None:
+        values: dict[str, Any] = {"tier": tier, "model": model, "state": IDLE}
+        if precision is not None:
+            values["precision"] = precision
+        self._update(**values)
+
+    def embeds_at(self, precision: str) -> None:
+        """The precision the last paper's vectors were made at (chosen per CPU)."""
+        self._update(precision=precision, wake=False)
 
     def working(self, paper_id: int) -> None:
         self._update(state=WORKING, paper_id=paper_id, stage="", pages_done=0, pages_total=0)

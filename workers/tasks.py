@@ -100,7 +100,7 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
     with contextlib.suppress(Exception):  # only shown by `doctor`; never stops a worker
         library.save_settings_values({settings_mod.PRECISION_KEY: {
             **embedder.choice.to_dict(), "model": embedder.name, "at": time.time()}})
-    beacon.engine(pipeline.tier.value, pipeline.model_name)
+    beacon.engine(pipeline.tier.value, pipeline.model_name, embedder.precision)
     _context = WorkerContext(library, engine, guard, beacon)
     log.info("worker %s ready (tier %s, embeddings %s)", os.getpid(), settings.tier,
              embedder.precision)

@@ -105,7 +105,7 @@ class LabWorker:
             chosen = self.engine.embedder(model, precision)[0].precision
         except Exception:  # the first task says precisely what is missing
             log.exception("could not load the models for tier %s", tier.value)
-        self.beacon.engine(tier.value, model or "default")
+        self.beacon.engine(tier.value, model or "default", chosen or None)
         self.guard = Guard(heartbeat=self._heartbeat, on_limit=self._on_limit,
                            parent_pid=os.getppid(), heartbeat_every_s=HEARTBEAT_EVERY_S)
         log.info("lab worker %s ready (%s, tier %s, embeddings %s)", self.id, role, tier.value,
@@ -209,6 +209,7 @@ class LabWorker:
                                     file_name=holding.file_name)
         if result.tier.note:
             log.warning("paper %s: %s", holding.paper_id, result.tier.note)
+        self.beacon.embeds_at(result.precision)
         progress(Stage.SAVING, None, None)
         return self._send(holding, "completed", result=result)
 
