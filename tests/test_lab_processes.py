@@ -329,3 +329,28 @@ def test_cancel_reaches_a_running_remote_paper_between_page_batches(
     assert library.get(ids[0]).status is Status.CANCELLED
     check_library(library, expected_papers=2, all_completed=False)
     assert worker.poll() is None
+
+
+def test_the_owner_runs_the_quick_pass_so_a_paper_is_findable_before_any_worker_takes_it(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """The quick keyword pass stays on the library's machine in lab mode: with no worker
+    anywhere (an owner that only commits), a published paper is found by a rare word
+    from its last page while it waits, and only by that word's page, marked preliminary."""
+    from workers.search.searcher import Searcher
+
+    rare = "zymurgical"
+    pages = [*TOPIC_PAGES[:2], [TOPIC_PAGES[2][0], f"The {rare} tradition fed the starter."]]
+    library = Library(lab.data_dir)
+    path = make_pdf(tmp_path / "waiting.pdf", pages, salt="quick pass in a lab")
+    with IngestQueue(lab.data_dir, lab.config) as queue:
+        [paper_id] = register_paths(library, queue, [path]).intake.added
+
+    def hits() -> list:  # type: ignore[type-arg]
+        return Searcher(library, None, "m").search(rare, mode="keyword", per_paper=0).hits
+
+    owner = lab.owner(workers=0)
+    wait_for(lambda: bool(hits()), 60, "the owner's quick pass to index the waiting paper")
+    assert [(h.paper_id, h.pages, h.preliminary) for h in hits()] == [(paper_id, [3], True)]
+    assert library.get(paper_id).status is Status.PENDING  # no worker took it
+    assert owner.poll() is None

@@ -274,6 +274,35 @@ def test_a_lab_result_brings_its_precision_and_identity_through_the_commit_path(
         check_library(library, expected_papers=2)
 
 
+def test_the_identity_pass_runs_on_the_owner_only_queue(
+    lab_config: QueueConfig, data_dir: DataDir, tmp_path: Path,
+) -> None:
+    """A paper indexed before identities (here: by an older extractor) gets its identity
+    from the background pass, which in lab mode is an owner-only task: it reads the
+    stored document and the user's PDF, which never leave the owner's machine."""
+    from workers.paper_identity import EXTRACTOR_VERSION
+
+    library = Library(data_dir)
+    with IngestQueue(data_dir, lab_config) as queue:
+        paper = make_pdf(tmp_path / "old.pdf", TOPIC_PAGES, title=TOPIC_PAGES[0][0],
+                         heading_size=20)
+        [pid] = register_paths(library, queue, [paper]).intake.added
+        _run_as_worker(queue, pid, texts=["alpha"], identity=Identity(version=0),
+                       document={"name": "doc", "texts": []})
+        LabOwner(library, queue).tick()
+        assert [r["id"] for r in library.needing_identity(EXTRACTOR_VERSION)] == [pid]
+        on_redis = queue.huey.pending_count()  # the lab task played by hand above
+        queue.tasks.identities()
+        assert queue.huey.pending_count() == on_redis  # nothing of it on the lab's queue
+        task = queue.local_huey.dequeue()
+        assert task is not None and task.name.endswith("identities")
+        queue.local_huey.execute(task)
+        assert library.needing_identity(EXTRACTOR_VERSION) == []
+        found = library.identity(pid).extracted
+        assert found.version == EXTRACTOR_VERSION
+        assert found.value("title") == TOPIC_PAGES[0][0]  # from the PDF itself
+
+
 def test_a_result_whose_hash_does_not_match_is_refused_and_the_paper_requeued(
     lab_config: QueueConfig, data_dir: DataDir, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
