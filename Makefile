@@ -39,3 +39,4 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_cli_search.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_faults.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_identity.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_lab.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from app.panels.log_view import QtLogHandler
 from app.panels.search_panel import SearchPanel
 from app.panels.status_bar import WORKER_TEXT
 from app.panels.watched_folders import WatchedFoldersPanel
+from app.panels.workers_panel import WorkersPanel
 from app.platform import desktop
 from app.services.background import TaskRunner
 from app.services.citation_service import CitationService
@@ -34,10 +36,20 @@ from app.services.throughput import Throughput, describe
 from app.services.tray import Tray
 from app.services.watch_service import WatchService
 from app.services.worker_supervisor import WorkerSupervisor
+from app.services.workers_monitor import WorkersMonitor
 from app.windows.citations_ui import CitationsUI
 from app.windows.main_window import MainWindow
 from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
+from workers.lab.config import (
+    ENV_SECRET,
+    SECRET_FILE,
+    ConfigError,
+    QueueConfig,
+    install_redaction,
+    save_secret,
+)
+from workers.lab.config import resolve as resolve_queue
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.settings import Settings
@@ -87,8 +99,14 @@ class ResearchHub(QObject):
         super().__init__(parent)
         self.data_dir = data_dir.ensure()
         self.library = Library(self.data_dir)
-        self.queue = IngestQueue(self.data_dir)
         self.settings: Settings = settings_mod.load(self.library)
+        self._queue_problem = ""
+        self._new_lab_secret = ""
+        try:
+            self.queue = IngestQueue(self.data_dir)
+        except ConfigError as exc:  # lab mode set up half-way: say so, keep the library usable
+            self._queue_problem = f"Lab mode cannot be used: {exc}"
+            self.queue = IngestQueue(self.data_dir, QueueConfig())
         self.runner = TaskRunner(parent=self)
         self.actions = LibraryActions(self.library, self.queue, self.runner, self)
         self.model = PaperModel(self)
@@ -139,6 +157,11 @@ class ResearchHub(QObject):
         self.window.add_panel(
             self.search_panel, Qt.DockWidgetArea.RightDockWidgetArea, self.search_panel.focus_action
         )
+        # View → Workers: every worker process, local or remote (polls only while shown).
+        self.workers_monitor = WorkersMonitor(self.data_dir, self.library, self.runner, parent=self)
+        self.workers_panel = WorkersPanel(self.workers_monitor)
+        self.window.add_panel(self.workers_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.workers_panel.hide()
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = (
@@ -210,9 +233,13 @@ class ResearchHub(QObject):
         elif self._start_worker:
             self.throughput.start(time.monotonic())
             self.supervisor.start()
+        if self._queue_problem:
+            self.window.banner.show_news(self._queue_problem, error=True)
+        install_redaction(self.queue.config)  # the Redis password never reaches a log line
         log.info(
-            "Research Hub started (data dir %s, tray %s)",
+            "Research Hub started (data dir %s, queue %s, tray %s)",
             self.data_dir.root,
+            self.queue.config.display,
             "yes" if self.tray else "no",
         )
 
@@ -223,6 +250,7 @@ class ResearchHub(QObject):
         self._stopped = True
         self.poller.stop()
         self._depth_timer.stop()
+        self.workers_monitor.stop()
         self.notifier.flush()
         self.watch.stop()
         self.runner.wait(30_000)
@@ -342,18 +370,32 @@ class ResearchHub(QObject):
         box.open()
 
     def edit_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.settings, str(self.data_dir.root), self.window)
+        has_secret = bool(os.environ.get(ENV_SECRET)) or (self.data_dir.root / SECRET_FILE).exists()
+        dialog = SettingsDialog(self.settings, str(self.data_dir.root), self.window,
+                                has_lab_secret=has_secret)
+        dialog.lab_secret_entered.connect(self._remember_lab_secret)
         dialog.saved.connect(self._save_settings)
         dialog.open()
         return dialog
 
+    def _remember_lab_secret(self, secret: str) -> None:
+        """Kept until the settings are saved (then written, 0600, off the GUI thread)."""
+        self._new_lab_secret = secret
+
     def _save_settings(self, new: Settings) -> None:
         old = self.settings
+        secret, self._new_lab_secret = self._new_lab_secret, ""
+        queue_changed = bool(secret) or new.queue_url != old.queue_url
 
         def done(_: object) -> None:
             self.settings = new
             self.notifier.enabled = new.notifications
-            if worker_needs_restart(old, new) and self._start_worker and not new.paused:
+            if queue_changed:
+                self._queue_problem = ""
+                install_redaction(self.queue.config)
+                log.info("queue is now %s", self.queue.config.display)
+            if ((worker_needs_restart(old, new) or queue_changed)
+                    and self._start_worker and not new.paused):
                 self.window.status.showMessage(
                     "Settings saved; restarting the worker to apply them", 10_000
                 )
@@ -363,6 +405,11 @@ class ResearchHub(QObject):
 
         def save() -> None:
             settings_mod.save(self.library, new)
+            if secret:
+                save_secret(self.data_dir, secret)
+            if queue_changed:
+                # The library service and the folder watcher hold this queue: they switch too.
+                self.queue.reconfigure(resolve_queue(self.data_dir, setting=new.queue_url))
             if new.embedding_model != old.embedding_model:
                 # Search keeps the old vectors until the worker has re-embedded every chunk.
                 self.queue.tasks.reembed(new.embedding_model)

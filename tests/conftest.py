@@ -113,3 +113,30 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return library
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real ``redis-server`` on 127.0.0.1 (random port, password, AOF on), stopped at the end.
+
+    Skips where ``redis-server`` is not installed, and fails under ``CI=true``
+    (``.ci/run`` installs it).
+    """
+    from tests.helpers.redis_server import RedisServer, available
+
+    if available() is None:
+        skip_or_fail("redis-server is not installed (Debian: apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis", appendonly=True)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def lab_config(redis_server):  # type: ignore[no-untyped-def]
+    """The queue configuration of a lab on ``redis_server``, with a fresh secret."""
+    import secrets
+
+    from workers.lab.config import QueueConfig
+
+    return QueueConfig(redis_server.url_without_password, redis_server.password,
+                       secrets.token_urlsafe(24).encode())

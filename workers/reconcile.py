@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from workers.guard import EXIT_LIMIT
-from workers.queue import IngestQueue
+from workers.queue import IngestQueue, Priority
 from workers.settings import Settings
 from workers.store import ErrorClass, InvalidTransition, Library, Paper, PaperNotFound, Status
 from workers.store.library import HOST
@@ -38,8 +38,9 @@ CRASH_SIGNALS = frozenset(
     for name in ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP")
     if hasattr(signal, name)
 )
-#: Priority of re-queued papers: the paper that was in flight resumes first.
-REQUEUE_PRIORITY = 1
+#: Priority of re-queued papers: the paper that was in flight resumes first
+#: (ahead of what the user adds, which overtakes watched-folder backfills).
+REQUEUE_PRIORITY = int(Priority.RESUMED)
 
 
 @dataclass
@@ -86,13 +87,13 @@ def reconcile(
         if dead:
             code = exits.get(paper.worker_pid or 0)
             crashed = is_crash(code)
-            how = _describe_exit(code)
+            how = describe_exit(code)
         elif local:  # alive but silent for a whole lease: hung where the guard cannot act
             crashed, how = True, "hung"
             report.hung_pids.append(paper.worker_pid or 0)
         else:  # another machine's worker stopped renewing its lease
             crashed, how = False, "lease expired"
-        _settle(library, paper, crashed, how, settings, report)
+        settle(library, paper, crashed, how, settings, report)
     queued = queue.queued_paper_ids() | queue.scheduled_paper_ids()
     missing = [pid for pid in library.ids_with_status(Status.PENDING) if pid not in queued]
     requeued = set(report.requeued)
@@ -108,7 +109,7 @@ def reconcile(
     return report
 
 
-def _settle(
+def settle(
     library: Library, paper: Paper, crashed: bool, how: str, settings: Settings,
     report: Reconciled,
 ) -> None:
@@ -139,7 +140,7 @@ def _settle(
     report.crashed_out.append(paper.id)
 
 
-def _describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
     if code is None:
         return "worker gone, cause unknown"
     if code < 0:

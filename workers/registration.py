@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers import settings as settings_mod
-from workers.queue import IngestQueue
+from workers.queue import IngestQueue, Priority
 from workers.store import FileInfo, IntakeResult, Library
 
 HASH_BLOCK = 1 << 20
@@ -139,5 +139,6 @@ def register_paths(
     ]
     settings = settings_mod.load(library)
     outcome = library.intake.apply(infos, gone, remove_missing=settings.remove_missing_papers)
-    queue.enqueue(outcome.to_queue)
+    # What a user adds by hand overtakes a watched folder's backfill.
+    queue.enqueue(outcome.to_queue, priority=Priority.USER)
     return Registration(outcome, rejected + unreadable)

@@ -66,6 +66,13 @@ class Settings:
     remove_missing_papers: bool = False
     #: A new file in a watched folder must keep its size and mtime this long before it is added.
     watch_settle_s: float = 2.0
+    #: Lab mode (workers on other machines): the lab's Redis URL, "" for solo mode
+    #: (see workers.lab.config; the environment and ``--queue`` override it).
+    queue_url: str = ""
+    #: Lab mode: a paper whose worker sent no heartbeat for this long goes back to the queue.
+    lab_lease_s: float = 10.0
+    #: Lab mode: at most this many MB of PDF bytes wait in Redis; the rest wait in the library.
+    lab_prefetch_mb: int = 256
 
     @property
     def effective_workers(self) -> int:

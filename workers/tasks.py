@@ -50,12 +50,14 @@ class WorkerContext:
     library: Library
     engine: Any  # workers.pipeline.ingest.Engine
     guard: Any  # workers.guard.Guard
+    #: This process's entry in the Workers monitor (workers.registry).
+    beacon: Any = None
 
 
 _context: WorkerContext | None = None
 
 
-def _limit_threads() -> None:
+def limit_threads() -> None:
     """One compute thread per worker process: measured, two one-thread processes
     give twice the throughput of one two-thread process on this kind of machine."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -72,7 +74,7 @@ def _limit_threads() -> None:
 def start_worker_context(data_dir: DataDir) -> WorkerContext:
     """Load everything a worker process needs, once."""
     global _context
-    _limit_threads()
+    limit_threads()
     import torch
 
     torch.set_num_threads(1)
@@ -88,6 +90,9 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
 
     # Library keeps one connection per thread, so the guard thread can share it.
     guard = Guard(heartbeat=library.heartbeat, on_limit=on_limit, parent_pid=os.getppid())
+    from workers.registry import Beacon, FileRegistry
+
+    beacon = Beacon(FileRegistry(data_dir), role="solo")
     engine = Engine(threads=1)
     pipeline = pipeline_settings(settings)
     engine.warm_up(pipeline.tier, pipeline.artifacts, pipeline.model_name, pipeline.precision)
@@ -95,7 +100,8 @@ def start_worker_context(data_dir: DataDir) -> WorkerContext:
     with contextlib.suppress(Exception):  # only shown by `doctor`; never stops a worker
         library.save_settings_values({settings_mod.PRECISION_KEY: {
             **embedder.choice.to_dict(), "model": embedder.name, "at": time.time()}})
-    _context = WorkerContext(library, engine, guard)
+    beacon.engine(pipeline.tier.value, pipeline.model_name, embedder.precision)
+    _context = WorkerContext(library, engine, guard, beacon)
     log.info("worker %s ready (tier %s, embeddings %s)", os.getpid(), settings.tier,
              embedder.precision)
     return _context
@@ -134,6 +140,10 @@ def run_ingest(
     except (InvalidTransition, PaperNotFound) as exc:
         log.info("paper %s skipped: %s", paper_id, exc)  # cancelled, removed or done meanwhile
         return
+    beacon = context.beacon
+    if beacon is not None:
+        beacon.working(paper_id)
+    outcome = ""  # "completed" / "failed" when the paper ends here (the monitor counts them)
     settings = settings_mod.load(library)
     context.guard.watch(
         paper_id, settings.timeout_for(paper.page_count or 0), settings.memory_limit_mb)
@@ -149,6 +159,8 @@ def run_ingest(
         if total and total != limit_pages[0]:  # the page count is known now: scale the limit
             limit_pages[0] = total
             context.guard.watch(paper_id, settings.timeout_for(total), settings.memory_limit_mb)
+        if beacon is not None:
+            beacon.progress(stage.value, done, total)
         try:
             still_processing = library.progress(paper_id, stage, done, total)
         except StorageError:
@@ -171,6 +183,7 @@ def run_ingest(
         # Saved here, not inside the pipeline, so that a full disk waits without a re-parse.
         commit_result(library, paper_id, result, when_writable=lambda write: _when_writable(
             context, paper_id, settings, write))
+        outcome = "completed"
     except (Cancelled, InvalidTransition, PaperNotFound):
         log.info("paper %s was cancelled, removed or re-queued while processing", paper_id)
     except IngestError as exc:
@@ -178,9 +191,11 @@ def run_ingest(
             _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise
         error = exc
+        outcome = "failed"
         _when_writable(context, paper_id, settings, lambda: _moved_on(
             lambda: library.fail(paper_id, error.error_class, error.detail)))
     except MemoryError:
+        outcome = "failed"
         _moved_on(lambda: library.fail(paper_id, ErrorClass.OUT_OF_MEMORY))
     except KeyboardInterrupt:  # the worker is being stopped: back to the queue, no crash
         _moved_on(lambda: library.requeue_stale(paper_id, crashed=False, reason="worker stopped"))
@@ -191,9 +206,15 @@ def run_ingest(
             _moved_on(lambda: library.requeue_stale(paper_id, crashed=False))
             raise  # Huey retries it after RETRY_DELAY_S
         reason = f"{type(exc).__name__}: {exc}"
+        outcome = "failed"
         _moved_on(lambda: library.fail(paper_id, ErrorClass.INTERNAL, reason))
     finally:
         context.guard.release()
+        if beacon is not None:
+            if outcome:
+                beacon.finished(outcome == "completed")
+            else:
+                beacon.idle()
 
 
 def _moved_on(move: Callable[[], object]) -> None:
@@ -268,6 +289,11 @@ def register(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     @huey.on_startup()
     def load_models() -> None:
         start_worker_context(data_dir)
+
+    @huey.on_shutdown()
+    def leave_registry() -> None:
+        if _context is not None and _context.beacon is not None:
+            _context.beacon.close()
 
     @huey.task(retries=RETRIES, retry_delay=retry_delay, context=True)
     def ingest(paper_id: int, task: Any = None) -> None:

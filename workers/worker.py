@@ -1,14 +1,20 @@
 """The worker process: a Huey consumer with process workers, plus reconciliation.
 
+This is solo mode's consumer and the base of lab mode's (``workers.lab.consumers``:
+the library owner and the remote worker); :func:`run_worker` picks the one the
+queue configuration asks for.
+
 Process workers (not threads): one torch thread per process scales with cores
 where threads in one process do not, and a worker killed by its guard (time or
 memory limit) or by a native crash is replaced by Huey's health check without
 taking the others down. The consumer's parent process stays light: it never
 imports torch or Docling; each child loads the models once at start-up.
 
-The consumer also runs the quick keyword pass (``workers.quick_pass``) in a
-process of its own, so every paper is findable by its words within seconds
-of being added, long before its deep ingest.
+The consumer of the machine that holds the library (solo, or a lab's owner)
+also runs the quick keyword pass (``workers.quick_pass``) and the one-off
+export of the query model in processes of their own (:class:`LibraryProcesses`),
+so every paper is findable by its words within seconds of being added, long
+before its deep ingest. A remote lab worker has no library and runs neither.
 
 Nothing may outlive its supervisor: the consumer stops (re-queueing the paper
 in flight) when the process named by ``parent_pid`` (the desktop app) is gone,
@@ -25,14 +31,17 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from huey.consumer import Consumer, ConsumerStopped, Scheduler
+from huey.consumer import Consumer, ConsumerStopped, Scheduler, Worker
 
 from workers import settings as settings_mod
+from workers.lab.config import QueueConfig
+from workers.lab.config import resolve as resolve_config
 from workers.paper_identity import EXTRACTOR_VERSION
 from workers.paths import DataDir
 from workers.queue import IngestQueue
 from workers.quick_pass import QuickPassProcess
 from workers.reconcile import reconcile
+from workers.registry import FileRegistry, watch_stop_flag
 from workers.search.onnx_query import ExportProcess
 from workers.store import Library, Status
 from workers.store.storage_errors import StorageError, retry_until_writable, storage_error
@@ -66,38 +75,77 @@ class _ParentWatchingScheduler(Scheduler):
         super().loop(now)
 
 
-class IngestConsumer(Consumer):
-    """Huey's consumer, reconciling the queue with the library from its main loop.
+class _Worker(Worker):
+    """Huey's worker; tells this process's registry entry when the consumer is stopping."""
 
-    Reconciling here, in the consumer's own thread, rather than in a helper
-    thread, matters: the consumer forks replacement workers from this thread,
-    and forking while another thread holds a lock (logging, SQLite) can
-    deadlock the child.
+    def initialize(self) -> None:
+        watch_stop_flag(self.stop_flag)
+        super().initialize()
+
+
+class LibraryProcesses:
+    """The library machine's helper processes: the quick keyword pass and the export of
+    the query model for terminal searches (solo mode's consumer and a lab's owner).
+
+    Both are started and restarted from the consumer's main loop, after its Huey
+    workers (the first papers' deep ingest starts first) and with no SQLite
+    connection open (``close`` is called before anything may fork).
+    """
+
+    def __init__(self, library: Library, quick_pass: bool, export: bool,
+                 idle: Callable[[], bool], close: Callable[[], None]) -> None:
+        self.library = library
+        self.idle = idle
+        self.close = close
+        self.quick_pass = QuickPassProcess(library.data_dir) if quick_pass else None
+        self.export = ExportProcess(library.data_dir.root) if export else None
+
+    def check(self) -> None:
+        quick = self.quick_pass
+        if quick is not None:
+            if quick.process is None or not quick.process.is_alive():
+                self.close()  # it may fork now
+            quick.check()
+        if self.export is not None and self.export.due():
+            try:
+                self.export.check(lambda: settings_mod.load(self.library).embedding_model,
+                                  idle=self.idle)
+            except Exception:  # a busy or unreadable library: look again later
+                log.debug("query model export not started", exc_info=True)
+            finally:
+                self.close()  # no connection open across the next fork
+
+    def stop(self) -> None:
+        if self.quick_pass is not None:
+            self.quick_pass.stop()
+        if self.export is not None:
+            self.export.stop()
+
+
+class EngineConsumer(Consumer):
+    """What every Research Hub consumer adds to Huey's (solo, lab owner, remote worker).
+
+    It stops when the process that started it is gone (``parent_pid``), records
+    how its worker processes died before Huey replaces them (subclasses judge a
+    paper's crash count by it), and runs :meth:`duties` from its main loop.
+    Duties run here, in the consumer's own thread, rather than in a helper
+    thread: the consumer forks replacement workers from this thread, and
+    forking while another thread holds a lock (logging, SQLite) can deadlock
+    the child.
     """
 
     scheduler_class = _ParentWatchingScheduler
+    worker_class = _Worker
 
-    def __init__(
-        self, queue: IngestQueue, library: Library, burst: bool,
-        parent_pid: int | None = None, quick_pass: bool = True, **kwargs: object,
-    ) -> None:
-        super().__init__(queue.huey, **kwargs)  # type: ignore[arg-type]
-        self.queue = queue
-        self.library = library
-        self.burst = burst
+    def __init__(self, huey: object, parent_pid: int | None = None, **kwargs: object) -> None:
+        super().__init__(huey, **kwargs)  # type: ignore[arg-type]
         self.parent_pid = parent_pid
-        self._next_reconcile = 0.0
         #: pid -> exit code of worker processes that died (how they died decides
         #: whether their paper counts a crash; see workers.reconcile).
         self.exits: dict[int, int | None] = {}
         self._worker_died = False
-        #: Since when writes have worked; leases are judged only after a whole lease
-        #: of working storage (a full disk stops heartbeats without anything hanging).
-        self._storage_ok_since: float | None = time.monotonic()
-        #: The quick keyword pass (workers.quick_pass), started and restarted from this loop.
-        self.quick_pass = QuickPassProcess(library.data_dir) if quick_pass else None
-        #: The one-off ONNX export of the query model for terminal searches (not in --burst).
-        self.export = None if burst else ExportProcess(library.data_dir.root)
+        #: The library machine's helper processes (solo and the lab owner set them).
+        self.helpers: LibraryProcesses | None = None
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
@@ -107,36 +155,29 @@ class IngestConsumer(Consumer):
             raise ConsumerStopped
         health_check_ts = super().loop(health_check_ts)
         self._collect_exits()
-        now = time.monotonic()
-        if self._worker_died or now >= self._next_reconcile:
-            # A dead worker's paper goes back to the queue at once, not at the next tick.
-            self._worker_died = False
-            self._next_reconcile = now + RECONCILE_EVERY_S
-            self._reconcile()
-        if self.quick_pass is not None:
-            # Forked here, after the Huey workers (the first papers' deep ingest starts
-            # first) and with no SQLite connection open (see _reconcile).
-            self.quick_pass.check()
-        if self.export is not None and self.export.due():
-            try:
-                self.export.check(lambda: settings_mod.load(self.library).embedding_model,
-                                  idle=self._drained)
-            except Exception:  # a busy or unreadable library: look again later
-                log.debug("query model export not started", exc_info=True)
-            finally:
-                self.library.close()  # no connection open across the next fork
-                self.queue.huey.storage.close()
+        self.duties()
+        if self.helpers is not None:
+            self.helpers.check()
         return health_check_ts
 
     def stop(self, graceful: bool = False) -> None:
         super().stop(graceful)
-        if self.quick_pass is not None:
-            self.quick_pass.stop()
-        if self.export is not None:
-            self.export.stop()
+        if self.helpers is not None:
+            self.helpers.stop()
+
+    def duties(self) -> None:
+        """Work of this consumer's main loop (subclasses)."""
+
+    def before_fork(self) -> None:
+        """Close what must not cross a fork (subclasses: SQLite connections)."""
+
+    def on_worker_exit(self, pid: int, exit_code: int | None) -> None:
+        """A worker process of this consumer died (subclasses)."""
 
     def check_worker_health(self) -> bool:
         self._collect_exits()  # before Huey replaces the dead and forgets them
+        if any(not process.is_alive() for _, process in self.worker_threads):
+            self.before_fork()  # Huey forks the replacements now
         return bool(super().check_worker_health())
 
     def _collect_exits(self) -> None:
@@ -148,8 +189,42 @@ class IngestConsumer(Consumer):
             self.exits[pid] = process.exitcode
             self._worker_died = True
             log.warning("worker process %s ended (exit code %s)", pid, process.exitcode)
+            self.on_worker_exit(pid, process.exitcode)
         while len(self.exits) > _MAX_EXITS:
             self.exits.pop(next(iter(self.exits)))
+
+
+class IngestConsumer(EngineConsumer):
+    """Solo mode: Huey's consumer, reconciling the queue with the library from its main loop."""
+
+    def __init__(
+        self, queue: IngestQueue, library: Library, burst: bool,
+        parent_pid: int | None = None, quick_pass: bool = True, **kwargs: object,
+    ) -> None:
+        super().__init__(queue.huey, parent_pid=parent_pid, **kwargs)
+        self.queue = queue
+        self.library = library
+        self.burst = burst
+        self._next_reconcile = 0.0
+        #: Since when writes have worked; leases are judged only after a whole lease
+        #: of working storage (a full disk stops heartbeats without anything hanging).
+        self._storage_ok_since: float | None = time.monotonic()
+        #: The query model's export is not made in --burst runs.
+        self.helpers = LibraryProcesses(library, quick_pass, export=not burst,
+                                        idle=self._drained, close=self.before_fork)
+
+    def before_fork(self) -> None:
+        # No SQLite connection may be open across the fork of a replacement worker.
+        self.library.close()
+        self.queue.huey.storage.close()
+
+    def duties(self) -> None:
+        now = time.monotonic()
+        if self._worker_died or now >= self._next_reconcile:
+            # A dead worker's paper goes back to the queue at once, not at the next tick.
+            self._worker_died = False
+            self._next_reconcile = now + RECONCILE_EVERY_S
+            self._reconcile()
 
     def _reconcile(self) -> None:
         try:
@@ -163,6 +238,7 @@ class IngestConsumer(Consumer):
                 settings.lease_s = float("inf")
             report = reconcile(self.library, self.queue, settings, self.exits)
             self._kill_hung(report.hung_pids)
+            FileRegistry(self.library.data_dir).prune()
             if self._storage_ok_since is None:
                 self._storage_ok_since = now
                 log.info("the data folder can be written again: resuming")
@@ -181,9 +257,7 @@ class IngestConsumer(Consumer):
             else:
                 log.exception("reconcile failed; will try again")
         finally:
-            # No SQLite connection may be open across the fork of a replacement worker.
-            self.library.close()
-            self.queue.huey.storage.close()
+            self.before_fork()
 
     def _kill_hung(self, pids: list[int]) -> None:
         """Kill our own workers that stopped renewing their lease: hung in native code."""
@@ -218,20 +292,46 @@ def until_writable(data_dir: DataDir, op: Callable[[], T], wait: bool) -> T:
                                 on_fault=give_up)
 
 
+def consumer_options(workers: int, periodic: bool) -> dict[str, object]:
+    """Huey consumer options shared by every Research Hub consumer (solo, lab owner, remote).
+
+    SIGINT (the app's pause and quit, Ctrl+C in a terminal) stops at once: Huey
+    interrupts the workers, and the paper in flight goes back to the queue
+    ("worker stopped", see workers.tasks and workers.lab.remote), as pausing
+    promises. Huey's default would make SIGINT wait for the paper to finish,
+    however long it takes; SIGTERM does that.
+    """
+    return {
+        "workers": workers, "worker_type": "process", "periodic": periodic,
+        "initial_delay": 0.1, "backoff": 1.5, "max_delay": 1.0,
+        "check_worker_health": True, "health_check_interval": 1, "graceful_signal": "TERM",
+    }
+
+
 def run_worker(
     data_dir: DataDir, workers: int | None = None, burst: bool = False,
-    parent_pid: int | None = None, quick_pass: bool = True,
+    parent_pid: int | None = None, config: QueueConfig | None = None, quick_pass: bool = True,
 ) -> None:
     """Run the consumer in the foreground until stopped (or drained, with ``burst``).
 
     ``parent_pid``: stop when that process (the app that started us) is gone.
+    ``config``: the queue (default: as configured; see ``workers.lab.config``).
+    A lab queue makes this process the library's owner in the lab.
+    ``quick_pass``: run the quick keyword pass (``--no-quick-pass`` turns it off).
     """
+    config = config if config is not None else resolve_config(data_dir)
+    if config.lab:
+        from workers.lab.consumers import run_lab_owner
+
+        run_lab_owner(data_dir, config, workers=workers, burst=burst, parent_pid=parent_pid,
+                      quick_pass=quick_pass)
+        return
     library = Library(data_dir)
     wait = not burst
 
     def open_and_reconcile() -> tuple[IngestQueue, settings_mod.Settings]:
         settings = settings_mod.load(library)
-        queue = IngestQueue(data_dir)
+        queue = IngestQueue(data_dir, config)
         reconcile(library, queue, settings)
         if library.needing_identity(EXTRACTOR_VERSION, 1):
             queue.tasks.identities()  # papers from before identities: a background pass
@@ -243,14 +343,8 @@ def run_worker(
         library.close()
     count = workers or settings.effective_workers
     log.info("worker starting: %d process(es), data dir %s, pid %d", count, data_dir.root, os.getpid())
-    # SIGINT (the app's pause and quit, Ctrl+C in a terminal) stops at once: Huey
-    # interrupts the workers, and the paper in flight goes back to the queue
-    # ("worker stopped", see workers.tasks), as pausing promises. Huey's default would
-    # make SIGINT wait for the paper to finish, however long it takes; SIGTERM does that.
     consumer = IngestConsumer(
         queue, library, burst, parent_pid=parent_pid, quick_pass=quick_pass,
-        workers=count, worker_type="process", periodic=False,
-        initial_delay=0.1, backoff=1.5, max_delay=1.0,
-        check_worker_health=True, health_check_interval=1, graceful_signal="TERM",
+        **consumer_options(count, periodic=False),
     )
     consumer.run()

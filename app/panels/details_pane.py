@@ -85,6 +85,9 @@ def details_html(
     rows = [
         ("Status", status_text(p)),
         ("Progress", progress_text(p) or "—"),
+        # Which machine and process holds it (in lab mode, often another computer).
+        *([("Worker", f"{p.worker_host}, process {p.worker_pid}")]
+          if p.status is Status.PROCESSING and p.worker_host else []),
         ("File", p.path),
         ("Pages", str(p.page_count or p.pages_total or "—")),
         ("Chunks", str(p.chunk_count)),

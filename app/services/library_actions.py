@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services.background import TaskRunner
 from app.wording import count
-from workers.queue import IngestQueue
+from workers.queue import IngestQueue, Priority
 from workers.registration import Registration, register_paths
 from workers.store import Library
 from workers.store.storage_errors import storage_error
@@ -89,7 +89,7 @@ class LibraryActions(QObject):
 
         def job() -> list[int]:
             moved = self.library.retry(ids)
-            self.queue.enqueue(moved)
+            self.queue.enqueue(moved, priority=Priority.USER)
             return moved
 
         self.runner.submit(

@@ -16,14 +16,17 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from workers.domain import Tier
+from workers.lab.config import MIN_SECRET_CHARS, ConfigError, parse_url, with_password
 from workers.settings import Settings, default_workers
 
 TIER_LABELS = {
@@ -42,15 +45,22 @@ WORKER_FIELDS = (
     "timeout_base_s",
     "timeout_per_page_s",
     "memory_limit_mb",
+    "queue_url",
+    "lab_lease_s",
+    "lab_prefetch_mb",
 )
 
 
 class SettingsDialog(QDialog):
     #: The edited settings (a new Settings object) after OK.
     saved = Signal(object)
+    #: A new lab secret was typed (emitted before :attr:`saved`; never logged).
+    lab_secret_entered = Signal(str)
 
-    def __init__(self, settings: Settings, data_dir: str, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, data_dir: str, parent: QWidget | None = None,
+                 has_lab_secret: bool = False) -> None:
         super().__init__(parent)
+        self._has_lab_secret = has_lab_secret
         self.setWindowTitle("Research Hub settings")
         self._original = settings
         form = QFormLayout()
@@ -94,6 +104,8 @@ class SettingsDialog(QDialog):
         self.remove_missing_papers.setChecked(settings.remove_missing_papers)
         form.addRow("", self.remove_missing_papers)
 
+        lab = self._lab_group(settings)
+
         data = QLabel(data_dir)
         data.setTextInteractionFlags(data.textInteractionFlags().TextSelectableByMouse)
         form.addRow("Library folder:", data)
@@ -110,6 +122,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(lab)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
@@ -122,9 +135,76 @@ class SettingsDialog(QDialog):
         settings.start_minimised = self.start_minimised.isChecked()
         settings.close_to_tray = self.close_to_tray.isChecked()
         settings.remove_missing_papers = self.remove_missing_papers.isChecked()
+        url = self.queue_url.text().strip()
+        if self.lab.isChecked() and url:
+            password = self.queue_password.text()
+            settings.queue_url = with_password(url, password) if password else url
+        else:
+            settings.queue_url = ""
         return settings
 
+    def _lab_group(self, settings: Settings) -> QGroupBox:
+        """Lab mode: this library's owner hands papers to workers on other machines."""
+        group = self.lab = QGroupBox("Lab mode: let workers on other machines help")
+        group.setCheckable(True)
+        group.setChecked(bool(settings.queue_url))
+        try:
+            url, password = parse_url(settings.queue_url, env={})
+        except ConfigError:
+            url, password = settings.queue_url, ""
+        self.queue_url = QLineEdit(url)
+        self.queue_url.setPlaceholderText("redis://HOST:6379/0")
+        self.queue_url.setToolTip(
+            "The lab's Redis server. The library and your files stay on this computer; "
+            "only PDF bytes and results travel (see the README's Lab mode section).")
+        self.queue_password = QLineEdit(password)
+        self.queue_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.queue_password.setPlaceholderText("Redis password")
+        self.lab_secret = QLineEdit()
+        self.lab_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.lab_secret.setPlaceholderText(
+            "set; type a new one to replace it" if self._has_lab_secret
+            else f"at least {MIN_SECRET_CHARS} characters, the same on every machine")
+        self.lab_secret.setToolTip("Signs every task and result; remote workers need the same "
+                                   "secret (RESEARCH_HUB_LAB_SECRET).")
+        form = QFormLayout(group)
+        form.addRow("Redis URL:", self.queue_url)
+        form.addRow("Password:", self.queue_password)
+        form.addRow("Lab secret:", self.lab_secret)
+        hint = QLabel("On each other machine: research-hub worker --queue URL --remote "
+                      "(with RESEARCH_HUB_REDIS_PASSWORD and RESEARCH_HUB_LAB_SECRET set). "
+                      "View → Workers shows them all.")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        return group
+
+    def _lab_problem(self) -> str:
+        """Why the lab settings cannot be used, or ""."""
+        if not self.lab.isChecked():
+            return ""
+        url = self.queue_url.text().strip()
+        if not url:
+            return "Enter the lab's Redis URL, e.g. redis://HOST:6379/0, or turn lab mode off."
+        try:
+            parse_url(url, env={})
+        except ConfigError as exc:
+            return str(exc)
+        secret = self.lab_secret.text().strip()
+        if secret and len(secret) < MIN_SECRET_CHARS:
+            return f"The lab secret must have at least {MIN_SECRET_CHARS} characters."
+        if not secret and not self._has_lab_secret:
+            return ("Enter the lab secret: every machine of the lab uses the same one "
+                    f"(at least {MIN_SECRET_CHARS} characters).")
+        return ""
+
     def accept(self) -> None:
+        problem = self._lab_problem()
+        if problem:
+            QMessageBox.warning(self, "Lab mode", problem)
+            return
+        secret = self.lab_secret.text().strip()
+        if self.lab.isChecked() and secret:
+            self.lab_secret_entered.emit(secret)
         self.saved.emit(self.edited())
         super().accept()
 

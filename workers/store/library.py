@@ -104,18 +104,24 @@ class Library:
 
     # -- a paper's life ------------------------------------------------------------------
 
-    def start(self, paper_id: int) -> Paper:
-        """pending -> processing for this worker process.
+    def start(
+        self, paper_id: int, *, worker_host: str | None = None, worker_pid: int | None = None,
+    ) -> Paper:
+        """pending -> processing for this worker process (or the lab worker named).
 
         Tasks call this before any expensive work, so a cancel or removal that
         happened while the task sat in the queue is respected: it raises
-        :class:`InvalidTransition` (or :class:`PaperNotFound`) then.
+        :class:`InvalidTransition` (or :class:`PaperNotFound`) then. In lab
+        mode the owner records the start on behalf of the worker on
+        ``worker_host`` that took the paper (see ``workers.lab.owner``).
         """
         now = time.time()
+        host, pid = worker_host or HOST, worker_pid or os.getpid()
         transition(
             self._db, [paper_id], Status.PROCESSING, event="started", increment=["attempts"],
+            detail=f"on {host}:{pid}" if worker_host else "",
             sets={"stage": Stage.PARSING.value, "pages_done": 0, "error_class": None,
-                  "error_message": None, "worker_pid": os.getpid(), "worker_host": HOST,
+                  "error_message": None, "worker_pid": pid, "worker_host": host,
                   "heartbeat_at": now, "started_at": now, "finished_at": None},
         )
         return self.get(paper_id)

@@ -1,0 +1,67 @@
+"""The Workers monitor in solo mode: real worker processes report; a killed one shows gone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.worker_processes import (
+    REPO,
+    configure,
+    kill9,
+    process_tree,
+    settled,
+    start_consumer,
+    stop,
+    wait_for,
+)
+from workers.commands import engine_command
+from workers.lab.config import QueueConfig
+from workers.monitor import render, snapshot
+from workers.paths import DataDir
+from workers.queue import IngestQueue
+from workers.registration import register_paths
+from workers.store import Library
+
+pytestmark = pytest.mark.integration
+
+
+def workers_json(data_dir: DataDir) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run(engine_command("workers", "--json", "--data-dir", str(data_dir.root)),
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_gone(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    library = Library(data_dir)
+    configure(library, tier="fast")
+    files = [make_pdf(tmp_path / f"p{n}.pdf", TOPIC_PAGES, salt=str(n)) for n in range(4)]
+    with IngestQueue(data_dir) as queue:
+        register_paths(library, queue, files)
+    consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
+    try:
+        wait_for(lambda: settled(library), 300, "the papers to settle")
+        children = [p.pid for p in process_tree(consumer.pid)[1:]]
+        listing = workers_json(data_dir)
+        assert listing["mode"] == "solo" and listing["queue"] == "solo"
+        [row] = [w for w in listing["workers"] if w["state"] != "gone"]
+        assert row["pid"] in children and row["host"] and row["role"] == "solo"
+        assert row["done"] == 4 and row["tier"] == "fast" and row["rss_mb"] > 0
+        assert row["per_min"] > 0 and row["state"] == "idle"
+        assert set(listing["depth"]) >= {"user", "backfill", "resumed", "total"}
+        kill9([row["pid"]])
+        wait_for(lambda: any(w["pid"] == row["pid"] and w["state"] == "gone"
+                             for w in workers_json(data_dir)["workers"]), 30,
+                 "the killed worker to show gone")
+        # The text table says the same.
+        text = render(snapshot(data_dir, QueueConfig(), library))
+        assert str(row["pid"]) in text and "gone" in text
+    finally:
+        stop(consumer)

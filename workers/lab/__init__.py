@@ -1,0 +1,24 @@
+"""Lab mode: the same ingestion on Huey's Redis storage, with workers on other machines.
+
+Solo mode (the default) is Huey on SQLite in the data folder, and a worker on
+the machine that holds the library. Lab mode points the queue at a Redis
+server (``PriorityRedisHuey``) so that workers on other machines can help:
+
+* the machine that owns the library (the app, or a headless ``research-hub
+  worker --data-dir D``) stays the **only writer** of ``library.db``: it
+  publishes each paper's bytes (addressed by SHA-256) and a signed task, and
+  commits the results that come back (:mod:`workers.lab.owner`);
+* a worker anywhere (``research-hub worker --queue URL --remote``) takes a
+  task, fetches and checks the bytes, runs the pure pipeline and sends the
+  result back (:mod:`workers.lab.remote`); it never opens a library and never
+  needs the user's files. The owner's own local workers run this very task, so
+  lab mode has one ingest path wherever the worker runs;
+* Huey neither acknowledges tasks nor expires its locks, so liveness is ours:
+  a lease per paper, renewed by a heartbeat with a short TTL, and a reaper on
+  the owner that puts a paper whose worker vanished back in the queue
+  (:mod:`workers.lab.channel` holds the Redis side of all of it).
+
+Everything that crosses the network is signed with the lab's secret
+(:mod:`workers.lab.wire`); the Redis password never appears in a log line
+(:mod:`workers.lab.config`).
+"""
