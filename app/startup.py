@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import logging
-import logging.handlers
 import signal
 import sqlite3
 import sys
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.launcher import parse_app_args
 from app.panels.log_view import FORMAT, QtLogHandler
+from workers import logs as worker_logs
 from workers.paths import DataDir
 from workers.store.storage_errors import storage_error
 
@@ -42,20 +42,9 @@ _QT_LEVELS = {
 
 
 def configure_logging(data_dir: DataDir, verbose: bool) -> QtLogHandler:
+    # stderr and logs/app.log as the worker does; then the in-app log view and Qt's messages.
+    worker_logs.configure_logging(data_dir, "app", verbose, fmt=FORMAT)
     root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    formatter = logging.Formatter(FORMAT)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    try:
-        handlers.append(logging.handlers.RotatingFileHandler(
-            data_dir.logs / "app.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-        ))
-    except OSError as exc:  # a read-only or full data folder; start-up says so below
-        print(f"research-hub: not logging to {data_dir.logs} ({exc.strerror or exc})",
-              file=sys.stderr)
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
     view_handler = QtLogHandler()
     root.addHandler(view_handler)
     qInstallMessageHandler(_qt_message)

@@ -12,10 +12,14 @@ from workers.paths import DataDir
 FORMAT = "%(asctime)s %(processName)s[%(process)d] %(levelname)s %(name)s: %(message)s"
 
 
-def configure_logging(data_dir: DataDir, name: str, verbose: bool = False) -> None:
+def configure_logging(
+    data_dir: DataDir, name: str, verbose: bool = False, fmt: str = FORMAT
+) -> None:
+    """Root logging to stderr and ``logs/{name}.log`` (the desktop app uses it too, with
+    its own ``fmt``: one process, no need for the process name)."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    formatter = logging.Formatter(FORMAT)
+    formatter = logging.Formatter(fmt)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     try:
         handlers.append(logging.handlers.RotatingFileHandler(

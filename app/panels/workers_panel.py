@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.keyed_rows import Index, KeyedRowsModel
 from app.services.workers_monitor import WorkersMonitor
 from workers.monitor import Snapshot, WorkerRow
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 class WorkerColumn(IntEnum):
@@ -106,34 +105,14 @@ def _sort_key(row: WorkerRow, column: WorkerColumn) -> Any:
     }.get(column, _display(row, column))
 
 
-class WorkerModel(QAbstractTableModel):
+class WorkerModel(KeyedRowsModel):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[WorkerRow] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(WorkerColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(WorkerColumn)):
-            return HEADERS[WorkerColumn(section)]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        super().__init__(WorkerColumn, HEADERS, lambda r: r.id, parent)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        row: WorkerRow | None = self.row_at(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = WorkerColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
@@ -159,26 +138,7 @@ class WorkerModel(QAbstractTableModel):
 
     def set_rows(self, rows: list[WorkerRow]) -> None:
         """Mirror ``rows`` (by worker id) with row-exact signals."""
-        wanted = {r.id: r for r in rows}
-        for at in range(len(self._rows) - 1, -1, -1):
-            if self._rows[at].id not in wanted:
-                self.beginRemoveRows(QModelIndex(), at, at)
-                del self._rows[at]
-                self.endRemoveRows()
-        present = {r.id: at for at, r in enumerate(self._rows)}
-        for worker, row in wanted.items():
-            found = present.get(worker)
-            if found is not None and self._rows[found] != row:
-                self._rows[found] = row
-                self.dataChanged.emit(self.index(found, 0),
-                                      self.index(found, len(WorkerColumn) - 1))
-        new = [r for worker, r in wanted.items() if worker not in present]
-        if new:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            self._rows.extend(new)
-            self.endInsertRows()
-
+        self.mirror(rows)
 
 def summary(snap: Snapshot) -> str:
     """The line above the table."""
