@@ -6,11 +6,20 @@ its own process with its own HOME and cache, started after the PDFs were
 deleted: whatever they ingest reached them through Redis. Faults are real:
 ``kill -9`` of processes, a ``redis-server`` restart (AOF on). Every test
 ends with the exact library check (``tests/helpers/library_checks.py``).
+
+Starting a worker process costs 10-20 s (more under load), most of these
+tests' time. Tests that only need "a remote worker that serves" therefore use
+``shared_lab``: one redis-server and one warm remote worker for the module,
+while each test still gets its own library, its own owner process and an
+empty Redis (flushed first), so none depends on another's leftovers. Tests
+that count a worker's work, kill a worker, or need no remote at all start
+their own (``lab``).
 """
 
 from __future__ import annotations
 
 import secrets
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,8 +27,9 @@ import pytest
 
 from tests.helpers.lab import Lab, worker_pids
 from tests.helpers.library_checks import check_library
-from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import (
     all_gone,
     configure,
@@ -45,9 +55,43 @@ SETTLE_S = 600
 
 @pytest.fixture
 def lab(redis_server, data_dir: DataDir, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A lab of the test's own: its redis-server, and every process it starts."""
     folder = tmp_path / "lab"
     folder.mkdir()
     the_lab = Lab(redis_server, data_dir, folder)
+    yield the_lab
+    for process in the_lab.processes:
+        stop(process, timeout_s=30)
+
+
+@pytest.fixture(scope="module")
+def warm_remotes(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A redis-server (AOF on), a lab secret and a pool of remote workers for the module."""
+    from tests.helpers.redis_server import RedisServer, available
+
+    if available() is None:
+        skip_or_fail("redis-server is not installed (Debian: apt-get install redis-server)")
+    root = tmp_path_factory.mktemp("shared-lab")
+    (root / "lab").mkdir()
+    pool: dict[str, subprocess.Popen[bytes]] = {}
+    with RedisServer(root / "redis", appendonly=True) as server:
+        yield server, root / "lab", secrets.token_urlsafe(24), pool
+        for process in pool.values():
+            stop(process, timeout_s=30)
+
+
+@pytest.fixture
+def shared_lab(warm_remotes, data_dir: DataDir):  # type: ignore[no-untyped-def]
+    """A lab whose remote workers are the module's warm ones; all else is the test's own.
+
+    Redis is emptied first (queue, tickets, leases, results, registry: what a
+    previous test left there), the library is new, and the owner is started
+    and stopped by the test; logs are read from where they stood at the start.
+    """
+    server, folder, secret, pool = warm_remotes
+    server.client().flushall()
+    the_lab = Lab(server, data_dir, folder, secret=secret, pool=pool)
+    the_lab.mark_logs()
     yield the_lab
     for process in the_lab.processes:
         stop(process, timeout_s=30)
@@ -75,17 +119,18 @@ def started_on(library: Library) -> dict[int, str]:
     return {int(pid): detail.removeprefix("on ") for pid, detail in rows}
 
 
-def test_two_remote_workers_ingest_twenty_papers_they_cannot_read_exactly_once(
+def test_two_remote_workers_ingest_eight_papers_they_cannot_read_exactly_once(
     lab: Lab, corpus: Path, tmp_path: Path
 ) -> None:
+    # Eight real papers: enough for both workers to take several, each exactly once.
     library = Library(lab.data_dir)
     configure(library, tier="fast")
-    ids = register_and_hide(lab, library, small_copies(corpus, 20, tmp_path / "papers"))
-    assert len(ids) == 20 and not list((tmp_path / "papers").glob("*.pdf"))
+    ids = register_and_hide(lab, library, small_copies(corpus, 8, tmp_path / "papers"))
+    assert len(ids) == 8 and not list((tmp_path / "papers").glob("*.pdf"))
     owner = lab.owner(workers=0)
     remotes = [lab.remote("remote-a"), lab.remote("remote-b")]
-    wait_for(lambda: settled(library), SETTLE_S, "20 papers to settle")
-    report = check_library(library, expected_papers=20, source_of=lambda p: source_name(
+    wait_for(lambda: settled(library), SETTLE_S, "8 papers to settle")
+    report = check_library(library, expected_papers=8, source_of=lambda p: source_name(
         p.file_name))
     assert report.requeues == 0
     # Every paper was started (once) by a process of one of the remote workers.
@@ -98,7 +143,8 @@ def test_two_remote_workers_ingest_twenty_papers_they_cannot_read_exactly_once(
     rows = [w for w in listing["workers"] if w["role"] == "remote"]
     assert {w["pid"] for w in rows} <= remote_pids and len(rows) == 2
     assert all(w["host"] and w["state"] in ("idle", "working") for w in rows)
-    assert sum(w["done"] for w in rows) == 20
+    assert sum(w["done"] for w in rows) == 8
+    assert all(w["done"] >= 1 for w in rows)  # both competed for the papers
     assert owner.poll() is None
     # Only the owner runs Huey's periodic scheduler.
     assert "Periodic tasks are enabled" in lab.log("owner.log")
@@ -109,15 +155,15 @@ def test_two_remote_workers_ingest_twenty_papers_they_cannot_read_exactly_once(
 
 
 def test_kill9_of_a_remote_worker_mid_paper_requeues_it_after_the_heartbeat_lapses(
-    lab: Lab, corpus: Path, tmp_path: Path
+    lab: Lab, tmp_path: Path
 ) -> None:
     library = Library(lab.data_dir)
-    configure(library, tier="fast", lab_lease_s=4)
-    # The first paper is a real 4-page paper (several seconds), so the kill lands inside it.
-    from tests.helpers.worker_processes import distinct_copies
-
-    first = distinct_copies([corpus / "papers" / "2304.02623v1.pdf"], 1, tmp_path / "papers")
-    ids = register_and_hide(lab, library, first + small_copies(corpus, 3, tmp_path / "small"))
+    # An 8 s lease: a loaded machine must not make the rescuer lose its own leases.
+    configure(library, tier="fast", lab_lease_s=8)
+    # The first paper has 24 long pages (about 5 s on an idle machine, mostly embedding), so
+    # the kill lands inside it; the second is small, for the rescuer to take as well.
+    first = make_pdf(tmp_path / "long.pdf", long_topic_pages() * 8, salt="kill -9")
+    ids = register_and_hide(lab, library, [first, *generated(tmp_path / "small", 1)])
     lab.owner(workers=0)
     victim = lab.remote("remote-victim")
     wait_for(lambda: any(p.worker_pid in worker_pids(victim) for p in library.processing()),
@@ -139,15 +185,15 @@ def test_kill9_of_a_remote_worker_mid_paper_requeues_it_after_the_heartbeat_laps
     assert back and "no heartbeat" in back[0]["detail"]
     assert back[0]["at"] - killed_at < 60
     wait_for(lambda: settled(library), SETTLE_S, "every paper to settle")
-    check_library(library, expected_papers=len(ids), source_of=lambda p: source_name(
-        p.file_name))
+    check_library(library, expected_papers=len(ids))
     paper = library.get(held.id)
     assert paper.interruptions == 1 and paper.crashes == 0
 
 
 def test_redis_restart_mid_run_loses_and_duplicates_nothing(
-    lab: Lab, tmp_path: Path
+    shared_lab: Lab, tmp_path: Path
 ) -> None:
+    lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast", lab_lease_s=6)
     ids = register_and_hide(lab, library, generated(tmp_path / "papers", 16))
@@ -162,8 +208,9 @@ def test_redis_restart_mid_run_loses_and_duplicates_nothing(
 
 
 def test_owner_killed_while_remote_workers_finish_commits_their_results_on_restart(
-    lab: Lab, tmp_path: Path
+    shared_lab: Lab, tmp_path: Path
 ) -> None:
+    lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast")
     ids = register_and_hide(lab, library, generated(tmp_path / "papers", 10))
@@ -190,13 +237,14 @@ def test_owner_killed_while_remote_workers_finish_commits_their_results_on_resta
 
 
 def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
-    lab: Lab, tmp_path: Path
+    shared_lab: Lab, tmp_path: Path
 ) -> None:
     from huey.storage import PriorityRedisStorage
 
     from workers.lab import remote
     from workers.queue import LabHuey
 
+    lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast")
     lab.owner(workers=0)
@@ -246,10 +294,11 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
 
 
 def test_a_paper_dropped_during_a_backfill_of_50_starts_before_the_backfill_ends(
-    lab: Lab, tmp_path: Path
+    shared_lab: Lab, tmp_path: Path
 ) -> None:
     from workers.registration import file_info
 
+    lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast")
     with IngestQueue(lab.data_dir, lab.config) as queue:
@@ -306,10 +355,11 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
 
 
 def test_cancel_reaches_a_running_remote_paper_between_page_batches(
-    lab: Lab, corpus: Path, tmp_path: Path
+    shared_lab: Lab, corpus: Path, tmp_path: Path
 ) -> None:
     from tests.helpers.worker_processes import distinct_copies
 
+    lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast", batch_pages=4)
     long = distinct_copies([corpus / "papers" / "2203.00130v1.pdf"], 1, tmp_path / "papers")

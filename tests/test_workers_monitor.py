@@ -11,12 +11,12 @@ import pytest
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.worker_processes import (
     REPO,
+    all_gone,
     configure,
     kill9,
     process_tree,
     settled,
     start_consumer,
-    stop,
     wait_for,
 )
 from workers.commands import engine_command
@@ -64,4 +64,10 @@ def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_g
         text = render(snapshot(data_dir, QueueConfig(), library))
         assert str(row["pid"]) in text and "gone" in text
     finally:
-        stop(consumer)
+        # Not a polite stop: Huey has already replaced the killed worker, and a polite stop
+        # waits 10-20 s for the new one to load its models before it can exit. How a worker
+        # stops is not this test's business (tests/test_stop_mid_paper.py covers it).
+        tree = [p.pid for p in process_tree(consumer.pid)]
+        kill9(tree)
+        consumer.wait(30)
+        wait_for(lambda: all_gone(tree), 30, "the worker's processes to exit")

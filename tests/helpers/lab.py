@@ -6,6 +6,12 @@ start it (``research-hub worker --data-dir D --queue URL`` for the owner,
 password travels in ``RESEARCH_HUB_REDIS_PASSWORD`` and the lab secret in
 ``RESEARCH_HUB_LAB_SECRET``. Each remote worker gets a HOME and a cache of
 its own and nothing else: it is never told where the library or the PDFs are.
+
+Starting a worker costs 10-20 s (torch, Docling and the model load), so tests
+that only need "a remote worker that serves" can share warm ones across a
+module: a ``Lab`` given a ``pool`` takes remote workers from it (and leaves
+them running), and ``marks`` makes :meth:`Lab.log` and :meth:`Lab.logs` show
+only what this test's part of the run wrote.
 """
 
 from __future__ import annotations
@@ -32,6 +38,14 @@ class Lab:
     folder: Path
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Warm remote workers shared by the tests of a module, by name; None: none shared.
+    pool: dict[str, subprocess.Popen[bytes]] | None = None
+    #: The size of each log (by name) when this test began; reads start there.
+    marks: dict[str, int] = field(default_factory=dict)
+
+    def mark_logs(self) -> None:
+        """From now on, :meth:`log` and :meth:`logs` show only what is written after this."""
+        self.marks = {p.name: p.stat().st_size for p in self.folder.glob("*.log")}
 
     @property
     def url(self) -> str:
@@ -56,15 +70,23 @@ class Lab:
             self.env(), self.folder / log_name)
 
     def remote(self, name: str, workers: int = 1) -> subprocess.Popen[bytes]:
-        """A remote worker with a HOME and cache of its own, and no data folder."""
+        """A remote worker with a HOME and cache of its own, and no data folder.
+
+        With a ``pool``, a live worker of that name is reused (it is already warm)."""
+        if self.pool is not None and name in self.pool and self.pool[name].poll() is None:
+            return self.pool[name]
         home = self.folder / name
         home.mkdir(parents=True, exist_ok=True)
         env = self.env(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
                        XDG_DATA_HOME=str(home / ".local" / "share"))
         env.pop("RESEARCH_HUB_DATA_DIR", None)  # a remote machine knows no library
-        return self._start(
+        process = self._start(
             engine_command("worker", "--queue", self.url, "--remote", "--workers", str(workers)),
             env, self.folder / f"{name}.log", cwd=home)
+        if self.pool is not None:  # the pool's owner stops it, not this test
+            self.processes.remove(process)
+            self.pool[name] = process
+        return process
 
     def _start(self, args: list[str], env: dict[str, str], log: Path,
                cwd: Path | None = None) -> subprocess.Popen[bytes]:
@@ -89,10 +111,14 @@ class Lab:
 
     def log(self, name: str) -> str:
         path = self.folder / name
-        return path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            return ""
+        with open(path, "rb") as f:
+            f.seek(self.marks.get(name, 0))
+            return f.read().decode(errors="replace")
 
     def logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in self.folder.glob("*.log"))
+        return "".join(self.log(p.name) for p in self.folder.glob("*.log"))
 
 
 def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
