@@ -21,8 +21,10 @@ run: $(STAMP)
 	$(VENV)/bin/research-hub --check-display
 	$(VENV)/bin/research-hub
 
+# Two test processes: most tests wait on worker processes starting or finishing, so two
+# keep both cores busy (tests/conftest.py keeps each file, and the corpus tests, together).
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app workers tests

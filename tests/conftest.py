@@ -23,6 +23,23 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MakePdfs = Callable[..., list[Path]]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two processes).
+
+    A file's tests stay in one process, so its module fixtures (a warm remote worker,
+    a redis-server) are set up once; and every file that uses the session's
+    ``corpus_library`` runs in the same process, so the corpus is ingested once.
+    Without ``-n`` the marks change nothing.
+    """
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    corpus_files = {file_of(i) for i in items if "corpus_library" in getattr(i, "fixturenames", ())}
+    for item in items:
+        group = "corpus-library" if file_of(item) in corpus_files else file_of(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
     root = tmp_path / "data"
