@@ -104,7 +104,8 @@ def test_ingest_opens_no_connection_runs_no_script_and_ignores_attachments(
     assert "bar baz" not in everything  # the attachment was never opened
     assert "this.print" not in everything  # the script is not text either
     # Nothing was extracted into the data folder: only our databases, logs and documents.
+    # (``workers/``: each worker process's status file, for the Workers monitor.)
     allowed = {"documents", "logs", "library.db", "library.db-shm", "library.db-wal",
-               "queue.db", "queue.db-shm", "queue.db-wal"}
+               "queue.db", "queue.db-shm", "queue.db-wal", "workers"}
     assert {f.name for f in data_dir.root.iterdir()} <= allowed
     assert all(f.name.endswith(".json.gz") for f in data_dir.documents.iterdir())

@@ -257,7 +257,14 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.logs import configure_logging
 
     configure_logging(data_dir, "lab-worker" if args.remote else "worker", verbose=args.verbose)
-    config = resolve(data_dir, read_settings=not args.remote)
+    if args.remote:
+        config = resolve(data_dir, read_settings=False)
+    else:
+        from workers.worker import until_writable
+
+        # The queue setting is in the library: while it cannot be read (a full or
+        # read-only data folder) the app's worker waits and says so; --burst fails.
+        config = until_writable(data_dir, lambda: resolve(data_dir), wait=not args.burst)
     if config.lab:
         config.require_secret()
     if args.remote:

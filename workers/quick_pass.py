@@ -144,6 +144,8 @@ def _process_main(root: str, consumer_pid: int, heartbeat: Any) -> None:
     import contextlib
     import signal
 
+    from workers.parent_watch import exit_with_parent
+
     with contextlib.suppress(OSError):
         os.nice(NICE)
     stopping: list[int] = []
@@ -153,6 +155,9 @@ def _process_main(root: str, consumer_pid: int, heartbeat: Any) -> None:
     def beat() -> None:
         heartbeat.value = time.monotonic()
 
+    # Also while a batch is in hand (a slow PDF inside PDFium): its papers are simply
+    # read again by the next quick pass.
+    exit_with_parent(consumer_pid)
     run_loop(DataDir.resolve(root), beat=beat,
              should_stop=lambda: bool(stopping) or os.getppid() != consumer_pid)
 

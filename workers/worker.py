@@ -319,7 +319,9 @@ def run_worker(
     A lab queue makes this process the library's owner in the lab.
     ``quick_pass``: run the quick keyword pass (``--no-quick-pass`` turns it off).
     """
-    config = config if config is not None else resolve_config(data_dir)
+    wait = not burst
+    if config is None:  # reads the library's setting: wait, like the rest, while unwritable
+        config = until_writable(data_dir, lambda: resolve_config(data_dir), wait)
     if config.lab:
         from workers.lab.consumers import run_lab_owner
 
@@ -327,7 +329,6 @@ def run_worker(
                       quick_pass=quick_pass)
         return
     library = Library(data_dir)
-    wait = not burst
 
     def open_and_reconcile() -> tuple[IngestQueue, settings_mod.Settings]:
         settings = settings_mod.load(library)
