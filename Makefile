@@ -22,9 +22,10 @@ run: $(STAMP)
 	$(VENV)/bin/research-hub
 
 # Two test processes: most tests wait on worker processes starting or finishing, so two
-# keep both cores busy (tests/conftest.py keeps each file, and the corpus tests, together).
+# keep both cores busy. A file's tests stay in one process (module fixtures are set up
+# once); the corpus library is built once for both (tests/conftest.py).
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadgroup
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app workers tests

@@ -23,23 +23,6 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MakePdfs = Callable[..., list[Path]]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two processes).
-
-    A file's tests stay in one process, so its module fixtures (a warm remote worker,
-    a redis-server) are set up once; and every file that uses the session's
-    ``corpus_library`` runs in the same process, so the corpus is ingested once.
-    Without ``-n`` the marks change nothing.
-    """
-    def file_of(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]
-
-    corpus_files = {file_of(i) for i in items if "corpus_library" in getattr(i, "fixturenames", ())}
-    for item in items:
-        group = "corpus-library" if file_of(item) in corpus_files else file_of(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
     root = tmp_path / "data"
@@ -108,9 +91,13 @@ def corpus() -> Path:
 def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The corpus papers ingested once per session by the real worker (``worker --burst``).
 
-    Shared by the ingestion and search tests (the ingestion takes about a
-    minute): tests must only read it.
+    Shared by the ingestion and search tests (the ingestion takes about two
+    minutes): tests must only read it. Under pytest-xdist (``make test`` runs two
+    processes) it is built once for the run: the first process to need it builds
+    it under a lock in the run's shared temporary folder, the other waits and
+    opens the same library.
     """
+    import fcntl
     import subprocess
     import sys
 
@@ -118,18 +105,27 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     from workers.registration import register_paths
     from workers.store import Library
 
-    data_dir = DataDir.resolve(tmp_path_factory.mktemp("corpus-data")).ensure()
-    library = Library(data_dir)
-    with IngestQueue(data_dir) as queue:
-        registered = register_paths(library, queue, [corpus / "papers"])
-    assert len(registered.intake.added) == len(list((corpus / "papers").glob("*.pdf")))
-    out = subprocess.run(
-        [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
-         "--workers", "2"],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return library
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, shared by its xdist processes
+    root, ready = base / "corpus-data", base / "corpus-data.ready"
+    with open(base / "corpus-data.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            data_dir = DataDir.resolve(root).ensure()
+            library = Library(data_dir)
+            with IngestQueue(data_dir) as queue:
+                registered = register_paths(library, queue, [corpus / "papers"])
+            assert len(registered.intake.added) == len(list((corpus / "papers").glob("*.pdf")))
+            library.close()
+            out = subprocess.run(
+                [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
+                 "--workers", "2"],
+                capture_output=True, text=True, timeout=900,
+            )
+            assert out.returncode == 0, out.stderr[-3000:]
+            ready.touch()
+    return Library(DataDir.resolve(root))
 
 
 @pytest.fixture
