@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from workers.guard import EXIT_LIMIT
@@ -72,9 +72,10 @@ def is_crash(exit_code: int | None) -> bool:
 
 def reconcile(
     library: Library, queue: IngestQueue, settings: Settings,
-    exits: Mapping[int, int | None] | None = None,
+    exits: Mapping[int, int | None] | None = None, own_pids: Collection[int] = (),
 ) -> Reconciled:
-    """One pass; ``exits`` maps pids of this consumer's dead workers to their exit codes."""
+    """One pass; ``exits`` maps pids of this consumer's dead workers to their exit codes;
+    ``own_pids``: this consumer's worker processes (their exit codes will be known)."""
     report = Reconciled()
     exits = exits or {}
     now = time.time()
@@ -83,6 +84,11 @@ def reconcile(
         dead = local and not pid_alive(paper.worker_pid or 0)
         expired = (paper.heartbeat_at or 0) < now - settings.lease_s
         if not (dead or expired):
+            continue
+        if dead and paper.worker_pid in own_pids and paper.worker_pid not in exits:
+            # Our own worker died after the consumer last collected exit codes: judge it
+            # on the next pass, when its code tells a crash from a kill (a segfault
+            # judged now would count as "cause unknown", an interruption).
             continue
         if dead:
             code = exits.get(paper.worker_pid or 0)

@@ -236,7 +236,8 @@ class IngestConsumer(EngineConsumer):
             )
             if not judge_leases:
                 settings.lease_s = float("inf")
-            report = reconcile(self.library, self.queue, settings, self.exits)
+            own = {process.pid for _, process in self.worker_threads if process.pid}
+            report = reconcile(self.library, self.queue, settings, self.exits, own_pids=own)
             self._kill_hung(report.hung_pids)
             FileRegistry(self.library.data_dir).prune()
             if self._storage_ok_since is None:
