@@ -78,7 +78,10 @@ def test_view_workers_lists_this_computer_s_workers_and_shows_a_stopped_one_gone
     panel = hub.workers_panel
     assert not hub.workers_monitor.active  # nothing polls while the view is hidden
     panel.toggleViewAction().trigger()
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
+    # The entry is written "starting", then "idle" once its engine is set: a poll may see
+    # either, so wait for the second.
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1
+                    and panel.model.index(0, 0).data(WorkerRole).state == "idle", timeout=10_000)
     first = panel.model.index(0, 0).data(WorkerRole)
     assert first.pid == os.getpid() and first.state == "idle" and first.role == "solo"
     assert "this computer (solo)" in panel.summary.text()
