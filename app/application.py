@@ -41,6 +41,7 @@ from app.windows.citations_ui import CitationsUI
 from app.windows.main_window import MainWindow
 from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
+from workers.engine import IngestQueue
 from workers.lab.config import (
     ENV_SECRET,
     SECRET_FILE,
@@ -51,7 +52,6 @@ from workers.lab.config import (
 )
 from workers.lab.config import resolve as resolve_queue
 from workers.paths import DataDir
-from workers.queue import IngestQueue
 from workers.settings import Settings
 from workers.store import Library, Paper, Status
 

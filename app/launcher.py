@@ -70,7 +70,7 @@ def parse_app_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def wants_cli(args: Sequence[str]) -> bool:
     """A command (or the command line's --help/--version) after any global options."""
-    from workers.cli import GLOBAL_OPTIONS, command_index
+    from workers.cli.main import GLOBAL_OPTIONS, command_index
 
     if command_index(args) is not None:
         return True
@@ -108,12 +108,12 @@ def keep_startup_out_of_gc() -> None:
 def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None = None) -> int:
     """``ready(hub)`` is called once the window is up (benchmarks time the real start)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from workers.cli import main as cli_main
+    from workers.cli.main import main as cli_main
 
     if args and args[0] == "--worker":  # the frozen bundle's executable runs the worker too
         return cli_main(["worker", *args[1:]])
     if wants_cli(args):
-        from workers.cli import command_index
+        from workers.cli.main import command_index
 
         if command_index(args) is None and {"-h", "--help"} & set(args):
             # The command line's help, then the desktop app's own options.

@@ -101,8 +101,8 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     import subprocess
     import sys
 
-    from workers.queue import IngestQueue
-    from workers.registration import register_paths
+    from workers.engine import IngestQueue
+    from workers.adding import add_paths
     from workers.store import Library
 
     base = tmp_path_factory.getbasetemp()
@@ -115,7 +115,7 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
             data_dir = DataDir.resolve(root).ensure()
             library = Library(data_dir)
             with IngestQueue(data_dir) as queue:
-                registered = register_paths(library, queue, [corpus / "papers"])
+                registered = add_paths(library, queue, [corpus / "papers"])
             assert len(registered.intake.added) == len(list((corpus / "papers").glob("*.pdf")))
             library.close()
             out = subprocess.run(

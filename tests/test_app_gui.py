@@ -31,8 +31,8 @@ from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # 
 from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
 from tests.helpers.gui import drop  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.store import ErrorClass, Library, Stage, Status  # noqa: E402
 
 HEAVY = ("torch", "docling", "sentence_transformers", "transformers", "onnxruntime")
@@ -54,7 +54,7 @@ def test_paper_model_passes_modeltester(
     poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=20, idle_ms=50)
     poller.updated.connect(model.apply)
     with IngestQueue(data_dir) as queue:
-        register_paths(writer, queue, make_pdfs(6))
+        add_paths(writer, queue, make_pdfs(6))
         with qtbot.waitSignal(model.refreshed, timeout=10_000):
             poller.start()  # the first load happens on the poller's thread
         try:
@@ -67,7 +67,7 @@ def test_paper_model_passes_modeltester(
             ids = [p.id for p in model.papers()]
             writer.cancel(ids[:2])
             writer.remove(ids[2:4])
-            register_paths(writer, queue, make_pdfs(3, prefix="more"))
+            add_paths(writer, queue, make_pdfs(3, prefix="more"))
 
             def statuses() -> list[str]:
                 return [model.index(r, Column.STATUS).data() for r in range(model.rowCount())]

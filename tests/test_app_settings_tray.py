@@ -21,7 +21,7 @@ from tests.helpers.worker_processes import alive, process_tree, wait_for
 from workers import settings as settings_mod
 from workers.domain import Tier
 from workers.paths import DataDir
-from workers.queue import IngestQueue
+from workers.engine import IngestQueue
 from workers.store import ErrorClass, Library
 
 #: Stands in for the worker where what is tested is the supervisor's reaction: it runs

@@ -21,8 +21,8 @@ from app.models.paper_model import PaperModel, paper_row
 from app.services.library_poller import LibraryPoller
 from tests.helpers.gui import drop, open_hub
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library, Status
 
 Statements = list[tuple[int, str]]
@@ -123,7 +123,7 @@ def test_a_request_wakes_the_poller_at_once(qtbot, data_dir: DataDir, make_pdfs)
             poller.start()
         assert model.rowCount() == 0
         with IngestQueue(data_dir) as queue:
-            register_paths(writer, queue, make_pdfs(2))
+            add_paths(writer, queue, make_pdfs(2))
         with qtbot.waitSignal(model.refreshed, timeout=10_000):
             poller.request()
         assert model.rowCount() == 2

@@ -18,9 +18,10 @@ from app.windows.settings_dialog import SettingsDialog  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.lab.config import SECRET_FILE  # noqa: E402
-from workers.monitor import Snapshot, WorkerRow  # noqa: E402
+from workers.cli.monitor import Snapshot, WorkerRow  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.registry import Beacon, FileRegistry  # noqa: E402
+from workers.runtime.guard import Guard  # noqa: E402
+from workers.runtime.status_board import FileBoard  # noqa: E402
 from workers.store import Library  # noqa: E402
 
 
@@ -73,13 +74,13 @@ def test_worker_model_mirrors_rows_exactly_and_passes_modeltester(qtmodeltester)
 def test_view_workers_lists_this_computer_s_workers_and_shows_a_stopped_one_gone(
     qtbot, hub: ResearchHub, data: DataDir
 ) -> None:
-    beacon = Beacon(FileRegistry(data), role="solo")  # a worker process's entry, for real
-    beacon.engine("fast", "all-MiniLM-L6-v2")
+    guard = Guard(FileBoard(data), role="solo")  # a worker process's entry, for real
+    guard.ready("fast", "all-MiniLM-L6-v2")
     panel = hub.workers_panel
     assert not hub.workers_monitor.active  # nothing polls while the view is hidden
     panel.toggleViewAction().trigger()
-    # The entry is written "starting", then "idle" once its engine is set: a poll may see
-    # either, so wait for the second.
+    # The entry is written "starting", then "idle" once its models are loaded: a poll may
+    # see either, so wait for the second.
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1
                     and panel.model.index(0, 0).data(WorkerRole).state == "idle", timeout=10_000)
     first = panel.model.index(0, 0).data(WorkerRole)
@@ -88,10 +89,11 @@ def test_view_workers_lists_this_computer_s_workers_and_shows_a_stopped_one_gone
     panel.table.selectionModel().select(
         panel.model.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
         | QItemSelectionModel.SelectionFlag.Rows)
-    beacon.working(42)
+    guard.hold(42, renew=lambda: True, renew_every_s=60, timeout_s=600, memory_limit_mb=10**6,
+               on_limit=lambda _class, _detail: None)
     qtbot.waitUntil(lambda: panel.model.index(0, WorkerColumn.PAPER).data() == "#42",
                     timeout=10_000)
-    beacon.close()
+    guard.close()
     qtbot.waitUntil(lambda: panel.model.index(0, WorkerColumn.STATE).data() == "gone",
                     timeout=10_000)
     assert panel.table.selectionModel().isRowSelected(0)  # the refresh kept the selection
@@ -143,12 +145,12 @@ def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
 
 def test_the_details_pane_names_the_machine_holding_a_paper(data: DataDir, tmp_path: Path) -> None:
     from app.panels.details_pane import details_html
-    from workers.queue import IngestQueue
-    from workers.registration import register_paths
+    from workers.engine import IngestQueue
+    from workers.adding import add_paths
 
     library = Library(data)
     with IngestQueue(data) as queue:
-        [pid] = register_paths(library, queue, [make_pdf(tmp_path / "p.pdf", TOPIC_PAGES)]
+        [pid] = add_paths(library, queue, [make_pdf(tmp_path / "p.pdf", TOPIC_PAGES)]
                                ).intake.added
     library.start(pid, worker_host="gpu-box", worker_pid=4242)  # as the lab owner records it
     assert "gpu-box, process 4242" in details_html([library.get(pid)])

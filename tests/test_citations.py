@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.papers import add_papers, chunk
-from workers.citations import (
+from workers.identity.citations import (
     Reference,
     citation_keys,
     cite_command,
@@ -18,8 +18,8 @@ from workers.citations import (
     to_bibtex,
     to_ris,
 )
-from workers.cli import main
-from workers.paper_identity import PAGE, Identity, split_name
+from workers.cli.main import main
+from workers.identity.record import PAGE, Identity, split_name
 from workers.paths import DataDir
 from workers.store import Library
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from workers import settings as settings_mod
-from workers.doctor import diagnose
+from workers.cli.doctor import diagnose
 from workers.paths import DataDir
 from workers.pipeline.embedding import (
     MIN_COSINE,
@@ -21,7 +21,7 @@ from workers.pipeline.embedding import (
     choose_precision,
     cpu_flags,
 )
-from workers.reembed import embed_text
+from workers.runtime.reembed import embed_text
 from workers.store import Library
 
 

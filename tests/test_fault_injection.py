@@ -35,12 +35,12 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.fault_injection import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
+from workers.runtime.faults import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import ErrorClass, Library, Status
-from workers.tasks import ENV_RETRY_DELAY, RETRIES
+from workers.runtime.tasks import ENV_RETRY_DELAY, RETRIES
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.integration
 
 def register(library: Library, data_dir: DataDir, files: list[Path]) -> list[int]:
     with IngestQueue(data_dir) as queue:
-        return register_paths(library, queue, files).intake.added
+        return add_paths(library, queue, files).intake.added
 
 
 # -- kill -9 at random moments -------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 
 from tests.helpers.pdfgen import UNICODE_FONT, make_pdf, make_unicode_pdf
 from tests.helpers.skips import skip_or_fail
-from workers.paper_identity import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
-from workers.pipeline.identity import extract_identity
-from workers.pipeline.identity_sources import xmp_fields, xmp_packet
+from workers.identity.record import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
+from workers.identity.extract import extract_identity
+from workers.identity.sources import xmp_fields, xmp_packet
 
 TITLE = "Measuring Glacier Retreat with Ground Penetrating Radar"
 AUTHORS_LINE = "Jane Doe, John Q. Smith and Ana Pérez"
@@ -176,8 +176,8 @@ def test_papers_indexed_before_identities_get_one_in_the_background(
     """The pass reads the stored Docling document and the PDF's first page, no re-parse."""
     from tests.helpers.papers import chunk
     from workers.domain import Tier
-    from workers.identity_pass import run_identity_pass
-    from workers.paper_identity import EXTRACTOR_VERSION
+    from workers.runtime.identity_backfill import run_identity_pass
+    from workers.identity.record import EXTRACTOR_VERSION
     from workers.pipeline.convert import Converter
     from workers.pipeline.ingest import sha256_of
     from workers.pipeline.preflight import preflight

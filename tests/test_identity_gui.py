@@ -19,8 +19,8 @@ from app.services.citation_service import BIBTEX_MIME  # noqa: E402
 from app.services.library_poller import LibraryPoller  # noqa: E402
 from tests.helpers.papers import add_papers, chunk  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
-from workers.citations import parse_bibtex  # noqa: E402
-from workers.paper_identity import PAGE, STAMP, Identity  # noqa: E402
+from workers.identity.citations import parse_bibtex  # noqa: E402
+from workers.identity.record import PAGE, STAMP, Identity  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import FileInfo, Library, Status  # noqa: E402
 

@@ -10,9 +10,9 @@ import pytest
 
 from tests.helpers.papers import add_papers, chunk
 from tests.helpers.rawdb import raw_db
-from workers.paper_identity import PAGE, STAMP, USER, Identity, parse_field
+from workers.identity.record import PAGE, STAMP, USER, Identity, parse_field
 from workers.paths import DataDir
-from workers.search.protocol import Filters, Hit, parse_years
+from workers.search.results import Filters, Hit, parse_years
 from workers.store import Library, PaperNotFound
 
 
@@ -192,7 +192,7 @@ def test_hits_name_their_source_and_old_json_still_parses() -> None:
 
 def test_status_json_carries_the_identity(data_dir: DataDir, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from workers.cli import main
+    from workers.cli.main import main
 
     lib = Library(data_dir)
     pid = add_papers(lib, tmp_path, 1)[0]

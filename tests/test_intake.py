@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-from workers.commands import engine_command
+from workers.processes import engine_command
 from workers.paths import DataDir
-from workers.queue import IngestQueue
+from workers.engine import IngestQueue
 from workers.store import Library
 from workers.watch.watcher import FolderWatcher
 
@@ -166,7 +166,7 @@ def test_drop_cli_and_watcher_make_the_same_library(tmp_path: Path, qtbot, hub) 
 
 def test_a_deleted_file_is_forgotten_when_the_user_says_so(tmp_path: Path) -> None:
     from workers import settings as settings_mod
-    from workers.registration import register_paths
+    from workers.adding import add_paths
 
     data_dir = DataDir.resolve(tmp_path / "data")
     library = Library(data_dir)
@@ -177,7 +177,7 @@ def test_a_deleted_file_is_forgotten_when_the_user_says_so(tmp_path: Path) -> No
     folder.mkdir()
     make_pdf(folder / "a.pdf", TOPIC_PAGES[:1])
     with IngestQueue(data_dir) as queue:
-        [paper_id] = register_paths(library, queue, [folder]).intake.added
+        [paper_id] = add_paths(library, queue, [folder]).intake.added
         (folder / "a.pdf").unlink()
-        outcome = register_paths(library, queue, [folder]).intake
+        outcome = add_paths(library, queue, [folder]).intake
     assert outcome.removed == [paper_id] and library.papers() == []

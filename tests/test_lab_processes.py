@@ -23,6 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.helpers.lab import Lab, worker_pids
@@ -40,10 +41,10 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.lab.wire import PROTOCOL, LabSerializer
+from workers.lab.wire import PROTOCOL, LabSerializer, ResultMessage
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
@@ -100,7 +101,7 @@ def shared_lab(warm_remotes, data_dir: DataDir):  # type: ignore[no-untyped-def]
 def register_and_hide(lab: Lab, library: Library, files: list[Path]) -> list[int]:
     """Register (the owner's machine publishes the bytes), then delete the originals."""
     with IngestQueue(lab.data_dir, lab.config) as queue:
-        ids = register_paths(library, queue, files).intake.added
+        ids = add_paths(library, queue, files).intake.added
     for path in files:
         path.unlink()
     return ids
@@ -213,19 +214,22 @@ def test_owner_killed_while_remote_workers_finish_commits_their_results_on_resta
     lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast")
-    ids = register_and_hide(lab, library, generated(tmp_path / "papers", 10))
+    ids = register_and_hide(lab, library, generated(tmp_path / "papers", 6))
     owner = lab.owner(workers=0)
     lab.remote("remote-a")
     wait_for(lambda: library.counts()[Status.COMPLETED] >= 2, START_S, "the first papers")
     kill9(worker_pids(owner))
     done_before = library.counts()[Status.COMPLETED]
-    # Without an owner the remote worker finishes the published papers; results wait in Redis.
+    # Papers added while no owner runs are published by whoever adds them (here: this
+    # test, as `research-hub add` would); the remote worker ingests them, and their
+    # results wait in Redis, as do those of the first papers it had not sent yet.
+    late = register_and_hide(lab, library, generated(tmp_path / "late", 4, first=50))
+    ids += late
     with IngestQueue(lab.data_dir, lab.config) as queue:
-        wait_for(lambda: len(queue.lab.result_tickets()) >= len(ids) - done_before - 1
+        wait_for(lambda: len(queue.lab.result_tickets()) >= len(ids) - done_before
                  and not queue.lab.leases()[0], SETTLE_S, "the remote worker to finish")
-        waiting = len(queue.lab.result_tickets())
-    assert waiting >= 1
     assert library.counts()[Status.COMPLETED] == done_before  # nobody committed meanwhile
+    assert all(library.get(pid).status is Status.PENDING for pid in late)
     lab.owner(workers=0, log_name="owner-2.log")
     wait_for(lambda: settled(library), SETTLE_S, "every paper to settle")
     report = check_library(library, expected_papers=len(ids))
@@ -233,7 +237,8 @@ def test_owner_killed_while_remote_workers_finish_commits_their_results_on_resta
     starts = raw_db(library).execute(
         "SELECT paper_id, count(*) FROM paper_events WHERE event = 'started' GROUP BY paper_id"
     ).fetchall()
-    assert all(n == 1 for _pid, n in starts), starts  # nothing was ingested twice
+    assert sorted(pid for pid, _n in starts) == sorted(ids)  # each recorded as started...
+    assert all(n == 1 for _pid, n in starts), starts  # ...once: nothing was ingested twice
 
 
 def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
@@ -241,8 +246,12 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
 ) -> None:
     from huey.storage import PriorityRedisStorage
 
-    from workers.lab import remote
-    from workers.queue import LabHuey
+    from workers.adding import file_info
+    from workers.domain import Priority
+    from workers.lab.publish import Publisher
+    from workers.lab.queue import LabHuey
+    from workers.lab.wire import LimitFields, PipelineFields, TaskOrder
+    from workers.runtime.tasks import register_ingest
 
     lab = shared_lab
     library = Library(lab.data_dir)
@@ -253,34 +262,44 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
         [decoy] = register_and_hide(lab, library, generated(tmp_path / "decoy", 1))
         wait_for(lambda: library.get(decoy).status is Status.COMPLETED, START_S,
                  "the worker to be serving")
-        job = {"v": PROTOCOL, "paper_id": decoy, "ticket": "0" * 32, "sha256": "0" * 64,
-               "size": 1, "pipeline": {}, "limits": {}}
+        order = TaskOrder(PROTOCOL, decoy, "0" * 32, "0" * 64, 1, "",
+                          PipelineFields("fast", "", 10, 4, "", "auto"),
+                          LimitFields(60.0, 1.0, 1024, 10.0))
 
         def forger(secret: bytes, max_bytes: int = 64 * 1024) -> tuple[LabHuey, object]:
             """A Huey on the lab's Redis that signs with ``secret`` (and sends up to max_bytes)."""
             huey = LabHuey("research-hub", storage_class=PriorityRedisStorage,
                            connection_pool=queue.lab.pool, results=False,
                            serializer=LabSerializer(secret, max_bytes))
-            return huey, remote.register(huey, lab.config, role="remote").lab_ingest
+            return huey, register_ingest(huey, lambda: None)
 
         # 1. A task signed with the wrong secret.
         wrong, wrong_task = forger(b"not-the-lab-secret-at-all")
-        wrong.enqueue(wrong_task.s(job))  # type: ignore[attr-defined]
+        wrong.enqueue(wrong_task.s(order))  # type: ignore[attr-defined]
         # 2. A correctly signed task far over the size limit.
         big, big_task = forger(lab.secret.encode(), max_bytes=2**30)
-        big.enqueue(big_task.s({**job, "padding": secrets.token_bytes(200_000)}))  # type: ignore[attr-defined]
-        # 3. A result whose hash does not match the paper it claims to be.
-        [target] = register_and_hide(lab, library, generated(tmp_path / "target", 1, first=7))
+        padded = msgspec.structs.replace(order, file_name=secrets.token_hex(100_000))
+        big.enqueue(big_task.s(padded))  # type: ignore[attr-defined]
+        # 3. A result whose hash does not match the paper it claims to be: the paper is
+        #    published with no task (no worker can take it), so the forged result is the
+        #    only result its ticket will ever see.
+        [path] = generated(tmp_path / "target", 1, first=7)
+        [target] = library.intake.apply([file_info(path)]).added
+        Publisher(library, queue.lab, lambda _order, _priority: None).publish(
+            [target], Priority.USER)
+        path.unlink()
         ticket = queue.lab.tickets()[target]
-        forged = queue.lab.result_serializer.serialize({
-            "v": PROTOCOL, "kind": "completed", "paper_id": target, "ticket": ticket.ticket,
-            "sha256": "0" * 64, "worker": "forger:1", "sent_at": time.time(),
-            "result": None})
+        forged = queue.lab.result_serializer.encode(ResultMessage(
+            v=PROTOCOL, kind="completed", paper_id=target, ticket=ticket.ticket,
+            sha256="0" * 64, worker="forger:1", sent_at=time.time()))
         queue.lab.redis.hset(queue.lab.key("results"), ticket.ticket, forged)
         # 4. A result signed with the wrong secret.
         queue.lab.redis.hset(queue.lab.key("results"), "f" * 32, LabSerializer(
-            b"not-the-lab-secret-at-all").serialize({"v": PROTOCOL, "kind": "completed"}))
-        # The worker keeps serving: the target paper is then ingested for real.
+            b"not-the-lab-secret-at-all").encode(ResultMessage(
+                v=PROTOCOL, kind="completed", paper_id=decoy, ticket="f" * 32, sha256="",
+                worker="forger:2", sent_at=time.time())))
+        # The owner refuses the forged result and publishes the paper again; the worker
+        # keeps serving: the target paper is then ingested for real.
         wait_for(lambda: library.get(target).status is Status.COMPLETED, SETTLE_S,
                  "the target paper to complete")
     remote_log, owner_log = lab.log("remote-a.log"), lab.log("owner.log")
@@ -296,7 +315,7 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
 def test_a_paper_dropped_during_a_backfill_of_50_starts_before_the_backfill_ends(
     shared_lab: Lab, tmp_path: Path
 ) -> None:
-    from workers.registration import file_info
+    from workers.adding import file_info
 
     lab = shared_lab
     library = Library(lab.data_dir)
@@ -325,7 +344,7 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     remote; re-embedding, which needs the library, stays on the owner's machine."""
     import subprocess
 
-    from workers.commands import engine_command
+    from workers.processes import engine_command
     from workers.pipeline.models import builtin_minilm_dir
 
     library = Library(lab.data_dir)
@@ -394,7 +413,7 @@ def test_the_owner_runs_the_quick_pass_so_a_paper_is_findable_before_any_worker_
     library = Library(lab.data_dir)
     path = make_pdf(tmp_path / "waiting.pdf", pages, salt="quick pass in a lab")
     with IngestQueue(lab.data_dir, lab.config) as queue:
-        [paper_id] = register_paths(library, queue, [path]).intake.added
+        [paper_id] = add_paths(library, queue, [path]).intake.added
 
     def hits() -> list:  # type: ignore[type-arg]
         return Searcher(library, None, "m").search(rare, mode="keyword", per_paper=0).hits

@@ -16,6 +16,7 @@ import secrets
 import time
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -33,14 +34,25 @@ from workers.lab.config import (
     save_secret,
 )
 from workers.lab.owner import LabOwner
-from workers.lab.wire import PROTOCOL, LabSerializer, Refused
-from workers.paper_identity import FILE_NAME, PAGE, Identity
+from workers.lab.queue import LabQueue
+from workers.lab.wire import (
+    PROTOCOL,
+    LabSerializer,
+    Refused,
+    ResultFields,
+    ResultMessage,
+    ingest_result,
+    result_fields,
+)
+from workers.identity.record import FILE_NAME, PAGE, Identity
 from workers.paths import DataDir
 from workers.pipeline.chunking import Chunk
 from workers.pipeline.convert import TierChoice
 from workers.pipeline.ingest import IngestResult
-from workers.queue import IngestQueue, LabHuey, Priority
-from workers.registration import register_paths
+from workers.domain import Priority
+from workers.engine import IngestQueue
+from workers.lab.queue import LabHuey
+from workers.adding import add_paths
 from workers.store import Library
 
 WORKER = "elsewhere:4242"
@@ -91,24 +103,32 @@ def _result(sha: str, texts: list[str]) -> IngestResult:
                         384, {"parse_s": 0.1})
 
 
-def test_signed_messages_are_checked_before_anything_is_unpickled() -> None:
+def _message(result: IngestResult | None, **changes: object) -> ResultMessage:
+    message = ResultMessage(v=PROTOCOL, kind="completed", paper_id=1, ticket="t" * 32,
+                            sha256="a" * 64, worker=WORKER, sent_at=time.time(),
+                            result=result_fields(result) if result is not None else None)
+    return msgspec.structs.replace(message, **changes) if changes else message
+
+
+def test_signed_messages_are_checked_before_anything_is_decoded() -> None:
     ours = LabSerializer(b"the-lab-secret-0123456789", max_bytes=10 * 2**20)
     result = _result("a" * 64, ["one", "two"])
-    back = ours.deserialize(ours.serialize({"v": PROTOCOL, "result": result}))
-    assert back["result"].sha256 == result.sha256
-    assert back["result"].chunks == result.chunks
-    assert np.array_equal(back["result"].vectors, result.vectors)
+    back = ingest_result(ours.decode(ours.encode(_message(result)), ResultMessage).result)
+    assert back.sha256 == result.sha256
+    assert back.chunks == result.chunks
+    assert np.array_equal(back.vectors, result.vectors)
+    assert back.identity == result.identity and back.tier == result.tier
     theirs = LabSerializer(b"another-secret-0123456789", max_bytes=10 * 2**20)
     with pytest.raises(Refused, match="bad signature"):
-        ours.deserialize(theirs.serialize({"v": PROTOCOL}))
+        ours.decode(theirs.encode(_message(None)), ResultMessage)
     small = LabSerializer(b"the-lab-secret-0123456789", max_bytes=1000)
     with pytest.raises(Refused, match="over the limit"):
-        small.deserialize(ours.serialize({"blob": secrets.token_bytes(5000)}))
+        small.decode(ours.encode(_message(None, detail=secrets.token_hex(2500))), ResultMessage)
     # A small message that inflates past the limit (a zip bomb) is refused while inflating.
     with pytest.raises(Refused, match="decompresses to more"):
-        small.deserialize(ours.serialize({"blob": b"x" * 100_000}))
+        small.decode(ours.encode(_message(None, detail="x" * 100_000)), ResultMessage)
     with pytest.raises(Refused, match="over the limit"):
-        small.serialize({"blob": secrets.token_bytes(5000)})
+        small.encode(_message(None, detail=secrets.token_hex(2500)))
 
     class Exploit:
         def __reduce__(self):  # type: ignore[no-untyped-def]
@@ -116,10 +136,33 @@ def test_signed_messages_are_checked_before_anything_is_unpickled() -> None:
 
             return (os.system, ("echo pwned",))
 
-    # Even correctly signed, a message naming anything but data types is refused.
+    # Even correctly signed, a pickle is never unpickled: it is not a message at all.
     forged = ours._sign(b"p" + pickle.dumps(Exploit()))
-    with pytest.raises(Refused, match="not allowed"):
-        ours.deserialize(forged)
+    with pytest.raises(Refused, match="could not be read|no protocol version"):
+        ours.decode(forged, ResultMessage)
+
+
+def _signed_raw(serializer: LabSerializer, fields: dict[str, object]) -> bytes:
+    """A correctly signed message with exactly these fields (as another version might send)."""
+    return bytes(serializer._sign(b"p" + msgspec.msgpack.encode(fields)))
+
+
+def test_versions_wrong_types_extra_fields_and_short_vectors_are_each_refused() -> None:
+    ours = LabSerializer(b"the-lab-secret-0123456789", max_bytes=10 * 2**20)
+    good = msgspec.to_builtins(_message(_result("a" * 64, ["one", "two"])),
+                               builtin_types=(bytes,))
+    for version in (PROTOCOL - 1, PROTOCOL + 1):
+        with pytest.raises(Refused, match=f"protocol {version}; this machine speaks"):
+            ours.decode(_signed_raw(ours, {**good, "v": version}), ResultMessage)
+    with pytest.raises(Refused, match=r"malformed ResultMessage .*paper_id"):
+        ours.decode(_signed_raw(ours, {**good, "paper_id": "seven"}), ResultMessage)
+    with pytest.raises(Refused, match=r"malformed ResultMessage .*unknown field"):
+        ours.decode(_signed_raw(ours, {**good, "payload": "exec this"}), ResultMessage)
+    short = dict(good["result"])  # type: ignore[arg-type]
+    short["vectors"] = short["vectors"][:-4]  # type: ignore[index]
+    with pytest.raises(Refused, match="vectors hold"):
+        ours.decode(_signed_raw(ours, {**good, "result": short}), ResultMessage)
+    assert isinstance(ours.decode(_signed_raw(ours, good), ResultMessage).result, ResultFields)
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -138,7 +181,7 @@ def test_publishing_puts_checked_bytes_a_ticket_and_a_signed_task(
     library = Library(data_dir)
     files = _papers(tmp_path, 3)
     with IngestQueue(data_dir, lab_config) as queue:
-        ids = register_paths(library, queue, files).intake.added
+        ids = add_paths(library, queue, files).intake.added
         tickets = queue.lab.tickets()
         assert set(tickets) == set(ids)
         for paper in library.get_many(ids):
@@ -151,9 +194,9 @@ def test_publishing_puts_checked_bytes_a_ticket_and_a_signed_task(
         for message in raw:  # each task is signed with the lab's secret, not another
             with pytest.raises(Refused):
                 other.deserialize(message[8:])
-        jobs = [t.args[0] for t in queue.huey.pending()]
-        assert {j["ticket"] for j in jobs} == {t.ticket for t in tickets.values()}
-        assert all("path" not in j and str(tmp_path) not in repr(j) for j in jobs)
+        orders = [t.args[0] for t in queue.huey.pending()]
+        assert {o.ticket for o in orders} == {t.ticket for t in tickets.values()}
+        assert all(str(tmp_path) not in repr(o) for o in orders)
 
 
 def test_a_user_drop_overtakes_a_backfill_in_the_queue(
@@ -164,14 +207,14 @@ def test_a_user_drop_overtakes_a_backfill_in_the_queue(
         backfill = library.intake.apply(
             [_info(p) for p in _papers(tmp_path, 6)]).added
         queue.enqueue(backfill)  # the watcher's priority
-        dropped = register_paths(library, queue, _papers(tmp_path, 1, first=50)).intake.added
+        dropped = add_paths(library, queue, _papers(tmp_path, 1, first=50)).intake.added
         first = queue.huey.dequeue()
-        assert first.args[0]["paper_id"] == dropped[0]
-        assert queue.huey.dequeue().args[0]["paper_id"] == backfill[0]
+        assert first.args[0].paper_id == dropped[0]
+        assert queue.huey.dequeue().args[0].paper_id == backfill[0]
 
 
 def _info(path: Path):  # type: ignore[no-untyped-def]
-    from workers.registration import file_info
+    from workers.adding import file_info
 
     return file_info(path)
 
@@ -183,7 +226,7 @@ def test_the_blob_budget_keeps_the_rest_waiting_in_priority_order(
     configure(library, lab_prefetch_mb=1)
     files = _papers(tmp_path, 5, pad=400_000)  # ~400 kB each: two fit in 1 MB
     with IngestQueue(data_dir, lab_config) as queue:
-        ids = register_paths(library, queue, files).intake.added
+        ids = add_paths(library, queue, files).intake.added
         assert sorted(queue.lab.tickets()) == ids[:2]
         assert queue.lab.wanted_counts()[Priority.USER] == 3
         owner = LabOwner(library, queue)
@@ -200,17 +243,17 @@ def test_the_blob_budget_keeps_the_rest_waiting_in_priority_order(
 
 def _run_as_worker(queue: IngestQueue, paper_id: int, texts: list[str], sha: str | None = None,
                    kind: str = "completed", ttl_s: float = 30.0,
-                   **result_fields: object) -> str:
+                   **changes: object) -> str:
     """Claim, then send a result for ``paper_id`` exactly as a lab worker does."""
     ticket = queue.lab.tickets()[paper_id]
     assert queue.lab.claim(paper_id, ticket.ticket, WORKER, ttl_s) == "ok"
     result = None
     if kind == "completed":
-        result = dataclasses.replace(_result(sha or ticket.sha256, texts), **result_fields)
-    envelope = {"v": PROTOCOL, "kind": kind, "paper_id": paper_id, "ticket": ticket.ticket,
-                "sha256": sha or ticket.sha256, "worker": WORKER, "sent_at": time.time(),
-                "result": result}
-    payload = queue.lab.result_serializer.serialize(envelope)
+        result = dataclasses.replace(_result(sha or ticket.sha256, texts), **changes)
+    message = ResultMessage(v=PROTOCOL, kind=kind, paper_id=paper_id, ticket=ticket.ticket,
+                            sha256=sha or ticket.sha256, worker=WORKER, sent_at=time.time(),
+                            result=result_fields(result) if result is not None else None)
+    payload = queue.lab.result_serializer.encode(message)
     queue.lab.finish(paper_id, ticket.ticket, WORKER, payload)
     return ticket.ticket
 
@@ -220,7 +263,7 @@ def test_a_result_is_committed_once_and_its_bytes_leave_redis(
 ) -> None:
     library = Library(data_dir)
     with IngestQueue(data_dir, lab_config) as queue:
-        [pid] = register_paths(library, queue, _papers(tmp_path, 1)).intake.added
+        [pid] = add_paths(library, queue, _papers(tmp_path, 1)).intake.added
         owner = LabOwner(library, queue)
         token = _run_as_worker(queue, pid, texts=["alpha", "beta", "gamma"])
         # The same result arriving twice (a duplicated delivery) must not complete it twice.
@@ -251,12 +294,12 @@ def test_a_lab_result_brings_its_precision_and_identity_through_the_commit_path(
     named = make_pdf(folder / "2101.00001v2.pdf", TOPIC_PAGES, salt="named by its id")
     private = make_pdf(folder / "grant draft for Ada.pdf", TOPIC_PAGES, salt="a private name")
     with IngestQueue(data_dir, lab_config) as queue:
-        arxiv_paper, other = register_paths(library, queue, [named, private]).intake.added
-        jobs = {job["paper_id"]: job for job in queue._jobs(queue.huey.pending())}
-        assert jobs[arxiv_paper]["file_name"] == "2101.00001v2.pdf"
-        assert jobs[other]["file_name"] == ""
-        assert "grant draft" not in repr(jobs)
-        assert {job["pipeline"]["precision"] for job in jobs.values()} == {"bf16"}
+        arxiv_paper, other = add_paths(library, queue, [named, private]).intake.added
+        orders = {o.paper_id: o for o in LabQueue._orders(queue.huey.pending())}
+        assert orders[arxiv_paper].file_name == "2101.00001v2.pdf"
+        assert orders[other].file_name == ""
+        assert "grant draft" not in repr(orders)
+        assert {o.pipeline.precision for o in orders.values()} == {"bf16"}
         identity = Identity()
         identity.set("title", "Attention Across Machines", PAGE)
         identity.set("authors", ["Ada Lovelace", "Alan Turing"], PAGE)
@@ -280,13 +323,13 @@ def test_the_identity_pass_runs_on_the_owner_only_queue(
     """A paper indexed before identities (here: by an older extractor) gets its identity
     from the background pass, which in lab mode is an owner-only task: it reads the
     stored document and the user's PDF, which never leave the owner's machine."""
-    from workers.paper_identity import EXTRACTOR_VERSION
+    from workers.identity.record import EXTRACTOR_VERSION
 
     library = Library(data_dir)
     with IngestQueue(data_dir, lab_config) as queue:
         paper = make_pdf(tmp_path / "old.pdf", TOPIC_PAGES, title=TOPIC_PAGES[0][0],
                          heading_size=20)
-        [pid] = register_paths(library, queue, [paper]).intake.added
+        [pid] = add_paths(library, queue, [paper]).intake.added
         _run_as_worker(queue, pid, texts=["alpha"], identity=Identity(version=0),
                        document={"name": "doc", "texts": []})
         LabOwner(library, queue).tick()
@@ -310,7 +353,7 @@ def test_a_result_whose_hash_does_not_match_is_refused_and_the_paper_requeued(
     library = Library(data_dir)
     configure(library, lab_lease_s=3)
     with IngestQueue(data_dir, lab_config) as queue:
-        [pid] = register_paths(library, queue, _papers(tmp_path, 1)).intake.added
+        [pid] = add_paths(library, queue, _papers(tmp_path, 1)).intake.added
         owner = LabOwner(library, queue)
         old = _run_as_worker(queue, pid, texts=["forged"], sha="f" * 64)
         with caplog.at_level(logging.ERROR):
@@ -334,7 +377,7 @@ def test_a_vanished_worker_s_paper_goes_back_counted_as_an_interruption(
     library = Library(data_dir)
     configure(library, lab_lease_s=3)
     with IngestQueue(data_dir, lab_config) as queue:
-        [pid] = register_paths(library, queue, _papers(tmp_path, 1)).intake.added
+        [pid] = add_paths(library, queue, _papers(tmp_path, 1)).intake.added
         owner = LabOwner(library, queue)
         ticket = queue.lab.tickets()[pid]
         assert queue.lab.claim(pid, ticket.ticket, WORKER, 3.0) == "ok"
@@ -361,7 +404,7 @@ def test_cancel_reaches_the_worker_holding_the_paper(
 ) -> None:
     library = Library(data_dir)
     with IngestQueue(data_dir, lab_config) as queue:
-        [pid] = register_paths(library, queue, _papers(tmp_path, 1)).intake.added
+        [pid] = add_paths(library, queue, _papers(tmp_path, 1)).intake.added
         owner = LabOwner(library, queue)
         ticket = queue.lab.tickets()[pid]
         assert queue.lab.claim(pid, ticket.ticket, WORKER, 30.0) == "ok"
@@ -385,14 +428,14 @@ def test_a_task_signed_with_another_secret_is_refused_with_one_log_line(
 
     library = Library(data_dir)
     with IngestQueue(data_dir, lab_config) as queue:
-        [pid] = register_paths(library, queue, _papers(tmp_path, 1)).intake.added
-        job = queue.huey.dequeue().args[0]
+        [pid] = add_paths(library, queue, _papers(tmp_path, 1)).intake.added
+        order = queue.huey.dequeue().args[0]
         intruder = LabHuey("research-hub", storage_class=PriorityRedisStorage,
                            connection_pool=queue.lab.pool, results=False,
                            serializer=LabSerializer(b"an-intruder-secret-123456"))
-        from workers.lab import remote
+        from workers.runtime.tasks import register_ingest
 
-        forged = remote.register(intruder, lab_config, role="remote").lab_ingest.s(job)
+        forged = register_ingest(intruder, lambda: None).s(order)
         intruder.enqueue(forged)
         with caplog.at_level(logging.ERROR):
             assert queue.huey.dequeue() is None
@@ -407,8 +450,8 @@ def test_doctor_and_the_monitor_report_the_lab_but_never_its_password(
 ) -> None:
     import json
 
-    from workers.doctor import diagnose
-    from workers.monitor import render, snapshot
+    from workers.cli.doctor import diagnose
+    from workers.cli.monitor import render, snapshot
 
     secret = lab_config.secret.decode()
     monkeypatch.setenv("RESEARCH_HUB_QUEUE", redis_server.url)  # the password in the URL
@@ -435,7 +478,7 @@ def test_worker_command_line_errors_are_clear(tmp_path: Path) -> None:
     import subprocess
 
     from tests.helpers.worker_processes import REPO
-    from workers.commands import engine_command
+    from workers.processes import engine_command
 
     def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         import os

@@ -124,7 +124,7 @@ def test_the_gui_process_stays_light(tmp_path: Path) -> None:
     loaded = modules.read_text().split()
     assert "PySide6.QtWidgets" in loaded and "app.application" in loaded
     assert [m for m in loaded if m.split(".")[0] in HEAVY] == []
-    assert [m for m in loaded if m.startswith("workers.search.")] in ([], ["workers.search.protocol"])
+    assert [m for m in loaded if m.startswith("workers.search.")] in ([], ["workers.search.results"])
     assert "PySide6.QtPdf" not in loaded  # the PDF viewer is made when a passage is opened
 
 
@@ -141,5 +141,5 @@ def test_the_app_imports_only_the_search_protocol() -> None:
             elif isinstance(node, ast.Import):
                 imported |= {a.name for a in node.names}
     search = sorted(m for m in imported if m.startswith("workers.search"))
-    assert search == ["workers.search.protocol"]
+    assert search == ["workers.search.results"]
 

@@ -13,8 +13,8 @@ from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
 from workers import settings as settings_mod
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration
@@ -63,8 +63,8 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
     assert {f.name for f in files} == set(EXPECTED), "corpus changed: update EXPECTED"
     good = make_pdf(tmp_path / "after-the-storm.pdf", TOPIC_PAGES)
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, files)
-        register_paths(library, queue, [good])  # queued last: proves the worker still serves
+        add_paths(library, queue, files)
+        add_paths(library, queue, [good])  # queued last: proves the worker still serves
     subprocess.run(
         [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
          "--workers", "2"],
@@ -93,7 +93,7 @@ def test_scanned_pdfs_get_ocr(corpus: Path, tmp_path: Path) -> None:
     data_dir = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
+        add_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
     subprocess.run([sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
                     "--workers", "2"], capture_output=True, text=True, timeout=600, check=True)
     papers = {p.file_name: p for p in library.papers()}

@@ -26,8 +26,8 @@ import pytest
 
 from tests.helpers.worker_processes import REPO
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def hook(event, args):
         log.write(json.dumps([event, repr(args)[:300]]) + "\\n")
         log.flush()
 sys.addaudithook(hook)
-from workers.cli import main
+from workers.cli.main import main
 sys.exit(main(["worker", "--data-dir", sys.argv[2], "--burst", "--workers", "1"]))
 """
 
@@ -69,7 +69,7 @@ def test_ingest_opens_no_connection_runs_no_script_and_ignores_attachments(
         corpus / "malformed" / "embedded_pdfjs_attachment.pdf",  # foo.txt: "bar baz"
     ]
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, files)
+        add_paths(library, queue, files)
     events = tmp_path / "audit.jsonl"
     env = {k: v for k, v in os.environ.items()
            if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "NO_PROXY", "no_proxy")}

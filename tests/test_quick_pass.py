@@ -1,6 +1,6 @@
 """The quick keyword pass: findable by its words before the deep pass, replaced by it.
 
-The unit tests drive the quick pass (``workers.quick_pass.run_once``) and the
+The unit tests drive the quick pass (``workers.runtime.quick_pass.run_once``) and the
 store directly on generated PDFs; the integration test runs the real worker
 (``python -m workers``: consumer, quick-pass process, Docling, MiniLM).
 """
@@ -19,8 +19,8 @@ from tests.helpers.pdfgen import make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import configure, start_consumer, stop, wait_for
 from workers.paths import DataDir
-from workers.quick_pass import CLAIM, clean_text, read_pages, run_loop, run_once
-from workers.registration import file_info
+from workers.runtime.quick_pass import CLAIM, clean_text, read_pages, run_loop, run_once
+from workers.adding import file_info
 from workers.search.searcher import Searcher
 from workers.store import ErrorClass, Library, Status
 from workers.store.quick_pass import PageTexts
@@ -169,7 +169,7 @@ def test_worker_makes_a_queued_paper_findable_before_its_deep_ingest(
     try:
         wait_for(lambda: library.get(busy).status is Status.PROCESSING, 120, "the busy paper")
         late = register(library, pdf(tmp_path, "late.pdf"))
-        from workers.queue import IngestQueue
+        from workers.engine import IngestQueue
 
         with IngestQueue(data_dir) as queue:
             queue.enqueue([late])
@@ -195,8 +195,8 @@ def test_a_dead_quick_pass_process_is_restarted_and_stops_with_the_consumer(
     (a file that crashed PDFium), stop it on shutdown."""
     import signal
 
-    import workers.quick_pass as quick_pass_mod
-    from workers.quick_pass import QuickPassProcess
+    import workers.runtime.quick_pass as quick_pass_mod
+    from workers.runtime.quick_pass import QuickPassProcess
 
     monkeypatch.setattr(quick_pass_mod, "RETRY_S", 0.2)
     first = register(library, pdf(tmp_path, "a.pdf"))

@@ -3,7 +3,7 @@ by its words in the search panel, its card says the hit is preliminary, and the 
 line says how many papers are findable by words only.
 
 The app's real search process answers; the quick pass is run by the test
-(``workers.quick_pass.run_once``, what the worker's quick-pass process does), as
+(``workers.runtime.quick_pass.run_once``, what the worker's quick-pass process does), as
 the worker would, from its own connection.
 """
 
@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from app.models.search_results import HtmlRole  # noqa: E402
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.quick_pass import run_once  # noqa: E402
+from workers.runtime.quick_pass import run_once  # noqa: E402
 from workers.store import Library  # noqa: E402
 
 RARE = "zymurgical"

@@ -1,4 +1,4 @@
-"""Registration (walk, hash, batch) and the queue/library reconciliation."""
+"""Added (walk, hash, batch) and the queue/library reconciliation."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from tests.helpers.papers import add_papers
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.reconcile import reconcile
-from workers.registration import expand, register_paths
+from workers.engine import IngestQueue
+from workers.runtime.reconcile import reconcile
+from workers.adding import expand, add_paths
 from workers.settings import Settings
 from workers.store import ErrorClass, Library, Status
 
@@ -44,11 +44,11 @@ def test_register_paths_batches_and_dedupes(data_dir: DataDir, tmp_path) -> None
     (folder / "copy.pdf").write_bytes((folder / "p0.pdf").read_bytes())
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        result = register_paths(library, queue, [folder]).intake
+        result = add_paths(library, queue, [folder]).intake
         assert len(result.added) == 30 and len(result.duplicates) == 1
         assert queue.depth() == 30
         assert queue.queued_paper_ids() == set(result.added)
-        again = register_paths(library, queue, [folder / "p3.pdf"]).intake
+        again = add_paths(library, queue, [folder / "p3.pdf"]).intake
         assert [library.get(p).path for p in again.known] == [str((folder / "p3.pdf").resolve())]
         assert queue.depth() == 30  # a known paper is not queued again
 
@@ -107,10 +107,10 @@ def test_a_dropped_file_with_new_bytes_is_the_same_paper_indexed_again(
     library = Library(data_dir)
     pdf = make_pdf(tmp_path / "a.pdf", TOPIC_PAGES[:1])
     with IngestQueue(data_dir) as queue:
-        first = register_paths(library, queue, [pdf]).intake.added[0]
+        first = add_paths(library, queue, [pdf]).intake.added[0]
         old_sha = library.get(first).sha256
         make_pdf(pdf, TOPIC_PAGES[1:2])  # the user saved another version over it
-        again = register_paths(library, queue, [pdf]).intake
+        again = add_paths(library, queue, [pdf]).intake
         assert again.reindexed == [first] and again.added == []
         assert list(queue.queued_paper_ids()) == [first]
     paper = library.get(first)

@@ -26,9 +26,9 @@ from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import REPO, settled, start_consumer, stop, wait_for
 from workers import settings as settings_mod
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.reconcile import REQUEUE_PRIORITY, reconcile
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.runtime.reconcile import REQUEUE_PRIORITY, reconcile
+from workers.adding import add_paths
 from workers.settings import Settings
 from workers.store import ErrorClass, Library, Status
 from workers.store import db as dbmod
@@ -89,7 +89,7 @@ def test_busy_databases_never_fail_a_paper(data_dir: DataDir, tmp_path: Path) ->
     settings_mod.save(library, settings)
     files = [make_pdf(tmp_path / f"p{i}.pdf", TOPIC_PAGES, salt=str(i)) for i in range(4)]
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, files)
+        add_paths(library, queue, files)
     storm = FORK.Process(target=_lock_storm, args=(
         [str(data_dir.library_db), str(data_dir.queue_db)], time.time() + 12))
     storm.start()
@@ -112,7 +112,7 @@ def _submit(root: str, path: str, barrier: multiprocessing.synchronize.Barrier, 
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
         barrier.wait(10)
-        result = register_paths(library, queue, [path])
+        result = add_paths(library, queue, [path])
     outcome = result.intake
     out.put((len(outcome.added), len(outcome.known) + len(outcome.duplicates), len(outcome.moved)))
 
@@ -158,7 +158,7 @@ REWATCH_S = 10.0
 
 
 def _guarded(record: str, timeout_s: float, memory_mb: int, rewatch_for_s: float) -> None:
-    from workers.guard import Guard
+    from workers.runtime.guard import Guard
 
     watched_at = time.monotonic()
 
@@ -185,7 +185,7 @@ def _guarded(record: str, timeout_s: float, memory_mb: int, rewatch_for_s: float
 def test_guard_stops_the_process_at_its_limit(
     tmp_path: Path, timeout_s: float, memory_mb: int, expected: str, earliest_s: float
 ) -> None:
-    from workers.guard import EXIT_LIMIT
+    from workers.runtime.guard import EXIT_LIMIT
 
     record = tmp_path / "limit.txt"
     proc = FORK.Process(target=_guarded, args=(str(record), timeout_s, memory_mb, REWATCH_S))
@@ -278,7 +278,7 @@ def test_storage_errors_are_named() -> None:
 @pytest.mark.parametrize("umask", [0o022, 0o000])
 def test_data_folder_is_created_private(tmp_path: Path, umask: int) -> None:
     root = tmp_path / "new" / "research-hub"
-    code = (f"import os, sys; os.umask({umask}); from workers.cli import main;"
+    code = (f"import os, sys; os.umask({umask}); from workers.cli.main import main;"
             f" sys.exit(main(['status', '--data-dir', {str(root)!r}]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -19,8 +19,8 @@ import pytest
 from tests.helpers.rawdb import raw_db
 from workers import settings as settings_mod
 from workers.paths import DataDir
-from workers.reembed import embed_text, reembed
-from workers.search.protocol import Filters, Hit
+from workers.runtime.reembed import embed_text, reembed
+from workers.search.results import Filters, Hit
 from workers.search.searcher import Searcher, make_snippet
 from workers.search.vector_index import VectorIndex, vector_state
 from workers.store import ChunkRecord, ErrorClass, FileInfo, Library
@@ -260,7 +260,7 @@ def test_cli_search_keyword_mode_and_bad_arguments(library: Library, data_dir: D
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "workers.cli", *args, "--data-dir", str(data_dir.root)],
+            [sys.executable, "-m", "workers.cli.main", *args, "--data-dir", str(data_dir.root)],
             capture_output=True, text=True, timeout=120,
         )
 
@@ -294,7 +294,12 @@ def test_common_words_are_not_ranked_when_rarer_ones_remain(
 def test_a_paper_finished_with_the_old_model_after_reembedding_is_caught_up(
     library: Library,
 ) -> None:
-    from workers.tasks import outdated_model
+    from workers.runtime.outcomes import catch_up_model
+
+    def outdated_model(library: Library, paper_id: int) -> str | None:
+        queued: list[str] = []
+        catch_up_model(library, paper_id, queued.append)
+        return queued[0] if queued else None
 
     add_paper(library, "/p/a.pdf", ["alpha"], seed=1)
     settings = settings_mod.load(library)

@@ -45,7 +45,7 @@ def add_paper(library: Library, folder: Path, name: str, texts: list[str], dim: 
 def cli(data_dir: DataDir, *args: str, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "workers.cli", "--data-dir", str(data_dir.root), "search", *args],
+        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search", *args],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
@@ -71,7 +71,7 @@ def library(data_dir: DataDir, tmp_path: Path) -> Library:
 
 def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: DataDir) -> None:
     server = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "--data-dir", str(data_dir.root), "search-server"],
+        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search-server"],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
@@ -205,7 +205,7 @@ def test_a_cold_search_embeds_its_query_with_the_onnx_export(
 def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) -> None:
     script = (
         "import sys\n"
-        "from workers.cli import main\n"
+        "from workers.cli.main import main\n"
         f"main(['--data-dir', {str(data_dir.root)!r}, 'search', 'sunspider', '--mode',"
         " 'keyword', '--json'])\n"
         "print('LOADED', sorted(m for m in ('torch', 'sentence_transformers', 'onnxruntime',"

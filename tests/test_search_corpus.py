@@ -14,9 +14,9 @@ import pytest
 
 from tests.helpers.rawdb import raw_db
 from tests.helpers.search_queries import KEYWORDS, PARAPHRASES
-from workers.commands import engine_command
+from workers.processes import engine_command
 from workers.paths import DataDir
-from workers.search.protocol import Results
+from workers.search.results import Results
 from workers.search.searcher import Searcher
 from workers.search.server import QueryEmbedder
 from workers.store import Library
@@ -131,7 +131,7 @@ def test_search_server_and_cli_give_the_same_answers(corpus_library: Library, se
 
     in_process = searcher.search(query, k=8)
     cli = subprocess.run(
-        [sys.executable, "-m", "workers.cli", "search", query, "-k", "8", "--json",
+        [sys.executable, "-m", "workers.cli.main", "search", query, "-k", "8", "--json",
          "--data-dir", str(corpus_library.data_dir.root)],
         capture_output=True, text=True, timeout=300,
     )
@@ -168,7 +168,7 @@ def test_model_change_reembeds_in_the_worker_without_reparsing(
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(
-            [sys.executable, "-m", "workers.cli", *args, "--data-dir", str(data_dir.root)],
+            [sys.executable, "-m", "workers.cli.main", *args, "--data-dir", str(data_dir.root)],
             capture_output=True, text=True, timeout=600,
         )
         assert out.returncode == 0, out.stderr[-3000:]

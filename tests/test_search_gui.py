@@ -20,7 +20,7 @@ from app.models.search_results import HitRole, HtmlRole, SearchResultModel  # no
 from app.services.search_client import ClientState  # noqa: E402
 from app.windows.pdf_viewer import PdfViewerWindow  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.search.protocol import Hit  # noqa: E402
+from workers.search.results import Hit  # noqa: E402
 from workers.store import Library  # noqa: E402
 
 pytestmark = pytest.mark.integration

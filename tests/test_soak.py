@@ -32,8 +32,8 @@ from tests.helpers.worker_processes import (
     wait_for,
 )
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library, Status
 
 pytestmark = [pytest.mark.integration]
@@ -51,7 +51,7 @@ def test_soak_with_random_worker_kills(
     configure(library, tier="fast")
     files = small_copies(corpus, PAPERS, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
-        assert len(register_paths(library, queue, files).intake.added) == PAPERS
+        assert len(add_paths(library, queue, files).intake.added) == PAPERS
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=2)
     seen: set[int] = set()
     kills = 0

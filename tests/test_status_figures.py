@@ -48,15 +48,15 @@ def test_elapsed_time_of_a_paper(tmp_path) -> None:  # type: ignore[no-untyped-d
     from app.models.paper_model import duration_text, elapsed_s
     from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
     from workers.paths import DataDir
-    from workers.registration import register_paths
+    from workers.adding import add_paths
     from workers.store import ErrorClass, Library
 
     data = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data)
-    from workers.queue import IngestQueue
+    from workers.engine import IngestQueue
 
     with IngestQueue(data) as queue:
-        pid = register_paths(library, queue, [make_pdf(tmp_path / "a.pdf", TOPIC_PAGES)]).intake.added[0]
+        pid = add_paths(library, queue, [make_pdf(tmp_path / "a.pdf", TOPIC_PAGES)]).intake.added[0]
     assert elapsed_s(library.get(pid)) is None  # pending: not started
     started = library.start(pid)
     assert started.started_at is not None

@@ -41,14 +41,14 @@ from tests.helpers.worker_processes import (  # noqa: E402
     stop,
     wait_for,
 )
-from workers.commit import commit_result  # noqa: E402
+from workers.runtime.commit import commit_result  # noqa: E402
 from workers.domain import Tier  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.pipeline.chunking import Chunk  # noqa: E402
 from workers.pipeline.convert import TierChoice  # noqa: E402
 from workers.pipeline.ingest import IngestResult  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.store import InvalidTransition, Library, Paper, PaperNotFound, Status  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -206,7 +206,7 @@ def test_cancel_and_remove_mid_paper_leave_nothing_behind(
     files = [*long_papers(tmp_path / "papers", 2),
              make_pdf(tmp_path / "papers" / "short.pdf", TOPIC_PAGES, salt="short")]
     with IngestQueue(data_dir) as queue:
-        ids = register_paths(library, queue, files).intake.added
+        ids = add_paths(library, queue, files).intake.added
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:

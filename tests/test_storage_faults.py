@@ -34,8 +34,8 @@ from tests.helpers.worker_processes import (
     wait_for,
 )
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
@@ -81,7 +81,7 @@ def setup_library(data_dir: DataDir, tmp_path: Path, corpus: Path, count: int) -
     configure(library, tier="fast")
     files = small_copies(corpus, count, tmp_path / "papers")
     with IngestQueue(data_dir) as queue:
-        ids = register_paths(library, queue, files).intake.added
+        ids = add_paths(library, queue, files).intake.added
     library.close()
     return ids
 
@@ -148,7 +148,7 @@ def test_read_only_data_folder_gives_a_clear_message_and_resumes(
     consumer = None
     try:
         with read_only(disk, mounted=IS_ROOT):
-            add = subprocess.run([sys.executable, "-m", "workers.cli", "add", str(extra),
+            add = subprocess.run([sys.executable, "-m", "workers.cli.main", "add", str(extra),
                                   "--data-dir", str(data_dir.root)],
                                  cwd=REPO, capture_output=True, text=True)
             assert add.returncode == 1, add.stdout + add.stderr

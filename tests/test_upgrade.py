@@ -31,8 +31,8 @@ from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import configure, start_consumer, stop
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.search.searcher import Searcher
 from workers.search.server import QueryEmbedder
 from workers.search.vector_index import VectorIndex
@@ -219,7 +219,7 @@ def check_m005(library: Library, old: OldLibrary) -> None:
 def check_m006(library: Library, old: OldLibrary) -> None:
     """Old papers have no identity yet, each is its own work, and the identity pass will find
     exactly the completed ones."""
-    from workers.paper_identity import EXTRACTOR_VERSION
+    from workers.identity.record import EXTRACTOR_VERSION
 
     db = raw_db(library)
     assert db.execute(
@@ -299,7 +299,7 @@ def test_an_m001_library_opens_upgraded_searchable_and_workable(tmp_path: Path) 
     new_pdf = make_pdf(tmp_path / "papers" / "new-after-upgrade.pdf", long_topic_pages(3),
                        salt="new")
     with IngestQueue(data_dir) as queue:
-        (new_id,) = register_paths(library, queue, [new_pdf]).intake.added
+        (new_id,) = add_paths(library, queue, [new_pdf]).intake.added
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1, burst=True)
     try:

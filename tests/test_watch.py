@@ -23,7 +23,7 @@ import pytest
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from workers import settings as settings_mod
 from workers.paths import DataDir
-from workers.queue import IngestQueue
+from workers.engine import IngestQueue
 from workers.store import ErrorClass, IntakeResult, Library, Status
 from workers.store.files import FileIndex, FolderError
 from workers.watch.watcher import FolderWatcher

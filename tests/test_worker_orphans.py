@@ -10,8 +10,8 @@ import pytest
 from tests.helpers.pdfgen import long_topic_pages, make_pdf
 from tests.helpers.worker_processes import alive, configure, kill9, start_consumer, stop, wait_for
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ def test_killing_the_consumer_leaves_no_orphan_taking_new_work(
     first = make_pdf(tmp_path / "first.pdf", long_topic_pages(8) * 4, title="First")
     second = make_pdf(tmp_path / "second.pdf", long_topic_pages(8), title="Second")
     with IngestQueue(data_dir) as queue:
-        first_id = register_paths(library, queue, [first]).intake.added[0]
+        first_id = add_paths(library, queue, [first]).intake.added[0]
 
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
@@ -43,7 +43,7 @@ def test_killing_the_consumer_leaves_no_orphan_taking_new_work(
         # ...and then exits instead of serving the queue with nobody supervising it.
         wait_for(lambda: not alive([child_pid]), 30, "orphan exit")
         with IngestQueue(data_dir) as queue:
-            second_id = register_paths(library, queue, [second]).intake.added[0]
+            second_id = add_paths(library, queue, [second]).intake.added[0]
             time.sleep(2)  # an orphan still polling would pick it up within its 1 s backoff
             assert queue.depth() == 1
         assert library.get(second_id).status is Status.PENDING

@@ -19,12 +19,12 @@ from tests.helpers.worker_processes import (
     start_consumer,
     wait_for,
 )
-from workers.commands import engine_command
+from workers.processes import engine_command
 from workers.lab.config import QueueConfig
-from workers.monitor import render, snapshot
+from workers.cli.monitor import render, snapshot
 from workers.paths import DataDir
-from workers.queue import IngestQueue
-from workers.registration import register_paths
+from workers.engine import IngestQueue
+from workers.adding import add_paths
 from workers.store import Library
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_g
     configure(library, tier="fast")
     files = [make_pdf(tmp_path / f"p{n}.pdf", TOPIC_PAGES, salt=str(n)) for n in range(4)]
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, files)
+        add_paths(library, queue, files)
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
         wait_for(lambda: settled(library), 300, "the papers to settle")

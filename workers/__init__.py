@@ -2,7 +2,7 @@
 
 Nothing in this package imports Qt. Heavy libraries (docling, torch,
 sentence-transformers, onnxruntime) are imported inside ``workers.pipeline``
-functions only, so the GUI can import ``workers.store`` and ``workers.queue``
+functions only, so the GUI can import ``workers.store`` and ``workers.runtime.queue``
 to register and enqueue papers without paying for them.
 """
 

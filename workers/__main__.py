@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from workers.cli import main as cli_main
+from workers.cli.main import main as cli_main
 
 
 def main() -> int:

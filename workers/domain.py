@@ -1,5 +1,5 @@
 """The words every layer shares: a paper's status, its processing stage, why it
-failed, and the parsing tiers.
+failed, the parsing tiers, and the queue's names and priorities.
 
 Plain enums with no behaviour and no imports, so that the pipeline (which must
 run where there is no library), the store, the queue and the GUI all speak the
@@ -9,7 +9,7 @@ is the store's business (``workers.store.status``).
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Status(StrEnum):
@@ -77,3 +77,23 @@ TRANSIENT: frozenset[ErrorClass] = frozenset({ErrorClass.INTERNAL})
 DEFAULT_IGNORE: tuple[str, ...] = (
     "*.part", "*.crdownload", "*.download", "*.partial", "*.tmp", "~$*", ".*",
 )
+
+
+#: The Huey queue of papers (solo: in ``queue.db``; lab: in the lab's Redis).
+QUEUE_NAME = "research-hub"
+#: Lab mode's owner-only queue in ``queue.db``: tasks that need the library
+#: (re-embedding, the identity pass), run only by the owner's own workers.
+OWNER_QUEUE_NAME = "research-hub-owner"
+
+
+class Priority(IntEnum):
+    """Higher runs first (both queue backends honour it)."""
+
+    BACKFILL = 0  # watched folders' catch-up, reconciliation
+    USER = 1  # a drop, File → Add, ``research-hub add``, a retry
+    RESUMED = 2  # a paper whose worker died: it was in flight
+
+    @property
+    def label(self) -> str:
+        """What the monitor calls it: "backfill", "user", "resumed"."""
+        return self.name.lower()

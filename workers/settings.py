@@ -14,9 +14,9 @@ from typing import Any
 from workers.domain import Tier
 
 TIERS = tuple(tier.value for tier in Tier)
-#: Where a failed re-embedding leaves its reason (written by ``workers.reembed``, shown by search).
+#: Where a failed re-embedding leaves its reason (written by ``workers.runtime.reembed``, shown by search).
 REEMBED_ERROR_KEY = "reembed_error"
-#: The embedding precision the workers chose at start and why (written by ``workers.tasks``,
+#: The embedding precision the workers chose at start and why (written by ``workers.runtime.tasks``,
 #: shown by ``research-hub doctor``).
 PRECISION_KEY = "embedding_precision_chosen"
 

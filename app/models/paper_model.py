@@ -42,7 +42,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from app.services.library_poller import LibraryUpdate
 from app.wording import count
-from workers.paper_identity import family_name
+from workers.identity.record import family_name
 from workers.store import Paper, Status
 
 log = logging.getLogger("research_hub.app.model")

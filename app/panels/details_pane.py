@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from app.models.paper_model import progress_text, status_text, version_label
 from app.services.background import TaskRunner
 from app.wording import count
-from workers.paper_identity import FIELDS, LABELS, USER
+from workers.identity.record import FIELDS, LABELS, USER
 from workers.store import Paper, Status
 from workers.store.files import KnownFile
 from workers.store.identity import PaperIdentity

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.models.search_results import CardDelegate, HitRole, SearchResultModel
 from app.services.search_client import ClientState, SearchClient
 from app.wording import count
-from workers.search.protocol import Hit, Results, parse_years
+from workers.search.results import Hit, Results, parse_years
 from workers.store import Paper, Status
 
 DEBOUNCE_MS = 250
@@ -58,7 +58,7 @@ class ResultList(QListView):
 
 
 class SearchPanel(QDockWidget):
-    #: Open this hit (a workers.search.protocol.Hit) in the in-app viewer.
+    #: Open this hit (a workers.search.results.Hit) in the in-app viewer.
     open_requested = Signal(object)
     #: Open this file in the desktop's default PDF viewer.
     open_external_requested = Signal(str)

@@ -1,7 +1,7 @@
 """View → Workers: every worker process, local or remote, with what it is doing.
 
 The plan's "Flower" inside the app. The model mirrors the rows of the latest
-:class:`workers.monitor.Snapshot` by worker id with row-exact signals
+:class:`workers.cli.monitor.Snapshot` by worker id with row-exact signals
 (insert, remove, ``dataChanged`` for rows that changed), so selection and
 scroll survive the two-second refresh. A line above the table gives the
 queue (solo, or the lab's Redis without its password), what waits by
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.models.keyed_rows import Index, KeyedRowsModel
 from app.services.workers_monitor import WorkersMonitor
-from workers.monitor import Snapshot, WorkerRow
+from workers.cli.monitor import Snapshot, WorkerRow
 
 
 class WorkerColumn(IntEnum):

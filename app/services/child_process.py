@@ -8,7 +8,7 @@ a polite-then-firm way to stop it. This class does that once
 policy (restart with back-off, request/answer).
 
 One object is one run: start it, let it finish, make a new one to run again.
-Commands come from :func:`workers.commands.engine_command`, the one command
+Commands come from :func:`workers.processes.engine_command`, the one command
 builder a frozen bundle hooks into.
 """
 

@@ -16,15 +16,16 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services.background import TaskRunner
 from app.wording import count
-from workers.queue import IngestQueue, Priority
-from workers.registration import Registration, register_paths
+from workers.adding import Added, add_paths
+from workers.domain import Priority
+from workers.engine import IngestQueue
 from workers.store import Library
 from workers.store.storage_errors import storage_error
 
 log = logging.getLogger("research_hub.app.library")
 
 
-def describe_registration(result: Registration) -> str:
+def describe_registration(result: Added) -> str:
     """One line for the status bar: what happened to a drop."""
     outcome = result.intake
     parts = [f"{len(outcome.added)} added"]
@@ -47,7 +48,7 @@ def describe_registration(result: Registration) -> str:
 class LibraryActions(QObject):
     """Asynchronous front of :class:`Library` + :class:`IngestQueue` for the GUI."""
 
-    #: A batch of dropped/added paths was registered (a Registration).
+    #: A batch of dropped/added paths was registered (a Added).
     registered = Signal(object)
     #: Something this process wrote: the table should look now, not at the next tick.
     changed = Signal()
@@ -78,7 +79,7 @@ class LibraryActions(QObject):
             return
         log.info("registering %s dropped or added", count(len(paths), "path"))
         self.runner.submit(
-            lambda: register_paths(self.library, self.queue, paths),
+            lambda: add_paths(self.library, self.queue, paths),
             self._on_registered,
             self._on_error("Adding files failed"),
         )
@@ -138,7 +139,7 @@ class LibraryActions(QObject):
 
     # -- results (GUI thread) -------------------------------------------------
 
-    def _on_registered(self, result: Registration) -> None:
+    def _on_registered(self, result: Added) -> None:
         for rejected in result.rejected:
             log.info("skipped %s: %s", rejected.path, rejected.reason)
         self.registered.emit(result)

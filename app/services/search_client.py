@@ -23,9 +23,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, Signal
 
 from app.services.child_process import ChildProcess
-from workers.commands import engine_command
 from workers.paths import DataDir
-from workers.search.protocol import Results
+from workers.processes import engine_command
+from workers.search.results import Results
 
 log = logging.getLogger("research_hub.app.search")
 server_output = logging.getLogger("research_hub.search_server.output")
@@ -39,7 +39,7 @@ class ClientState(StrEnum):
 
 
 class SearchClient(QObject):
-    #: Answer to the latest request (a workers.search.protocol.Results).
+    #: Answer to the latest request (a workers.search.results.Results).
     results = Signal(object)
     #: The search process or a request failed: text for the user.
     failed = Signal(str)

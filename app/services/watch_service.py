@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.services.background import TaskRunner
-from workers.queue import IngestQueue
+from workers.engine import IngestQueue
 from workers.store import IntakeResult, Library
 from workers.store.files import FolderError, FolderStatus
 from workers.watch.watcher import FolderWatcher

@@ -26,8 +26,8 @@ from enum import StrEnum
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from app.services.child_process import ChildProcess
-from workers.commands import engine_command
 from workers.paths import DataDir
+from workers.processes import engine_command
 
 log = logging.getLogger("research_hub.app.worker")
 worker_output = logging.getLogger("research_hub.worker.output")

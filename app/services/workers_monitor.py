@@ -2,7 +2,7 @@
 
 While the view is on screen, every two seconds (the rate at which workers
 refresh their registry entries) the :class:`~app.tasks.TaskRunner` reads
-:func:`workers.monitor.snapshot`: the registry files in solo mode, or the
+:func:`workers.cli.monitor.snapshot`: the registry files in solo mode, or the
 lab's Redis, plus the queue depth by priority. No SQL and no Redis call ever
 runs on the GUI thread, and at most one read is in flight (a slow Redis makes
 the view lag, never pile up work).
@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.services.background import TaskRunner
 from workers import settings as settings_mod
+from workers.cli.monitor import Snapshot, snapshot
 from workers.lab.config import resolve
-from workers.monitor import Snapshot, snapshot
 from workers.paths import DataDir
 
 log = logging.getLogger("research_hub.app.workers")
@@ -27,7 +27,7 @@ POLL_MS = 2000
 
 
 class WorkersMonitor(QObject):
-    #: A fresh :class:`workers.monitor.Snapshot`.
+    #: A fresh :class:`workers.cli.monitor.Snapshot`.
     updated = Signal(object)
 
     def __init__(self, data_dir: DataDir, library: Any, runner: TaskRunner,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workers.paper_identity import FIELDS, LABELS, USER, Identity, parse_field
+from workers.identity.record import FIELDS, LABELS, USER, Identity, parse_field
 
 _MULTILINE = ("authors", "abstract")
 

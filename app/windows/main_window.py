@@ -32,7 +32,7 @@ from app.panels.status_bar import StatusBar
 from app.platform import desktop
 from app.services.library_actions import LibraryActions
 from app.wording import count
-from workers.registration import Registration
+from workers.adding import Added
 from workers.store import Paper, Status
 
 log = logging.getLogger("research_hub.app.window")
@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Adding {count(len(paths), 'item')}…")
         self.library_actions.add_paths(paths)
 
-    def _on_registered(self, result: Registration) -> None:
+    def _on_registered(self, result: Added) -> None:
         if result.rejected and not result.accepted_any:
             names = "\n".join(f"• {r.path}: {r.reason}" for r in result.rejected[:10])
             self.banner.show_news(

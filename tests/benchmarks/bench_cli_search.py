@@ -5,7 +5,7 @@
 The library is synthetic (``bench_search.build_library``: 50 chunks a paper,
 Zipf words, random unit MiniLM-sized vectors under the built-in model's
 name), so the query embedding is real work and the vector index is full size.
-Each figure is the wall time of a whole ``python -m workers.cli search ...``
+Each figure is the wall time of a whole ``python -m workers.cli.main search ...``
 process (start-up included), median of ``--runs``, the sides interleaved:
 
 - cold keyword (no app): loads no model;
@@ -62,7 +62,7 @@ print(time.perf_counter() - t0, int(hwm) / 1024)
 def cli(root: Path, *args: str) -> tuple[float, dict]:  # type: ignore[type-arg]
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "workers.cli", "--data-dir", str(root), "search", QUERY,
+        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(root), "search", QUERY,
          "--json", *args], cwd=REPO, capture_output=True, text=True, check=True)
     return time.perf_counter() - t0, json.loads(done.stdout)
 
@@ -102,7 +102,7 @@ def main() -> None:
                 served[name].add(f"{out['mode']}, by {out['served_by']}")
 
         server = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "--data-dir", str(root), "search-server"],
+            [sys.executable, "-m", "workers.cli.main", "--data-dir", str(root), "search-server"],
             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True)
         try:

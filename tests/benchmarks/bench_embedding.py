@@ -38,7 +38,7 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 def library_chunks(folder: Path, n: int) -> list[str]:
     """The embed texts of an ingested library's chunks (``--library``: no parsing)."""
     from workers.paths import DataDir
-    from workers.reembed import embed_text
+    from workers.runtime.reembed import embed_text
     from workers.store import Library
 
     library = Library(DataDir.resolve(folder))

@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_engine.py [--corpus ../shared/corpus] [--tier balanced]
         [--rounds 2] [--baseline DIR] [--workers2] [--skip-workers]
 
-1. Registration of 1,000 generated PDF paths (walk + hash + one library
+1. Added of 1,000 generated PDF paths (walk + hash + one library
    transaction + one queue transaction).
 2. Interleaved runs on the corpus papers, each in a fresh process, in this
    order per round: [baseline bare,] bare, engine. *Bare* is the pipeline in
@@ -44,8 +44,8 @@ sys.path.insert(0, str(CODE))
 
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parents[3] / "shared" / "corpus"
@@ -65,13 +65,13 @@ def bench_registration(n: int = 1000) -> None:
         library.current_rev()  # open + migrate outside the timing
         with IngestQueue(data_dir) as queue:
             t0 = time.perf_counter()
-            result = register_paths(library, queue, [folder])
+            result = add_paths(library, queue, [folder])
             elapsed = time.perf_counter() - t0
             depth = queue.depth()
             t1 = time.perf_counter()
-            again = register_paths(library, queue, [folder])
+            again = add_paths(library, queue, [folder])
             elapsed_again = time.perf_counter() - t1
-    print("\n## Registration")
+    print("\n## Added")
     print("| paths | new | queued | seconds | again (all known) |")
     print("|---|---|---|---|---|")
     print(f"| {n} | {len(result.intake.added)} | {depth} | {elapsed:.3f} | {elapsed_again:.3f} s,"
@@ -86,10 +86,10 @@ def bare_once(papers: list[Path], tier_name: str) -> dict:  # type: ignore[type-
     import torch
 
     torch.set_num_threads(1)
-    from workers.commit import commit_result
+    from workers.runtime.commit import commit_result
     from workers.domain import Tier
     from workers.pipeline.ingest import Engine, PipelineSettings
-    from workers.registration import file_info
+    from workers.adding import file_info
 
     engine = Engine(threads=1)
     tier = Tier(tier_name)
@@ -142,7 +142,7 @@ def run_engine(papers: list[Path], workers: int, tier: str, code: Path
         settings.tier = tier
         settings_mod.save(library, settings)
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, papers)
+            add_paths(library, queue, papers)
         peak: dict[int, float] = {}
         t0 = time.perf_counter()
         proc = subprocess.Popen(

@@ -51,8 +51,8 @@ from tests.helpers.worker_processes import (  # noqa: E402
 )
 from workers import settings as settings_mod  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -83,7 +83,7 @@ def bench_soak(corpus: Path, papers: int, workers: int, tier: str, seed: int) ->
         configure(library, tier=tier)
         files = small_copies(corpus, papers, Path(tmp) / "p")
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, files)
+            add_paths(library, queue, files)
         log = Path(tmp) / "worker.log"
         kills: list[tuple[str, float, list[int]]] = []  # kind, time, papers in flight
         seen: set[int] = set()
@@ -172,8 +172,8 @@ def bench_malformed(corpus: Path, workers: int) -> None:
         files = sorted((corpus / "malformed").glob("*.pdf"))
         good = make_pdf(Path(tmp) / "after-the-storm.pdf", TOPIC_PAGES)
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, files)
-            register_paths(library, queue, [good])
+            add_paths(library, queue, files)
+            add_paths(library, queue, [good])
         log = Path(tmp) / "worker.log"
         t0 = time.time()
         consumer = start_consumer(data_dir, log, workers=workers, burst=True)
@@ -204,7 +204,7 @@ def bench_scanned(corpus: Path, workers: int) -> None:
         data_dir = DataDir.resolve(Path(tmp) / "data").ensure()
         library = Library(data_dir)
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
+            add_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
         consumer = start_consumer(data_dir, Path(tmp) / "worker.log", workers=workers, burst=True)
         code = consumer.wait()
         print(f"\n## Scanned corpus ({workers} workers, default tier)")

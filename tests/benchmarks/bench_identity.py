@@ -33,7 +33,7 @@ from tests.helpers.corpus_identity import (  # noqa: E402
     score_table,
 )
 from workers.domain import Tier  # noqa: E402
-from workers.pipeline.identity import extract_identity  # noqa: E402
+from workers.identity.extract import extract_identity  # noqa: E402
 
 
 def documents(tier: Tier, cache: Path | None) -> dict[str, dict]:

@@ -62,10 +62,10 @@ from tests.helpers.worker_processes import (  # noqa: E402
     wait_for,
 )
 from workers.lab.config import QueueConfig  # noqa: E402
-from workers.monitor import snapshot  # noqa: E402
+from workers.cli.monitor import snapshot  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
@@ -121,7 +121,7 @@ class Setup:
             env.pop("RESEARCH_HUB_QUEUE", None)
             with open(self.root / "solo.log", "ab") as log:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "workers.cli", "worker", "--data-dir",
+                    [sys.executable, "-m", "workers.cli.main", "worker", "--data-dir",
                      str(self.data_dir.root), "--workers", "1", "--queue", "solo"],
                     cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env))
             return
@@ -168,7 +168,7 @@ class Setup:
         cpu0 = self.cpu()
         t0 = time.time()
         with IngestQueue(self.data_dir, self.config) as queue:
-            ids = register_paths(self.library, queue, files).intake.added
+            ids = add_paths(self.library, queue, files).intake.added
         wait_for(lambda: settled(self.library), SETTLE_S, f"{self.label}: a trial", poll_s=0.2)
         wall = time.time() - t0
         papers = self.library.get_many(ids)
@@ -223,7 +223,7 @@ def run_vanish(source: Path, tier: str, root: Path, times: int) -> list[float]:
         try:
             lab.owner(workers=0)
             with IngestQueue(data_dir, lab.config) as queue:
-                [paper_id] = register_paths(library, queue, files).intake.added
+                [paper_id] = add_paths(library, queue, files).intake.added
             for n in range(times):
                 victim = lab.remote(f"victim-{n}")
 

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.worker_processes import configure, stop  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
-from workers.queue import IngestQueue  # noqa: E402
-from workers.registration import register_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.search.searcher import Searcher  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
@@ -89,7 +89,7 @@ def drop_to_findable(corpus: Path, n: int) -> tuple[float, float, float]:
         configure(library, tier="balanced")
         papers = make_papers(Path(tmp) / "drop", n)
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, [corpus / "papers" / name for name in BUSY])
+            add_paths(library, queue, [corpus / "papers" / name for name in BUSY])
         worker = start_worker(data_dir, 2)
         try:
             wait_until(lambda: len(library.processing()) >= 2, 600, 0.2)
@@ -97,7 +97,7 @@ def drop_to_findable(corpus: Path, n: int) -> tuple[float, float, float]:
             searcher = Searcher(library, None, "m")
             t0 = time.perf_counter()
             with IngestQueue(data_dir) as queue:
-                register_paths(library, queue, papers)
+                add_paths(library, queue, papers)
             registered = time.perf_counter() - t0
             # One search at a time, in registration order (the quick pass's order), so the
             # benchmark's own searching does not take the CPU it measures.
@@ -129,7 +129,7 @@ def big_drop(papers: list[Path], quick: bool) -> tuple[float, float, float]:
         library = Library(data_dir)
         configure(library, tier="balanced")
         with IngestQueue(data_dir) as queue:
-            register_paths(library, queue, papers)
+            add_paths(library, queue, papers)
         worker = start_worker(data_dir, 2, *([] if quick else ["--no-quick-pass"]))
         try:
             def completed(k: int) -> bool:

@@ -137,13 +137,13 @@ def bench_scale(sizes: list[int], keep: Path | None) -> None:
 
 
 def ingest_corpus(corpus: Path, root: Path) -> Library:
-    from workers.queue import IngestQueue
-    from workers.registration import register_paths
+    from workers.engine import IngestQueue
+    from workers.adding import add_paths
 
     data_dir = DataDir.resolve(root).ensure()
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        register_paths(library, queue, [corpus / "papers"])
+        add_paths(library, queue, [corpus / "papers"])
     subprocess.run([sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
                     "--workers", "2"], check=True, capture_output=True)
     return library

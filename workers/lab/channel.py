@@ -14,6 +14,11 @@ keys under ``rh:<queue>:`` in the same Redis:
 ``lease:<paper>`` (hash, TTL) and ``leased`` (set)
     who holds the paper and how far it got. The worker renews the TTL with a
     heartbeat every couple of seconds; when it lapses, the worker is gone.
+``started`` (list)
+    a journal of papers taken: the claim appends (paper, ticket, worker) in the
+    same atomic step that creates the lease, and the owner reads it before
+    anything else, so the library records a paper as started when it is
+    leased, never after its result.
 ``results`` (hash, ticket -> signed message)
     what came back; the owner deletes an entry only after committing it, so a
     result survives an owner restart.
@@ -30,26 +35,30 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workers.domain import QUEUE_NAME, Priority
 from workers.lab.config import QueueConfig
-from workers.lab.wire import MAX_RESULT_BYTES, MAX_TASK_BYTES, LabSerializer, Refused
+from workers.lab.wire import (
+    MAX_RESULT_BYTES,
+    MAX_TASK_BYTES,
+    PROTOCOL,
+    Defaults,
+    LabSerializer,
+    Refused,
+)
 
 log = logging.getLogger("research_hub.lab")
 
-QUEUE_NAME = "research-hub"
 #: Blobs live at most this long: a paper not done by then is published again, with fresh bytes.
 BLOB_TTL_S = 6 * 3600
-#: Priorities the ``wanted`` sets are kept for (see workers.queue.Priority).
-PRIORITIES = (2, 1, 0)
-HOST = socket.gethostname()
+#: Priorities the ``wanted`` sets are kept for, highest first.
+PRIORITIES = tuple(int(p) for p in sorted(Priority, reverse=True))
 
-# KEYS: lease, leased, tickets. ARGV: paper, ticket, worker, ttl_ms, host, pid.
+# KEYS: lease, leased, tickets, started. ARGV: paper, ticket, worker, ttl_ms, host, pid, now.
 _CLAIM = """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 'stale' end
 local holder = redis.call('HGET', KEYS[1], 'worker')
@@ -61,6 +70,8 @@ redis.call('HSET', KEYS[1], 'worker', ARGV[3], 'ticket', ARGV[2], 'host', ARGV[5
            'pid', ARGV[6], 'stage', 'parsing', 'done', '0', 'total', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('RPUSH', KEYS[4], cjson.encode({paper=ARGV[1], ticket=ARGV[2], host=ARGV[5],
+                                          pid=ARGV[6], at=ARGV[7]}))
 return 'ok'
 """
 
@@ -91,10 +102,6 @@ return 'ok'
 """
 
 
-def worker_id(host: str = HOST, pid: int | None = None) -> str:
-    return f"{host}:{pid or os.getpid()}"
-
-
 @dataclass(frozen=True)
 class Ticket:
     """One publication of a paper: what the owner sent, and when."""
@@ -105,6 +112,16 @@ class Ticket:
     size: int
     priority: int
     published_at: float
+
+
+@dataclass(frozen=True)
+class Started:
+    """A paper a worker took (from the ``started`` journal)."""
+
+    paper_id: int
+    ticket: str
+    host: str
+    pid: int
 
 
 @dataclass(frozen=True)
@@ -148,10 +165,6 @@ class LabChannel:
         self.pool.disconnect()
 
     # -- tickets (owner writes, everyone reads) -------------------------------------------
-
-    def current_ticket(self, paper_id: int) -> str | None:
-        value = self.redis.hget(self.key("tickets"), paper_id)
-        return _text(value) if value is not None else None
 
     def tickets(self, paper_ids: Sequence[int] | None = None) -> dict[int, Ticket]:
         """Current publications: of every paper, or of ``paper_ids`` only."""
@@ -250,8 +263,9 @@ class LabChannel:
         """'ok', 'stale' (ticket revoked) or 'held by HOST:PID' (someone else runs it)."""
         host, _, pid = worker.rpartition(":")
         return _text(self._claim(
-            keys=[self.key("lease", paper_id), self.key("leased"), self.key("tickets")],
-            args=[paper_id, ticket, worker, int(ttl_s * 1000), host, pid],
+            keys=[self.key("lease", paper_id), self.key("leased"), self.key("tickets"),
+                  self.key("started")],
+            args=[paper_id, ticket, worker, int(ttl_s * 1000), host, pid, time.time()],
         ))
 
     def renew(self, paper_id: int, ticket: str, worker: str, ttl_s: float,
@@ -294,6 +308,22 @@ class LabChannel:
                 int(fields.get("done") or -1), int(fields.get("total") or -1),
             )
         return live, lapsed
+
+    def take_started(self) -> list[Started]:
+        """The papers taken since the last call, oldest first (the journal is emptied)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.lrange(self.key("started"), 0, -1)
+        pipe.delete(self.key("started"))
+        entries, _ = pipe.execute()
+        taken = []
+        for raw in entries:
+            try:
+                entry = json.loads(raw)
+                taken.append(Started(int(entry["paper"]), str(entry["ticket"]),
+                                     str(entry["host"]), int(entry["pid"] or 0)))
+            except (ValueError, KeyError, TypeError):
+                log.error("ignored an unreadable entry in the lab's journal of started papers")
+        return taken
 
     def forget_leased(self, paper_ids: Sequence[int]) -> None:
         if paper_ids:
@@ -376,21 +406,17 @@ class LabChannel:
         value = self.redis.get(self.key("owner"))
         return _text(value) if value else None
 
-    def publish_defaults(self, values: dict[str, Any]) -> None:
+    def publish_defaults(self, tier: str, model_name: str, precision: str) -> None:
         """The pipeline settings remote workers warm up with (signed like everything else)."""
-        self.redis.set(self.key("defaults"), self.task_serializer.serialize(values))
+        self.redis.set(self.key("defaults"), self.task_serializer.encode(
+            Defaults(PROTOCOL, tier, model_name, precision)))
 
-    def defaults(self) -> dict[str, Any]:
+    def defaults(self) -> Defaults | None:
         raw = self.redis.get(self.key("defaults"))
         if raw is None:
-            return {}
+            return None
         try:
-            value = self.task_serializer.deserialize(raw)
+            return self.task_serializer.decode(raw, Defaults)
         except Refused as exc:
             log.error("refused the lab's published settings: %s", exc)
-            return {}
-        return value if isinstance(value, dict) else {}
-
-    def server_time(self) -> float:
-        seconds, micros = self.redis.time()
-        return float(seconds) + micros / 1e6
+            return None

@@ -5,7 +5,7 @@ Runs in the main loop of the owning worker's consumer (``research-hub worker
 process that writes what workers report into ``library.db``:
 
 * **commit**: each signed result is checked (signature, size, ticket, hash)
-  and committed with ``workers.commit.commit_result`` in one transaction; only
+  and committed with ``workers.runtime.commit.commit_result`` in one transaction; only
   then are the result and the paper's bytes deleted from Redis. An owner that
   dies in between finds the result again on restart; the transition gate
   refuses a second completion, so a paper completes exactly once;
@@ -13,9 +13,9 @@ process that writes what workers report into ``library.db``:
   library (with the remote worker's host and pid); stage and page progress
   are copied as they change, so the table is live;
 * **reap**: a paper whose lease lapsed with no result (the worker vanished)
-  goes back to the queue, counted as an interruption as in solo mode; a
-  worker process that its consumer saw die is judged by its exit code
-  (a crash in native code counts as a crash);
+  goes back to the queue, judged as in solo mode
+  (``workers.runtime.reconcile.judge``: an interruption, or a crash when the
+  worker's consumer saw it die of a native crash);
 * **reconcile** (every few seconds): pending papers are published, tickets of
   papers cancelled or removed are revoked (which is how cancel reaches a
   running remote paper), and a task lost between Redis and a worker (a
@@ -34,14 +34,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers import settings as settings_mod
-from workers.commit import commit_result
-from workers.domain import ErrorClass, Stage, Status
+from workers.domain import Priority, Stage, Status
 from workers.lab.channel import Lease, Ticket
 from workers.lab.publish import lease_seconds
-from workers.lab.wire import PROTOCOL, Refused
-from workers.reconcile import describe_exit, is_crash, settle
-from workers.store import InvalidTransition, Library, PaperNotFound
-from workers.store.library import HOST
+from workers.lab.wire import WORKER_DIED, Refused, ResultMessage, ingest_result
+from workers.processes import HOST, pid_alive
+from workers.runtime.outcomes import apply_outcome, catch_up_model
+from workers.runtime.paper_run import (
+    BLOB_MISMATCH,
+    BLOB_MISSING,
+    COMPLETED,
+    FAILED,
+    RETRY,
+    STOPPED,
+    Outcome,
+)
+from workers.runtime.reconcile import Holder, Reconciled, describe_exit, is_crash, judge, settle
+from workers.runtime.status_board import RedisBoard
+from workers.store import ErrorClass, InvalidTransition, Library, PaperNotFound
 
 log = logging.getLogger("research_hub.lab.owner")
 
@@ -53,8 +63,8 @@ LOST_CHECK_EVERY_S = 30.0
 FULL_SCAN_EVERY_S = 60.0
 #: The owner lock's TTL: a second owner of the same lab queue is refused meanwhile.
 OWNER_LOCK_S = 30.0
-#: Outcomes that end a paper's publication.
-TERMINAL = frozenset({"completed", "failed"})
+#: Outcomes after which the paper is published again (its bytes kept, but damaged ones).
+HANDED_BACK = frozenset({STOPPED, BLOB_MISSING, BLOB_MISMATCH})
 
 
 class OwnerConflict(RuntimeError):
@@ -104,8 +114,6 @@ class LabOwner:
             return
         host, _, rest = other.partition(":")
         pid_text, _, folder = rest.partition(":")
-        from workers.reconcile import pid_alive
-
         if host == HOST and pid_text.isdigit() and not pid_alive(int(pid_text)):
             log.info("the previous owner (pid %s) is gone; taking over", pid_text)
             self.channel.release_owner_lock(other)
@@ -129,6 +137,7 @@ class LabOwner:
             self.channel.hold_owner_lock(self.id, OWNER_LOCK_S)
             settings = settings_mod.load(self.library)
             self._connected()
+            self.record_starts()
             self.commit_results(report)
             self.sync_leases(settings, report)
             self.publisher.top_up()
@@ -161,6 +170,21 @@ class LabOwner:
         since = self._connected_since
         return since is not None and time.monotonic() - since >= lease_seconds(settings)
 
+    # -- starts --------------------------------------------------------------------------------
+
+    def record_starts(self) -> None:
+        """Start in the library each paper a worker took (the claim's journal), on its behalf."""
+        taken = self.channel.take_started()
+        if not taken:
+            return
+        tickets = self.channel.tickets([t.paper_id for t in taken])
+        for started in taken:
+            ticket = tickets.get(started.paper_id)
+            if ticket is None or ticket.ticket != started.ticket:
+                continue  # a run already revoked: its worker is told at its next renewal
+            _moved(lambda s=started: self.library.start(
+                s.paper_id, worker_host=s.host or None, worker_pid=s.pid or None))
+
     # -- results -------------------------------------------------------------------------------
 
     def commit_results(self, report: Committed) -> None:
@@ -173,28 +197,23 @@ class LabOwner:
             raw = self.channel.take_result(token)
             if raw is None:
                 return
-            envelope = self.channel.result_serializer.deserialize(raw)
-            if not isinstance(envelope, dict) or envelope.get("v") != PROTOCOL:
-                raise Refused("a result in another protocol version; update every machine")
-            paper_id = int(envelope["paper_id"])
-            if envelope.get("ticket") != token:
-                raise Refused(f"a result for paper {paper_id} filed under another ticket")
-        except (Refused, KeyError, TypeError, ValueError) as exc:
+            message = self.channel.result_serializer.decode(raw, ResultMessage)
+            if message.ticket != token:
+                raise Refused(f"a result for paper {message.paper_id} filed under another ticket")
+            result = ingest_result(message.result) if message.result is not None else None
+        except Refused as exc:
             log.error("refused a result from the lab queue: %s", exc)
             self.channel.drop_result(token)
             report.refused += 1
             return
-        worker = str(envelope.get("worker", "?"))
+        paper_id, worker = message.paper_id, message.worker
         ticket = self.channel.tickets([paper_id]).get(paper_id)
         if ticket is None or ticket.ticket != token:
             log.info("paper %s: dropped a result from %s that is no longer wanted "
                      "(cancelled, removed or queued again meanwhile)", paper_id, worker)
             self.channel.drop_result(token)
             return
-        result = envelope.get("result")
-        claimed = {str(envelope.get("sha256", ""))}
-        if result is not None:
-            claimed.add(str(getattr(result, "sha256", "")))
+        claimed = {message.sha256} | ({result.sha256} if result is not None else set())
         if claimed != {ticket.sha256}:
             log.error("refused the result for paper %s from %s: its SHA-256 (%s) does not "
                       "match the paper's (%s); not committed", paper_id, worker,
@@ -206,95 +225,55 @@ class LabOwner:
                                        f"its result from {worker} was refused", report,
                                        keep_blob=True)
             return
-        self._apply(envelope, ticket, worker, received, report)
+        self._apply(message, result, ticket, received, report)
 
-    def _apply(self, envelope: dict[str, Any], ticket: Ticket, worker: str, received: float,
+    def _apply(self, message: ResultMessage, result: Any, ticket: Ticket, received: float,
                report: Committed) -> None:
-        paper_id, kind = ticket.paper_id, str(envelope.get("kind"))
-        if kind == "completed":
-            self._complete(paper_id, envelope, worker, received, report)
-        elif kind == "failed":
-            try:
-                error_class = ErrorClass(str(envelope.get("error_class")))
-            except ValueError:
-                error_class = ErrorClass.INTERNAL
-            self._ensure_started(paper_id, worker)
-            if _moved(lambda: self.library.fail(paper_id, error_class,
-                                                envelope.get("detail") or None)):
-                log.info("paper %s failed on %s: %s", paper_id, worker, error_class.value)
-                report.failed.append(paper_id)
-        elif kind == "retry":  # Huey runs the same task again later, with the same ticket
-            _moved(lambda: self.library.requeue_stale(
-                paper_id, crashed=False, reason=str(envelope.get("detail") or "retry")))
+        paper_id, kind, worker = ticket.paper_id, message.kind, message.worker
+        if kind == WORKER_DIED:
+            code = message.exit_code
+            self._settle_and_republish(paper_id, ticket, is_crash(code),
+                                       f"{describe_exit(code)} on {worker}", report,
+                                       keep_blob=True)
+            return
+        if kind not in (COMPLETED, FAILED, RETRY, *HANDED_BACK) or (
+                kind == COMPLETED and result is None):
+            log.error("refused a result for paper %s from %s: %s", paper_id, worker,
+                      f"unknown kind {kind!r}" if kind != COMPLETED else "it carries no data")
+            report.refused += 1
+            self.channel.drop_result(ticket.ticket)
+            return
+        try:
+            error_class = ErrorClass(message.error_class) if message.error_class else None
+        except ValueError:
+            error_class = ErrorClass.INTERNAL
+        outcome = Outcome(kind, result=result, error_class=error_class, detail=message.detail)
+        started = time.monotonic()
+        moved = apply_outcome(self.library, paper_id, outcome, where=f"on {worker}")
+        if kind == RETRY:  # Huey runs the same task again later, with the same ticket
             self._mirrored.pop(paper_id, None)
             self.channel.drop_result(ticket.ticket)
             return
-        elif kind == "worker_died":
-            code = envelope.get("exit_code")
-            code = int(code) if code is not None else None
-            how = f"{describe_exit(code)} on {worker}"
-            self._settle_and_republish(paper_id, ticket, is_crash(code), how, report,
-                                       keep_blob=True)
-            return
-        elif kind in ("stopped", "blob_missing", "blob_mismatch"):
-            reason = {"stopped": f"worker {worker} stopped",
-                      "blob_missing": "its bytes had expired from the blob store",
-                      "blob_mismatch": f"its bytes arrived damaged at {worker}"}[kind]
-            _moved(lambda: self.library.requeue_stale(
-                paper_id, crashed=False, interrupted=kind == "blob_mismatch", reason=reason))
-            self._republish(ticket, keep_blob=kind == "stopped", report=report)
-            return
-        else:
-            log.error("refused a result for paper %s from %s: unknown kind %r",
-                      paper_id, worker, kind)
-            report.refused += 1
-            self.channel.drop_result(ticket.ticket)
+        if kind in HANDED_BACK:
+            self._republish(ticket, keep_blob=kind != BLOB_MISMATCH, report=report)
             return
         # A terminal outcome: the publication is over (result, ticket and bytes go).
         self.channel.revoke([ticket])
         self._mirrored.pop(paper_id, None)
-
-    def _complete(self, paper_id: int, envelope: dict[str, Any], worker: str, received: float,
-                  report: Committed) -> None:
-        result = envelope.get("result")
-        if result is None:
-            log.error("refused a result for paper %s from %s: it carries no data",
-                      paper_id, worker)
+        if not moved:
             return
-        started = time.monotonic()
-        self._ensure_started(paper_id, worker)
-        try:
-            commit_result(self.library, paper_id, result)
-        except (InvalidTransition, PaperNotFound) as exc:
-            log.info("paper %s: result from %s not committed (%s)", paper_id, worker, exc)
+        if kind == FAILED:
+            log.info("paper %s failed on %s: %s", paper_id, worker,
+                     (error_class or ErrorClass.INTERNAL).value)
+            report.failed.append(paper_id)
             return
-        waited = max(0.0, received - float(envelope.get("sent_at") or received))
+        waited = max(0.0, received - message.sent_at)
         log.info("paper %s completed by %s: %d chunks; result committed %.2f s after it was "
                  "sent (%.2f s to commit)", paper_id, worker, len(result.chunks), waited,
                  time.monotonic() - started)
         report.completed.append(paper_id)
         report.latencies.append(waited + time.monotonic() - started)
-        self._catch_up_model(paper_id)
-
-    def _catch_up_model(self, paper_id: int) -> None:
-        from workers.tasks import outdated_model
-
-        model = outdated_model(self.library, paper_id)
-        if model is not None:
-            log.info("paper %s was embedded with an old model; re-embedding with %s",
-                     paper_id, model)
-            self.queue.tasks.reembed(model)
-
-    def _ensure_started(self, paper_id: int, worker: str) -> None:
-        """A result whose start the owner never saw (it was down): start the paper first."""
-        try:
-            paper = self.library.get(paper_id)
-        except PaperNotFound:
-            return
-        if paper.status is Status.PENDING:
-            host, _, pid = worker.rpartition(":")
-            _moved(lambda: self.library.start(
-                paper_id, worker_host=host or None, worker_pid=int(pid) if pid.isdigit() else None))
+        catch_up_model(self.library, paper_id, self.queue.tasks.reembed)
 
     # -- leases --------------------------------------------------------------------------------
 
@@ -316,7 +295,8 @@ class LabOwner:
                 self.channel.revoke([ticket])
                 self._mirrored.pop(paper_id, None)
                 continue
-            self._mirror(paper_id, paper.status, lease)
+            if paper.status is Status.PROCESSING:
+                self._mirror(paper_id, lease)
         for paper_id in lapsed:
             ticket = tickets.get(paper_id)
             if ticket is None:
@@ -325,16 +305,19 @@ class LabOwner:
             if self.channel.has_result(ticket.ticket) or not self._may_reap(settings):
                 continue  # finished (committed this pass or the next), or too early to judge
             paper = papers.get(paper_id)
-            who = (f"{paper.worker_host}:{paper.worker_pid}"
-                   if paper is not None and paper.worker_host else "its worker")
-            how = f"no heartbeat from {who} for {lease_seconds(settings):.0f} s"
+            holder = Holder(paper_id, paper.worker_host or "" if paper else "",
+                            paper.worker_pid or 0 if paper else 0, renewed=False)
+            verdict = judge(holder, exits={})
+            if verdict is None:  # renewed=False: only a worker of ours still dying gets here
+                continue
+            how = f"no heartbeat from {holder.host}:{holder.pid} for {lease_seconds(settings):.0f} s"
+            if holder.local:  # on this machine the pid says more: gone, or alive and hung
+                how += f" ({verdict.how})"
             self.channel.forget_leased([paper_id])
-            self._settle_and_republish(paper_id, ticket, False, how, report, keep_blob=True)
+            self._settle_and_republish(paper_id, ticket, verdict.crashed, how, report,
+                                       keep_blob=True)
 
-    def _mirror(self, paper_id: int, status: Status, lease: Lease) -> None:
-        if status is Status.PENDING:
-            _moved(lambda: self.library.start(paper_id, worker_host=lease.host or None,
-                                              worker_pid=lease.pid or None))
+    def _mirror(self, paper_id: int, lease: Lease) -> None:
         seen = (lease.ticket, lease.stage, lease.done, lease.total)
         if self._mirrored.get(paper_id) == seen:
             return
@@ -350,8 +333,6 @@ class LabOwner:
     def _settle_and_republish(self, paper_id: int, ticket: Ticket, crashed: bool, how: str,
                               report: Committed, keep_blob: bool) -> None:
         """The worker holding the paper died: count it, and queue it again or fail it."""
-        from workers.reconcile import Reconciled
-
         settings = settings_mod.load(self.library)
         try:
             paper = self.library.get(paper_id)
@@ -372,8 +353,6 @@ class LabOwner:
 
     def _republish(self, ticket: Ticket, keep_blob: bool, report: Committed) -> None:
         """A new ticket for the same paper, at the front of the queue."""
-        from workers.queue import Priority
-
         self.channel.revoke([ticket], keep_blob=keep_blob)
         self._mirrored.pop(ticket.paper_id, None)
         report.requeued.append(ticket.paper_id)
@@ -383,8 +362,6 @@ class LabOwner:
 
     def reconcile(self, settings: settings_mod.Settings, report: Committed | None = None) -> None:
         """Make Redis agree with the library (the source of truth); see the module docstring."""
-        from workers.queue import Priority
-
         report = report or Committed()
         tickets = self.channel.tickets()
         live, lapsed = self.channel.leases()
@@ -435,12 +412,9 @@ class LabOwner:
             self._republish_lost(tickets, set(live) | set(lapsed), results, settings, report)
         # 5. Bookkeeping: the budget's byte count, defaults for warming up, gone workers.
         self.channel.set_blob_bytes(sum(t.size for t in self.channel.tickets().values()))
-        self.channel.publish_defaults({"tier": settings.tier,
-                                       "model_name": settings.embedding_model,
-                                       "precision": settings.embedding_precision})
-        from workers.registry import RedisRegistry
-
-        RedisRegistry(self.channel).prune()
+        self.channel.publish_defaults(settings.tier, settings.embedding_model,
+                                      settings.embedding_precision)
+        RedisBoard(self.channel).prune()
         self._warn_if_reembed_waits()
 
     def _republish_lost(self, tickets: dict[int, Ticket], leased: set[int], results: set[str],

@@ -23,11 +23,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import PurePath
 
 from workers import settings as settings_mod
+from workers.identity.extract import FILE_ACL_RE, FILE_ARXIV_RE
 from workers.lab.channel import LabChannel, Ticket
-from workers.lab.wire import PROTOCOL
+from workers.lab.wire import PROTOCOL, LimitFields, PipelineFields, TaskOrder
 from workers.store import ErrorClass, FileInfo, InvalidTransition, Library, Paper, PaperNotFound
 from workers.store import Status as PaperStatus
 
@@ -36,8 +37,8 @@ log = logging.getLogger("research_hub.lab.publish")
 #: Redis refuses strings over 512 MB; a PDF must leave room for the protocol.
 MAX_BLOB_BYTES = 500 * 1024 * 1024
 
-#: Sends one task: (job, priority).
-SendTask = Callable[[dict[str, Any], int], None]
+#: Sends one task: (order, priority).
+SendTask = Callable[[TaskOrder, int], None]
 
 
 @dataclass
@@ -51,37 +52,26 @@ def public_name(file_name: str) -> str:
     """``file_name`` if it is the paper's public id (an arXiv or ACL Anthology download,
     ``2101.00001v2.pdf``), else "": the identity reads such names, and a name that is
     the paper's own id tells a worker nothing about the user; any other name stays home."""
-    from pathlib import PurePath
-
-    from workers.pipeline.identity import FILE_ACL_RE, FILE_ARXIV_RE
-
     stem = PurePath(file_name).stem
     return file_name if FILE_ARXIV_RE.match(stem) or FILE_ACL_RE.match(stem) else ""
 
 
-def job_for(paper: Paper, ticket: Ticket, settings: settings_mod.Settings) -> dict[str, Any]:
+def order_for(paper: Paper, ticket: Ticket, settings: settings_mod.Settings) -> TaskOrder:
     """What a worker needs to ingest ``paper``: no path, no library, just facts and settings."""
-    return {
-        "v": PROTOCOL,
-        "paper_id": paper.id,
-        "ticket": ticket.ticket,
-        "sha256": ticket.sha256,
-        "size": ticket.size,
-        "file_name": public_name(paper.file_name),
-        "pipeline": {
-            "tier": settings.tier, "model_name": settings.embedding_model,
-            "max_pages": settings.max_pages, "batch_pages": settings.batch_pages,
-            "artifacts": settings.docling_artifacts,
+    return TaskOrder(
+        v=PROTOCOL, paper_id=paper.id, ticket=ticket.ticket, sha256=ticket.sha256,
+        size=ticket.size, file_name=public_name(paper.file_name),
+        pipeline=PipelineFields(
+            tier=settings.tier, model_name=settings.embedding_model,
+            max_pages=settings.max_pages, batch_pages=settings.batch_pages,
+            artifacts=settings.docling_artifacts,
             # "auto" is decided by each worker for its own CPU; the result says what it used.
-            "precision": settings.embedding_precision,
-        },
-        "limits": {
-            "timeout_base_s": settings.timeout_base_s,
-            "timeout_per_page_s": settings.timeout_per_page_s,
-            "memory_limit_mb": settings.memory_limit_mb,
-            "lease_s": lease_seconds(settings),
-        },
-    }
+            precision=settings.embedding_precision),
+        limits=LimitFields(
+            timeout_base_s=settings.timeout_base_s,
+            timeout_per_page_s=settings.timeout_per_page_s,
+            memory_limit_mb=settings.memory_limit_mb, lease_s=lease_seconds(settings)),
+    )
 
 
 def lease_seconds(settings: settings_mod.Settings) -> float:
@@ -175,7 +165,7 @@ class Publisher:
         ticket = Ticket(paper.id, uuid.uuid4().hex, sha, size, priority, time.time())
         if not self.channel.issue_ticket(ticket):
             return False  # another process published it a moment ago
-        self.send(job_for(paper, ticket, settings), priority)
+        self.send(order_for(paper, ticket, settings), priority)
         self.channel.unwant([paper.id])
         log.debug("published paper %s (%s bytes, priority %s)", paper.id, size, priority)
         return True

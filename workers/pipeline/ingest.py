@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from workers.domain import ErrorClass, Stage, Tier
+from workers.identity.extract import Identity, extract_identity
 from workers.pipeline import models
 from workers.pipeline.chunking import Chunk, Chunker
 from workers.pipeline.convert import Converter, TierChoice, choose_tier
 from workers.pipeline.embedding import Embedder, choose_precision
 from workers.pipeline.errors import IngestError
-from workers.pipeline.identity import Identity, extract_identity
 from workers.pipeline.preflight import decrypted_copy, preflight
 
 log = logging.getLogger("research_hub.pipeline")
@@ -71,6 +71,23 @@ class IngestResult:
     precision: str = "fp32"
     #: Title, authors, year, identifiers... found offline (plain data: it pickles).
     identity: Identity = field(default_factory=Identity)
+
+
+def preload_libraries() -> None:
+    """Import the libraries every ingest needs, loading no model and computing nothing.
+
+    A consumer calls this before it forks its worker processes, so that each
+    starts with them in memory (see ``workers.runtime.consumer.preload``).
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    import docling.document_converter  # noqa: F401
+    import docling.pipeline.standard_pdf_pipeline  # noqa: F401
+    import sentence_transformers  # noqa: F401
+    from docling_core.transforms.chunker.hybrid_chunker import HybridChunker  # noqa: F401
+
+    import workers.pipeline.rapid_layout_engine  # noqa: F401
 
 
 def sha256_of(path: Path) -> str:

@@ -186,15 +186,15 @@ def _export_main(root: str, model: str, parent_pid: int | None = None) -> None:
     import signal
     import sys
 
-    from workers.parent_watch import exit_with_parent
+    from workers.processes import die_with_parent
 
-    # Stopped with the worker: SystemExit unwinds, so export()'s cleanup removes the partial file.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the consumer, which stops us
     if parent_pid is not None:
         # It spends minutes inside torch: a killed consumer must not leave it behind
         # (the partial file it leaves is removed by the next export).
-        exit_with_parent(parent_pid)
+        die_with_parent(parent_pid, signal.SIGKILL)
+    # Stopped with the worker: SystemExit unwinds, so export()'s cleanup removes the partial file.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the consumer, which stops us
     with contextlib.suppress(OSError):
         os.nice(EXPORT_NICE)
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -22,7 +22,7 @@ from typing import Any
 
 from workers import settings as settings_mod
 from workers.domain import Status
-from workers.search.protocol import MODES, Coverage, Filters, Hit, Results
+from workers.search.results import MODES, Coverage, Filters, Hit, Results
 from workers.search.vector_index import VectorIndex, VectorState, vector_state
 from workers.store import Library, Passage
 from workers.store.chunks import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN

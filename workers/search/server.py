@@ -14,7 +14,7 @@ Protocol (one JSON object per line):
 
 * request: ``{"id": 7, "query": "...", "k": 10, "per_paper": 2, "mode": "hybrid",
   "filters": {"paper_ids": [], "folder": "", "file_status": ""}}``
-* answer: ``{"id": 7, "results": {...}}`` (``workers.search.protocol.Results.to_dict``), or
+* answer: ``{"id": 7, "results": {...}}`` (``workers.search.results.Results.to_dict``), or
   ``{"id": 7, "error": "..."}`` for a bad request; the process carries on.
 * events: ``{"event": "ready", "model": "...", "vectors": N}`` and
   ``{"event": "model_failed", "error": "..."}``.
@@ -42,7 +42,7 @@ from typing import IO, Any
 
 from workers.paths import DataDir
 from workers.search.local_socket import SocketListener
-from workers.search.protocol import Filters
+from workers.search.results import Filters
 from workers.search.searcher import Searcher
 from workers.store import Library
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from workers.paper_identity import (
+from workers.identity.record import (
     FIELDS,
     Identity,
     arxiv_base,

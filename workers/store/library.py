@@ -3,7 +3,7 @@
 Every caller (GUI, CLI, worker tasks, search) goes through this object and the
 stores it holds; no code outside ``workers.store`` runs SQL on the library.
 The papers table is the source of truth; the queue is derived from it (see
-``workers.reconcile``).
+``workers.runtime.reconcile``).
 
 * paper reads and the lifecycle moves (start, progress, complete, fail,
   requeue, retry, cancel, remove) are methods here; every status change goes
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -28,8 +27,9 @@ from typing import Any
 import sqlite_utils
 
 from workers.domain import MESSAGES, ErrorClass, Stage, Status
-from workers.paper_identity import Identity
+from workers.identity.record import Identity
 from workers.paths import DataDir
+from workers.processes import HOST
 from workers.store import identity as identity_store
 from workers.store import papers as rows
 from workers.store.chunks import ChunkRecord, ChunkStore, store_chunks
@@ -41,8 +41,6 @@ from workers.store.papers import Changes, Paper
 from workers.store.quick_pass import QuickPassStore, forget_quick_pass
 from workers.store.status import transition
 from workers.store.vectors import VectorStore
-
-HOST = socket.gethostname()
 
 
 class Library:
@@ -128,30 +126,42 @@ class Library:
 
     def progress(
         self, paper_id: int, stage: Stage, pages_done: int | None = None,
-        pages_total: int | None = None,
+        pages_total: int | None = None, *, holder: tuple[str, int] | None = None,
     ) -> bool:
-        """Record stage/page progress; False when the paper is no longer processing."""
+        """Record stage/page progress (and renew the paper's lease); False when the paper
+        is no longer processing, or, with ``holder`` (host, pid), no longer held by it."""
         sets: dict[str, Any] = {"stage": stage.value, "heartbeat_at": time.time()}
         if pages_done is not None:
             sets["pages_done"] = pages_done
         if pages_total is not None:
             sets["pages_total"] = pages_total
+        where, params = self._held(paper_id, holder)
         with write(self._db) as db:
             sets["rev"] = bump_rev(db)
             cursor = db.execute(
-                f"UPDATE papers SET {', '.join(f'{k} = ?' for k in sets)}"
-                " WHERE id = ? AND status = ?",
-                [*sets.values(), paper_id, Status.PROCESSING.value],
+                f"UPDATE papers SET {', '.join(f'{k} = ?' for k in sets)} WHERE {where}",
+                [*sets.values(), *params],
             )
         return bool(cursor.rowcount)
 
-    def heartbeat(self, paper_id: int) -> None:
-        """Prove the worker holding this paper is alive, without bumping the rev."""
+    def heartbeat(self, paper_id: int, *, holder: tuple[str, int] | None = None) -> bool:
+        """Renew the paper's lease without bumping the rev (nothing to show); False as
+        for :meth:`progress`."""
+        where, params = self._held(paper_id, holder)
         with write(self._db) as db:
-            db.execute(
-                "UPDATE papers SET heartbeat_at = ? WHERE id = ? AND status = ?",
-                [time.time(), paper_id, Status.PROCESSING.value],
-            )
+            cursor = db.execute(f"UPDATE papers SET heartbeat_at = ? WHERE {where}",
+                                [time.time(), *params])
+        return bool(cursor.rowcount)
+
+    @staticmethod
+    def _held(paper_id: int, holder: tuple[str, int] | None) -> tuple[str, list[Any]]:
+        """The WHERE clause of a lease renewal: the paper, processing, by ``holder`` if given."""
+        where = "id = ? AND status = ?"
+        params: list[Any] = [paper_id, Status.PROCESSING.value]
+        if holder is not None:
+            where += " AND worker_host = ? AND worker_pid = ?"
+            params += [holder[0], holder[1]]
+        return where, params
 
     def complete(
         self, paper_id: int, chunks: Sequence[ChunkRecord], *, model: str, dim: int,

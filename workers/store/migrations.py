@@ -245,7 +245,7 @@ def m005_quick_pass(db: sqlite_utils.Database) -> None:
     """The quick keyword pass, exact words beside stemmed ones, and the precision of vectors.
 
     ``page_text`` holds each page's text layer as PDFium reads it, written by
-    the quick pass (``workers.quick_pass``) minutes before the deep pass has
+    the quick pass (``workers.runtime.quick_pass``) minutes before the deep pass has
     chunks: a paper is findable by its words while it waits in the queue.
     Those rows are preliminary: ``Library.complete`` deletes them in the
     transaction that stores the chunks. ``quick_pass`` records that a paper

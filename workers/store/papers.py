@@ -78,7 +78,7 @@ class Paper:
     @property
     def short_authors(self) -> str:
         """"Lo", "Lo & Shen" or "Lo et al.": how a citation names the authors."""
-        from workers.paper_identity import short_authors
+        from workers.identity.record import short_authors
 
         return short_authors(self.authors)
 

@@ -6,7 +6,7 @@ process with a traceback. SQLite and the OS report them in many shapes
 ``unable to open database file``, ``ENOSPC``, ``EROFS``); :func:`storage_error`
 turns each into one :class:`StorageError` with a message that says what to do.
 The worker waits for the fault to go away and resumes by itself
-(``workers.tasks``, ``workers.worker``); commands print the message and exit.
+(``workers.runtime.tasks``, ``workers.runtime.consumer``); commands print the message and exit.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ last looked; chunk ids can be reused after a delete, so the ordered log, not a
 list of ids, is what tells a replaced vector from an unchanged one. The log
 trims itself; a reader that fell behind what is kept reloads everything.
 
-Re-embedding (``workers.reembed``) writes a new model's vectors beside the old
+Re-embedding (``workers.runtime.reembed``) writes a new model's vectors beside the old
 ones through :meth:`VectorStore.add`, then drops the old model's.
 """
 

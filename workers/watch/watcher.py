@@ -38,8 +38,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
 from workers import settings as settings_mod
-from workers.queue import IngestQueue
-from workers.registration import hash_files
+from workers.adding import hash_files
+from workers.engine import IngestQueue
 from workers.store import FileInfo, IntakeResult, Library
 from workers.store.files import WatchedFolder
 from workers.watch.filters import is_candidate

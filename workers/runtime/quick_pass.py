@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.paths import DataDir
+from workers.processes import die_with_parent
 from workers.store import Library
 from workers.store.quick_pass import PageTexts
 
@@ -140,12 +141,12 @@ def run_loop(
 
 def _process_main(root: str, consumer_pid: int, heartbeat: Any) -> None:
     """The quick-pass process: runs until stopped (SIGTERM, after the batch in hand) or
-    until the consumer that forked it is gone."""
+    until the consumer that forked it is gone (the kernel kills it then: also while a
+    batch is in hand inside PDFium, whose papers the next quick pass simply reads again)."""
     import contextlib
     import signal
 
-    from workers.parent_watch import exit_with_parent
-
+    die_with_parent(consumer_pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         os.nice(NICE)
     stopping: list[int] = []
@@ -155,18 +156,14 @@ def _process_main(root: str, consumer_pid: int, heartbeat: Any) -> None:
     def beat() -> None:
         heartbeat.value = time.monotonic()
 
-    # Also while a batch is in hand (a slow PDF inside PDFium): its papers are simply
-    # read again by the next quick pass.
-    exit_with_parent(consumer_pid)
-    run_loop(DataDir.resolve(root), beat=beat,
-             should_stop=lambda: bool(stopping) or os.getppid() != consumer_pid)
+    run_loop(DataDir.resolve(root), beat=beat, should_stop=lambda: bool(stopping))
 
 
 class QuickPassProcess:
     """The consumer's handle on the quick-pass process: start it, restart it, stop it.
 
     Driven from the consumer's main loop (the thread that forks the Huey
-    workers), never from a thread of its own: see ``workers.worker``.
+    workers), never from a thread of its own: see ``workers.runtime.consumer``.
     """
 
     def __init__(self, data_dir: DataDir) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 from workers import __version__
 from workers.lab.config import ENV_PASSWORD, ENV_QUEUE, ConfigError
 from workers.paths import ENV_DATA_DIR, DataDir
+from workers.processes import die_with_parent
 
 COMMANDS = ("add", "worker", "workers", "status", "search", "reembed", "search-server", "doctor",
             "watch", "export", "edit", "cite", "versions")
@@ -145,11 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="report tiers, models, versions, data folder, queue depth")
     _common(doctor, json_flag=True)
 
-    from workers.watch.cli import add_parser as add_watch_parser
+    from workers.cli.watch import add_parser as add_watch_parser
 
     add_watch_parser(sub, _common)
 
-    from workers.identity_cli import add_parsers as add_identity_parsers
+    from workers.cli.identity import add_parsers as add_identity_parsers
 
     add_identity_parsers(sub, _common)
     return parser
@@ -199,13 +201,13 @@ def _data_dir(args: argparse.Namespace) -> DataDir:
 
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.watch.cli import run
+    from workers.cli.watch import run
 
     return run(args, data_dir)
 
 
 def cmd_identity(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.identity_cli import run
+    from workers.cli.identity import run
 
     return run(args, data_dir)
 
@@ -216,13 +218,13 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_add(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.queue import IngestQueue
-    from workers.registration import register_paths
+    from workers.adding import add_paths
+    from workers.engine import IngestQueue
     from workers.store import Library
 
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        result = register_paths(library, queue, args.paths)
+        result = add_paths(library, queue, args.paths)
     outcome = result.intake
     kinds = ("added", "reindexed", "duplicates", "moved", "known")
     papers = {p.id: p for p in library.get_many(
@@ -256,12 +258,23 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.lab.config import resolve
     from workers.logs import configure_logging
 
+    if args.parent_pid is not None:
+        # The kernel stops us (SIGINT: the paper in flight goes back to the queue) when
+        # the process that started us (the app) dies, even by kill -9.
+        die_with_parent(args.parent_pid, signal.SIGINT)
     configure_logging(data_dir, "lab-worker" if args.remote else "worker", verbose=args.verbose)
+    try:
+        return _run_worker(args, data_dir, resolve)
+    except KeyboardInterrupt:  # stopped before the consumer could take signals over
+        return 130
+
+
+def _run_worker(args: argparse.Namespace, data_dir: DataDir, resolve: Any) -> int:
+    from workers.engine import run_remote, run_worker, until_writable
+
     if args.remote:
         config = resolve(data_dir, read_settings=False)
     else:
-        from workers.worker import until_writable
-
         # The queue setting is in the library: while it cannot be read (a full or
         # read-only data folder) the app's worker waits and says so; --burst fails.
         config = until_writable(data_dir, lambda: resolve(data_dir), wait=not args.burst)
@@ -276,20 +289,16 @@ def cmd_worker(args: argparse.Namespace, data_dir: DataDir) -> int:
             print("research-hub worker: --remote needs a lab queue: --queue "
                   f"redis://[:PASSWORD@]HOST:PORT/DB (or ${ENV_QUEUE})", file=sys.stderr)
             return 2
-        from workers.lab.consumers import run_remote
-
-        run_remote(config, workers=args.workers, parent_pid=args.parent_pid)
+        run_remote(config, workers=args.workers)
         return 0
-    from workers.worker import run_worker
-
-    run_worker(data_dir, workers=args.workers, burst=args.burst, parent_pid=args.parent_pid,
-               config=config, quick_pass=not args.no_quick_pass)
+    run_worker(data_dir, workers=args.workers, burst=args.burst, config=config,
+               quick_pass=not args.no_quick_pass)
     return 0
 
 
 def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.cli.monitor import render, snapshot
     from workers.lab.config import resolve
-    from workers.monitor import render, snapshot
 
     config = resolve(data_dir)
     library = None
@@ -306,7 +315,7 @@ def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.identity_cli import identity_json
+    from workers.cli.identity import identity_json
     from workers.store import Library
 
     library = Library(data_dir)
@@ -343,10 +352,10 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         os.environ["TQDM_DISABLE"] = "1"
     from workers.search.local_socket import ask
-    from workers.search.protocol import Filters, Results
+    from workers.search.results import Filters, Results
 
     try:
-        from workers.search.protocol import parse_years
+        from workers.search.results import parse_years
 
         if args.k < 1 or args.per_paper < 0:
             raise ValueError("k must be at least 1 and per_paper at least 0")
@@ -405,7 +414,7 @@ def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> A
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers import settings as settings_mod
-    from workers.queue import IngestQueue
+    from workers.engine import IngestQueue
     from workers.store import Library
 
     library = Library(data_dir)
@@ -430,7 +439,7 @@ def cmd_search_server(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.doctor import diagnose
+    from workers.cli.doctor import diagnose
 
     report = diagnose(data_dir)
     if args.json:

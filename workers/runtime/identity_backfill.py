@@ -4,7 +4,7 @@ Papers completed before identities existed (or by an older extractor) get one
 from their stored Docling document and their PDF's first pages and metadata,
 without a re-parse. It runs as a low-priority worker task in batches, so new
 papers are never kept waiting behind it, and it is queued when a worker starts
-and finds such papers (see ``workers.worker``).
+and finds such papers (see ``workers.runtime.consumer``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from workers.paper_identity import EXTRACTOR_VERSION
+from workers.identity.record import EXTRACTOR_VERSION
 from workers.store import Library
 from workers.store.documents import load_document
 
@@ -23,7 +23,7 @@ BATCH = 25
 
 def run_identity_pass(library: Library, batch: int = BATCH) -> int:
     """Extract identities for up to ``batch`` papers; returns how many still need one."""
-    from workers.pipeline.identity import extract_identity
+    from workers.identity.extract import extract_identity
 
     for row in library.needing_identity(EXTRACTOR_VERSION, batch):
         document = load_document(library.data_dir, row["sha256"]) or {}
@@ -33,7 +33,7 @@ def run_identity_pass(library: Library, batch: int = BATCH) -> int:
                                         row["file_name"])
         except Exception:  # one odd document must not stop the pass for the others
             log.exception("paper %s: identity extraction failed", row["id"])
-            from workers.paper_identity import Identity
+            from workers.identity.record import Identity
 
             identity = Identity()  # recorded as done, so the pass does not loop on it
         library.save_identity(row["id"], identity)

@@ -23,12 +23,13 @@ import signal
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from workers.guard import EXIT_LIMIT
-from workers.queue import IngestQueue, Priority
+from workers.domain import Priority
+from workers.processes import HOST, pid_alive
+from workers.runtime.guard import EXIT_LIMIT
 from workers.settings import Settings
 from workers.store import ErrorClass, InvalidTransition, Library, Paper, PaperNotFound, Status
-from workers.store.library import HOST
 
 log = logging.getLogger("research_hub.reconcile")
 
@@ -52,13 +53,62 @@ class Reconciled:
     hung_pids: list[int] = field(default_factory=list)
 
 
-def pid_alive(pid: int) -> bool:
-    import psutil
+class Queue(Protocol):
+    """What reconciliation needs of the queue (solo: Huey on SQLite; see workers.engine)."""
 
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    def queued_paper_ids(self) -> set[int]: ...
+    def scheduled_paper_ids(self) -> set[int]: ...
+    def enqueue(self, paper_ids: Any, priority: int = ...) -> None: ...
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a paper, as its lease says; the same shape in both modes.
+
+    Solo: the paper's row (host, pid, a heartbeat column renewed every few
+    seconds); lab: a Redis key with a TTL (its holder recorded in the row when
+    the owner saw it taken). ``renewed`` is False once the lease has lapsed.
+    """
+
+    paper_id: int
+    host: str
+    pid: int
+    renewed: bool
+
+    @property
+    def local(self) -> bool:
+        return self.host == HOST and self.pid > 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a holder let its paper go: a crash (the file's fault) or not, and how."""
+
+    crashed: bool
+    how: str
+    #: The holder still runs but stopped renewing: hung in native code (its consumer kills it).
+    hung: bool = False
+
+
+def judge(holder: Holder, exits: Mapping[int, int | None], own_pids: Collection[int] = (),
+          ) -> Verdict | None:
+    """Whether ``holder`` has let its paper go, and how; None: it holds it (or it is too
+    early to tell: a worker of this consumer that died is judged once its exit code is in)."""
+    dead = holder.local and not pid_alive(holder.pid)
+    if not dead and holder.renewed:
+        return None
+    if dead:
+        if holder.pid in own_pids and holder.pid not in exits:
+            # Our own worker died after the consumer last collected exit codes: judge it
+            # on the next pass, when its code tells a crash from a kill (a segfault
+            # judged now would count as "cause unknown", an interruption).
+            return None
+        code = exits.get(holder.pid)
+        return Verdict(is_crash(code), describe_exit(code))
+    if holder.local:  # alive but silent for a whole lease: hung where the guard cannot act
+        return Verdict(True, "hung", hung=True)
+    # another machine's worker stopped renewing its lease
+    return Verdict(False, f"no heartbeat from {holder.host}:{holder.pid}")
 
 
 def is_crash(exit_code: int | None) -> bool:
@@ -71,7 +121,7 @@ def is_crash(exit_code: int | None) -> bool:
 
 
 def reconcile(
-    library: Library, queue: IngestQueue, settings: Settings,
+    library: Library, queue: Queue, settings: Settings,
     exits: Mapping[int, int | None] | None = None, own_pids: Collection[int] = (),
 ) -> Reconciled:
     """One pass; ``exits`` maps pids of this consumer's dead workers to their exit codes;
@@ -80,26 +130,14 @@ def reconcile(
     exits = exits or {}
     now = time.time()
     for paper in library.processing():
-        local = paper.worker_host == HOST and bool(paper.worker_pid)
-        dead = local and not pid_alive(paper.worker_pid or 0)
-        expired = (paper.heartbeat_at or 0) < now - settings.lease_s
-        if not (dead or expired):
+        holder = Holder(paper.id, paper.worker_host or "", paper.worker_pid or 0,
+                        renewed=(paper.heartbeat_at or 0) >= now - settings.lease_s)
+        verdict = judge(holder, exits, own_pids)
+        if verdict is None:
             continue
-        if dead and paper.worker_pid in own_pids and paper.worker_pid not in exits:
-            # Our own worker died after the consumer last collected exit codes: judge it
-            # on the next pass, when its code tells a crash from a kill (a segfault
-            # judged now would count as "cause unknown", an interruption).
-            continue
-        if dead:
-            code = exits.get(paper.worker_pid or 0)
-            crashed = is_crash(code)
-            how = describe_exit(code)
-        elif local:  # alive but silent for a whole lease: hung where the guard cannot act
-            crashed, how = True, "hung"
-            report.hung_pids.append(paper.worker_pid or 0)
-        else:  # another machine's worker stopped renewing its lease
-            crashed, how = False, "lease expired"
-        settle(library, paper, crashed, how, settings, report)
+        if verdict.hung:
+            report.hung_pids.append(holder.pid)
+        settle(library, paper, verdict.crashed, verdict.how, settings, report)
     queued = queue.queued_paper_ids() | queue.scheduled_paper_ids()
     missing = [pid for pid in library.ids_with_status(Status.PENDING) if pid not in queued]
     requeued = set(report.requeued)

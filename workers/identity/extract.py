@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.paper_identity import (
+from workers.identity.names import (
+    confirmed_by,
+    looks_like_name,
+    split_names,
+    title_case_if_shouted,
+)
+from workers.identity.record import (
     ACM_REFERENCE,
     FILE_NAME,
     PAGE,
@@ -44,13 +50,7 @@ from workers.paper_identity import (
     clean_doi,
     norm,
 )
-from workers.pipeline.author_names import (
-    confirmed_by,
-    looks_like_name,
-    split_names,
-    title_case_if_shouted,
-)
-from workers.pipeline.identity_sources import (
+from workers.identity.sources import (
     Item,
     Line,
     document_items,

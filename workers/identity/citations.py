@@ -22,7 +22,7 @@ from itertools import count, product
 from string import ascii_lowercase
 from typing import Any
 
-from workers.paper_identity import Identity, family_name, split_name
+from workers.identity.record import Identity, family_name, split_name
 
 FORMATS = ("bibtex", "ris")
 
@@ -244,7 +244,7 @@ def cite_command(key: str, pages: Sequence[int]) -> str:
 
 def hit_label(authors: Sequence[str], year: int | None, pages: Sequence[int]) -> str:
     """"Lo et al. 2020 · p. 4": how a search hit names its source."""
-    from workers.paper_identity import short_authors
+    from workers.identity.record import short_authors
 
     who = " ".join(p for p in (short_authors(list(authors)), str(year) if year else "") if p)
     if not pages:

@@ -1,10 +1,10 @@
 """The Workers monitor's data: every worker process, the queue by priority, throughput.
 
 One function, :func:`snapshot`, read by ``research-hub workers`` and by the
-app's Workers view (off the GUI thread). It works in both modes: in solo mode
-the registry is a folder of small files in the data folder, in lab mode a hash
-in the lab's Redis (see ``workers.registry``); the queue depth comes from the
-same ``IngestQueue`` the rest of the engine uses. Stdlib types only, so the
+app's Workers view (off the GUI thread). It works in both modes: the status
+board is a folder of small files in the data folder in solo mode, a hash in the
+lab's Redis in lab mode (see ``workers.runtime.status_board``); the queue depth
+comes from the same queue the rest of the engine uses. Stdlib types only, so the
 GUI can hold the result without importing anything heavy.
 """
 
@@ -14,11 +14,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workers.domain import Priority
+from workers.lab.channel import LabChannel
 from workers.lab.config import QueueConfig
+from workers.lab.queue import lab_depth, lab_huey
 from workers.paths import DataDir
-from workers.registry import GONE, FileRegistry, RedisRegistry, Seen
+from workers.runtime.status_board import GONE, FileBoard, RedisBoard, Seen
 
-PRIORITY_NAMES = {2: "resumed", 1: "user", 0: "backfill"}
+#: "resumed", "user", "backfill": the monitor's words for the queue's priorities.
+PRIORITY_NAMES = {int(p): p.label for p in sorted(Priority, reverse=True)}
 
 
 @dataclass(frozen=True)
@@ -106,24 +110,21 @@ def snapshot(data_dir: DataDir | None, config: QueueConfig, library: Any = None)
     seen: list[Seen] = []
     depth = {name: 0 for name in PRIORITY_NAMES.values()}
     if config.lab:
-        from workers.lab.channel import LabChannel
-
         channel = LabChannel(config)
         try:
-            seen = RedisRegistry(channel).read()
-            depth = _lab_depth(channel)
+            seen = RedisBoard(channel).read()
+            depth = _names(lab_depth(channel, lab_huey(channel)))
         except Exception as exc:
             error = f"cannot read the lab's Redis at {config.display} ({type(exc).__name__})"
         finally:
             channel.close()
     elif data_dir is not None:
-        seen = FileRegistry(data_dir).read()
+        seen = FileBoard(data_dir).read()
         try:
-            from workers.queue import IngestQueue
+            from workers.engine import IngestQueue
 
             with IngestQueue(data_dir, config) as queue:
-                depth = {PRIORITY_NAMES.get(p, str(p)): n
-                         for p, n in queue.depth_by_priority().items()}
+                depth = _names(queue.depth_by_priority())
         except Exception as exc:
             error = f"cannot read the queue ({type(exc).__name__}: {exc})"
     titles: dict[int, str] = {}
@@ -141,17 +142,12 @@ def snapshot(data_dir: DataDir | None, config: QueueConfig, library: Any = None)
     )
 
 
-def _lab_depth(channel: Any) -> dict[str, int]:
-    """Waiting for room (``wanted``) plus published and not yet taken, by priority."""
-    from workers.queue import lab_huey, redis_depth_by_priority
-
-    depth = {name: 0 for name in PRIORITY_NAMES.values()}
-    waiting = channel.wanted_counts()
-    queued = redis_depth_by_priority(lab_huey(channel).storage)
-    for priority in {*waiting, *queued}:
+def _names(depth: dict[int, int]) -> dict[str, int]:
+    named = {name: 0 for name in PRIORITY_NAMES.values()}
+    for priority, n in depth.items():
         name = PRIORITY_NAMES.get(priority, str(priority))
-        depth[name] = depth.get(name, 0) + waiting.get(priority, 0) + queued.get(priority, 0)
-    return depth
+        named[name] = named.get(name, 0) + n
+    return named
 
 
 def render(snap: Snapshot) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.paper_identity import clean_doi
+from workers.identity.record import clean_doi
 
 # -- reading the document --------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workers.paper_identity import FIELDS, LABELS, parse_field
+from workers.identity.record import FIELDS, LABELS, parse_field
 from workers.paths import DataDir
 
 COMMANDS = ("export", "edit", "cite", "versions")
@@ -79,7 +79,7 @@ def identity_json(paper: Any, identity: Any) -> dict[str, Any]:
 
 
 def cmd_export(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.citations import export_papers
+    from workers.identity.citations import export_papers
     from workers.store import Library
 
     library = Library(data_dir)
@@ -148,7 +148,7 @@ def _print_identity(paper: Any, identity: Any) -> None:
 
 
 def cmd_cite(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.citations import cite_passage
+    from workers.identity.citations import cite_passage
     from workers.store import Library
 
     library = Library(data_dir)

@@ -33,8 +33,8 @@ def _version(name: str) -> str:
 
 def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
     """Solo or lab, and in lab mode whether Redis answers (never the password)."""
+    from workers.engine import IngestQueue
     from workers.lab.config import ConfigError, resolve
-    from workers.queue import IngestQueue
 
     try:
         config = resolve(data_dir)
@@ -51,9 +51,9 @@ def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
                 info = queue.lab.redis.info("server")
                 report["redis"] = f"reachable, version {info.get('redis_version', '?')}"
                 report["owner"] = queue.lab.owner() or "none running"
-                from workers.registry import RedisRegistry
+                from workers.runtime.status_board import RedisBoard
 
-                alive = [s for s in RedisRegistry(queue.lab).read() if s.alive]
+                alive = [s for s in RedisBoard(queue.lab).read() if s.alive]
                 report["workers_alive"] = len(alive)
                 # Each machine chooses its embedding precision for its own CPU.
                 chosen: dict[str, int] = {}

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _add(args: argparse.Namespace, data_dir: DataDir, library: Any, index: Any) -> int:
-    from workers.queue import IngestQueue
+    from workers.engine import IngestQueue
     from workers.store.files import FolderError
     from workers.watch.watcher import FolderWatcher
 
@@ -138,8 +138,8 @@ def _add(args: argparse.Namespace, data_dir: DataDir, library: Any, index: Any) 
 
 
 def _run_foreground(args: argparse.Namespace, data_dir: DataDir, library: Any) -> int:
+    from workers.engine import IngestQueue
     from workers.logs import configure_logging
-    from workers.queue import IngestQueue
     from workers.watch.watcher import FolderWatcher
 
     configure_logging(data_dir, "watch", verbose=args.verbose)

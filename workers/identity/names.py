@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from workers.paper_identity import norm
+from workers.identity.record import norm
 
 # -- text helpers ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from workers.store import ChunkRecord, InvalidTransition, Library, PaperNotFound
 from workers.store.documents import forget_documents, save_document
 
-#: Runs a write, waiting while the data folder is full or read-only (see workers.tasks).
+#: Runs a write, waiting while the data folder is full or read-only (see workers.runtime.tasks).
 WhenWritable = Callable[[Callable[[], object]], object]
 
 

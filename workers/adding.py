@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers import settings as settings_mod
-from workers.queue import IngestQueue, Priority
+from workers.domain import Priority
+from workers.engine import IngestQueue
 from workers.store import FileInfo, IntakeResult, Library
 
 HASH_BLOCK = 1 << 20
@@ -34,7 +35,7 @@ class Rejected:
 
 
 @dataclass
-class Registration:
+class Added:
     """What a drop or ``research-hub add`` did: the intake's outcome, and what was refused."""
 
     intake: IntakeResult = field(default_factory=IntakeResult)
@@ -127,9 +128,9 @@ def hash_files(files: list[Path], threads: int = 4) -> tuple[list[FileInfo], lis
     return infos, rejected
 
 
-def register_paths(
+def add_paths(
     library: Library, queue: IngestQueue, paths: Iterable[str | os.PathLike[str]]
-) -> Registration:
+) -> Added:
     files, folders, rejected = expand(paths)
     infos, unreadable = hash_files(files)
     seen = {info.path for info in infos}
@@ -141,4 +142,4 @@ def register_paths(
     outcome = library.intake.apply(infos, gone, remove_missing=settings.remove_missing_papers)
     # What a user adds by hand overtakes a watched folder's backfill.
     queue.enqueue(outcome.to_queue, priority=Priority.USER)
-    return Registration(outcome, rejected + unreadable)
+    return Added(outcome, rejected + unreadable)
