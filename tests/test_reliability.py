@@ -159,20 +159,22 @@ REWATCH_S = 10.0
 
 def _guarded(record: str, timeout_s: float, memory_mb: int, rewatch_for_s: float) -> None:
     from workers.runtime.guard import Guard
+    from workers.runtime.status_board import FileBoard
 
     watched_at = time.monotonic()
 
-    def on_limit(paper_id: int, error_class: str, detail: str) -> None:
+    def on_limit(error_class: str, detail: str) -> None:
         # Timed here, in the watched process: the parent's clock would count the fork too.
         Path(record).write_text(
-            f"{paper_id} {error_class} {detail}\n{time.monotonic() - watched_at:.3f}")
+            f"7 {error_class} {detail}\n{time.monotonic() - watched_at:.3f}")
 
-    guard = Guard(heartbeat=lambda paper_id: None, on_limit=on_limit, interval_s=0.1)
-    guard.watch(7, timeout_s, memory_mb)
+    guard = Guard(FileBoard(DataDir.resolve(Path(record).parent)), "solo", tick_s=0.1)
+    guard.hold(7, renew=lambda: True, renew_every_s=60.0, timeout_s=timeout_s,
+               memory_limit_mb=memory_mb, on_limit=on_limit)
     end = time.monotonic() + rewatch_for_s
-    while time.monotonic() < end:  # page progress re-watches the same paper
+    while time.monotonic() < end:  # page progress sets the same limit again and again
         time.sleep(0.05)
-        guard.watch(7, timeout_s, memory_mb)
+        guard.set_timeout(timeout_s)
     time.sleep(30)
     os._exit(0)  # reached only if the guard never fired
 

@@ -32,13 +32,6 @@ from workers.lab.config import QueueConfig, install_redaction
 from workers.lab.config import resolve as resolve_config
 from workers.paths import DataDir
 from workers.runtime import tasks
-from workers.runtime.consumer import (
-    EngineConsumer,
-    LibraryHelpers,
-    SoloDuties,
-    consumer_options,
-    preload,
-)
 from workers.runtime.queue import SoloQueue, sqlite_huey
 from workers.runtime.reconcile import reconcile
 from workers.runtime.solo import SoloMode
@@ -62,7 +55,7 @@ def _open_backend(data_dir: DataDir, config: QueueConfig) -> Any:
         huey = sqlite_huey(QUEUE_NAME, data_dir)
         library_tasks = tasks.register_library_tasks(huey, data_dir)
         ingest = tasks.register_ingest(huey, lambda: SoloMode(data_dir, library_tasks.reembed))
-        return SoloQueue(huey, SimpleNamespace(ingest=ingest, **vars(library_tasks)))
+        return SoloQueue(huey, SimpleNamespace(ingest=ingest, **vars(library_tasks)), config)
     from workers.lab.channel import LabChannel
     from workers.lab.mode import LabMode
     from workers.lab.queue import LabQueue, lab_huey
@@ -195,6 +188,16 @@ def run_worker(
     A lab queue makes this process the library's owner in the lab.
     ``quick_pass``: run the quick keyword pass (``--no-quick-pass`` turns it off).
     """
+    # Here, not at the top: the app imports this module for IngestQueue, and the
+    # consumer's modules (process management, the helper processes) are the worker's.
+    from workers.runtime.consumer import (
+        EngineConsumer,
+        LibraryHelpers,
+        SoloDuties,
+        consumer_options,
+        preload,
+    )
+
     wait = not burst
     if config is None:  # reads the library's setting: wait, like the rest, while unwritable
         config = until_writable(data_dir, lambda: resolve_config(data_dir), wait)
@@ -234,6 +237,7 @@ def _run_lab_owner(data_dir: DataDir, config: QueueConfig, workers: int | None, 
     """The library's owner in a lab: commit, reap, publish, and ingest with local workers."""
     from workers.lab.duties import OwnerDuties, owner_worker_class, wait_for_redis
     from workers.lab.owner import LabOwner, OwnerConflict
+    from workers.runtime.consumer import EngineConsumer, LibraryHelpers, consumer_options, preload
 
     install_redaction(config)
     library = Library(data_dir)
@@ -270,6 +274,7 @@ def run_remote(config: QueueConfig, workers: int | None = None) -> None:
     from workers.lab.duties import RemoteDuties, wait_for_redis
     from workers.lab.mode import LabMode
     from workers.lab.queue import lab_huey
+    from workers.runtime.consumer import EngineConsumer, consumer_options, preload
 
     install_redaction(config)
     channel = LabChannel(config)

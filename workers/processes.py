@@ -18,7 +18,6 @@ The ground floor every process shares (no imports of the rest of the engine):
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
 import socket
@@ -58,7 +57,9 @@ def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The running program's own symbols, libc's among them: no library lookup (which
+        # would run ldconfig in a subprocess).
+        return ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
 

@@ -62,7 +62,8 @@ class SoloQueue:
 
     lab = None
 
-    def __init__(self, huey: Huey, tasks: SimpleNamespace) -> None:
+    def __init__(self, huey: Huey, tasks: SimpleNamespace, config: Any) -> None:
+        self.config = config  # solo's QueueConfig (workers.lab.config), as the setting says
         self.huey = huey
         self.local_huey = huey  # tasks that need the library run on the same queue
         self.tasks = tasks
