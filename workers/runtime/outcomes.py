@@ -54,8 +54,7 @@ def apply_outcome(library: Library, paper_id: int, outcome: Outcome, where: str 
             library.fail(paper_id, outcome.error_class or ErrorClass.INTERNAL,
                          outcome.detail or None)
         elif outcome.kind in _BACK_TO_QUEUE:
-            reason = (outcome.detail if outcome.kind == RETRY and outcome.detail
-                      else _BACK_TO_QUEUE[outcome.kind])
+            reason = _BACK_TO_QUEUE[outcome.kind]  # (a retry's exception is in the log)
             # Damaged bytes on the way count as an interruption (a loop must end);
             # the rest count nothing: none of them is the file's fault.
             library.requeue_stale(paper_id, crashed=False,
