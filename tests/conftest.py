@@ -101,8 +101,8 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     import subprocess
     import sys
 
-    from workers.engine import IngestQueue
     from workers.adding import add_paths
+    from workers.engine import IngestQueue
     from workers.store import Library
 
     base = tmp_path_factory.getbasetemp()

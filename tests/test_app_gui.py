@@ -30,9 +30,9 @@ from app.services.notifier import Notifier, news_text  # noqa: E402
 from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
 from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
 from tests.helpers.gui import drop  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.store import ErrorClass, Library, Stage, Status  # noqa: E402
 
 HEAVY = ("torch", "docling", "sentence_transformers", "transformers", "onnxruntime")

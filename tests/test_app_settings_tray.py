@@ -20,8 +20,8 @@ from tests.helpers.gui import drop
 from tests.helpers.worker_processes import alive, process_tree, wait_for
 from workers import settings as settings_mod
 from workers.domain import Tier
-from workers.paths import DataDir
 from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import ErrorClass, Library
 
 #: Stands in for the worker where what is tested is the supervisor's reaction: it runs

@@ -20,9 +20,9 @@ import workers.store.db as store_db
 from app.models.paper_model import PaperModel, paper_row
 from app.services.library_poller import LibraryPoller
 from tests.helpers.gui import drop, open_hub
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import Library, Status
 
 Statements = list[tuple[int, str]]

@@ -17,8 +17,8 @@ from app.panels.workers_panel import WorkerColumn, WorkerModel, WorkerRole, summ
 from app.windows.settings_dialog import SettingsDialog  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
-from workers.lab.config import SECRET_FILE  # noqa: E402
 from workers.cli.monitor import Snapshot, WorkerRow  # noqa: E402
+from workers.lab.config import SECRET_FILE  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.runtime.guard import Guard  # noqa: E402
 from workers.runtime.status_board import FileBoard  # noqa: E402
@@ -145,8 +145,8 @@ def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
 
 def test_the_details_pane_names_the_machine_holding_a_paper(data: DataDir, tmp_path: Path) -> None:
     from app.panels.details_pane import details_html
-    from workers.engine import IngestQueue
     from workers.adding import add_paths
+    from workers.engine import IngestQueue
 
     library = Library(data)
     with IngestQueue(data) as queue:

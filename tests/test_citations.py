@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.papers import add_papers, chunk
+from workers.cli.main import main
 from workers.identity.citations import (
     Reference,
     citation_keys,
@@ -18,7 +19,6 @@ from workers.identity.citations import (
     to_bibtex,
     to_ris,
 )
-from workers.cli.main import main
 from workers.identity.record import PAGE, Identity, split_name
 from workers.paths import DataDir
 from workers.store import Library

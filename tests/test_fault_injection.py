@@ -35,12 +35,12 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.runtime.faults import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
-from workers.store import ErrorClass, Library, Status
+from workers.engine import IngestQueue
+from workers.paths import DataDir
+from workers.runtime.faults import ENV_CRASH_ON, ENV_RAISE_ON, RAISED_MESSAGE
 from workers.runtime.tasks import ENV_RETRY_DELAY, RETRIES
+from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 
 from tests.helpers.pdfgen import UNICODE_FONT, make_pdf, make_unicode_pdf
 from tests.helpers.skips import skip_or_fail
-from workers.identity.record import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
 from workers.identity.extract import extract_identity
+from workers.identity.record import FILE_NAME, PAGE, PDF_INFO, STAMP, XMP, Identity
 from workers.identity.sources import xmp_fields, xmp_packet
 
 TITLE = "Measuring Glacier Retreat with Ground Penetrating Radar"
@@ -176,11 +176,11 @@ def test_papers_indexed_before_identities_get_one_in_the_background(
     """The pass reads the stored Docling document and the PDF's first page, no re-parse."""
     from tests.helpers.papers import chunk
     from workers.domain import Tier
-    from workers.runtime.identity_backfill import run_identity_pass
     from workers.identity.record import EXTRACTOR_VERSION
     from workers.pipeline.convert import Converter
     from workers.pipeline.ingest import sha256_of
     from workers.pipeline.preflight import preflight
+    from workers.runtime.identity_backfill import run_identity_pass
     from workers.store import FileInfo, Library
     from workers.store.documents import save_document
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-from workers.processes import engine_command
-from workers.paths import DataDir
 from workers.engine import IngestQueue
+from workers.paths import DataDir
+from workers.processes import engine_command
 from workers.store import Library
 from workers.watch.watcher import FolderWatcher
 

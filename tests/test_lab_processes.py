@@ -41,10 +41,10 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
+from workers.adding import add_paths
+from workers.engine import IngestQueue
 from workers.lab.wire import PROTOCOL, LabSerializer, ResultMessage
 from workers.paths import DataDir
-from workers.engine import IngestQueue
-from workers.adding import add_paths
 from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
@@ -344,8 +344,8 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     remote; re-embedding, which needs the library, stays on the owner's machine."""
     import subprocess
 
-    from workers.processes import engine_command
     from workers.pipeline.models import builtin_minilm_dir
+    from workers.processes import engine_command
 
     library = Library(lab.data_dir)
     configure(library, tier="fast")

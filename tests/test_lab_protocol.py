@@ -24,7 +24,10 @@ from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import configure, wait_for
-from workers.domain import Status, Tier
+from workers.adding import add_paths
+from workers.domain import Priority, Status, Tier
+from workers.engine import IngestQueue
+from workers.identity.record import FILE_NAME, PAGE, Identity
 from workers.lab.config import (
     ConfigError,
     QueueConfig,
@@ -34,7 +37,7 @@ from workers.lab.config import (
     save_secret,
 )
 from workers.lab.owner import LabOwner
-from workers.lab.queue import LabQueue
+from workers.lab.queue import LabHuey, LabQueue
 from workers.lab.wire import (
     PROTOCOL,
     LabSerializer,
@@ -44,15 +47,10 @@ from workers.lab.wire import (
     ingest_result,
     result_fields,
 )
-from workers.identity.record import FILE_NAME, PAGE, Identity
 from workers.paths import DataDir
 from workers.pipeline.chunking import Chunk
 from workers.pipeline.convert import TierChoice
 from workers.pipeline.ingest import IngestResult
-from workers.domain import Priority
-from workers.engine import IngestQueue
-from workers.lab.queue import LabHuey
-from workers.adding import add_paths
 from workers.store import Library
 
 WORKER = "elsewhere:4242"

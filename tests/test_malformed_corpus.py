@@ -12,9 +12,9 @@ import pytest
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
 from workers import settings as settings_mod
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.worker_processes import REPO
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from tests.helpers.papers import chunk
 from tests.helpers.pdfgen import make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import configure, start_consumer, stop, wait_for
+from workers.adding import file_info
 from workers.paths import DataDir
 from workers.runtime.quick_pass import CLAIM, clean_text, read_pages, run_loop, run_once
-from workers.adding import file_info
 from workers.search.searcher import Searcher
 from workers.store import ErrorClass, Library, Status
 from workers.store.quick_pass import PageTexts

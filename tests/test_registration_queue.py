@@ -10,10 +10,10 @@ import time
 from tests.helpers.papers import add_papers
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
-from workers.paths import DataDir
+from workers.adding import add_paths, expand
 from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.runtime.reconcile import reconcile
-from workers.adding import expand, add_paths
 from workers.settings import Settings
 from workers.store import ErrorClass, Library, Status
 

@@ -25,10 +25,10 @@ from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import REPO, settled, start_consumer, stop, wait_for
 from workers import settings as settings_mod
-from workers.paths import DataDir
-from workers.engine import IngestQueue
-from workers.runtime.reconcile import REQUEUE_PRIORITY, reconcile
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
+from workers.runtime.reconcile import REQUEUE_PRIORITY, reconcile
 from workers.settings import Settings
 from workers.store import ErrorClass, Library, Status
 from workers.store import db as dbmod

@@ -14,8 +14,8 @@ import pytest
 
 from tests.helpers.rawdb import raw_db
 from tests.helpers.search_queries import KEYWORDS, PARAPHRASES
-from workers.processes import engine_command
 from workers.paths import DataDir
+from workers.processes import engine_command
 from workers.search.results import Results
 from workers.search.searcher import Searcher
 from workers.search.server import QueryEmbedder

@@ -31,9 +31,9 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import Library, Status
 
 pytestmark = [pytest.mark.integration]

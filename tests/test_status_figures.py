@@ -47,8 +47,8 @@ def test_describe_scales_its_units(seconds: float, text: str) -> None:
 def test_elapsed_time_of_a_paper(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from app.models.paper_model import duration_text, elapsed_s
     from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-    from workers.paths import DataDir
     from workers.adding import add_paths
+    from workers.paths import DataDir
     from workers.store import ErrorClass, Library
 
     data = DataDir.resolve(tmp_path / "data").ensure()

@@ -41,14 +41,14 @@ from tests.helpers.worker_processes import (  # noqa: E402
     stop,
     wait_for,
 )
-from workers.runtime.commit import commit_result  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.domain import Tier  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.pipeline.chunking import Chunk  # noqa: E402
 from workers.pipeline.convert import TierChoice  # noqa: E402
 from workers.pipeline.ingest import IngestResult  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
-from workers.adding import add_paths  # noqa: E402
+from workers.runtime.commit import commit_result  # noqa: E402
 from workers.store import InvalidTransition, Library, Paper, PaperNotFound, Status  # noqa: E402
 
 pytestmark = pytest.mark.integration

@@ -30,9 +30,9 @@ from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.worker_processes import configure, start_consumer, stop
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.search.searcher import Searcher
 from workers.search.server import QueryEmbedder
 from workers.search.vector_index import VectorIndex

@@ -22,8 +22,8 @@ import pytest
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from workers import settings as settings_mod
-from workers.paths import DataDir
 from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.store import ErrorClass, IntakeResult, Library, Status
 from workers.store.files import FileIndex, FolderError
 from workers.watch.watcher import FolderWatcher

@@ -18,9 +18,9 @@ from tests.helpers.worker_processes import (
     stop,
     wait_for,
 )
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.engine import IngestQueue
+from workers.paths import DataDir
 from workers.runtime.status_board import FileBoard
 from workers.store import Library, Status
 

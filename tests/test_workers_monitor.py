@@ -19,12 +19,12 @@ from tests.helpers.worker_processes import (
     start_consumer,
     wait_for,
 )
-from workers.processes import engine_command
-from workers.lab.config import QueueConfig
-from workers.cli.monitor import render, snapshot
-from workers.paths import DataDir
-from workers.engine import IngestQueue
 from workers.adding import add_paths
+from workers.cli.monitor import render, snapshot
+from workers.engine import IngestQueue
+from workers.lab.config import QueueConfig
+from workers.paths import DataDir
+from workers.processes import engine_command
 from workers.store import Library
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workers.identity.record import FIELDS, LABELS, USER, Identity, parse_field
+from workers.identity.record import FIELDS, LABELS, Identity, parse_field
 
 _MULTILINE = ("authors", "abstract")
 
@@ -119,7 +119,3 @@ class IdentityDialog(QDialog):
             return
         self.saved.emit(changes, sorted(self._revert))
         self.accept()
-
-
-def corrected_fields(identity: Identity) -> set[str]:
-    return {name for name, f in identity.fields.items() if f.source == USER}

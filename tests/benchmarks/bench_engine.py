@@ -43,9 +43,9 @@ sys.path.insert(0, str(HERE.parents[2]))
 sys.path.insert(0, str(CODE))
 
 from workers import settings as settings_mod  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parents[3] / "shared" / "corpus"
@@ -86,10 +86,10 @@ def bare_once(papers: list[Path], tier_name: str) -> dict:  # type: ignore[type-
     import torch
 
     torch.set_num_threads(1)
-    from workers.runtime.commit import commit_result
+    from workers.adding import file_info
     from workers.domain import Tier
     from workers.pipeline.ingest import Engine, PipelineSettings
-    from workers.adding import file_info
+    from workers.runtime.commit import commit_result
 
     engine = Engine(threads=1)
     tier = Tier(tier_name)

@@ -50,9 +50,9 @@ from tests.helpers.worker_processes import (  # noqa: E402
     wait_for,
 )
 from workers import settings as settings_mod  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"

@@ -61,11 +61,11 @@ from tests.helpers.worker_processes import (  # noqa: E402
     stop,
     wait_for,
 )
-from workers.lab.config import QueueConfig  # noqa: E402
-from workers.cli.monitor import snapshot  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
+from workers.cli.monitor import snapshot  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.lab.config import QueueConfig  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 

@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.worker_processes import configure, stop  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.search.searcher import Searcher  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 

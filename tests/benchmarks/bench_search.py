@@ -137,8 +137,8 @@ def bench_scale(sizes: list[int], keep: Path | None) -> None:
 
 
 def ingest_corpus(corpus: Path, root: Path) -> Library:
-    from workers.engine import IngestQueue
     from workers.adding import add_paths
+    from workers.engine import IngestQueue
 
     data_dir = DataDir.resolve(root).ensure()
     library = Library(data_dir)

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
-from workers.paths import DataDir  # noqa: E402
 from workers.engine import IngestQueue  # noqa: E402
+from workers.paths import DataDir  # noqa: E402
 from workers.store import Library  # noqa: E402
 from workers.watch.watcher import FolderWatcher  # noqa: E402
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.worker_processes import REPO, process_tree
-from workers.processes import engine_command
 from workers.lab.config import QueueConfig
 from workers.paths import DataDir
+from workers.processes import engine_command
 
 
 @dataclass

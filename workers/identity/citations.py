@@ -242,18 +242,6 @@ def cite_command(key: str, pages: Sequence[int]) -> str:
     return f"\\cite[{note}]{{{key}}}" if note else f"\\cite{{{key}}}"
 
 
-def hit_label(authors: Sequence[str], year: int | None, pages: Sequence[int]) -> str:
-    """"Lo et al. 2020 · p. 4": how a search hit names its source."""
-    from workers.identity.record import short_authors
-
-    who = " ".join(p for p in (short_authors(list(authors)), str(year) if year else "") if p)
-    if not pages:
-        return who
-    first, last = min(pages), max(pages)
-    where = f"p. {first}" if first == last else f"pp. {first}–{last}"
-    return f"{who} · {where}" if who else where
-
-
 # -- from the library ----------------------------------------------------------------------------
 
 

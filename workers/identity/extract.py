@@ -94,9 +94,6 @@ class _Sources:
         parts += [ln.text for ln in _before_references_lines(self.lines) if ln.page <= pages]
         return "\n".join(parts)
 
-    def all_text(self) -> str:
-        return "\n".join([i.text for i in self.items] + [ln.text for ln in self.lines])
-
 
 def _before_references(items: Iterable[Item]) -> Iterator[Item]:
     for item in items:
