@@ -51,6 +51,7 @@ T = TypeVar("T")
 
 def _open_backend(data_dir: DataDir, config: QueueConfig) -> Any:
     """The queue's transport for ``config``, with the tasks registered on it."""
+    # Lab modules load only in lab mode (redis-py, the wire's types).
     if not config.lab:
         huey = sqlite_huey(QUEUE_NAME, data_dir)
         library_tasks = tasks.register_library_tasks(huey, data_dir)

@@ -15,9 +15,13 @@ from typing import Any
 from workers import __version__
 from workers import settings as settings_mod
 from workers.domain import Tier
+from workers.engine import IngestQueue
+from workers.lab.config import ConfigError, resolve
 from workers.paths import DataDir
 from workers.pipeline import models
 from workers.pipeline.convert import choose_tier
+from workers.runtime.status_board import RedisBoard
+from workers.store import Library
 
 PACKAGES = ("docling-slim", "docling-core", "docling-parse", "torch", "sentence-transformers",
             "transformers", "rapid-layout", "rapidocr", "onnxruntime", "huey", "redis",
@@ -33,9 +37,6 @@ def _version(name: str) -> str:
 
 def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
     """Solo or lab, and in lab mode whether Redis answers (never the password)."""
-    from workers.engine import IngestQueue
-    from workers.lab.config import ConfigError, resolve
-
     try:
         config = resolve(data_dir)
     except ConfigError as exc:
@@ -51,8 +52,6 @@ def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
                 info = queue.lab.redis.info("server")
                 report["redis"] = f"reachable, version {info.get('redis_version', '?')}"
                 report["owner"] = queue.lab.owner() or "none running"
-                from workers.runtime.status_board import RedisBoard
-
                 alive = [s for s in RedisBoard(queue.lab).read() if s.alive]
                 report["workers_alive"] = len(alive)
                 # Each machine chooses its embedding precision for its own CPU.
@@ -71,8 +70,6 @@ def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
 
 
 def diagnose(data_dir: DataDir) -> dict[str, Any]:
-    from workers.store import Library
-
     library = Library(data_dir)
     settings = settings_mod.load(library)
     artifacts = Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workers.domain import Priority
+from workers.engine import IngestQueue
 from workers.lab.channel import LabChannel
 from workers.lab.config import QueueConfig
 from workers.lab.queue import lab_depth, lab_huey
@@ -121,8 +122,6 @@ def snapshot(data_dir: DataDir | None, config: QueueConfig, library: Any = None)
     elif data_dir is not None:
         seen = FileBoard(data_dir).read()
         try:
-            from workers.engine import IngestQueue
-
             with IngestQueue(data_dir, config) as queue:
                 depth = _names(queue.depth_by_priority())
         except Exception as exc:

@@ -199,6 +199,8 @@ def resolve(
     if not text and setting is not None:
         text = setting
     elif not text and read_settings and data_dir is not None and data_dir.library_db.exists():
+        # Here: the command line imports this module to build its parser, and a
+        # search answered by the app's search process never needs sqlite-utils.
         from workers import settings as settings_mod
         from workers.store import Library
 

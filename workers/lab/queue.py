@@ -27,8 +27,10 @@ from huey.storage import PriorityRedisStorage
 from workers.domain import QUEUE_NAME, Priority
 from workers.lab.channel import LabChannel
 from workers.lab.config import QueueConfig
+from workers.lab.publish import Publisher
 from workers.lab.wire import Refused, TaskOrder
 from workers.paths import DataDir
+from workers.store import Library
 
 log = logging.getLogger("research_hub.queue")
 
@@ -125,9 +127,6 @@ class LabQueue:
     def publisher(self) -> Any:
         """What puts papers on the Redis queue (bytes, ticket, task); opened on first use."""
         if self._publisher is None:
-            from workers.lab.publish import Publisher
-            from workers.store import Library
-
             self._library = Library(self.data_dir)
             self._publisher = Publisher(self._library, self.lab, self._send)
         return self._publisher

@@ -293,6 +293,8 @@ def result_fields(result: Any) -> ResultFields:
 
 def ingest_result(fields: ResultFields) -> Any:
     """The ``IngestResult`` a result message carries (the owner commits it as solo does)."""
+    # Here: the app reads this module's types (it publishes tasks), never results, and
+    # must not load numpy.
     import numpy as np
 
     from workers.domain import Tier

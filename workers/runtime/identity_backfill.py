@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from workers.identity.record import EXTRACTOR_VERSION
+from workers.identity.extract import extract_identity
+from workers.identity.record import EXTRACTOR_VERSION, Identity
 from workers.store import Library
 from workers.store.documents import load_document
 
@@ -23,8 +24,6 @@ BATCH = 25
 
 def run_identity_pass(library: Library, batch: int = BATCH) -> int:
     """Extract identities for up to ``batch`` papers; returns how many still need one."""
-    from workers.identity.extract import extract_identity
-
     for row in library.needing_identity(EXTRACTOR_VERSION, batch):
         document = load_document(library.data_dir, row["sha256"]) or {}
         path = Path(row["path"])
@@ -33,8 +32,6 @@ def run_identity_pass(library: Library, batch: int = BATCH) -> int:
                                         row["file_name"])
         except Exception:  # one odd document must not stop the pass for the others
             log.exception("paper %s: identity extraction failed", row["id"])
-            from workers.identity.record import Identity
-
             identity = Identity()  # recorded as done, so the pass does not loop on it
         library.save_identity(row["id"], identity)
     return len(library.needing_identity(EXTRACTOR_VERSION, 1))

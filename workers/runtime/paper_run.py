@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from workers.domain import TRANSIENT, ErrorClass, Stage
+from workers.pipeline.errors import Cancelled, IngestError
 
 if TYPE_CHECKING:
     from workers.pipeline.ingest import IngestResult, PipelineSettings
@@ -152,8 +153,6 @@ def run_paper(engine: Engine, guard: Guard, lease: Lease, sink: Sink,
     Raises what Huey must see after the outcome is delivered: the exception of
     a run it retries, and ``KeyboardInterrupt``.
     """
-    from workers.pipeline.errors import Cancelled, IngestError
-
     job = lease.take()
     if job is None:
         return None
@@ -223,8 +222,6 @@ class _Progress:
         self.limit_pages = job.page_count  # the page count the time limit was set for
 
     def __call__(self, stage: Stage, done: int | None, total: int | None) -> None:
-        from workers.pipeline.errors import Cancelled
-
         if self.guard.lost:
             raise Cancelled()
         now = time.monotonic()

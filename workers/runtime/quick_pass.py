@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.processes import die_with_parent
 from workers.store import Library
@@ -107,8 +108,6 @@ def run_loop(
     beat: Callable[[], None] = lambda: None, until_idle: bool = False,
 ) -> int:
     """Keep reading waiting papers; ``until_idle``: return when none is left (tests, scripts)."""
-    from workers import settings as settings_mod
-
     library = Library(data_dir)
     done = 0
     seen_version = -1

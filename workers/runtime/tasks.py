@@ -26,8 +26,11 @@ from huey import signals as huey_signals
 from workers.paths import DataDir
 from workers.processes import limit_threads
 from workers.runtime.guard import Guard
+from workers.runtime.identity_backfill import run_identity_pass
 from workers.runtime.paper_run import COMPLETED, Lease, Sink, run_paper
+from workers.runtime.reembed import run_reembed
 from workers.runtime.status_board import Board
+from workers.store import Library
 
 log = logging.getLogger("research_hub.tasks")
 
@@ -170,16 +173,12 @@ def register_library_tasks(huey: Any, data_dir: DataDir) -> SimpleNamespace:
     @huey.task(retries=RETRIES, retry_delay=retry_delay_s())
     def reembed(model: str) -> None:
         """Re-embed the stored chunks with ``model`` (queued when the model setting changes)."""
-        from workers.runtime.reembed import run_reembed
-
         _with_library(data_dir, lambda library: run_reembed(engine(), library, model))
 
     @huey.task(priority=IDENTITY_PRIORITY)
     def identities() -> None:
         """Give papers indexed before identities existed theirs, a batch at a time; the
         low priority keeps every other task ahead of it."""
-        from workers.runtime.identity_backfill import run_identity_pass
-
         if _with_library(data_dir, run_identity_pass):
             identities()  # more to do: queue the next batch behind any new work
 
@@ -192,8 +191,6 @@ def _each(task: Any, paper_ids: list[int]) -> None:
 
 
 def _with_library(data_dir: DataDir, work: Callable[[Any], Any]) -> Any:
-    from workers.store import Library
-
     library = Library(data_dir)
     try:
         return work(library)

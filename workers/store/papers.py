@@ -16,6 +16,7 @@ import sqlite_utils
 from sqlite_utils.utils import chunks
 
 from workers.domain import ErrorClass, Stage, Status
+from workers.identity.record import short_authors
 from workers.store.db import IN_BATCH, bump_rev, marks, read
 from workers.store.status import PaperNotFound
 
@@ -78,8 +79,6 @@ class Paper:
     @property
     def short_authors(self) -> str:
         """"Lo", "Lo & Shen" or "Lo et al.": how a citation names the authors."""
-        from workers.identity.record import short_authors
-
         return short_authors(self.authors)
 
     @classmethod
