@@ -23,7 +23,7 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, QtMsgType, Signal, qInst
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
-from app.launcher import parse_app_args
+from app.options import parse_app_args
 from app.panels.log_view import FORMAT, QtLogHandler
 from workers import logs as worker_logs
 from workers.paths import DataDir
