@@ -3,6 +3,14 @@
 Everything is created here and passed down through constructors (no globals),
 so tests build the very same object graph with a temporary data directory and,
 when they want, without the worker process.
+
+Start-up does no database work on the GUI thread. Building the app and
+:meth:`ResearchHub.start` show the window (empty, "Opening the library…") at
+once; the library is opened on the task pool, ahead of every other job
+(``app/services/library_opener.py``), and when it is, the settings apply, the
+table fills in, the watcher, the queue depth and the worker start, and
+:attr:`ResearchHub.ready` is emitted. If it cannot be opened (a full or
+read-only data folder), :attr:`ResearchHub.open_failed` says why.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
@@ -29,6 +37,7 @@ from app.platform import desktop
 from app.services.background import TaskRunner
 from app.services.citation_service import CitationService
 from app.services.library_actions import LibraryActions
+from app.services.library_opener import OpenedLibrary, open_library
 from app.services.library_poller import LibraryPoller
 from app.services.notifier import Notifier
 from app.services.search_client import SearchClient
@@ -42,18 +51,12 @@ from app.windows.main_window import MainWindow
 from app.windows.settings_dialog import SettingsDialog, worker_needs_restart
 from workers import settings as settings_mod
 from workers.engine import IngestQueue
-from workers.lab.config import (
-    ENV_SECRET,
-    SECRET_FILE,
-    ConfigError,
-    QueueConfig,
-    install_redaction,
-    save_secret,
-)
+from workers.lab.config import ENV_SECRET, SECRET_FILE, install_redaction, save_secret
 from workers.lab.config import resolve as resolve_queue
 from workers.paths import DataDir
 from workers.settings import Settings
 from workers.store import Library, Paper, Status
+from workers.store.storage_errors import storage_error
 
 if TYPE_CHECKING:
     from app.windows.pdf_viewer import PdfViewerWindow
@@ -84,6 +87,13 @@ def app_icon() -> QIcon:
 class ResearchHub(QObject):
     """The running app: library, queue, runner, model, worker, notifier, tray and window."""
 
+    #: The library is open: settings read, queue built, and (once :meth:`start` was
+    #: called) the table filling in and the worker starting. Emitted once.
+    ready = Signal()
+    #: The library could not be opened (the exception; a ``StorageError`` for a full
+    #: or read-only data folder). Nothing that needs the library will run.
+    open_failed = Signal(object)
+
     def __init__(
         self,
         data_dir: DataDir,
@@ -98,24 +108,32 @@ class ResearchHub(QObject):
     ) -> None:
         super().__init__(parent)
         self.data_dir = data_dir.ensure()
+        # The app's one Library. Making it opens nothing: each thread's connection
+        # opens (and migrates) on first use, and the first use is the opening job below.
         self.library = Library(self.data_dir)
-        self.settings: Settings = settings_mod.load(self.library)
-        self._queue_problem = ""
+        #: The defaults until the library's own arrive (Pause and Settings, which write
+        #: them, stay off until then: see MainWindow.set_opening).
+        self.settings = Settings()
+        #: Built with the library's opening (None until :attr:`is_ready`).
+        self.queue: IngestQueue | None = None
+        self.is_ready = False
+        self._started = False
+        self._show = False
         self._new_lab_secret = ""
-        try:
-            self.queue = IngestQueue(self.data_dir)
-        except ConfigError as exc:  # lab mode set up half-way: say so, keep the library usable
-            self._queue_problem = f"Lab mode cannot be used: {exc}"
-            self.queue = IngestQueue(self.data_dir, QueueConfig())
         self.runner = TaskRunner(parent=self)
-        self.actions = LibraryActions(self.library, self.queue, self.runner, self)
+        # Opened while the window is being built; the outcome arrives on the GUI thread
+        # once this constructor has returned. Every other job (a drop, the details
+        # pane's reads...) waits for this one.
+        self.runner.first(lambda: open_library(self.library), self._on_opened,
+                          self._on_open_failed)
+        self.actions = LibraryActions(self.library, self.runner, self)
         self.model = PaperModel(self)
         # The poller reads the library on its own thread; the model only mirrors it.
         self.poller = LibraryPoller(
             self.library, paper_row, busy_ms=poll_ms, idle_ms=4 * poll_ms, parent=self
         )
         self.poller.updated.connect(self.model.apply)
-        self.notifier = Notifier(enabled=self.settings.notifications, parent=self)
+        self.notifier = Notifier(parent=self)  # enabled as the settings say, once read
         self.supervisor = WorkerSupervisor(
             self.data_dir, workers=worker_workers, command=worker_command, parent=self
         )
@@ -130,9 +148,9 @@ class ResearchHub(QObject):
             self.icon,
             keep_in_tray=self._keep_in_tray,
         )
-        # Watched folders: one watcher thread, started with the window (app/services/watch_service.py).
-        self.watch = WatchService(self.library, self.queue, self.runner,
-                                  settle_s=self.settings.watch_settle_s, parent=self)
+        # Watched folders: one watcher thread, started once the library is open
+        # (app/services/watch_service.py).
+        self.watch = WatchService(self.library, self.runner, parent=self)
         self.watch_panel = WatchedFoldersPanel(self.watch)
         self.window.add_watch_panel(self.watch_panel, self.watch_panel.add_folder)
         self.window.details.set_file_source(self.library.files.files_of, self.runner)
@@ -173,6 +191,7 @@ class ResearchHub(QObject):
         self._depth_timer.timeout.connect(self.actions.refresh_queue_depth)
         self._stopped = False
         self._wire()
+        self.window.set_opening(True)
 
     def _wire(self) -> None:
         self.model.refreshed.connect(lambda: self.search_panel.set_papers(self.model.papers()))
@@ -210,32 +229,71 @@ class ResearchHub(QObject):
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self, show: bool = True) -> None:
-        """Order: the table first (the user sees their library at once), then the worker.
+        """The window and the tray at once; the rest as soon as the library is open.
 
-        Nothing here waits: the poller's first full load, the watcher's catch-up
-        scan and the queue depth all run on threads of their own.
+        Nothing here waits: the library opens on the pool, and then
+        :meth:`_run` starts the table's poller, the watcher, the queue depth and
+        the worker, each on threads or processes of their own.
         """
-        self.poller.start()
-        self.watch.start()  # its first step is the catch-up scan, on its own thread
-        self._depth_timer.start()
-        self.actions.refresh_queue_depth()
+        if self._started:
+            return
+        self._started = True
+        self._show = show
         if self.tray is not None:
             self.tray.show()
-        # Start minimised: to the tray where there is one (the window stays hidden).
-        if show and not (self.settings.start_minimised and self.tray is not None):
-            if self.settings.start_minimised:
-                self.window.showMinimized()
+        if show:
+            self.window.show()
+        if self.is_ready:
+            self._run()
+
+    def _on_opened(self, opened: OpenedLibrary) -> None:
+        """The library is open (GUI thread, before any held job starts)."""
+        if self._stopped:  # quit while it was opening
+            opened.queue.close()
+            return
+        install_redaction(opened.queue.config)  # the Redis password never reaches a log line
+        self.settings = opened.settings
+        self.queue = opened.queue
+        self.actions.use_queue(opened.queue)
+        self.notifier.enabled = self.settings.notifications
+        self.window.set_opening(False)
+        if opened.queue_problem:
+            self.window.banner.show_news(opened.queue_problem, error=True)
+        self.is_ready = True
+        if self._started:
+            self._run()
+        self.ready.emit()
+
+    def _on_open_failed(self, exc: BaseException) -> None:
+        fault = storage_error(exc, self.data_dir.root)
+        if fault is not None:  # a full or read-only data folder: what to do, no traceback
+            log.error("%s", fault.explain(self.data_dir.root))
+        else:
+            log.error("the library in %s could not be opened: %s\n%s", self.data_dir.root,
+                      exc, getattr(exc, "__traceback_text__", ""))
+        self.open_failed.emit(exc)
+
+    def _run(self) -> None:
+        """Order: the table first (the user sees their library at once), then the worker."""
+        assert self.queue is not None
+        self.poller.start()
+        # Its first step is the catch-up scan, on its own thread.
+        self.watch.start(self.queue, self.settings.watch_settle_s)
+        self._depth_timer.start()
+        self.actions.refresh_queue_depth()
+        # Start minimised: to the tray where there is one. The window was shown while
+        # the library opened (the setting lives in it); this is the moment it is known.
+        if self._show and self.settings.start_minimised:
+            if self.tray is not None:
+                self.window.hide()
             else:
-                self.window.show()
+                self.window.showMinimized()
         if self.settings.paused:
             self.window.pause_action.setChecked(True)  # the worker stays stopped
             self._on_worker_state("stopped")
         elif self._start_worker:
             self.throughput.start(time.monotonic())
             self.supervisor.start()
-        if self._queue_problem:
-            self.window.banner.show_news(self._queue_problem, error=True)
-        install_redaction(self.queue.config)  # the Redis password never reaches a log line
         log.info(
             "Research Hub started (data dir %s, queue %s, tray %s)",
             self.data_dir.root,
@@ -263,7 +321,8 @@ class ResearchHub(QObject):
         self.search_client.stop()
         if self._viewer is not None:
             self._viewer.close()
-        self.queue.close()
+        if self.queue is not None:
+            self.queue.close()
         self.library.close()
         log.info("Research Hub stopped")
 
@@ -383,6 +442,8 @@ class ResearchHub(QObject):
         self._new_lab_secret = secret
 
     def _save_settings(self, new: Settings) -> None:
+        queue = self.queue
+        assert queue is not None  # Settings is off until the library is open
         old = self.settings
         secret, self._new_lab_secret = self._new_lab_secret, ""
         queue_changed = bool(secret) or new.queue_url != old.queue_url
@@ -391,9 +452,8 @@ class ResearchHub(QObject):
             self.settings = new
             self.notifier.enabled = new.notifications
             if queue_changed:
-                self._queue_problem = ""
-                install_redaction(self.queue.config)
-                log.info("queue is now %s", self.queue.config.display)
+                install_redaction(queue.config)
+                log.info("queue is now %s", queue.config.display)
             if ((worker_needs_restart(old, new) or queue_changed)
                     and self._start_worker and not new.paused):
                 self.window.status.showMessage(
@@ -409,10 +469,10 @@ class ResearchHub(QObject):
                 save_secret(self.data_dir, secret)
             if queue_changed:
                 # The library service and the folder watcher hold this queue: they switch too.
-                self.queue.reconfigure(resolve_queue(self.data_dir, setting=new.queue_url))
+                queue.reconfigure(resolve_queue(self.data_dir, setting=new.queue_url))
             if new.embedding_model != old.embedding_model:
                 # Search keeps the old vectors until the worker has re-embedded every chunk.
-                self.queue.tasks.reembed(new.embedding_model)
+                queue.tasks.reembed(new.embedding_model)
 
         self.runner.submit(
             save,

@@ -14,13 +14,17 @@ work on machines without a display.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from app.options import app_parser, parse_app_args
+from app.platform.display import check_display, qt_platform
+from workers.cli.main import GLOBAL_OPTIONS, command_index
+from workers.cli.main import main as cli_main
 
 #: Test hook: when set, the app writes the names of every module it loaded, sorted,
 #: one per line, to this file as it quits (tests check the GUI stays light).
@@ -31,47 +35,8 @@ ENV_MODULES_AT_EXIT = "RESEARCH_HUB_MODULES_AT_EXIT"
 UNUSED_IN_GUI = ("pandas", "numpy")
 
 
-def app_parser() -> argparse.ArgumentParser:
-    from workers.paths import ENV_DATA_DIR
-
-    parser = argparse.ArgumentParser(
-        prog="research-hub",
-        description="Open the Research Hub desktop app, adding any PDF files or folders given.",
-    )
-    parser.add_argument("paths", nargs="*", help="PDF files or folders to add")
-    parser.add_argument(
-        "--data-dir",
-        help=f"library folder (default: ${ENV_DATA_DIR} or the platform's user data folder)",
-    )
-    parser.add_argument("--workers", type=int, default=None, help="worker processes to run")
-    parser.add_argument(
-        "--no-worker",
-        action="store_true",
-        help="do not start the ingestion worker (run it yourself)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument(
-        "--check-display",
-        action="store_true",
-        help="only check that a window can open here (system libraries, display); exit 0 or 1",
-    )
-    return parser
-
-
-def parse_app_args(argv: Sequence[str]) -> argparse.Namespace:
-    """The app's options; a path that does not exist ends the program (exit 2) with why."""
-    parser = app_parser()
-    args = parser.parse_args(list(argv))
-    for path in args.paths:
-        if not Path(path).expanduser().exists():
-            parser.error(f"no such file or folder: {path}")
-    return args
-
-
 def wants_cli(args: Sequence[str]) -> bool:
     """A command (or the command line's --help/--version) after any global options."""
-    from workers.cli.main import GLOBAL_OPTIONS, command_index
-
     if command_index(args) is not None:
         return True
     i = 0
@@ -108,13 +73,9 @@ def keep_startup_out_of_gc() -> None:
 def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None = None) -> int:
     """``ready(hub)`` is called once the window is up (benchmarks time the real start)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from workers.cli.main import main as cli_main
-
     if args and args[0] == "--worker":  # the frozen bundle's executable runs the worker too
         return cli_main(["worker", *args[1:]])
     if wants_cli(args):
-        from workers.cli.main import command_index
-
         if command_index(args) is None and {"-h", "--help"} & set(args):
             # The command line's help, then the desktop app's own options.
             try:
@@ -123,8 +84,6 @@ def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None 
                 print("\nWithout a command:\n\n" + app_parser().format_help(), end="")
         return cli_main(args)
     options = parse_app_args(args)
-    from app.platform.display import check_display, qt_platform
-
     problem = check_display()
     if options.check_display:
         if problem is None:
@@ -136,6 +95,8 @@ def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None 
         print(problem.explain(), file=sys.stderr)
         return 1
     keep_unused_libraries_out()
+    # Qt and the app load here, not at the top: commands and --check-display start
+    # without them (and work where Qt cannot open a window).
     from app.startup import run_app
 
     def window_up(hub: Any) -> None:

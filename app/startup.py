@@ -3,7 +3,8 @@
 Sets up logging (file in the data dir, stderr, the in-app log view, Qt's own
 messages), makes sure one app runs per data directory (a second launch hands
 its file arguments to the first and raises its window, then exits), builds the
-app and runs the event loop.
+app and runs the event loop. If the library cannot be opened (the app opens it
+in the background, after the window is up), it says why and exits with code 1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import json
 import logging
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,9 +21,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.launcher import parse_app_args
+from app.options import parse_app_args
 from app.panels.log_view import FORMAT, QtLogHandler
 from workers import logs as worker_logs
 from workers.paths import DataDir
@@ -127,8 +127,22 @@ def _quit_on_signals(owner: QObject) -> None:
     timer.start(300)
 
 
+def cannot_start(exc: BaseException, folder: Path) -> QMessageBox:
+    """The message that ends the app when its library cannot be opened (the caller opens
+    it and leaves when it is closed). A full or read-only folder is a known fault: what
+    to do. Anything else is a bug: the error, and its traceback under Details."""
+    fault = storage_error(exc, folder)
+    text = (fault.explain(folder) if fault is not None
+            else f"The library in {folder} could not be opened: {type(exc).__name__}: {exc}")
+    box = QMessageBox(QMessageBox.Icon.Critical, "Research Hub cannot start", text)
+    if fault is None:
+        box.setDetailedText(getattr(exc, "__traceback_text__", ""))
+    return box
+
+
 def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> int:
-    """Run the desktop app; ``ready(app)`` is called once the window is up (tests, timing)."""
+    """Run the desktop app; ``ready(app)`` is called once the window is up (tests, timing),
+    which is before its library is open (``app.ready`` says when that is)."""
     started = time.perf_counter()
     args = parse_app_args(argv)
     data_dir = DataDir.resolve(args.data_dir).ensure()
@@ -155,22 +169,27 @@ def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> i
     view_handler = configure_logging(data_dir, args.verbose)
     from app.application import ResearchHub  # after logging, so start-up is logged
 
-    try:
-        hub = ResearchHub(
-            data_dir, view_handler, start_worker=not args.no_worker, worker_workers=args.workers
-        )
-    except (OSError, sqlite3.Error) as exc:
-        # A full or read-only data folder: tell the user which folder and what to do.
-        fault = storage_error(exc, data_dir.root)
-        if fault is None:
-            raise
-        log.error("%s", fault.explain(data_dir.root))
-        from PySide6.QtWidgets import QMessageBox
+    hub = ResearchHub(
+        data_dir, view_handler, start_worker=not args.no_worker, worker_workers=args.workers
+    )
+    hub.ready.connect(
+        lambda: log.info("library open in %.2f s", time.perf_counter() - started))
+    failed: list[QMessageBox] = []  # the message, kept alive while it is shown
 
-        QMessageBox.critical(None, "Research Hub cannot start", fault.explain(data_dir.root))
-        return 1
+    def on_open_failed(exc: BaseException) -> None:
+        # A full or read-only data folder, say: the window can do nothing; the message
+        # says which folder and what to do, and closing it ends the app.
+        hub.window.hide()
+        box = cannot_start(exc, data_dir.root)
+        box.finished.connect(lambda _result: qapp.exit(1))
+        box.open()
+        failed.append(box)
+
+    hub.open_failed.connect(on_open_failed)
     instance = InstanceServer(name, hub)
     def on_activated(more: list[str]) -> None:
+        if failed:  # no library: nothing to show or add
+            return
         hub.window.bring_to_front()
         hub.add_paths(more)
 
@@ -179,10 +198,10 @@ def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> i
     _quit_on_signals(hub)
     hub.start()
     if paths:
-        hub.add_paths(paths)
+        hub.add_paths(paths)  # registered once the library is open
     log.info("window up in %.2f s", time.perf_counter() - started)
     if ready is not None:
         ready(hub)
     code = qapp.exec()
     hub.stop()
-    return int(code)
+    return 1 if failed else int(code)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QItemSelectionModel  # noqa: E402
 from app.application import ResearchHub  # noqa: E402
 from app.panels.workers_panel import WorkerColumn, WorkerModel, WorkerRole, summary  # noqa: E402
 from app.windows.settings_dialog import SettingsDialog  # noqa: E402
+from tests.helpers.gui import open_hub  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.cli.monitor import Snapshot, WorkerRow  # noqa: E402
@@ -32,9 +33,7 @@ def data(tmp_path: Path) -> DataDir:
 
 @pytest.fixture
 def hub(qtbot, data: DataDir):  # type: ignore[no-untyped-def]
-    hub = ResearchHub(data, start_worker=False, use_tray=False, poll_ms=50)
-    qtbot.addWidget(hub.window)
-    hub.start(show=True)
+    hub = open_hub(data, qtbot=qtbot)
     yield hub
     hub.stop()
 

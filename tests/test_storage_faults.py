@@ -8,7 +8,6 @@ the read-only test uses file permissions and the disk-full test is skipped).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import subprocess
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.disks import IS_ROOT, read_only, tmpfs
 from tests.helpers.library_checks import check_library
-from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import (
     REPO,
     SMALL,
@@ -40,24 +39,12 @@ from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
 
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 MB tmpfs: a disk that really fills up."""
-    if not IS_ROOT:
-        skip_or_fail("mounting a small tmpfs (a disk that can fill up) needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs",
-                           str(mount)], capture_output=True, text=True)
-    if done.returncode:
-        skip_or_fail(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", "64m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path) -> Path:
@@ -111,25 +98,6 @@ def test_disk_full_waits_with_a_clear_message_and_resumes(
         stop(consumer)
     assert "Traceback" not in log.read_text()
     check_library(library, expected_papers=len(ids), source_of=lambda p: source_name(p.file_name))
-
-
-@contextlib.contextmanager
-def read_only(folder: Path, mounted: bool) -> Iterator[None]:
-    """Make ``folder`` read-only for the block: a read-only remount as root (permissions
-    do not stop root), file modes otherwise."""
-    if mounted:
-        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-    else:
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(path.stat().st_mode & ~0o222)
-    try:
-        yield
-    finally:
-        if mounted:
-            subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
-        else:
-            for path in [folder, *folder.rglob("*")]:
-                path.chmod(path.stat().st_mode | 0o200)
 
 
 def test_read_only_data_folder_gives_a_clear_message_and_resumes(

@@ -323,6 +323,9 @@ class PaperModel(QAbstractTableModel):
         self._heads: dict[int, int] = {}
         self._sort_column = -1  # none: library id order
         self._descending = False
+        #: The first update (the whole library) has arrived: no rows now means an empty
+        #: library, not one still being read.
+        self.loaded = False
 
     # -- Qt model API --------------------------------------------------------
 
@@ -454,6 +457,7 @@ class PaperModel(QAbstractTableModel):
         if out_of_order:
             self._resort()
         self._counts = dict(update.counts)
+        self.loaded = True
         if update.transitions and not update.first:
             self.transitions.emit(update.transitions)
         self.refreshed.emit()

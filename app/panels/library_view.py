@@ -1,4 +1,5 @@
-"""The papers table with its filter bar, or a first-run hint when the library is empty.
+"""The papers table with its filter bar, or a first-run hint when the library is empty
+(or a line saying it is being opened, until the first rows arrive).
 
 Filtering happens in a proxy over the mirror model; sorting is forwarded to the
 model, which keeps its rows in order from precomputed keys, with the versions of
@@ -47,6 +48,7 @@ EMPTY_HINT = (
     "<p>Or <a href='watch'>watch a folder</a> (Downloads, Zotero storage, a synced drive):<br>"
     "every paper saved there is added by itself, now and later.</p>"
 )
+OPENING_TEXT = "<h3>Opening the library…</h3>"
 
 
 #: Per column (Title stretches): the widest text it usually shows, the text it must
@@ -214,15 +216,21 @@ class LibraryView(QWidget):
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addLayout(bar)
         table_layout.addWidget(self.table)
+        # Until the first rows arrive, an empty model says nothing about the library.
+        self.opening = QLabel(OPENING_TEXT)
+        self.opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.table_page = table_page
         self.stack = QStackedWidget()
         self.stack.addWidget(self.hint)
         self.stack.addWidget(table_page)
+        self.stack.addWidget(self.opening)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         model.rowsInserted.connect(self._update_page)
         model.rowsRemoved.connect(self._update_page)
         model.modelReset.connect(self._update_page)
+        model.refreshed.connect(self._update_page)  # the first load may bring no rows
         self._update_page()
 
     def size_columns(self) -> None:
@@ -317,13 +325,20 @@ class LibraryView(QWidget):
     def showing_hint(self) -> bool:
         return self.stack.currentWidget() is self.hint
 
+    @property
+    def showing_opening(self) -> bool:
+        return self.stack.currentWidget() is self.opening
+
     def selected_papers(self) -> list[Paper]:
         rows = self.table.selectionModel().selectedRows()
         papers = [index.data(PaperRole) for index in sorted(rows, key=lambda i: i.row())]
         return [p for p in papers if p is not None]
 
     def _update_page(self, *_: object) -> None:
-        self.stack.setCurrentIndex(0 if self.model.rowCount() == 0 else 1)
+        if self.model.rowCount():
+            self.stack.setCurrentWidget(self.table_page)
+        else:
+            self.stack.setCurrentWidget(self.hint if self.model.loaded else self.opening)
 
     def _note_changed_rows(self, top: QModelIndex, bottom: QModelIndex, *_: object) -> None:
         selection = self.table.selectionModel()

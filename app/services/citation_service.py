@@ -69,7 +69,7 @@ class CitationService(QObject):
 
     def export(self, paper_ids: Sequence[int] | None, fmt: str, path: str) -> None:
         """Write citations of these papers (None: the whole library) to ``path``."""
-        from workers.identity.citations import export_papers
+        from workers.identity.citations import export_papers  # on first use: not at start-up
 
         ids = list(paper_ids) if paper_ids is not None else None
 
@@ -86,7 +86,7 @@ class CitationService(QObject):
 
     def cite(self, paper_id: int, pages: Sequence[int]) -> None:
         """Put \\cite[p.~N]{key} on the clipboard, with the BibTeX entry beside it."""
-        from workers.identity.citations import cite_passage
+        from workers.identity.citations import cite_passage  # on first use: not at start-up
 
         pages = list(pages)
         self.runner.submit(lambda: cite_passage(self.library, paper_id, pages),

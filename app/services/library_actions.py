@@ -4,6 +4,9 @@ Everything here touches SQLite or the file system, so every action goes through
 the :class:`~app.services.background.TaskRunner`; the GUI learns the outcome from signals.
 The table does not depend on these signals to update: it polls the store, so
 changes made by the worker, the CLI or another window all show the same way.
+
+The queue arrives after this object is made (the app opens it on the pool,
+``app/services/library_opener.py``); the runner holds every job until then.
 """
 
 from __future__ import annotations
@@ -62,15 +65,24 @@ class LibraryActions(QObject):
     def __init__(
         self,
         library: Library,
-        queue: IngestQueue,
         runner: TaskRunner,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.library = library
-        self.queue = queue
         self.runner = runner
+        self._queue: IngestQueue | None = None
         self._depth_pending = False
+
+    def use_queue(self, queue: IngestQueue) -> None:
+        """The library's queue, once it is open (before the runner starts held jobs)."""
+        self._queue = queue
+
+    @property
+    def queue(self) -> IngestQueue:
+        if self._queue is None:  # a job ran before the library was open: a wiring bug
+            raise RuntimeError("the queue is not open yet")
+        return self._queue
 
     def add_paths(self, paths: Sequence[str]) -> None:
         """Register files/folders (hashing happens on the pool) and queue new papers."""
@@ -135,7 +147,7 @@ class LibraryActions(QObject):
             self._depth_pending = False
             log.warning("could not read the queue depth: %s", exc)
 
-        self.runner.submit(self.queue.depth, done, error)
+        self.runner.submit(lambda: self.queue.depth(), done, error)
 
     # -- results (GUI thread) -------------------------------------------------
 

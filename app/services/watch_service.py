@@ -2,8 +2,9 @@
 
 :class:`~workers.watch.watcher.FolderWatcher` runs on its own thread (watchdog
 observers hand it events; it settles, hashes and registers). This service
-starts it with the window, stops it on quit, and turns its reports into Qt
-signals; adding/removing folders and counting their papers run on the
+makes and starts it once the library is open (it needs the queue and the
+settle time from the settings), stops it on quit, and turns its reports into
+Qt signals; adding/removing folders and counting their papers run on the
 :class:`~app.services.background.TaskRunner` pool. The GUI thread never walks or hashes.
 """
 
@@ -39,20 +40,16 @@ class WatchService(QObject):
     def __init__(
         self,
         library: Library,
-        queue: IngestQueue,
         runner: TaskRunner,
-        *,
-        settle_s: float | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.library = library
         self.runner = runner
-        self.watcher = FolderWatcher(
-            library, queue, settle_s=settle_s,
-            on_change=self._from_watcher.emit, on_error=self._error_from_watcher.emit,
-        )
+        #: Made by :meth:`start`.
+        self.watcher: FolderWatcher | None = None
         # Stateless over the library's per-thread connections: safe from the pool too.
-        self.index = self.watcher.index
+        self.index = library.files
         self.folders: list[FolderStatus] = []
         self._from_watcher.connect(self._on_change)
         self._error_from_watcher.connect(self.failed)
@@ -65,20 +62,32 @@ class WatchService(QObject):
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, queue: IngestQueue, settle_s: float) -> None:
         """Start watching (the thread's first step is the catch-up scan of every folder)."""
+        if self.watcher is None:
+            self.watcher = FolderWatcher(
+                self.library, queue, settle_s=settle_s,
+                on_change=self._from_watcher.emit, on_error=self._error_from_watcher.emit,
+            )
         self.watcher.start()
         self.refresh()
 
     def stop(self) -> None:
         self._refresh_timer.stop()
-        self.watcher.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def _sync(self) -> None:
+        """Have the watcher read the folder list again (before :meth:`start`, its first
+        step will)."""
+        if self.watcher is not None:
+            self.watcher.request_sync()
 
     # -- actions -------------------------------------------------------------------
 
     def add_folder(self, path: str, recursive: bool = True) -> None:
         def done(_: object) -> None:
-            self.watcher.request_sync()
+            self._sync()
             self.message.emit(f"Watching {path}; papers already there are being added")
             self.refresh()
 
@@ -89,7 +98,7 @@ class WatchService(QObject):
 
     def remove_folder(self, path: str) -> None:
         def done(_: object) -> None:
-            self.watcher.request_sync()
+            self._sync()
             self.message.emit(
                 f"No longer watching {path} (its papers stay in the library; files untouched)")
             self.refresh()
@@ -103,7 +112,7 @@ class WatchService(QObject):
         patterns = list(patterns)
 
         def done(_: object) -> None:
-            self.watcher.request_sync()
+            self._sync()
             self.message.emit(f"Ignore patterns of {path} saved")
             self.refresh()
 

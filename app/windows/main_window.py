@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
 
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self.status.showMessage(f"Library: {data_dir}", 5000)
+        self._data_dir = data_dir
 
         self._build_actions()
         self._build_menus()
@@ -209,6 +209,17 @@ class MainWindow(QMainWindow):
         toolbar.addActions([self.retry_action, self.cancel_action, self.remove_action])
         toolbar.addSeparator()
         toolbar.addAction(self.pause_action)
+
+    def set_opening(self, opening: bool) -> None:
+        """While the library is being opened: say so, and keep Pause and Settings off
+        (both write the settings, which are not read yet). Adding papers stays on:
+        what is added waits for the library."""
+        for action in (self.pause_action, self.settings_action):
+            action.setEnabled(not opening)
+        if opening:
+            self.status.showMessage(f"Opening the library in {self._data_dir}…")
+        else:
+            self.status.showMessage(f"Library: {self._data_dir}", 5000)
 
     def _on_pause_toggled(self, paused: bool) -> None:
         self.pause_action.setText("Resume processing" if paused else "Pause processing")

@@ -24,7 +24,7 @@ from workers.store import Library
 def open_hub(
     data_dir: DataDir,
     *,
-    qtbot: Any = None,
+    qtbot: Any,
     start: bool = True,
     show: bool = True,
     settings: dict[str, Any] | None = None,
@@ -38,7 +38,9 @@ def open_hub(
 
     ``settings`` are saved in the library first, as the settings dialog would;
     ``start=False`` leaves :meth:`ResearchHub.start` to the test (for work that
-    must happen between building and starting). The caller stops the hub.
+    must happen between building and starting). Returns once the library is open
+    (``hub.ready``: it opens in the background) and, when started, the table has
+    its first load. The caller stops the hub.
     """
     if settings:
         library = Library(data_dir)
@@ -46,10 +48,12 @@ def open_hub(
         library.close()
     hub = ResearchHub(data_dir, start_worker=start_worker, worker_workers=workers,
                       use_tray=use_tray, poll_ms=poll_ms, **options)
-    if qtbot is not None:
-        qtbot.addWidget(hub.window)
+    qtbot.addWidget(hub.window)
     if start:
         hub.start(show=show)
+    qtbot.waitUntil(lambda: hub.is_ready, timeout=30_000)
+    if start:
+        qtbot.waitUntil(lambda: hub.model.loaded, timeout=30_000)
     return hub
 
 
