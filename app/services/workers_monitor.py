@@ -1,8 +1,8 @@
 """Feeds the Workers view: a snapshot of every worker process, read off the GUI thread.
 
 While the view is on screen, every two seconds (the rate at which workers
-refresh their registry entries) the :class:`~app.tasks.TaskRunner` reads
-:func:`workers.cli.monitor.snapshot`: the registry files in solo mode, or the
+refresh their status board entries) the :class:`~app.tasks.TaskRunner` reads
+:func:`workers.cli.monitor.snapshot`: the status board's files in solo mode, or the
 lab's Redis, plus the queue depth by priority. No SQL and no Redis call ever
 runs on the GUI thread, and at most one read is in flight (a slow Redis makes
 the view lag, never pile up work).
@@ -60,7 +60,7 @@ class WorkersMonitor(QObject):
         self.runner.submit(self._read, self._done, self._failed)
 
     def _read(self) -> Snapshot:
-        """On a pool thread: the configured queue, then its registry and depth."""
+        """On a pool thread: the configured queue, then its status board and depth."""
         setting = settings_mod.load(self.library).queue_url
         config = resolve(self.data_dir, setting=setting)
         return snapshot(self.data_dir, config, self.library)

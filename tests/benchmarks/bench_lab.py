@@ -132,7 +132,7 @@ class Setup:
             self.lab.remote(f"remote-{n}")
 
     def ready(self) -> bool:
-        """Every worker process has loaded its models (its registry entry says idle)."""
+        """Every worker process has loaded its models (its status board entry says idle)."""
         snap = snapshot(self.data_dir if not self.remotes else None, self.config)
         return sum(1 for w in snap.workers if w.state == "idle") >= 1 + self.remotes
 

@@ -69,7 +69,7 @@ class Snapshot:
     #: Papers per minute over the last ten minutes, all workers together.
     per_min: float
     taken_at: float = field(default_factory=time.time)
-    #: Why the queue or registry could not be read (Redis down...), or "".
+    #: Why the queue or the status board could not be read (Redis down...), or "".
     error: str = ""
 
     @property
@@ -102,7 +102,7 @@ def _row(seen: Seen, titles: dict[int, str]) -> WorkerRow:
 
 
 def snapshot(data_dir: DataDir | None, config: QueueConfig, library: Any = None) -> Snapshot:
-    """Read the registry and the queue; a Redis that cannot be reached is reported, not raised.
+    """Read the status board and the queue; a Redis that cannot be reached is reported, not raised.
 
     ``library`` (optional) supplies paper titles; without one (a remote machine)
     papers are shown by id.
