@@ -18,15 +18,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
-from workers.domain import Stage, Tier
+from workers.domain import Stage
 from workers.lab.channel import LabChannel
 from workers.lab.wire import TaskOrder
-from workers.pipeline.models import DEFAULT_EMBEDDING_MODEL
 from workers.processes import worker_id
-from workers.runtime.paper_run import BLOB_MISMATCH, BLOB_MISSING, HandBack, Job, Limits
+from workers.runtime.paper_run import (
+    BLOB_MISMATCH,
+    BLOB_MISSING,
+    HandBack,
+    Job,
+    limits,
+    pipeline_settings,
+)
+from workers.settings import Settings
 
 log = logging.getLogger("research_hub.lab.worker")
 
@@ -60,16 +66,18 @@ class RedisHealth:
             self._down_since = None
 
 
-def pipeline_settings(order: TaskOrder) -> Any:
-    from workers.pipeline.ingest import PipelineSettings
-
-    fields = order.pipeline
-    return PipelineSettings(
-        tier=Tier(fields.tier), artifacts=Path(fields.artifacts).expanduser()
-        if fields.artifacts else None, model_name=fields.model_name or DEFAULT_EMBEDDING_MODEL,
-        max_pages=fields.max_pages, batch_pages=fields.batch_pages,
-        precision=fields.precision or "auto",
-    )
+def settings_of(order: TaskOrder) -> Settings:
+    """The owner's settings as the task carries them, read like the library's own (a value
+    of the wrong type falls back to its default)."""
+    pipeline, limits_ = order.pipeline, order.limits
+    return Settings.from_values({
+        "tier": pipeline.tier, "embedding_model": pipeline.model_name,
+        "max_pages": pipeline.max_pages, "batch_pages": pipeline.batch_pages,
+        "docling_artifacts": pipeline.artifacts, "embedding_precision": pipeline.precision,
+        "timeout_base_s": limits_.timeout_base_s,
+        "timeout_per_page_s": limits_.timeout_per_page_s,
+        "memory_limit_mb": limits_.memory_limit_mb,
+    })
 
 
 class RedisLease:
@@ -90,11 +98,7 @@ class RedisLease:
         if not isinstance(order, TaskOrder):  # the wire decodes only TaskOrders; be sure
             log.error("refused a task: it carries a %s, not a task order", type(order).__name__)
             return None
-        try:
-            pipeline = pipeline_settings(order)
-        except ValueError as exc:
-            log.error("refused a task: %s", exc)
-            return None
+        settings = settings_of(order)
         claim = self.channel.claim(order.paper_id, order.ticket, self.worker,
                                    order.limits.lease_s)
         if claim != "ok":
@@ -102,10 +106,8 @@ class RedisLease:
                    if claim == "stale" else f"it is {claim}")
             log.info("paper %s skipped: %s", order.paper_id, why)
             return None
-        limits = order.limits
-        return Job(order.paper_id, order.sha256, order.file_name, pipeline,
-                   Limits(limits.timeout_base_s, limits.timeout_per_page_s,
-                          limits.memory_limit_mb))
+        return Job(order.paper_id, order.sha256, order.file_name,
+                   pipeline_settings(settings), limits(settings))
 
     def source(self, job: Job) -> bytes:
         data = self.channel.get_blob(job.sha256, MAX_BLOB_BYTES)

@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from workers.domain import Tier
 from workers.lab.channel import LabChannel
 from workers.lab.config import QueueConfig
 from workers.lab.lease import RedisHealth, RedisLease, redis_errors
 from workers.lab.sink import ResultSink
-from workers.pipeline.models import DEFAULT_EMBEDDING_MODEL
+from workers.runtime.paper_run import pipeline_settings
 from workers.runtime.status_board import Board, RedisBoard
+from workers.settings import Settings
 
 log = logging.getLogger("research_hub.lab.worker")
 
@@ -33,19 +33,17 @@ class LabMode:
         return RedisBoard(self.channel)
 
     def warm_settings(self) -> Any:
-        from workers.pipeline.ingest import PipelineSettings
-
+        """What the owner published (its settings), else the defaults."""
         try:
             defaults = self.channel.defaults()
         except redis_errors() as exc:
             log.warning("could not read the lab's settings (%s); warming up with defaults",
                         type(exc).__name__)
             defaults = None
-        if defaults is None or defaults.tier not in {t.value for t in Tier}:
-            return PipelineSettings()
-        return PipelineSettings(tier=Tier(defaults.tier),
-                                model_name=defaults.model_name or DEFAULT_EMBEDDING_MODEL,
-                                precision=defaults.precision or "auto")
+        values = {} if defaults is None else {
+            "tier": defaults.tier, "embedding_model": defaults.model_name,
+            "embedding_precision": defaults.precision}
+        return pipeline_settings(Settings.from_values(values))
 
     def ready(self, choice: dict[str, Any]) -> None:
         pass  # each result says which precision its vectors were made at

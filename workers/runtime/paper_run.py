@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from workers.domain import TRANSIENT, ErrorClass, Stage
+from workers.domain import TRANSIENT, ErrorClass, Stage, Tier
 from workers.pipeline.errors import Cancelled, IngestError
+from workers.settings import Settings
 
 if TYPE_CHECKING:
     from workers.pipeline.ingest import IngestResult, PipelineSettings
@@ -72,6 +73,23 @@ class Limits:
 
     def timeout_for(self, pages: int) -> float:
         return self.timeout_base_s + self.timeout_per_page_s * max(pages, 0)
+
+
+def pipeline_settings(settings: Settings) -> PipelineSettings:
+    """The part of the user's settings the pipeline needs (the library's, or those a lab
+    task carries: see ``workers.lab.lease``)."""
+    from workers.pipeline.ingest import PipelineSettings
+
+    artifacts = Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None
+    return PipelineSettings(
+        tier=Tier(settings.tier), artifacts=artifacts, model_name=settings.embedding_model,
+        max_pages=settings.max_pages, batch_pages=settings.batch_pages,
+        precision=settings.embedding_precision,
+    )
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(settings.timeout_base_s, settings.timeout_per_page_s, settings.memory_limit_mb)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from workers import settings as settings_mod
-from workers.domain import Stage, Tier
+from workers.domain import Stage
 from workers.paths import DataDir
 from workers.processes import HOST
 from workers.runtime.faults import crash_if_requested, raise_if_requested
 from workers.runtime.outcomes import apply_outcome, catch_up_model
-from workers.runtime.paper_run import CHANGED, COMPLETED, FAILED, Job, Limits, Outcome
+from workers.runtime.paper_run import (
+    CHANGED,
+    COMPLETED,
+    FAILED,
+    Job,
+    Outcome,
+    limits,
+    pipeline_settings,
+)
 from workers.runtime.status_board import Board, FileBoard
 from workers.store import FileInfo, InvalidTransition, Library, Paper, PaperNotFound
 from workers.store.storage_errors import StorageError, retry_until_writable
@@ -33,22 +41,6 @@ log = logging.getLogger("research_hub.solo")
 HEARTBEAT_EVERY_S = 5.0
 #: While the data folder cannot be written: how often to try again, and to say so.
 STORAGE_RETRY_S = 2.0
-
-
-def pipeline_settings(settings: settings_mod.Settings) -> Any:
-    """The part of the user's settings the pipeline needs."""
-    from workers.pipeline.ingest import PipelineSettings
-
-    artifacts = Path(settings.docling_artifacts).expanduser() if settings.docling_artifacts else None
-    return PipelineSettings(
-        tier=Tier(settings.tier), artifacts=artifacts, model_name=settings.embedding_model,
-        max_pages=settings.max_pages, batch_pages=settings.batch_pages,
-        precision=settings.embedding_precision,
-    )
-
-
-def limits(settings: settings_mod.Settings) -> Limits:
-    return Limits(settings.timeout_base_s, settings.timeout_per_page_s, settings.memory_limit_mb)
 
 
 class LibraryLease:
