@@ -21,6 +21,7 @@ from app.application import ResearchHub  # noqa: E402
 from app.models.folder_model import FolderColumn, FolderModel  # noqa: E402
 from app.models.paper_model import Column  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.sql_trace import SqlTrace  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library  # noqa: E402
 from workers.store.files import FolderStatus, WatchedFolder  # noqa: E402
@@ -84,7 +85,7 @@ def test_watch_from_the_empty_view_then_duplicates_and_missing_files(
 
 @pytest.mark.hub(start=False, settings={"watch_settle_s": 0.3})
 def test_start_catches_up_on_the_watcher_thread(
-    qtbot, hub: ResearchHub, data_dir: DataDir, papers_folder: Path
+    qtbot, hub: ResearchHub, data_dir: DataDir, papers_folder: Path, gui_thread_sql: SqlTrace
 ) -> None:
     files = [make_pdf(papers_folder / f"p{i}.pdf", TOPIC_PAGES[:1], salt=str(i))
              for i in range(5)]
@@ -96,11 +97,14 @@ def test_start_catches_up_on_the_watcher_thread(
     library.close()
 
     hub.start(show=True)
-    # start() returned before anything was registered: the scan runs on the watcher thread.
-    assert hub.model.rowCount() == 0
     qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=10_000)
     assert sorted(p.path for p in hub.model.papers()) == sorted(str(f) for f in files)
     assert hub.watch.watcher.stats.hashed == 5
+    # The catch-up scan hashed and registered the files on the watcher's own thread: every
+    # paper row was inserted there (the statements are traced, see tests/helpers/sql_trace.py),
+    # none by start() on the GUI thread, and nothing was registered twice.
+    inserts = [s for s in gui_thread_sql.statements if s.sql.startswith("INSERT INTO papers ")]
+    assert [s.thread_name for s in inserts] == ["folder-watcher"] * 5
 
 
 def test_watching_a_missing_folder_says_why(qtbot, hub: ResearchHub, tmp_path: Path) -> None:
