@@ -21,6 +21,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import threading  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Collection, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -41,15 +43,22 @@ from tests.helpers.worker_processes import (  # noqa: E402
     stop,
     wait_for,
 )
-from workers.runtime.commit import commit_result  # noqa: E402
+from workers.adding import add_paths  # noqa: E402
 from workers.domain import Tier  # noqa: E402
+from workers.engine import IngestQueue  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.pipeline.chunking import Chunk  # noqa: E402
 from workers.pipeline.convert import TierChoice  # noqa: E402
 from workers.pipeline.ingest import IngestResult  # noqa: E402
-from workers.engine import IngestQueue  # noqa: E402
-from workers.adding import add_paths  # noqa: E402
-from workers.store import InvalidTransition, Library, Paper, PaperNotFound, Status  # noqa: E402
+from workers.runtime.commit import commit_result  # noqa: E402
+from workers.store import (  # noqa: E402
+    InvalidTransition,
+    Library,
+    Paper,
+    PaperNotFound,
+    Stage,
+    Status,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +131,52 @@ def add_and_wait(app: App, library: Library, files: list[Path]) -> list[int]:
     return [p.id for p in library.papers()]
 
 
+class InFlight:
+    """Follows one paper in the library, on a thread of its own, until it leaves
+    ``processing``: :attr:`last` is the last row seen in flight, i.e. how far the worker
+    had come when it stopped (progress is written as it goes, and a stopped run writes
+    none after the stop). A thread, because quitting blocks the GUI thread while the
+    worker stops."""
+
+    POLL_S = 0.02  # how often the row is read (a poll interval, not a wait for an outcome)
+
+    def __init__(self, data_dir: DataDir, paper_id: int) -> None:
+        self.data_dir, self.paper_id = data_dir, paper_id
+        self.last: Paper | None = None
+        self.after: Paper | None = None
+        self._thread = threading.Thread(target=self._follow, name="test-in-flight", daemon=True)
+
+    def _follow(self) -> None:
+        library = Library(self.data_dir)
+        try:
+            while True:
+                paper = library.get(self.paper_id)
+                if paper.status is not Status.PROCESSING:
+                    self.after = paper
+                    return
+                self.last = paper
+                time.sleep(self.POLL_S)
+        finally:
+            library.close()
+
+    def __enter__(self) -> InFlight:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(120)
+        assert not self._thread.is_alive(), f"paper {self.paper_id} is still processing"
+
+    def assert_stopped_mid_paper(self) -> None:
+        """Still parsing, with some pages done and some left, when the worker stopped."""
+        last = self.last
+        assert last is not None and self.after is not None
+        assert last.stage is Stage.PARSING, last
+        assert 0 < last.pages_done < last.pages_total == PAGES, (
+            last.stage, last.pages_done, last.pages_total)
+        assert self.after.status is Status.PENDING
+
+
 def queued_ids(data_dir: DataDir) -> set[int]:
     with IngestQueue(data_dir) as queue:
         return queue.queued_paper_ids() | queue.scheduled_paper_ids()
@@ -174,8 +229,10 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
 
     # Pause.
     paused = app.wait_mid_paper(library).id
-    app.hub.window.pause_action.trigger()
-    app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=60_000)
+    with InFlight(data_dir, paused) as flight:
+        app.hub.window.pause_action.trigger()
+        app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=60_000)
+    flight.assert_stopped_mid_paper()
     assert not alive(app.worker_pids), "a worker process outlived the pause"
     assert_put_back(library, paused)
     assert_nothing_lost(library, data_dir, paused)
@@ -184,7 +241,9 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
     app.hub.window.pause_action.trigger()
     app.wait_running()
     stopped = app.wait_mid_paper(library).id
-    app.stop()
+    with InFlight(data_dir, stopped) as flight:
+        app.stop()
+    flight.assert_stopped_mid_paper()
     assert app.hub.supervisor.pid is None
     assert not alive(app.worker_pids), "a worker process outlived the app"
     paper = library.get(stopped)
