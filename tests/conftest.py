@@ -7,6 +7,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No process of the suite makes the ONNX export of the query model (minutes of CPU on a
+# 2-core machine, and files written into a library other tests read): only the tests of
+# the export turn it back on (monkeypatch.delenv). README: "Test-only hooks".
+os.environ.setdefault("RESEARCH_HUB_NO_ONNX_EXPORT", "1")
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -164,6 +168,37 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
             assert out.returncode == 0, out.stderr[-3000:]
             ready.touch()
     return Library(DataDir.resolve(root))
+
+
+@pytest.fixture
+def corpus_copy(corpus_library: Any, tmp_path: Path) -> DataDir:
+    """A private copy of the corpus library's data folder, for a test that starts processes
+    on it or opens it in the app.
+
+    The shared library is built once for both xdist processes, and a search process
+    listens on a socket named after its data folder: two tests on the shared folder
+    would meet on one socket (one test's CLI answered by the other's process) and both
+    write beside it. A copy has a socket of its own and may be written. The databases
+    are copied with SQLite's backup (consistent even in WAL mode), the stored documents
+    as files; not the worker entries, nor any ONNX export.
+    """
+    import shutil
+    import sqlite3
+
+    source = corpus_library.data_dir
+    target = DataDir.resolve(tmp_path / "corpus-copy").ensure()
+    for db_from, db_to in ((source.library_db, target.library_db),
+                           (source.queue_db, target.queue_db)):
+        if not db_from.exists():
+            continue
+        src, dst = sqlite3.connect(db_from), sqlite3.connect(db_to)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    shutil.copytree(source.documents, target.documents, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from tests.helpers.skips import skip_or_fail
 from tests.helpers.worker_processes import REPO, wait_for
 from workers.paths import DataDir
 from workers.search import local_socket
+from workers.search.onnx_query import ENV_NO_EXPORT
 from workers.store import ChunkRecord, FileInfo, Library
 
 MODEL = "all-MiniLM-L6-v2"
@@ -183,8 +184,9 @@ def test_json_and_piped_output_carry_only_what_was_asked(
 
 @pytest.mark.integration
 def test_a_cold_search_embeds_its_query_with_the_onnx_export(
-    library: Library, data_dir: DataDir
+    library: Library, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(ENV_NO_EXPORT)  # a test of the export (the suite turns it off)
     from workers.pipeline.embedding import Embedder
     from workers.search.onnx_query import CHECK_TEXTS, OnnxQueryEmbedder, export, usable_export
 
@@ -222,9 +224,12 @@ def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) ->
     assert '"embedded_with": null' in done.stdout
 
 
-def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(tmp_path: Path) -> None:
+def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workers.search.onnx_query import ExportProcess, export_path, usable_export
 
+    monkeypatch.delenv(ENV_NO_EXPORT)  # a test of the export (the suite turns it off)
     export = ExportProcess(tmp_path)
     assert export.due()
     export.check(lambda: MODEL, idle=lambda: False)  # papers waiting: not now
@@ -237,3 +242,26 @@ def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(tmp_path:
     export.check(lambda: MODEL, idle=lambda: True)  # tried before (and failed): never again
     assert export.done and export.process is None
     assert usable_export(tmp_path, MODEL) is None  # out of the bound: not used
+
+
+def test_the_suite_can_switch_the_export_off(
+    library: Library, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESEARCH_HUB_NO_ONNX_EXPORT=1 (set for the suite in tests/conftest.py): neither the
+    worker's export process nor the search process after its warm-up makes the export."""
+    import io
+
+    from workers.search.onnx_query import ExportProcess, export_path
+    from workers.search.server import SearchServer
+
+    monkeypatch.setenv(ENV_NO_EXPORT, "1")
+    export = ExportProcess(data_dir.root)
+    export.check(lambda: MODEL, idle=lambda: True)  # never made and idle: it would start now
+    assert export.done and export.process is None
+    server = SearchServer(data_dir, io.StringIO())
+    try:
+        server.export_for_terminals(MODEL)  # would load the model and export it
+    finally:
+        server.library.close()
+    path = export_path(data_dir.root, MODEL)
+    assert path is not None and not path.parent.exists()  # nothing made, nor tried

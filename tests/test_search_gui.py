@@ -21,7 +21,6 @@ from app.services.search_client import ClientState  # noqa: E402
 from app.windows.pdf_viewer import PdfViewerWindow  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.search.results import Hit  # noqa: E402
-from workers.store import Library  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +61,11 @@ def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  #
 
 
 @pytest.fixture
-def data_dir(corpus_library: Library) -> DataDir:
-    """The app in these tests (the ``hub`` fixture) opens the ingested corpus."""
-    return corpus_library.data_dir
+def data_dir(corpus_copy: DataDir) -> DataDir:
+    """The app in these tests (the ``hub`` fixture) opens the ingested corpus: a private copy,
+    since the app writes to its library and its search process listens on a socket named
+    after the folder (``corpus_copy`` in tests/conftest.py)."""
+    return corpus_copy
 
 
 def mean_diff(a: QImage, b: QImage) -> float:
