@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -20,12 +21,34 @@ import pytest  # noqa: E402
 
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.skips import skip_or_fail  # noqa: E402
-from tests.helpers.sql_trace import SqlTrace  # noqa: E402
+from tests.helpers.sql_trace import SqlTrace, trace_every_connection  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
+# Every sqlite3 connection this test process opens, from here on, is traced: the running
+# test's ``gui_thread_sql`` gets its statements (tests/helpers/sql_trace.py).
+trace_every_connection()
+
 MakePdfs = Callable[..., list[Path]]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Empty the clipboard before the interpreter exits.
+
+    With Qt's offscreen platform, a QMimeData left on the clipboard (citing puts one
+    there: ``app/services/citation_service.put_on_clipboard``) crashes the process at
+    exit, after the last test passed (SIGSEGV, exit status 139), which failed every run
+    of test_app_threads.py and test_identity_gui.py. Reproduced without the app: set a
+    QMimeData on the clipboard of a bare QApplication (PySide6 6.11, offscreen) and exit.
+    """
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.clipboard().clear()
 
 
 @pytest.fixture
@@ -71,16 +94,20 @@ def make_pdfs(tmp_path: Path) -> MakePdfs:
 def gui_thread_sql(monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlTrace]:
     """Fails the test when the app ran SQL on the GUI thread (``tests/helpers/sql_trace.py``).
 
-    Every test: every ``sqlite3`` connection opened during it (``library.db``,
-    ``queue.db``, any other) is traced, and a statement the app's code ran on
-    the GUI thread fails it at teardown, after the ``hub`` fixture has stopped
-    the app (so ``ResearchHub.stop`` is checked too). A test that provokes one
-    on purpose takes it back with ``gui_thread_sql.forget()``.
+    Every test: every ``sqlite3`` connection of this process (``library.db``,
+    ``queue.db``, any other; traced from the session's start, see below) reports
+    its statements, and one the app's code ran on the GUI thread fails the test
+    at teardown, after the ``hub`` fixture has stopped the app (so
+    ``ResearchHub.stop`` is checked too). A test that provokes one on purpose
+    takes it back with ``gui_thread_sql.forget()``.
     """
     trace = SqlTrace()
-    trace.install(monkeypatch.setattr)
+    trace.start()
     _allow_start_up_on_the_gui_thread(trace, monkeypatch)
-    yield trace
+    try:
+        yield trace
+    finally:
+        trace.stop()
     found = trace.violations()
     if found:
         pytest.fail(trace.report(found), pytrace=False)

@@ -1,13 +1,13 @@
-"""Which thread runs each SQL statement, on every ``sqlite3`` connection of the test's process.
+"""Which thread runs each SQL statement, on every ``sqlite3`` connection of the test process.
 
 The app's rule (``STYLE.md``, "The GUI thread never waits"): no SQL on the GUI
 thread; the poller, the task pool and the folder watcher do it on threads of
-their own. ``tests/conftest.py`` installs a :class:`SqlTrace` around every test:
-``sqlite3.connect`` is wrapped for the test's duration, so *every* connection
-opened meanwhile gets a trace callback - ``library.db`` through
-``workers.store.db``, ``queue.db`` through Huey's ``SqliteStorage``, and
-anything else - and the test fails when the app's code ran a statement on the
-GUI thread.
+their own. ``tests/conftest.py`` wraps ``sqlite3.connect`` for the whole test
+session (:func:`trace_every_connection`), so *every* connection - ``library.db``
+through ``workers.store.db``, ``queue.db`` through Huey's ``SqliteStorage``,
+anything else, and those a session fixture opened before any test - reports
+its statements to the running test's :class:`SqlTrace`; the test fails when the
+app's code ran one on the GUI thread.
 
 Tests run on the GUI thread too, and read the library there themselves (a
 ``qtbot.waitUntil`` predicate, a check after the fact): that is not the app's
@@ -25,7 +25,7 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -60,8 +60,35 @@ class Statement:
     where: str = ""
 
 
+#: The running test's trace (tests run one at a time in a process); None between tests.
+_current: SqlTrace | None = None
+
+
+def _dispatch(sql: str) -> None:
+    """Every traced connection's callback: on to the running test's trace, if any."""
+    trace = _current
+    if trace is not None:
+        trace._record(sql, sys._getframe(1))
+
+
+def trace_every_connection() -> None:
+    """Wrap ``sqlite3.connect`` for the rest of this (test) process: every connection opened
+    from now on reports its statements to the running test's trace. Idempotent."""
+    real_connect = sqlite3.connect
+    if getattr(real_connect, "_traced_for_tests", False):
+        return
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(_dispatch)
+        return conn
+
+    traced_connect._traced_for_tests = True  # type: ignore[attr-defined]
+    sqlite3.connect = traced_connect
+
+
 class SqlTrace:
-    """Records every statement of every connection opened while :meth:`install` is in force."""
+    """Records every statement of every traced connection between :meth:`start` and :meth:`stop`."""
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
@@ -74,16 +101,16 @@ class SqlTrace:
 
     # -- installing ------------------------------------------------------------------
 
-    def install(self, setattr_: Callable[[Any, str, Any], None]) -> None:
-        """Wrap ``sqlite3.connect`` (``setattr_``: ``monkeypatch.setattr``, undone after the test)."""
-        real_connect = sqlite3.connect
+    def start(self) -> None:
+        """Receive the statements of every traced connection (until :meth:`stop`)."""
+        global _current
+        trace_every_connection()
+        _current = self
 
-        def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-            conn = real_connect(*args, **kwargs)
-            conn.set_trace_callback(self._record)
-            return conn
-
-        setattr_(sqlite3, "connect", traced_connect)
+    def stop(self) -> None:
+        global _current
+        if _current is self:
+            _current = None
 
     @contextlib.contextmanager
     def allow(self, reason: str) -> Iterator[None]:
@@ -96,12 +123,13 @@ class SqlTrace:
 
     # -- recording -------------------------------------------------------------------
 
-    def _record(self, sql: str) -> None:
+    def _record(self, sql: str, frame: FrameType | None) -> None:
+        """``frame``: the Python frame that ran the statement (sqlite3 calls back from C)."""
         thread = threading.current_thread()
         if thread.ident != self._gui:
             statement = Statement(sql, thread.ident or 0, thread.name)
         else:
-            caller, where = self._caller(sys._getframe(1))
+            caller, where = self._caller(frame)
             statement = Statement(sql, thread.ident or 0, thread.name, caller, self._allowance,
                                   where)
         with self._lock:
