@@ -22,6 +22,7 @@ import pytest  # noqa: E402
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.skips import skip_or_fail  # noqa: E402
 from tests.helpers.sql_trace import SqlTrace, trace_every_connection  # noqa: E402
+from tests.helpers.waits import CORPUS_INGEST_S  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -190,7 +191,7 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
             out = subprocess.run(
                 [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
                  "--workers", "2"],
-                capture_output=True, text=True, timeout=900,
+                capture_output=True, text=True, timeout=CORPUS_INGEST_S,
             )
             assert out.returncode == 0, out.stderr[-3000:]
             ready.touch()

@@ -23,6 +23,7 @@ from app.models.paper_model import PaperModel, paper_row
 from app.services.library_poller import LibraryPoller
 from tests.helpers.gui import drop, open_hub
 from tests.helpers.sql_trace import SqlTrace
+from tests.helpers.waits import REACT_MS, REACT_S
 from workers.adding import add_paths
 from workers.engine import IngestQueue
 from workers.paths import DataDir
@@ -33,7 +34,7 @@ def elsewhere(fn) -> None:  # type: ignore[no-untyped-def]
     """Run ``fn`` on a thread of its own, as another process's writes would be."""
     thread = threading.Thread(target=fn)
     thread.start()
-    thread.join(30)
+    thread.join(REACT_S)
 
 
 def test_no_sql_on_the_gui_thread_after_start(
@@ -48,44 +49,44 @@ def test_no_sql_on_the_gui_thread_after_start(
         copy.parent.mkdir()
         shutil.copyfile(pdfs[0], copy)
         drop(hub.window, [*pdfs, copy])
-        qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=10_000)
+        qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=REACT_MS)
         first = next(p for p in hub.model.papers() if p.path == str(pdfs[0]))
-        qtbot.waitUntil(lambda: hub.model.paper(first.id).copies == 1, timeout=10_000)
+        qtbot.waitUntil(lambda: hub.model.paper(first.id).copies == 1, timeout=REACT_MS)
 
         # The details pane lists the copy: read on the pool, shown when it arrives.
         view = hub.window.library_view
         view.table.selectRow(view.proxy.mapFromSource(hub.model.index(0, 0)).row())
-        qtbot.waitUntil(lambda: str(copy) in hub.window.details.toPlainText(), timeout=10_000)
+        qtbot.waitUntil(lambda: str(copy) in hub.window.details.toPlainText(), timeout=REACT_MS)
 
         # The worker's side: another connection changes a status.
         other = Library(data_dir)
         elsewhere(lambda: (other.cancel([first.id]), other.close()))
         qtbot.waitUntil(
-            lambda: hub.model.paper(first.id).status is Status.CANCELLED, timeout=10_000
+            lambda: hub.model.paper(first.id).status is Status.CANCELLED, timeout=REACT_MS
         )
 
         # Identity and citing: read, corrected, cited and exported on the pool.
         details = hub.window.details
-        qtbot.waitUntil(lambda: details.shown_identity is not None, timeout=10_000)
+        qtbot.waitUntil(lambda: details.shown_identity is not None, timeout=REACT_MS)
         hub.citations_ui.edit(first.id)
-        qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None, timeout=10_000)
+        qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None, timeout=REACT_MS)
         dialog = hub.citations_ui.dialog
         dialog.editors["title"].setText("Glacier Retreat Since 1850")
         dialog.editors["year"].setText("2021")
         dialog._save()
-        qtbot.waitUntil(lambda: hub.model.paper(first.id).year == 2021, timeout=10_000)
+        qtbot.waitUntil(lambda: hub.model.paper(first.id).year == 2021, timeout=REACT_MS)
         qtbot.waitUntil(lambda: "Glacier Retreat Since 1850" in details.toPlainText(),
-                        timeout=10_000)
+                        timeout=REACT_MS)
         hub.citations.cite(first.id, [1])
         clipboard = QApplication.clipboard()
-        qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite[p.~1]{"), timeout=10_000)
+        qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite[p.~1]{"), timeout=REACT_MS)
         out = tmp_path / "refs.bib"
-        with qtbot.waitSignal(hub.citations.message, timeout=10_000) as written:
+        with qtbot.waitSignal(hub.citations.message, timeout=REACT_MS) as written:
             hub.citations.export(None, "bibtex", str(out))
         assert written.args[0] == f"5 citations written to {out}"
         assert "Glacier Retreat Since 1850" in out.read_text(encoding="utf-8")
         hub.citations.prefer(first.id)
-        assert hub.runner.wait(10_000)
+        assert hub.runner.wait(REACT_MS)
 
     finally:
         hub.stop()
@@ -109,7 +110,7 @@ def test_the_tracer_catches_app_sql_on_the_gui_thread(
     # What a slot wired straight to the engine would do: SQL from the event loop.
     QTimer.singleShot(0, hub.library.papers)
     QTimer.singleShot(0, hub.queue.depth)
-    qtbot.waitUntil(lambda: len(gui_thread_sql.violations()) >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: len(gui_thread_sql.violations()) >= 2, timeout=REACT_MS)
     caught = gui_thread_sql.forget()  # taken back, so this test itself passes
     assert any("from papers" in s.sql.lower() for s in caught), SqlTrace.report(caught)
     assert any("from task" in s.sql.lower() for s in caught), SqlTrace.report(caught)
@@ -125,12 +126,12 @@ def test_a_request_wakes_the_poller_at_once(qtbot, data_dir: DataDir, make_pdfs)
     poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=60_000, idle_ms=60_000)
     poller.updated.connect(model.apply)
     try:
-        with qtbot.waitSignal(model.refreshed, timeout=10_000):
+        with qtbot.waitSignal(model.refreshed, timeout=REACT_MS):
             poller.start()
         assert model.rowCount() == 0
         with IngestQueue(data_dir) as queue:
             add_paths(writer, queue, make_pdfs(2))
-        with qtbot.waitSignal(model.refreshed, timeout=10_000):
+        with qtbot.waitSignal(model.refreshed, timeout=REACT_MS):
             poller.request()
         assert model.rowCount() == 2
         assert model.counts()[Status.PENDING] == 2

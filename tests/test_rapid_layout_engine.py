@@ -36,6 +36,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.helpers.skips import skip_or_fail  # noqa: E402
+from tests.helpers.waits import COMMAND_S  # noqa: E402
 from workers.pipeline.rapid_layout_engine import (  # noqa: E402
     CDLA_LABEL_MAP,
     RapidLayoutModel,
@@ -54,7 +55,7 @@ def _run_python(code: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=COMMAND_S,
         check=False,
     )
 

@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from tests.helpers.skips import skip_or_fail
+from tests.helpers.waits import COMMAND_S, EXIT_S, START_S
 from tests.helpers.worker_processes import REPO, wait_for
 from workers.paths import DataDir
 from workers.search import local_socket
@@ -47,7 +48,7 @@ def cli(data_dir: DataDir, *args: str, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=COMMAND_S,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
 
@@ -79,7 +80,7 @@ def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: D
     try:
         path = local_socket.socket_path(data_dir.root)
         assert path is not None
-        wait_for(lambda: local_socket.trusted(path), 60, "the search socket")
+        wait_for(lambda: local_socket.trusted(path), START_S, "the search socket")
         assert os.stat(path).st_mode & 0o777 == 0o600
         assert os.stat(path.parent).st_mode & 0o777 == 0o700
         assert search_processes(data_dir) == [server.pid]
@@ -96,7 +97,7 @@ def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: D
     finally:
         assert server.stdin is not None
         server.stdin.close()  # the app's way to stop it: end of input
-        server.wait(60)
+        server.wait(EXIT_S)
     assert not os.path.exists(path)  # removed on exit
     alone = json.loads(cli(data_dir, "sunspider", "--mode", "keyword", "--json").stdout)
     assert alone["served_by"] == "this process" and alone["hits"][0]["title"] == "a.pdf"
@@ -217,7 +218,7 @@ def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) ->
         " 'transformers', 'pandas') if sys.modules.get(m)))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=COMMAND_S)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
     assert '"served_by": "this process"' in done.stdout

@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers.rawdb import raw_db
 from tests.helpers.search_queries import KEYWORDS, PARAPHRASES
+from tests.helpers.waits import COMMAND_S, EXIT_S, INGEST_S
 from workers.paths import DataDir
 from workers.processes import engine_command
 from workers.search.results import Results
@@ -132,13 +133,13 @@ def test_search_server_and_cli_give_the_same_answers(
         assert "results" in ask({"id": 5, "query": "still alive"})
     finally:
         server.stdin.close()
-        assert server.wait(timeout=30) == 0
+        assert server.wait(timeout=EXIT_S) == 0
 
     in_process = searcher.search(query, k=8)
     cli = subprocess.run(
         [sys.executable, "-m", "workers.cli.main", "search", query, "-k", "8", "--json",
          "--data-dir", str(corpus_copy.root)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=COMMAND_S,
     )
     assert cli.returncode == 0, cli.stderr[-2000:]
     payload = json.loads(cli.stdout)
@@ -177,7 +178,7 @@ def test_model_change_reembeds_in_the_worker_without_reparsing(
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(
             [sys.executable, "-m", "workers.cli.main", *args, "--data-dir", str(data_dir.root)],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=INGEST_S,
         )
         assert out.returncode == 0, out.stderr[-3000:]
         return out

@@ -34,6 +34,7 @@ from tests.helpers.library_checks import check_library  # noqa: E402
 from tests.helpers.papers import add_papers  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.helpers.rawdb import raw_db  # noqa: E402
+from tests.helpers.waits import EXIT_MS, EXIT_S, INGEST_MS, INGEST_S, REACT_MS, START_MS  # noqa: E402
 from tests.helpers.worker_processes import (  # noqa: E402
     alive,
     configure,
@@ -86,7 +87,7 @@ class App:
         self.worker_pids: set[int] = set()
 
     def wait_running(self) -> None:
-        self.qtbot.waitUntil(lambda: self.hub.supervisor.state == "running", timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.hub.supervisor.state == "running", timeout=START_MS)
         self.remember_worker()
 
     def remember_worker(self) -> None:
@@ -102,7 +103,7 @@ class App:
             found[:] = mid_paper(library)
             return bool(found)
 
-        self.qtbot.waitUntil(mid_way, timeout=600_000)
+        self.qtbot.waitUntil(mid_way, timeout=INGEST_MS)
         return found[0]
 
     def stop(self) -> None:
@@ -127,7 +128,7 @@ def app_run(qtbot, data_dir: DataDir) -> Iterator:  # type: ignore[no-untyped-de
 
 def add_and_wait(app: App, library: Library, files: list[Path]) -> list[int]:
     app.hub.add_paths([str(f) for f in files])
-    app.qtbot.waitUntil(lambda: len(library.papers()) == len(files), timeout=30_000)
+    app.qtbot.waitUntil(lambda: len(library.papers()) == len(files), timeout=REACT_MS)
     return [p.id for p in library.papers()]
 
 
@@ -164,7 +165,7 @@ class InFlight:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread.join(120)
+        self._thread.join(EXIT_S)
         assert not self._thread.is_alive(), f"paper {self.paper_id} is still processing"
 
     def assert_stopped_mid_paper(self) -> None:
@@ -231,7 +232,7 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
     paused = app.wait_mid_paper(library).id
     with InFlight(data_dir, paused) as flight:
         app.hub.window.pause_action.trigger()
-        app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=60_000)
+        app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=EXIT_MS)
     flight.assert_stopped_mid_paper()
     assert not alive(app.worker_pids), "a worker process outlived the pause"
     assert_put_back(library, paused)
@@ -253,7 +254,7 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
 
     # The next start completes everything, each paper exactly once.
     again = app_run()
-    again.qtbot.waitUntil(lambda: settled(library), timeout=600_000)
+    again.qtbot.waitUntil(lambda: settled(library), timeout=INGEST_MS)
     assert_each_completed_once(library, len(ids), stops=2)
 
 
@@ -275,7 +276,7 @@ def test_cancel_and_remove_mid_paper_leave_nothing_behind(
         removed = wait_mid_paper(library, exclude={cancelled.id})
         # Remove: the paper and all that came from it go, whatever the worker does next.
         assert library.remove([removed.id]) == [removed.id]
-        wait_for(lambda: settled(library), 600, "the last paper")
+        wait_for(lambda: settled(library), INGEST_S, "the last paper")
         assert consumer.poll() is None, "the worker stopped"
     finally:
         stop(consumer)
@@ -321,7 +322,7 @@ def wait_mid_paper(library: Library, exclude: Collection[int] = ()) -> Paper:
         found[:] = mid_paper(library, exclude)
         return bool(found)
 
-    wait_for(mid_way, 600, "a paper mid-way")
+    wait_for(mid_way, INGEST_S, "a paper mid-way")
     return found[0]
 
 
