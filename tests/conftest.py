@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No process of the suite makes the ONNX export of the query model (minutes of CPU on a
+# 2-core machine, and files written into a library other tests read): only the tests of
+# the export turn it back on (monkeypatch.delenv). README: "Test-only hooks".
+os.environ.setdefault("RESEARCH_HUB_NO_ONNX_EXPORT", "1")
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -16,11 +21,35 @@ import pytest  # noqa: E402
 
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.skips import skip_or_fail  # noqa: E402
+from tests.helpers.sql_trace import SqlTrace, trace_every_connection  # noqa: E402
+from tests.helpers.waits import CORPUS_INGEST_S  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
+# Every sqlite3 connection this test process opens, from here on, is traced: the running
+# test's ``gui_thread_sql`` gets its statements (tests/helpers/sql_trace.py).
+trace_every_connection()
+
 MakePdfs = Callable[..., list[Path]]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Empty the clipboard before the interpreter exits.
+
+    With Qt's offscreen platform, a QMimeData left on the clipboard (citing puts one
+    there: ``app/services/citation_service.put_on_clipboard``) crashes the process at
+    exit, after the last test passed (SIGSEGV, exit status 139), which failed every run
+    of test_app_threads.py and test_identity_gui.py. Reproduced without the app: set a
+    QMimeData on the clipboard of a bare QApplication (PySide6 6.11, offscreen) and exit.
+    """
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.clipboard().clear()
 
 
 @pytest.fixture
@@ -60,6 +89,30 @@ def make_pdfs(tmp_path: Path) -> MakePdfs:
         return paths
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_sql(monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlTrace]:
+    """Fails the test when the app ran SQL on the GUI thread (``tests/helpers/sql_trace.py``).
+
+    Every test: every ``sqlite3`` connection of this process (``library.db``,
+    ``queue.db``, any other; traced from the session's start, see below) reports
+    its statements, and one the app's code ran on the GUI thread fails the test
+    at teardown, after the ``hub`` fixture has stopped the app (so
+    ``ResearchHub.stop`` is checked too). A test that provokes one on purpose
+    takes it back with ``gui_thread_sql.forget()``.
+    """
+    trace = SqlTrace()
+    trace.start()
+    try:
+        yield trace
+    finally:
+        trace.stop()
+    found = trace.violations()
+    if found:
+        pytest.fail(trace.report(found), pytrace=False)
+
+
 
 
 @pytest.fixture
@@ -121,11 +174,42 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
             out = subprocess.run(
                 [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
                  "--workers", "2"],
-                capture_output=True, text=True, timeout=900,
+                capture_output=True, text=True, timeout=CORPUS_INGEST_S,
             )
             assert out.returncode == 0, out.stderr[-3000:]
             ready.touch()
     return Library(DataDir.resolve(root))
+
+
+@pytest.fixture
+def corpus_copy(corpus_library: Any, tmp_path: Path) -> DataDir:
+    """A private copy of the corpus library's data folder, for a test that starts processes
+    on it or opens it in the app.
+
+    The shared library is built once for both xdist processes, and a search process
+    listens on a socket named after its data folder: two tests on the shared folder
+    would meet on one socket (one test's CLI answered by the other's process) and both
+    write beside it. A copy has a socket of its own and may be written. The databases
+    are copied with SQLite's backup (consistent even in WAL mode), the stored documents
+    as files; not the worker entries, nor any ONNX export.
+    """
+    import shutil
+    import sqlite3
+
+    source = corpus_library.data_dir
+    target = DataDir.resolve(tmp_path / "corpus-copy").ensure()
+    for db_from, db_to in ((source.library_db, target.library_db),
+                           (source.queue_db, target.queue_db)):
+        if not db_from.exists():
+            continue
+        src, dst = sqlite3.connect(db_from), sqlite3.connect(db_to)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    shutil.copytree(source.documents, target.documents, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from app.services.notifier import Notifier, news_text  # noqa: E402
 from app.services.worker_supervisor import SupervisorState, WorkerSupervisor  # noqa: E402
 from app.startup import InstanceServer, hand_over, server_name  # noqa: E402
 from tests.helpers.gui import drop  # noqa: E402
+from tests.helpers.waits import COMMAND_S, EXIT_MS, REACT_MS, START_MS  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
 from workers.engine import IngestQueue  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
@@ -55,7 +56,7 @@ def test_paper_model_passes_modeltester(
     poller.updated.connect(model.apply)
     with IngestQueue(data_dir) as queue:
         add_paths(writer, queue, make_pdfs(6))
-        with qtbot.waitSignal(model.refreshed, timeout=10_000):
+        with qtbot.waitSignal(model.refreshed, timeout=REACT_MS):
             poller.start()  # the first load happens on the poller's thread
         try:
             assert model.rowCount() == 6
@@ -74,7 +75,7 @@ def test_paper_model_passes_modeltester(
 
             qtbot.waitUntil(
                 lambda: model.rowCount() == 6 - 2 + 3 and statuses().count("cancelled") == 2,
-                timeout=10_000,
+                timeout=REACT_MS,
             )
             assert [p.id for p in model.papers()][:4] == [ids[0], ids[1], ids[4], ids[5]]
             assert model.counts()[Status.CANCELLED] == 2 and not resets
@@ -96,12 +97,12 @@ def test_drop_registers_pdfs_and_ignores_other_files(
 
     drop(hub.window, [folder, *single])
 
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=REACT_MS)
     papers = hub.model.papers()
     assert {Path(p.path).name for p in papers} == {p.name for p in [*pdfs, *single]}
     assert all(p.status is Status.PENDING for p in papers)
     assert not hub.window.library_view.showing_hint
-    qtbot.waitUntil(lambda: "4 added" in hub.window.status.currentMessage(), timeout=5000)
+    qtbot.waitUntil(lambda: "4 added" in hub.window.status.currentMessage(), timeout=REACT_MS)
 
     resets: list[bool] = []
     hub.model.modelReset.connect(lambda: resets.append(True))
@@ -114,7 +115,7 @@ def test_drop_registers_pdfs_and_ignores_other_files(
         paper = hub.model.paper(target)
         return paper is not None and paper.status is Status.CANCELLED
 
-    qtbot.waitUntil(cancelled, timeout=5000)
+    qtbot.waitUntil(cancelled, timeout=REACT_MS)
     row = [p.id for p in hub.model.papers()].index(target)
     assert hub.model.index(row, Column.STATUS).data() == "cancelled"
     assert hub.window.status.counts_label.text().startswith("0 done")
@@ -126,12 +127,12 @@ def test_progress_and_errors_show_in_table_and_details(
     make_pdfs,
 ) -> None:
     drop(hub.window, make_pdfs(2, tmp_path / "p"))
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=REACT_MS)
     first, second = (p.id for p in hub.model.papers())
 
     other_library.start(first)
     other_library.progress(first, Stage.PARSING, 37, 120)
-    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 37, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 37, timeout=REACT_MS)
     index = hub.model.index(0, Column.PROGRESS)
     assert index.data() == "parsing 37/120"
     assert index.data(ProgressRole) == ("parsing", 37, 120)
@@ -140,13 +141,13 @@ def test_progress_and_errors_show_in_table_and_details(
     hub.model.dataChanged.connect(
         lambda top, bottom, *_: cells.append((top.row(), top.column(), bottom.row(), bottom.column())))
     other_library.progress(first, Stage.PARSING, 38, 120)
-    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 38, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.paper(first).pages_done == 38, timeout=REACT_MS)
     assert sorted(cells) == [(0, Column.PROGRESS, 0, Column.PROGRESS),
                              (0, Column.ELAPSED, 0, Column.ELAPSED)]  # its time grows too
 
     other_library.start(second)
     other_library.fail(second, ErrorClass.ENCRYPTED)
-    qtbot.waitUntil(lambda: hub.model.paper(second).status is Status.FAILED, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.paper(second).status is Status.FAILED, timeout=REACT_MS)
     tip = hub.model.index(1, Column.TITLE).data(Qt.ItemDataRole.ToolTipRole)
     assert "password" in tip
 
@@ -170,15 +171,15 @@ def test_retry_and_remove_actions(
 ) -> None:
     pdfs = make_pdfs(2, tmp_path / "p")
     drop(hub.window, pdfs)
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=REACT_MS)
     first, second = (p.id for p in hub.model.papers())
     other_library.cancel([first])
-    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.CANCELLED, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.CANCELLED, timeout=REACT_MS)
 
     hub.actions.retry([first])
-    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.PENDING, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.paper(first).status is Status.PENDING, timeout=REACT_MS)
     hub.actions.remove([second])
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=REACT_MS)
     assert all(p.exists() for p in pdfs)  # removing never deletes the user's file
 
 
@@ -186,7 +187,7 @@ def test_dropping_only_non_pdf_files_says_so(qtbot, hub, tmp_path: Path) -> None
     text = tmp_path / "readme.txt"
     text.write_text("hello")
     drop(hub.window, [text])
-    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=REACT_MS)
     assert "Only PDF files" in hub.window.banner.label.text()
     assert "readme.txt" in hub.window.banner.label.text()
     assert hub.model.rowCount() == 0
@@ -198,7 +199,7 @@ def test_finished_papers_are_announced_once_in_the_window(
 ) -> None:
     hub.notifier._window_ms = 100
     drop(hub.window, make_pdfs(3, tmp_path / "p"))
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=REACT_MS)
     ids = [p.id for p in hub.model.papers()]
     for paper_id in ids[:2]:
         other_library.start(paper_id)
@@ -215,7 +216,7 @@ def test_finished_papers_are_announced_once_in_the_window(
         )
     other_library.start(ids[2])
     other_library.fail(ids[2], ErrorClass.DAMAGED)
-    with qtbot.waitSignal(hub.notifier.announced, timeout=5000) as blocker:
+    with qtbot.waitSignal(hub.notifier.announced, timeout=REACT_MS) as blocker:
         pass
     assert blocker.args == ["2 papers ready · 1 failed"]
     assert hub.window.banner.shown_count == 1
@@ -223,7 +224,7 @@ def test_finished_papers_are_announced_once_in_the_window(
 
     # Clicking the news lists just those papers, not the one still waiting.
     drop(hub.window, make_pdfs(1, tmp_path / "later", prefix="later"))
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 4, timeout=REACT_MS)
     # The throughput counted the three finished papers, and one is left to go.
     assert "papers/min" in hub.window.status.rate_label.text()
     assert hub.window.status.counts_label.text() == "2 done · 1 failed · 1 to go"
@@ -242,9 +243,12 @@ def test_notifier_batches_and_can_be_disabled(qtbot) -> None:
     notifier = Notifier(window_ms=20)
     assert news_text(1, 0) == "1 paper ready"
     notifier.enabled = False
-    with qtbot.assertNotEmitted(notifier.announced, wait=100):
+    # flush() announces synchronously or not at all, and ends the batch (its timer stopped,
+    # its counts taken): nothing is left to announce later, so no waiting is needed.
+    with qtbot.assertNotEmitted(notifier.announced, wait=0):
         notifier._ready = 3
         notifier.flush()
+    assert notifier._ready == 0 and not notifier._timer.isActive()
 
 
 def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data_dir: DataDir) -> None:
@@ -259,9 +263,9 @@ def test_supervisor_restarts_a_dying_worker_with_backoff(qtbot, data_dir: DataDi
     supervisor.output.connect(lines.append)
     supervisor.state_changed.connect(states.append)
     supervisor.start()
-    qtbot.waitUntil(lambda: states.count("restarting") >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: states.count("restarting") >= 2, timeout=REACT_MS)
     assert "worker says boom" in lines
-    with qtbot.waitSignal(supervisor.stopped, timeout=5000):
+    with qtbot.waitSignal(supervisor.stopped, timeout=EXIT_MS):
         supervisor.stop()
     assert supervisor.state is SupervisorState.STOPPED
 
@@ -275,10 +279,10 @@ def test_supervisor_stops_politely_then_escalates(qtbot, data_dir: DataDir) -> N
     supervisor = WorkerSupervisor(
         data_dir, command=[sys.executable, "-c", script], grace_ms=200, term_ms=2000
     )
-    with qtbot.waitSignal(supervisor.output, timeout=10_000):
+    with qtbot.waitSignal(supervisor.output, timeout=START_MS):
         supervisor.start()
     assert supervisor.state is SupervisorState.RUNNING
-    with qtbot.waitSignal(supervisor.stopped, timeout=10_000):
+    with qtbot.waitSignal(supervisor.stopped, timeout=EXIT_MS):
         supervisor.stop()
     assert supervisor.pid is None
 
@@ -286,11 +290,11 @@ def test_supervisor_stops_politely_then_escalates(qtbot, data_dir: DataDir) -> N
 def test_second_launch_hands_over_its_files(qtbot, data_dir: DataDir, tmp_path: Path) -> None:
     name = server_name(data_dir) + "-test"
     server = InstanceServer(name)
-    with qtbot.waitSignal(server.activated, timeout=5000) as blocker:
+    with qtbot.waitSignal(server.activated, timeout=REACT_MS) as blocker:
         assert hand_over(name, [str(tmp_path / "a.pdf")])
     assert blocker.args == [[str(tmp_path / "a.pdf")]]
     server.server.close()
-    with qtbot.waitSignal(server.destroyed, timeout=5000):
+    with qtbot.waitSignal(server.destroyed, timeout=REACT_MS):
         server.deleteLater()
     assert not hand_over(name + "-nobody", [])
 
@@ -313,7 +317,7 @@ def test_gui_never_imports_heavy_libraries(data_dir: DataDir) -> None:
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=COMMAND_S,
         cwd=Path(__file__).resolve().parents[1],
     )
     assert result.returncode == 0, result.stderr
@@ -330,7 +334,7 @@ def test_the_model_keeps_the_sort_order_and_the_selection_follows(
         return [view.proxy.index(r, Column.TITLE).data() for r in range(view.proxy.rowCount())]
 
     drop(hub.window, make_pdfs(3, prefix="b"))
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=REACT_MS)
     view.table.sortByColumn(Column.TITLE, Qt.SortOrder.DescendingOrder)
     assert shown() == ["b-0002.pdf", "b-0001.pdf", "b-0000.pdf"]
     assert view.proxy.sortColumn() == -1  # the proxy filters; the model sorts
@@ -338,7 +342,7 @@ def test_the_model_keeps_the_sort_order_and_the_selection_follows(
     [selected] = view.selected_papers()
 
     drop(hub.window, [*make_pdfs(2, prefix="a"), *make_pdfs(2, prefix="c")])
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 7, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 7, timeout=REACT_MS)
     assert shown() == ["c-0001.pdf", "c-0000.pdf", "b-0002.pdf", "b-0001.pdf", "b-0000.pdf",
                        "a-0001.pdf", "a-0000.pdf"]
     assert [p.id for p in view.selected_papers()] == [selected.id]
@@ -347,7 +351,7 @@ def test_the_model_keeps_the_sort_order_and_the_selection_follows(
     view.table.sortByColumn(Column.STATUS, Qt.SortOrder.AscendingOrder)
     last = view.proxy.index(6, 0).data(PaperRole)
     other_library.cancel([last.id])
-    qtbot.waitUntil(lambda: view.proxy.index(0, 0).data(PaperRole).id == last.id, timeout=5000)
+    qtbot.waitUntil(lambda: view.proxy.index(0, 0).data(PaperRole).id == last.id, timeout=REACT_MS)
     assert view.proxy.index(0, Column.STATUS).data() == "cancelled"
     assert [p.id for p in view.selected_papers()] == [selected.id]
 
@@ -357,24 +361,24 @@ def test_title_gets_the_room_and_counts_read_right(
 ) -> None:
     hub.window.resize(1400, 800)
     drop(hub.window, make_pdfs(2))
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=REACT_MS)
     for pages, paper_id in enumerate((p.id for p in hub.model.papers()), start=1):
         other_library.start(paper_id)
         other_library.complete(paper_id, [], model="m", dim=3, title=None, page_count=pages,
                                tier="fast", ocr_used=False, timings={})
-    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 2, timeout=REACT_MS)
     assert [hub.model.index(r, Column.PROGRESS).data() for r in range(2)] == ["1 page", "2 pages"]
 
     table = hub.window.library_view.table
     header = table.horizontalHeader()
-    qtbot.waitUntil(lambda: hub.window.width() == 1400, timeout=5000)
+    qtbot.waitUntil(lambda: hub.window.width() == 1400, timeout=REACT_MS)
 
     def title_share() -> float:
         return header.sectionSize(Column.TITLE) / table.viewport().width()
 
     # With the search dock open, ten columns do not fit: Title keeps its share
     # (at least 40%) and the table scrolls sideways.
-    qtbot.waitUntil(lambda: title_share() >= 0.39, timeout=5000)
+    qtbot.waitUntil(lambda: title_share() >= 0.39, timeout=REACT_MS)
     others = [header.sectionSize(c) for c in Column if c != Column.TITLE]
     assert header.sectionSize(Column.TITLE) > max(others)
     assert sum(header.sectionSize(c) for c in Column) > table.viewport().width()
@@ -382,7 +386,7 @@ def test_title_gets_the_room_and_counts_read_right(
     # With the dock closed they fit: Title takes the rest and nothing scrolls.
     hub.search_panel.close()
     qtbot.waitUntil(lambda: sum(header.sectionSize(c) for c in Column)
-                    == table.viewport().width(), timeout=5000)  # laid out at that width
+                    == table.viewport().width(), timeout=REACT_MS)  # laid out at that width
     assert title_share() > 0.39 and header.sectionSize(Column.TITLE) > max(
         header.sectionSize(c) for c in Column if c != Column.TITLE)
     assert table.horizontalScrollBar().maximum() == 0
@@ -405,7 +409,7 @@ def test_search_filters_follow_the_indexed_papers(
 ) -> None:
     drop(hub.window, [*make_pdfs(2, tmp_path / "a", prefix="b"),
                       *make_pdfs(1, tmp_path / "z", prefix="a")])
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 3, timeout=REACT_MS)
     ids = {p.file_name: p.id for p in hub.model.papers()}
     for paper_id in ids.values():
         other_library.start(paper_id)
@@ -416,7 +420,7 @@ def test_search_filters_follow_the_indexed_papers(
     def items(combo) -> list[str]:  # type: ignore[no-untyped-def]
         return [combo.itemText(i) for i in range(combo.count())]
 
-    qtbot.waitUntil(lambda: panel.paper_filter.count() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 4, timeout=REACT_MS)
     assert items(panel.paper_filter) == ["All papers", "a-0000.pdf", "b-0000.pdf", "b-0001.pdf"]
     assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a"), str(tmp_path / "z")]
     panel.paper_filter.blockSignals(True)  # choosing would start a search process
@@ -424,7 +428,7 @@ def test_search_filters_follow_the_indexed_papers(
     panel.paper_filter.blockSignals(False)
 
     hub.actions.remove([ids["b-0001.pdf"], ids["a-0000.pdf"]])
-    qtbot.waitUntil(lambda: panel.paper_filter.count() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 2, timeout=REACT_MS)
     assert items(panel.paper_filter) == ["All papers", "b-0000.pdf"]
     assert items(panel.folder_filter) == ["All folders", str(tmp_path / "a")]
     assert panel.paper_filter.currentIndex() == 0  # the chosen paper is gone: all again

@@ -18,6 +18,7 @@ import pytest
 
 from tests.helpers.app_process import start_app as launch
 from tests.helpers.library_checks import check_library
+from tests.helpers.waits import EXIT_S, INGEST_S, START_S
 from tests.helpers.worker_processes import (
     alive,
     configure,
@@ -51,39 +52,39 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
 
     app = start_app(data_dir, log, files)  # the app registers the files it is given
     try:
-        wait_for(lambda: len(library.papers()) == 12 and papers_in_flight(library), 300,
+        wait_for(lambda: len(library.papers()) == 12 and papers_in_flight(library), START_S,
                  "the app's worker to take a paper")
         tree = process_tree(app.pid)
         seen |= {p.pid for p in tree}
         assert len(tree) >= 3, "expected the app, its worker and the worker's processes"
         kill9([app.pid])
-        app.wait(10)
+        app.wait(EXIT_S)
         # The worker notices at once and exits, re-queueing what it held.
-        wait_for(lambda: not alive(p.pid for p in tree), 60, "the orphaned worker to stop")
+        wait_for(lambda: not alive(p.pid for p in tree), EXIT_S, "the orphaned worker to stop")
         assert not papers_in_flight(library)
 
         # Again, but kill the app and its worker together (a crash of the session).
         app = start_app(data_dir, log)
-        wait_for(lambda: papers_in_flight(library) or settled(library), 300, "work in flight")
+        wait_for(lambda: papers_in_flight(library) or settled(library), START_S, "work in flight")
         tree = process_tree(app.pid)
         seen |= {p.pid for p in tree}
         consumer = [p.pid for p in tree[1:] if p.ppid() == app.pid]
         kill9([app.pid, *consumer])
-        app.wait(10)
-        wait_for(lambda: not alive(p.pid for p in tree), 300, "the orphaned worker processes")
+        app.wait(EXIT_S)
+        wait_for(lambda: not alive(p.pid for p in tree), INGEST_S, "the orphaned worker processes")
 
         app = start_app(data_dir, log)
-        wait_for(lambda: settled(library), 300, "every paper to complete")
+        wait_for(lambda: settled(library), INGEST_S, "every paper to complete")
     finally:
         seen |= {p.pid for p in process_tree(app.pid)}
         if app.poll() is None:
             app.send_signal(signal.SIGTERM)  # the app quits politely and stops its worker
             try:
-                app.wait(60)
+                app.wait(EXIT_S)
             except subprocess.TimeoutExpired:
                 kill9(seen)
     assert app.returncode == 0, log.read_text()[-3000:]
-    wait_for(lambda: not alive(seen), 30, "every process to exit")
+    wait_for(lambda: not alive(seen), EXIT_S, "every process to exit")
 
     check_library(library, expected_papers=12, source_of=lambda p: source_name(p.file_name))
     assert all(p.crashes == 0 for p in library.papers())

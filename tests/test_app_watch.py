@@ -21,6 +21,8 @@ from app.application import ResearchHub  # noqa: E402
 from app.models.folder_model import FolderColumn, FolderModel  # noqa: E402
 from app.models.paper_model import Column  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.sql_trace import SqlTrace  # noqa: E402
+from tests.helpers.waits import REACT_MS  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.store import Library  # noqa: E402
 from workers.store.files import FolderStatus, WatchedFolder  # noqa: E402
@@ -49,42 +51,42 @@ def test_watch_from_the_empty_view_then_duplicates_and_missing_files(
     hub.watch_panel._choose_folder = lambda _parent: str(papers_folder)
     view.hint.linkActivated.emit("watch")  # what a click on the link does
 
-    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 1, timeout=REACT_MS)
     assert hub.watch_panel.isVisible()
     assert folder_row(hub)[FolderColumn.FOLDER] == str(papers_folder)
 
     original = make_pdf(papers_folder / "paper.pdf", TOPIC_PAGES[:1])
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.PAPERS] == "1", timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 1, timeout=REACT_MS)
+    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.PAPERS] == "1", timeout=REACT_MS)
     assert folder_row(hub)[FolderColumn.PENDING] == "1"
     [paper] = hub.model.papers()
 
     shutil.copy2(original, papers_folder / "paper (copy).pdf")
-    qtbot.waitUntil(lambda: hub.model.paper(paper.id).copies == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.paper(paper.id).copies == 1, timeout=REACT_MS)
     assert hub.model.rowCount() == 1
     assert hub.model.index(0, Column.PATH).data() == f"{original}  (+1 duplicate)"
     view.table.selectRow(0)
     # The copy's path is read on the pool, then shown while the paper is still selected.
     qtbot.waitUntil(
         lambda: str(papers_folder / "paper (copy).pdf") in hub.window.details.toPlainText(),
-        timeout=5000,
+        timeout=REACT_MS,
     )
 
     original.unlink()
     (papers_folder / "paper (copy).pdf").unlink()
-    qtbot.waitUntil(lambda: hub.model.paper(paper.id).file_missing, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.paper(paper.id).file_missing, timeout=REACT_MS)
     assert hub.model.index(0, Column.STATUS).data() == "pending · file missing"
     assert "File missing" in hub.window.details.toPlainText()
-    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.MISSING] == "1", timeout=10_000)
+    qtbot.waitUntil(lambda: folder_row(hub)[FolderColumn.MISSING] == "1", timeout=REACT_MS)
 
     hub.watch.remove_folder(str(papers_folder))
-    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.watch_panel.model.rowCount() == 0, timeout=REACT_MS)
     assert hub.model.rowCount() == 1  # papers stay when a folder is no longer watched
 
 
 @pytest.mark.hub(start=False, settings={"watch_settle_s": 0.3})
 def test_start_catches_up_on_the_watcher_thread(
-    qtbot, hub: ResearchHub, data_dir: DataDir, papers_folder: Path
+    qtbot, hub: ResearchHub, data_dir: DataDir, papers_folder: Path, gui_thread_sql: SqlTrace
 ) -> None:
     files = [make_pdf(papers_folder / f"p{i}.pdf", TOPIC_PAGES[:1], salt=str(i))
              for i in range(5)]
@@ -96,16 +98,19 @@ def test_start_catches_up_on_the_watcher_thread(
     library.close()
 
     hub.start(show=True)
-    # start() returned before anything was registered: the scan runs on the watcher thread.
-    assert hub.model.rowCount() == 0
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 5, timeout=REACT_MS)
     assert sorted(p.path for p in hub.model.papers()) == sorted(str(f) for f in files)
     assert hub.watch.watcher.stats.hashed == 5
+    # The catch-up scan hashed and registered the files on the watcher's own thread: every
+    # paper row was inserted there (the statements are traced, see tests/helpers/sql_trace.py),
+    # none by start() on the GUI thread, and nothing was registered twice.
+    inserts = [s for s in gui_thread_sql.statements if s.sql.startswith("INSERT INTO papers ")]
+    assert [s.thread_name for s in inserts] == ["folder-watcher"] * 5
 
 
 def test_watching_a_missing_folder_says_why(qtbot, hub: ResearchHub, tmp_path: Path) -> None:
     hub.watch.add_folder(str(tmp_path / "nowhere"))
-    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: hub.window.banner.isVisible(), timeout=REACT_MS)
     assert "no such folder" in hub.window.banner.label.text()
     assert hub.watch_panel.model.rowCount() == 0
 

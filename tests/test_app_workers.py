@@ -17,6 +17,7 @@ from app.panels.workers_panel import WorkerColumn, WorkerModel, WorkerRole, summ
 from app.windows.settings_dialog import SettingsDialog  # noqa: E402
 from tests.helpers.gui import open_hub  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.waits import REACT_MS  # noqa: E402
 from workers import settings as settings_mod  # noqa: E402
 from workers.cli.monitor import Snapshot, WorkerRow  # noqa: E402
 from workers.lab.config import SECRET_FILE  # noqa: E402
@@ -81,7 +82,7 @@ def test_view_workers_lists_this_computer_s_workers_and_shows_a_stopped_one_gone
     # The entry is written "starting", then "idle" once its models are loaded: a poll may
     # see either, so wait for the second.
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1
-                    and panel.model.index(0, 0).data(WorkerRole).state == "idle", timeout=10_000)
+                    and panel.model.index(0, 0).data(WorkerRole).state == "idle", timeout=REACT_MS)
     first = panel.model.index(0, 0).data(WorkerRole)
     assert first.pid == os.getpid() and first.state == "idle" and first.role == "solo"
     assert "this computer (solo)" in panel.summary.text()
@@ -91,13 +92,13 @@ def test_view_workers_lists_this_computer_s_workers_and_shows_a_stopped_one_gone
     guard.hold(42, renew=lambda: True, renew_every_s=60, timeout_s=600, memory_limit_mb=10**6,
                on_limit=lambda _class, _detail: None)
     qtbot.waitUntil(lambda: panel.model.index(0, WorkerColumn.PAPER).data() == "#42",
-                    timeout=10_000)
+                    timeout=REACT_MS)
     guard.close()
     qtbot.waitUntil(lambda: panel.model.index(0, WorkerColumn.STATE).data() == "gone",
-                    timeout=10_000)
+                    timeout=REACT_MS)
     assert panel.table.selectionModel().isRowSelected(0)  # the refresh kept the selection
     panel.toggleViewAction().trigger()
-    qtbot.waitUntil(lambda: not hub.workers_monitor.active, timeout=5_000)
+    qtbot.waitUntil(lambda: not hub.workers_monitor.active, timeout=REACT_MS)
 
 
 def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
@@ -117,7 +118,7 @@ def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
     dialog.saved.connect(hub._save_settings)
     with caplog.at_level(logging.INFO):
         dialog.accept()
-        qtbot.waitUntil(lambda: "queue is now" in caplog.text, timeout=10_000)
+        qtbot.waitUntil(lambda: "queue is now" in caplog.text, timeout=REACT_MS)
     assert hub.queue.config.lab
     secret_file = data.root / SECRET_FILE
     assert secret_file.stat().st_mode & 0o777 == 0o600
@@ -133,12 +134,12 @@ def test_settings_switch_the_app_to_a_lab_and_back_without_showing_the_password(
     # A drop now publishes the paper's bytes on the lab's queue.
     pdf = make_pdf(tmp_path / "lab-paper.pdf", TOPIC_PAGES)
     hub.add_paths([str(pdf)])
-    qtbot.waitUntil(lambda: len(hub.queue.lab.tickets()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(hub.queue.lab.tickets()) == 1, timeout=REACT_MS)
     # Lab mode off: back to this computer's queue.
     again.lab.setChecked(False)
     again.saved.connect(hub._save_settings)
     again.accept()
-    qtbot.waitUntil(lambda: not hub.queue.config.lab, timeout=10_000)
+    qtbot.waitUntil(lambda: not hub.queue.config.lab, timeout=REACT_MS)
     assert settings_mod.load(Library(data)).queue_url == ""
 
 

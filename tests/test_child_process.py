@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QProcess
 
 from app.services.child_process import ChildProcess, level_of
+from tests.helpers.waits import COMMAND_MS, REACT_MS, START_MS
 
 SCRIPT = r"""
 import os, sys, time
@@ -29,7 +30,7 @@ sys.exit(3)
 
 
 def run(qtbot, process: ChildProcess) -> tuple[int, QProcess.ExitStatus]:  # type: ignore[no-untyped-def]
-    with qtbot.waitSignal(process.finished, timeout=20_000) as ended:
+    with qtbot.waitSignal(process.finished, timeout=COMMAND_MS) as ended:
         process.start()
     return ended.args[0], ended.args[1]
 
@@ -67,7 +68,7 @@ def test_merged_channels_give_one_stream(qtbot) -> None:  # type: ignore[no-unty
 
 def test_a_command_that_cannot_start_reports_it(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     process = ChildProcess([str(tmp_path / "no-such-program")])
-    with qtbot.waitSignal(process.errorOccurred, timeout=10_000) as error:
+    with qtbot.waitSignal(process.errorOccurred, timeout=REACT_MS) as error:
         process.start()
     assert error.args == [QProcess.ProcessError.FailedToStart]
     assert process.error_string()
@@ -90,7 +91,7 @@ def test_the_search_client_talks_to_the_real_search_process(qtbot, data_dir) -> 
 
     client = SearchClient(data_dir)
     try:
-        with qtbot.waitSignal(client.results, timeout=60_000) as answer:
+        with qtbot.waitSignal(client.results, timeout=START_MS) as answer:
             client.search({"query": "glaciers", "k": 5, "per_paper": 2, "mode": "keyword",
                            "filters": {}})
         assert answer.args[0].query == "glaciers" and answer.args[0].hits == []

@@ -8,6 +8,7 @@ import sys
 
 from tests.helpers.app_process import run_launcher as run
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import COMMAND_S
 
 
 def test_help_lists_commands() -> None:
@@ -53,5 +54,5 @@ def test_cli_never_imports_heavy_libraries_for_add(tmp_path) -> None:
         "heavy = [m for m in ('torch', 'docling', 'sentence_transformers', 'PySide6') if m in sys.modules]; "
         "print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=COMMAND_S)
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -20,6 +20,7 @@ import pytest
 
 from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import EXIT_S, INGEST_S, LEASE_S, START_S
 from tests.helpers.worker_processes import (
     alive,
     all_gone,
@@ -76,7 +77,7 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
     hit_papers: list[int] = []
     try:
         for kind in KILLS:
-            wait_for(lambda: papers_in_flight(library) or settled(library), 300, "work in flight")
+            wait_for(lambda: papers_in_flight(library) or settled(library), START_S, "work in flight")
             if settled(library):
                 break
             time.sleep(rng.uniform(0.0, 0.8))  # a random moment inside the paper
@@ -89,15 +90,15 @@ def test_random_kills_lose_nothing_and_complete_each_paper_once(
             elif kind == "consumer":
                 children = [p.pid for p in tree[1:]]
                 kill9([consumer.pid])
-                consumer.wait(10)
+                consumer.wait(EXIT_S)
                 # No orphans: each finishes the paper it holds, then exits by itself.
-                wait_for(functools.partial(all_gone, children), 300, "orphaned workers to exit")
+                wait_for(functools.partial(all_gone, children), INGEST_S, "orphaned workers to exit")
                 consumer = start_consumer(data_dir, log, workers=2)
             elif kind == "tree":
                 kill9([p.pid for p in tree])
-                consumer.wait(10)
+                consumer.wait(EXIT_S)
                 consumer = start_consumer(data_dir, log, workers=2)
-        wait_for(lambda: settled(library), 300, "every paper to finish")
+        wait_for(lambda: settled(library), INGEST_S, "every paper to finish")
     finally:
         seen |= {p.pid for p in process_tree(consumer.pid)}
         stop(consumer)
@@ -129,7 +130,7 @@ def test_a_file_that_segfaults_the_worker_fails_after_max_crashes(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=2, burst=True,
                               env={ENV_CRASH_ON: crasher.name})
-    assert consumer.wait(300) == 0, log.read_text()[-3000:]
+    assert consumer.wait(INGEST_S) == 0, log.read_text()[-3000:]
 
     paper = next(p for p in library.papers() if p.file_name == crasher.name)
     assert paper.status is Status.FAILED and paper.error_class is ErrorClass.WORKER_CRASHED
@@ -159,13 +160,13 @@ def test_a_frozen_worker_loses_its_lease_and_its_paper_completes_elsewhere(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=2)
     try:
-        wait_for(lambda: papers_in_flight(library), 300, "a paper in flight")
+        wait_for(lambda: papers_in_flight(library), START_S, "a paper in flight")
         paper_id, pid = papers_in_flight(library)[0]
         # SIGSTOP freezes every thread, the guard's too: no heartbeat, as in a hang in
         # native code that holds the GIL (where the guard itself cannot run).
         os.kill(pid, signal.SIGSTOP)
-        wait_for(lambda: not alive([pid]), 120, "the frozen worker to be killed")
-        wait_for(lambda: settled(library), 300, "every paper")
+        wait_for(lambda: not alive([pid]), LEASE_S, "the frozen worker to be killed")
+        wait_for(lambda: settled(library), INGEST_S, "every paper")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
@@ -192,7 +193,7 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(slow).status in (Status.FAILED, Status.COMPLETED), 300,
+        wait_for(lambda: library.get(slow).status in (Status.FAILED, Status.COMPLETED), INGEST_S,
                  "the time limit")
         paper = library.get(slow)
         assert paper.error_class is ErrorClass.TIMED_OUT, paper.error_message
@@ -206,7 +207,7 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
         # The pool goes on: a fresh worker process serves the next paper.
         configure(library, timeout_base_s=300.0, timeout_per_page_s=6.0)
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, INGEST_S, "the next paper")
         assert library.get(quick).worker_pid is None
         assert consumer.poll() is None
     finally:
@@ -226,12 +227,12 @@ def test_a_paper_over_the_memory_limit_fails_and_the_pool_goes_on(
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1)
     try:
-        wait_for(lambda: library.get(huge).status is Status.FAILED, 300, "the memory limit")
+        wait_for(lambda: library.get(huge).status is Status.FAILED, INGEST_S, "the memory limit")
         paper = library.get(huge)
         assert paper.error_class is ErrorClass.OUT_OF_MEMORY, paper.error_message
         assert "more than 1,536 MB" in (paper.error_message or "")
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
-        wait_for(lambda: library.get(quick).status is Status.COMPLETED, 300, "the next paper")
+        wait_for(lambda: library.get(quick).status is Status.COMPLETED, INGEST_S, "the next paper")
         assert consumer.poll() is None
     finally:
         stop(consumer)
@@ -274,14 +275,14 @@ def test_an_unexpected_exception_is_retried_then_fails_the_paper_as_internal(
     most_tasks = 0
     seen_scheduled = False
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + INGEST_S
         with IngestQueue(data_dir) as queue:
             while consumer.poll() is None and time.monotonic() < deadline:
                 queued, scheduled = tasks_for(queue, bad_id)
                 most_tasks = max(most_tasks, queued + scheduled)
                 seen_scheduled |= scheduled > 0
                 time.sleep(0.05)
-        assert consumer.wait(5) == 0, log.read_text()[-3000:]
+        assert consumer.wait(EXIT_S) == 0, log.read_text()[-3000:]
     finally:
         stop(consumer)
 

@@ -19,6 +19,7 @@ from app.services.citation_service import BIBTEX_MIME  # noqa: E402
 from app.services.library_poller import LibraryPoller  # noqa: E402
 from tests.helpers.papers import add_papers, chunk  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf  # noqa: E402
+from tests.helpers.waits import REACT_MS  # noqa: E402
 from workers.identity.citations import parse_bibtex  # noqa: E402
 from workers.identity.record import PAGE, STAMP, Identity  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
@@ -67,7 +68,7 @@ def test_versions_are_grouped_newest_first_in_any_sort(
     # The model only mirrors: the poller reads the library on its own thread.
     poller = LibraryPoller(Library(data_dir), paper_row, busy_ms=20, idle_ms=50)
     poller.updated.connect(model.apply)
-    with qtbot.waitSignal(model.refreshed, timeout=10_000):
+    with qtbot.waitSignal(model.refreshed, timeout=REACT_MS):
         poller.start()
     try:
         check_versions(qtbot, qtmodeltester, lib, model, n)
@@ -109,7 +110,7 @@ def check_versions(qtbot, qtmodeltester, lib: Library, model: PaperModel,  # typ
 
     # The user prefers v1 for search; v2 stays the newest, listed first.
     lib.prefer_version(n["v1"])
-    qtbot.waitUntil(lambda: model.paper(n["v1"]).search_preferred, timeout=10_000)
+    qtbot.waitUntil(lambda: model.paper(n["v1"]).search_preferred, timeout=REACT_MS)
     qtmodeltester.check(model)
     assert model.paper(n["v2"]).version_rank == 0
     assert shown(proxy) == [n["old"], n["v2"], n["v1"], n["other"]]
@@ -119,7 +120,7 @@ def check_versions(qtbot, qtmodeltester, lib: Library, model: PaperModel,  # typ
     complete(lib, v3, ident(**S2ORC, year=2021, arxiv="1911.02782v3"))
     qtbot.waitUntil(lambda: model.paper(v3) is not None
                     and model.paper(v3).version_rank == 0
-                    and model.paper(n["v1"]).version_rank == 2, timeout=10_000)
+                    and model.paper(n["v1"]).version_rank == 2, timeout=REACT_MS)
     assert shown(proxy) == [n["old"], v3, n["v2"], n["v1"], n["other"]]
     proxy.sort(Column.YEAR, Qt.SortOrder.AscendingOrder)  # the work sorts by 2021 now
     assert shown(proxy) == [n["other"], n["old"], v3, n["v2"], n["v1"]]
@@ -137,17 +138,17 @@ def select(hub: ResearchHub, paper_id: int) -> None:
 def test_details_edit_cite_and_export(qtbot, hub, data_dir: DataDir, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lib, n = library_with_versions(data_dir, tmp_path)
     # The table mirrors the library a poll later: wait for the finished rows.
-    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 4)
+    qtbot.waitUntil(lambda: hub.model.counts()[Status.COMPLETED] == 4, timeout=REACT_MS)
     select(hub, n["v1"])
     details = hub.window.details
-    qtbot.waitUntil(lambda: details.shown_identity is not None)
+    qtbot.waitUntil(lambda: details.shown_identity is not None, timeout=REACT_MS)
     text = details.toPlainText()
     assert "1911.02782v1" in text and "arXiv stamp" in text and "page text" in text
     assert "Versions of this work" in text and "search this version instead" in text
 
     # Edit: the dialog opens with the identity, a correction is saved and shows.
     hub.citations_ui.edit(n["v1"])
-    qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None)
+    qtbot.waitUntil(lambda: hub.citations_ui.dialog is not None, timeout=REACT_MS)
     dialog = hub.citations_ui.dialog
     assert dialog.editors["authors"].toPlainText() == "Kyle Lo\nLucy Lu Wang\nMark Neumann"
     dialog.editors["year"].setText("nineteen")
@@ -156,17 +157,17 @@ def test_details_edit_cite_and_export(qtbot, hub, data_dir: DataDir, tmp_path: P
     dialog.editors["year"].setText("2018")
     dialog.editors["venue"].setText("Proceedings of ACL 2020")
     dialog._save()
-    qtbot.waitUntil(lambda: lib.get(n["v1"]).year == 2018)
+    qtbot.waitUntil(lambda: lib.get(n["v1"]).year == 2018, timeout=REACT_MS)
     assert lib.identity(n["v1"]).corrections == {"year": 2018,
                                                  "venue": "Proceedings of ACL 2020"}
-    qtbot.waitUntil(lambda: hub.model.paper(n["v1"]).year == 2018)
-    qtbot.waitUntil(lambda: "corrected by you" in details.toPlainText())
+    qtbot.waitUntil(lambda: hub.model.paper(n["v1"]).year == 2018, timeout=REACT_MS)
+    qtbot.waitUntil(lambda: "corrected by you" in details.toPlainText(), timeout=REACT_MS)
 
     # Cite this passage (a search hit's paper and pages): command and entry on the clipboard.
     clipboard = QApplication.clipboard()
     clipboard.clear()  # an earlier test's citation may still be there
     hub.citations.cite(n["v2"], [4])
-    qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite"))
+    qtbot.waitUntil(lambda: clipboard.text().startswith("\\cite"), timeout=REACT_MS)
     assert clipboard.text() == "\\cite[p.~4]{lo2020s2orc}"
     entry = bytes(clipboard.mimeData().data(BIBTEX_MIME)).decode()
     assert parse_bibtex(entry)[0]["eprint"] == "1911.02782v2"
@@ -174,7 +175,7 @@ def test_details_edit_cite_and_export(qtbot, hub, data_dir: DataDir, tmp_path: P
     # Export the whole library.
     out = tmp_path / "library.bib"
     hub.citations.export(None, "bibtex", str(out))
-    qtbot.waitUntil(out.exists)
+    qtbot.waitUntil(out.exists, timeout=REACT_MS)
     keys = [e["ID"] for e in parse_bibtex(out.read_text(encoding="utf-8"))]
     assert len(keys) == 4 and "lo2020s2orc" in keys
 
@@ -188,10 +189,10 @@ def test_viewer_cites_the_passage_in_view(qtbot, hub, data_dir: DataDir, tmp_pat
     assert not hub.viewer.cite_action.isEnabled()
     assert hub.viewer.show_passage(str(pdf), [2], [], "Three Topics", paper_id=pid)
     assert hub.viewer.cite_action.isEnabled()
-    qtbot.waitUntil(lambda: hub.viewer.current_page() == 1)
+    qtbot.waitUntil(lambda: hub.viewer.current_page() == 1, timeout=REACT_MS)
     hub.viewer.cite_action.trigger()
     clipboard = QApplication.clipboard()
-    qtbot.waitUntil(lambda: clipboard.text() == "\\cite[p.~2]{perez2024three}")
+    qtbot.waitUntil(lambda: clipboard.text() == "\\cite[p.~2]{perez2024three}", timeout=REACT_MS)
 
 
 def test_search_panel_sends_author_and_year_filters(hub) -> None:  # type: ignore[no-untyped-def]

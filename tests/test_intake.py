@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import COMMAND_S, REACT_MS, REACT_S
 from workers.engine import IngestQueue
 from workers.paths import DataDir
 from workers.processes import engine_command
@@ -66,7 +67,7 @@ class Drop(Entry):
     def apply(self, expect: Callable[[Snapshot], bool]) -> Snapshot:
         from tests.helpers.gui import drop
 
-        with self.qtbot.waitSignal(self.hub.actions.registered, timeout=30_000):
+        with self.qtbot.waitSignal(self.hub.actions.registered, timeout=REACT_MS):
             drop(self.hub.window, [self.folder])
         return snapshot(self.library, self.folder)
 
@@ -77,7 +78,7 @@ class Cli(Entry):
     def apply(self, expect: Callable[[Snapshot], bool]) -> Snapshot:
         out = subprocess.run(
             engine_command("add", str(self.folder), "--data-dir", str(self.data_dir.root)),
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=COMMAND_S,
         )
         assert out.returncode == 0, out.stderr
         return snapshot(self.library, self.folder)
@@ -93,9 +94,9 @@ class Watch(Entry):
         self.watcher.start()
 
     def apply(self, expect: Callable[[Snapshot], bool]) -> Snapshot:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + REACT_S
         while time.monotonic() < deadline:
-            self.watcher.wait_idle(5)
+            self.watcher.wait_idle(REACT_S)
             now = snapshot(self.library, self.folder)
             if expect(now):
                 return now

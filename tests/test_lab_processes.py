@@ -31,6 +31,7 @@ from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from tests.helpers.rawdb import raw_db
 from tests.helpers.skips import skip_or_fail
+from tests.helpers.waits import COMMAND_S, EXIT_S, INGEST_S, LEASE_S, START_S
 from tests.helpers.worker_processes import (
     all_gone,
     configure,
@@ -49,10 +50,6 @@ from workers.store import Library, Status
 
 pytestmark = pytest.mark.integration
 
-#: Generous: two model loads at once on a loaded 2-core machine take a minute.
-START_S = 240
-SETTLE_S = 600
-
 
 @pytest.fixture
 def lab(redis_server, data_dir: DataDir, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -62,7 +59,7 @@ def lab(redis_server, data_dir: DataDir, tmp_path: Path):  # type: ignore[no-unt
     the_lab = Lab(redis_server, data_dir, folder)
     yield the_lab
     for process in the_lab.processes:
-        stop(process, timeout_s=30)
+        stop(process, timeout_s=EXIT_S)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +75,7 @@ def warm_remotes(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     with RedisServer(root / "redis", appendonly=True) as server:
         yield server, root / "lab", secrets.token_urlsafe(24), pool
         for process in pool.values():
-            stop(process, timeout_s=30)
+            stop(process, timeout_s=EXIT_S)
 
 
 @pytest.fixture
@@ -95,7 +92,7 @@ def shared_lab(warm_remotes, data_dir: DataDir):  # type: ignore[no-untyped-def]
     the_lab.mark_logs()
     yield the_lab
     for process in the_lab.processes:
-        stop(process, timeout_s=30)
+        stop(process, timeout_s=EXIT_S)
 
 
 def register_and_hide(lab: Lab, library: Library, files: list[Path]) -> list[int]:
@@ -130,7 +127,7 @@ def test_two_remote_workers_ingest_eight_papers_they_cannot_read_exactly_once(
     assert len(ids) == 8 and not list((tmp_path / "papers").glob("*.pdf"))
     owner = lab.owner(workers=0)
     remotes = [lab.remote("remote-a"), lab.remote("remote-b")]
-    wait_for(lambda: settled(library), SETTLE_S, "8 papers to settle")
+    wait_for(lambda: settled(library), INGEST_S, "8 papers to settle")
     report = check_library(library, expected_papers=8, source_of=lambda p: source_name(
         p.file_name))
     assert report.requeues == 0
@@ -175,17 +172,17 @@ def test_kill9_of_a_remote_worker_mid_paper_requeues_it_after_the_heartbeat_laps
     time.sleep(0.5)
     kill9(tree)
     killed_at = time.time()
-    wait_for(lambda: all_gone(tree), 30, "the victim to die")
+    wait_for(lambda: all_gone(tree), EXIT_S, "the victim to die")
     # The killed worker shows as gone in the monitor.
     wait_for(lambda: any(w["pid"] == held.worker_pid and w["state"] == "gone"
-                         for w in lab.workers_json()["workers"]), 60, "the victim to show gone")
+                         for w in lab.workers_json()["workers"]), LEASE_S, "the victim to show gone")
     # Its paper goes back to the queue once the lease lapses, counted as an interruption.
-    wait_for(lambda: library.get(held.id).status is not Status.PROCESSING, 60,
+    wait_for(lambda: library.get(held.id).status is not Status.PROCESSING, LEASE_S,
              "the paper to be re-queued")
     back = [e for e in library.events(held.id) if e["event"] == "requeued"]
     assert back and "no heartbeat" in back[0]["detail"]
     assert back[0]["at"] - killed_at < 60
-    wait_for(lambda: settled(library), SETTLE_S, "every paper to settle")
+    wait_for(lambda: settled(library), INGEST_S, "every paper to settle")
     check_library(library, expected_papers=len(ids))
     paper = library.get(held.id)
     assert paper.interruptions == 1 and paper.crashes == 0
@@ -202,7 +199,7 @@ def test_redis_restart_mid_run_loses_and_duplicates_nothing(
     lab.remote("remote-a")
     wait_for(lambda: library.counts()[Status.COMPLETED] >= 3, START_S, "the first papers")
     lab.server.restart(down_s=2.0)
-    wait_for(lambda: settled(library), SETTLE_S, "every paper to settle")
+    wait_for(lambda: settled(library), INGEST_S, "every paper to settle")
     check_library(library, expected_papers=len(ids))
     logs = lab.logs()
     assert "lost the connection to the lab's Redis" in logs  # the outage really was seen
@@ -227,11 +224,11 @@ def test_owner_killed_while_remote_workers_finish_commits_their_results_on_resta
     ids += late
     with IngestQueue(lab.data_dir, lab.config) as queue:
         wait_for(lambda: len(queue.lab.result_tickets()) >= len(ids) - done_before
-                 and not queue.lab.leases()[0], SETTLE_S, "the remote worker to finish")
+                 and not queue.lab.leases()[0], INGEST_S, "the remote worker to finish")
     assert library.counts()[Status.COMPLETED] == done_before  # nobody committed meanwhile
     assert all(library.get(pid).status is Status.PENDING for pid in late)
     lab.owner(workers=0, log_name="owner-2.log")
-    wait_for(lambda: settled(library), SETTLE_S, "every paper to settle")
+    wait_for(lambda: settled(library), INGEST_S, "every paper to settle")
     report = check_library(library, expected_papers=len(ids))
     assert report.requeues == 0
     starts = raw_db(library).execute(
@@ -300,7 +297,7 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
                 worker="forger:2", sent_at=time.time())))
         # The owner refuses the forged result and publishes the paper again; the worker
         # keeps serving: the target paper is then ingested for real.
-        wait_for(lambda: library.get(target).status is Status.COMPLETED, SETTLE_S,
+        wait_for(lambda: library.get(target).status is Status.COMPLETED, INGEST_S,
                  "the target paper to complete")
     remote_log, owner_log = lab.log("remote-a.log"), lab.log("owner.log")
     assert "refused a task from the lab queue: a message with a bad signature" in remote_log
@@ -329,11 +326,11 @@ def test_a_paper_dropped_during_a_backfill_of_50_starts_before_the_backfill_ends
     lab.remote("remote-a")
     wait_for(lambda: library.counts()[Status.COMPLETED] >= 3, START_S, "the backfill to run")
     [dropped] = register_and_hide(lab, library, generated(tmp_path / "drop", 1, first=100))
-    wait_for(lambda: library.get(dropped).status is Status.COMPLETED, SETTLE_S,
+    wait_for(lambda: library.get(dropped).status is Status.COMPLETED, INGEST_S,
              "the dropped paper to complete")
     still_waiting = library.counts()[Status.PENDING]
     assert still_waiting >= 30, f"only {still_waiting} backfill papers were still waiting"
-    wait_for(lambda: settled(library), SETTLE_S, "the backfill to finish")
+    wait_for(lambda: settled(library), INGEST_S, "the backfill to finish")
     check_library(library, expected_papers=51)
 
 
@@ -351,7 +348,7 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     configure(library, tier="fast")
     ids = register_and_hide(lab, library, generated(tmp_path / "papers", 3))
     owner = lab.owner(workers=1)
-    wait_for(lambda: settled(library), SETTLE_S, "the papers to settle")
+    wait_for(lambda: settled(library), INGEST_S, "the papers to settle")
     check_library(library, expected_papers=3)
     owner_pids = set(worker_pids(owner))
     assert {int(w.rsplit(":", 1)[1]) for w in started_on(library).values()} <= owner_pids
@@ -361,14 +358,14 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     model = str(builtin_minilm_dir())
     out = subprocess.run(engine_command("reembed", "--model", model, "--data-dir",
                                         str(lab.data_dir.root), "--queue", lab.url),
-                         env=lab.env(), capture_output=True, text=True, timeout=120)
+                         env=lab.env(), capture_output=True, text=True, timeout=COMMAND_S)
     assert out.returncode == 0, out.stderr
 
     def reembedded() -> bool:
         models = {r[0] for r in raw_db(library).execute("SELECT DISTINCT model FROM embeddings")}
         return models == {model}
 
-    wait_for(reembedded, SETTLE_S, "the chunks to be re-embedded")
+    wait_for(reembedded, INGEST_S, "the chunks to be re-embedded")
     assert {p.model for p in library.get_many(ids)} == {model}
     check_library(library, expected_papers=3)
 
@@ -392,8 +389,8 @@ def test_cancel_reaches_a_running_remote_paper_between_page_batches(
     assert paper.stage.value == "parsing" and paper.worker_pid in worker_pids(worker)
     library.cancel([ids[0]])
     wait_for(lambda: "cancelled, removed or queued again meanwhile; dropped"
-             in lab.log("remote-a.log"), 120, "the worker to drop the paper")
-    wait_for(lambda: library.get(ids[1]).status is Status.COMPLETED, SETTLE_S,
+             in lab.log("remote-a.log"), INGEST_S, "the worker to drop the paper")
+    wait_for(lambda: library.get(ids[1]).status is Status.COMPLETED, INGEST_S,
              "the next paper to complete")
     assert library.get(ids[0]).status is Status.CANCELLED
     check_library(library, expected_papers=2, all_completed=False)
@@ -419,7 +416,7 @@ def test_the_owner_runs_the_quick_pass_so_a_paper_is_findable_before_any_worker_
         return Searcher(library, None, "m").search(rare, mode="keyword", per_paper=0).hits
 
     owner = lab.owner(workers=0)
-    wait_for(lambda: bool(hits()), 60, "the owner's quick pass to index the waiting paper")
+    wait_for(lambda: bool(hits()), START_S, "the owner's quick pass to index the waiting paper")
     assert [(h.paper_id, h.pages, h.preliminary) for h in hits()] == [(paper_id, [3], True)]
     assert library.get(paper_id).status is Status.PENDING  # no worker took it
     assert owner.poll() is None

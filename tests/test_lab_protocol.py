@@ -23,6 +23,7 @@ import pytest
 from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import COMMAND_S, LEASE_S
 from tests.helpers.worker_processes import configure, wait_for
 from workers.adding import add_paths
 from workers.domain import Priority, Status, Tier
@@ -383,7 +384,7 @@ def test_a_vanished_worker_s_paper_goes_back_counted_as_an_interruption(
         assert library.get(pid).status is Status.PROCESSING
         assert library.get(pid).worker_host == "elsewhere"
         # The worker goes silent; its lease lapses; the reaper re-queues the paper.
-        wait_for(lambda: (owner.tick(), library.get(pid).status)[1] is Status.PENDING, 20,
+        wait_for(lambda: (owner.tick(), library.get(pid).status)[1] is Status.PENDING, LEASE_S,
                  "the paper to be re-queued")
         paper = library.get(pid)
         assert paper.interruptions == 1 and paper.crashes == 0
@@ -484,7 +485,7 @@ def test_worker_command_line_errors_are_clear(tmp_path: Path) -> None:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RESEARCH_HUB_")}
         return subprocess.run(engine_command(*args), cwd=REPO, capture_output=True, text=True,
                               env={**clean, "XDG_CACHE_HOME": str(tmp_path / "cache"), **env},
-                              timeout=120)
+                              timeout=COMMAND_S)
 
     out = run("worker", "--remote")
     assert out.returncode == 2 and "--remote needs a lab queue" in out.stderr

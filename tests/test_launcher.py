@@ -15,6 +15,7 @@ import pytest
 from app.platform.display import ENV_EXTRA_LIBRARIES, install_commands, qt_platform
 from tests.helpers.app_process import app_env, run_launcher, start_app
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import EXIT_S, REACT_S, START_S
 from tests.helpers.worker_processes import wait_for
 from workers.paths import DataDir
 from workers.store import Library
@@ -111,13 +112,13 @@ def test_the_gui_process_stays_light(tmp_path: Path) -> None:
                     env=app_env(RESEARCH_HUB_MODULES_AT_EXIT=str(modules)))
     try:
         library = Library(data)
-        wait_for(lambda: len(library.papers()) == 1 or app.poll() is not None, 60,
+        wait_for(lambda: len(library.papers()) == 1 or app.poll() is not None, START_S,
                  "the paper to be registered")
         wait_for(lambda: "table update: 1 new" in log.read_text() or app.poll() is not None,
-                 30, "the row in the table")
+                 REACT_S, "the row in the table")
         assert app.poll() is None, log.read_text()[-3000:]
         app.send_signal(signal.SIGTERM)
-        assert app.wait(60) == 0, log.read_text()[-3000:]
+        assert app.wait(EXIT_S) == 0, log.read_text()[-3000:]
     finally:
         if app.poll() is None:
             app.kill()

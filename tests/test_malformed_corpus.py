@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import CORPUS_INGEST_S, INGEST_S
 from workers import settings as settings_mod
 from workers.adding import add_paths
 from workers.engine import IngestQueue
@@ -68,7 +69,7 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
     subprocess.run(
         [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
          "--workers", "2"],
-        capture_output=True, text=True, timeout=900, check=True,
+        capture_output=True, text=True, timeout=CORPUS_INGEST_S, check=True,
     )
     outcomes = {}
     for paper in library.papers():
@@ -95,7 +96,7 @@ def test_scanned_pdfs_get_ocr(corpus: Path, tmp_path: Path) -> None:
     with IngestQueue(data_dir) as queue:
         add_paths(library, queue, sorted((corpus / "scanned").glob("*.pdf")))
     subprocess.run([sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
-                    "--workers", "2"], capture_output=True, text=True, timeout=600, check=True)
+                    "--workers", "2"], capture_output=True, text=True, timeout=INGEST_S, check=True)
     papers = {p.file_name: p for p in library.papers()}
     assert len(papers) == len(list((corpus / "scanned").glob("*.pdf")))
     for name, scan in papers.items():

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.waits import INGEST_S
 from tests.helpers.worker_processes import REPO
 from workers.adding import add_paths
 from workers.engine import IngestQueue
@@ -78,7 +79,7 @@ def test_ingest_opens_no_connection_runs_no_script_and_ignores_attachments(
                ALL_PROXY=closed)
     done = subprocess.run(
         [sys.executable, "-c", AUDITED_WORKER, str(events), str(data_dir.root)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=INGEST_S,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 

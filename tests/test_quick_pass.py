@@ -8,7 +8,6 @@ store directly on generated PDFs; the integration test runs the real worker
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from tests.helpers.library_checks import check_library
 from tests.helpers.papers import chunk
 from tests.helpers.pdfgen import make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import EXIT_S, INGEST_S, REACT_S, START_S
 from tests.helpers.worker_processes import configure, start_consumer, stop, wait_for
 from workers.adding import file_info
 from workers.paths import DataDir
@@ -167,17 +167,17 @@ def test_worker_makes_a_queued_paper_findable_before_its_deep_ingest(
     busy = register(library, corpus / "papers" / "2203.00130v1.pdf")
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
-        wait_for(lambda: library.get(busy).status is Status.PROCESSING, 120, "the busy paper")
+        wait_for(lambda: library.get(busy).status is Status.PROCESSING, START_S, "the busy paper")
         late = register(library, pdf(tmp_path, "late.pdf"))
         from workers.engine import IngestQueue
 
         with IngestQueue(data_dir) as queue:
             queue.enqueue([late])
-        wait_for(lambda: keyword(library, RARE), 30, "the quick pass to index the late paper")
+        wait_for(lambda: keyword(library, RARE), REACT_S, "the quick pass to index the late paper")
         assert library.get(late).status is Status.PENDING  # its deep ingest has not started
         early = keyword(library, RARE)
         assert [(h.paper_id, h.pages, h.preliminary) for h in early] == [(late, [3], True)]
-        wait_for(lambda: library.get(late).status is Status.COMPLETED, 600, "the deep pass")
+        wait_for(lambda: library.get(late).status is Status.COMPLETED, INGEST_S, "the deep pass")
     finally:
         stop(consumer)
     hits = keyword(library, RARE)
@@ -204,14 +204,20 @@ def test_a_dead_quick_pass_process_is_restarted_and_stops_with_the_consumer(
     handle.check()
     try:
         assert handle.process is not None
-        wait_for(lambda: keyword(library, RARE), 60, "the quick pass process")
-        os.kill(handle.process.pid, signal.SIGKILL)
-        handle.process.join(10)
-        time.sleep(0.3)
-        handle.check()
-        assert handle.restarts == 1 and handle.process.is_alive()
+        wait_for(lambda: keyword(library, RARE), START_S, "the quick pass process")
+        killed = handle.process
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.join(EXIT_S)
+
+        def restarted() -> bool:
+            handle.check()  # what the consumer's loop calls; restarts once RETRY_S is over
+            return handle.restarts > 0
+
+        wait_for(restarted, REACT_S, "the quick pass process to be restarted")
+        assert handle.restarts == 1 and handle.process is not killed
+        assert handle.process.is_alive()
         second = register(library, pdf(tmp_path, "b.pdf", salt="b"))
-        wait_for(lambda: len(keyword(library, RARE)) == 2, 60, "the restarted process")
+        wait_for(lambda: len(keyword(library, RARE)) == 2, START_S, "the restarted process")
         assert {h.paper_id for h in keyword(library, RARE)} == {first, second}
     finally:
         process = handle.process

@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from app.models.search_results import HtmlRole  # noqa: E402
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
+from tests.helpers.waits import REACT_MS, START_MS  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.runtime.quick_pass import run_once  # noqa: E402
 from workers.store import Library  # noqa: E402
@@ -38,7 +39,7 @@ def test_a_waiting_paper_is_found_by_its_words_and_marked_preliminary(
     pdf = make_pdf(tmp_path / "sourdough.pdf", PAGES)
     other = make_pdf(tmp_path / "glaciers.pdf", [PAGES[0]], salt="another paper")
     hub.add_paths([str(pdf), str(other)])
-    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: hub.model.rowCount() == 2, timeout=REACT_MS)
 
     worker_side = Library(data_dir)
     try:
@@ -50,7 +51,7 @@ def test_a_waiting_paper_is_found_by_its_words_and_marked_preliminary(
     panel.box.setText(RARE)
     qtbot.waitUntil(lambda: panel.last_results is not None
                     and panel.last_results.query == RARE and panel.model.rowCount() > 0,
-                    timeout=120_000)
+                    timeout=START_MS)
     assert panel.model.rowCount() == 1
     hit = panel.model.hit(0)
     assert (Path(hit.path).name, hit.pages, hit.preliminary) == ("sourdough.pdf", [2], True)

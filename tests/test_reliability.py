@@ -23,6 +23,7 @@ from tests.helpers.library_checks import check_library
 from tests.helpers.papers import add_papers
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import COMMAND_S, EXIT_S, INGEST_S, START_S
 from tests.helpers.worker_processes import REPO, settled, start_consumer, stop, wait_for
 from workers import settings as settings_mod
 from workers.adding import add_paths
@@ -57,12 +58,12 @@ def test_write_outlasts_a_lock_held_beyond_the_busy_timeout(data_dir: DataDir) -
     ready = FORK.Event()
     holder = FORK.Process(target=_hold_lock, args=(str(data_dir.library_db), 1.5, ready))
     holder.start()
-    assert ready.wait(10)
+    assert ready.wait(START_S)
     started = time.monotonic()
     with dbmod.write(db):
         db.execute("INSERT INTO settings (key, value) VALUES ('probe', '1')")
     waited = time.monotonic() - started
-    holder.join(10)
+    holder.join(COMMAND_S)
     assert waited >= 1.0, "the write did not wait for the lock at all"
     assert library.load_settings_values()["probe"] == 1
     assert not db.conn.in_transaction
@@ -95,8 +96,8 @@ def test_busy_databases_never_fail_a_paper(data_dir: DataDir, tmp_path: Path) ->
     storm.start()
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
-        wait_for(lambda: settled(library), 240, "every paper despite the locks")
-        storm.join(30)
+        wait_for(lambda: settled(library), INGEST_S, "every paper despite the locks")
+        storm.join(COMMAND_S)
     finally:
         stop(consumer)
         if storm.is_alive():
@@ -111,7 +112,7 @@ def _submit(root: str, path: str, barrier: multiprocessing.synchronize.Barrier, 
     data_dir = DataDir.resolve(root)
     library = Library(data_dir)
     with IngestQueue(data_dir) as queue:
-        barrier.wait(10)
+        barrier.wait(START_S)
         result = add_paths(library, queue, [path])
     outcome = result.intake
     out.put((len(outcome.added), len(outcome.known) + len(outcome.duplicates), len(outcome.moved)))
@@ -137,9 +138,9 @@ def test_the_same_file_submitted_at_once_from_many_processes_is_one_paper(
              for p in paths]
     for proc in procs:
         proc.start()
-    results = [out.get(timeout=60) for _ in procs]
+    results = [out.get(timeout=COMMAND_S) for _ in procs]
     for proc in procs:
-        proc.join(10)
+        proc.join(EXIT_S)
         assert proc.exitcode == 0
     library = Library(data_dir)
     assert len(library.papers()) == 1

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import COMMAND_S
 from workers import settings as settings_mod
 from workers.paths import DataDir
 from workers.runtime.reembed import embed_text, reembed
@@ -261,7 +262,7 @@ def test_cli_search_keyword_mode_and_bad_arguments(library: Library, data_dir: D
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "workers.cli.main", *args, "--data-dir", str(data_dir.root)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=COMMAND_S,
         )
 
     out = cli("search", "sunspider", "--mode", "keyword", "--json")

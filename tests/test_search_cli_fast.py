@@ -18,9 +18,11 @@ import psutil
 import pytest
 
 from tests.helpers.skips import skip_or_fail
+from tests.helpers.waits import COMMAND_S, EXIT_S, START_S
 from tests.helpers.worker_processes import REPO, wait_for
 from workers.paths import DataDir
 from workers.search import local_socket
+from workers.search.onnx_query import ENV_NO_EXPORT
 from workers.store import ChunkRecord, FileInfo, Library
 
 MODEL = "all-MiniLM-L6-v2"
@@ -46,7 +48,7 @@ def cli(data_dir: DataDir, *args: str, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=COMMAND_S,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
 
@@ -78,13 +80,14 @@ def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: D
     try:
         path = local_socket.socket_path(data_dir.root)
         assert path is not None
-        wait_for(lambda: local_socket.trusted(path), 60, "the search socket")
+        wait_for(lambda: local_socket.trusted(path), START_S, "the search socket")
         assert os.stat(path).st_mode & 0o777 == 0o600
         assert os.stat(path.parent).st_mode & 0o777 == 0o700
         assert search_processes(data_dir) == [server.pid]
         done = cli(data_dir, "sunspider", "--mode", "keyword", "--json")
         payload = json.loads(done.stdout)
         assert payload["served_by"] == f"search process {server.pid}"
+        assert payload["embedded_with"] is None  # keyword mode: no query vector
         assert [(h["title"], h["pages"]) for h in payload["hits"]] == [("a.pdf", [1])]
         assert search_processes(data_dir) == [server.pid]  # no second search process
         text = cli(data_dir, "sunspider", "--mode", "keyword").stdout
@@ -94,10 +97,11 @@ def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: D
     finally:
         assert server.stdin is not None
         server.stdin.close()  # the app's way to stop it: end of input
-        server.wait(60)
+        server.wait(EXIT_S)
     assert not os.path.exists(path)  # removed on exit
     alone = json.loads(cli(data_dir, "sunspider", "--mode", "keyword", "--json").stdout)
     assert alone["served_by"] == "this process" and alone["hits"][0]["title"] == "a.pdf"
+    assert alone["embedded_with"] is None
 
 
 class FakeServer:
@@ -152,9 +156,14 @@ def test_a_socket_owned_by_another_user_is_ignored(library: Library, data_dir: D
 
 
 def test_the_server_knows_who_connects() -> None:
+    """On Linux the peer's uid is known (SO_PEERCRED), so a stranger is refused; only
+    where the platform has no way to tell may it be unknown."""
     left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with left, right:
-        assert local_socket.peer_uid(left) in (os.getuid(), None)
+        if sys.platform.startswith("linux"):
+            assert local_socket.peer_uid(left) == os.getuid()
+        else:
+            assert local_socket.peer_uid(left) in (os.getuid(), None)
 
 
 @pytest.mark.integration
@@ -167,6 +176,7 @@ def test_json_and_piped_output_carry_only_what_was_asked(
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)  # stdout is JSON and nothing else
     assert payload["mode"] == "hybrid" and payload["vector_ready"] is True
+    assert payload["served_by"] == "this process" and payload["embedded_with"] == "torch"
     assert "Loading weights" not in done.stderr and "it/s" not in done.stderr
     piped = cli(data_dir, "glacier retreat")
     assert "Loading weights" not in piped.stderr and "it/s" not in piped.stderr
@@ -175,8 +185,9 @@ def test_json_and_piped_output_carry_only_what_was_asked(
 
 @pytest.mark.integration
 def test_a_cold_search_embeds_its_query_with_the_onnx_export(
-    library: Library, data_dir: DataDir
+    library: Library, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(ENV_NO_EXPORT)  # a test of the export (the suite turns it off)
     from workers.pipeline.embedding import Embedder
     from workers.search.onnx_query import CHECK_TEXTS, OnnxQueryEmbedder, export, usable_export
 
@@ -193,13 +204,8 @@ def test_a_cold_search_embeds_its_query_with_the_onnx_export(
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["vector_ready"] and payload["served_by"] == "this process"
+    assert payload["embedded_with"] == "onnx"  # what that CLI process itself used
     assert time.perf_counter() - started < 120  # loose: a loaded 2-core machine
-    # The torch import was not needed: check in-process that the ONNX backend ran.
-    from workers.search.server import QueryEmbedder
-
-    embed = QueryEmbedder(onnx_from=data_dir.root)
-    embed(MODEL, "glacier")
-    assert embed.backends[MODEL] == "onnx"
 
 
 def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) -> None:
@@ -212,15 +218,19 @@ def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) ->
         " 'transformers', 'pandas') if sys.modules.get(m)))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=COMMAND_S)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
     assert '"served_by": "this process"' in done.stdout
+    assert '"embedded_with": null' in done.stdout
 
 
-def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(tmp_path: Path) -> None:
+def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workers.search.onnx_query import ExportProcess, export_path, usable_export
 
+    monkeypatch.delenv(ENV_NO_EXPORT)  # a test of the export (the suite turns it off)
     export = ExportProcess(tmp_path)
     assert export.due()
     export.check(lambda: MODEL, idle=lambda: False)  # papers waiting: not now
@@ -233,3 +243,26 @@ def test_the_query_model_export_waits_for_an_idle_worker_and_runs_once(tmp_path:
     export.check(lambda: MODEL, idle=lambda: True)  # tried before (and failed): never again
     assert export.done and export.process is None
     assert usable_export(tmp_path, MODEL) is None  # out of the bound: not used
+
+
+def test_the_suite_can_switch_the_export_off(
+    library: Library, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESEARCH_HUB_NO_ONNX_EXPORT=1 (set for the suite in tests/conftest.py): neither the
+    worker's export process nor the search process after its warm-up makes the export."""
+    import io
+
+    from workers.search.onnx_query import ExportProcess, export_path
+    from workers.search.server import SearchServer
+
+    monkeypatch.setenv(ENV_NO_EXPORT, "1")
+    export = ExportProcess(data_dir.root)
+    export.check(lambda: MODEL, idle=lambda: True)  # never made and idle: it would start now
+    assert export.done and export.process is None
+    server = SearchServer(data_dir, io.StringIO())
+    try:
+        server.export_for_terminals(MODEL)  # would load the model and export it
+    finally:
+        server.library.close()
+    path = export_path(data_dir.root, MODEL)
+    assert path is not None and not path.parent.exists()  # nothing made, nor tried

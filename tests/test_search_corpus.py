@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers.rawdb import raw_db
 from tests.helpers.search_queries import KEYWORDS, PARAPHRASES
+from tests.helpers.waits import COMMAND_S, EXIT_S, INGEST_S
 from workers.paths import DataDir
 from workers.processes import engine_command
 from workers.search.results import Results
@@ -100,9 +101,13 @@ def search_server(data_dir: DataDir) -> subprocess.Popen[str]:
     )
 
 
-def test_search_server_and_cli_give_the_same_answers(corpus_library: Library, searcher: Searcher) -> None:
+def test_search_server_and_cli_give_the_same_answers(
+    corpus_copy: DataDir, searcher: Searcher
+) -> None:
+    """On a private copy of the corpus library: the search process listens on a socket named
+    after its data folder, which no other test's process may share."""
     query = "compiling hot loops of a dynamic language while it runs"
-    server = search_server(corpus_library.data_dir)
+    server = search_server(corpus_copy)
     assert server.stdin is not None and server.stdout is not None
     try:
         def ask(request: dict) -> dict:  # type: ignore[type-arg]
@@ -119,24 +124,28 @@ def test_search_server_and_cli_give_the_same_answers(corpus_library: Library, se
         while not events or events[-1].get("event") != "ready":
             events.append(json.loads(server.stdout.readline()))
         assert events[-1]["model"] == "all-MiniLM-L6-v2" and events[-1]["vectors"] > 500
-        served = Results.from_dict(ask({"id": 2, "query": query, "k": 8})["results"])
-        assert served.mode == "hybrid"
+        answer = ask({"id": 2, "query": query, "k": 8})
+        served = Results.from_dict(answer["results"])
+        assert served.mode == "hybrid" and answer["embedded_with"] == "torch"
         error = ask({"id": 3, "query": "x", "mode": "psychic"})
         assert "mode must be one of" in error["error"]
         assert ask({"id": 4, "query": "x", "filters": {"file_status": "gone"}})["error"]
         assert "results" in ask({"id": 5, "query": "still alive"})
     finally:
         server.stdin.close()
-        assert server.wait(timeout=30) == 0
+        assert server.wait(timeout=EXIT_S) == 0
 
     in_process = searcher.search(query, k=8)
     cli = subprocess.run(
         [sys.executable, "-m", "workers.cli.main", "search", query, "-k", "8", "--json",
-         "--data-dir", str(corpus_library.data_dir.root)],
-        capture_output=True, text=True, timeout=300,
+         "--data-dir", str(corpus_copy.root)],
+        capture_output=True, text=True, timeout=COMMAND_S,
     )
     assert cli.returncode == 0, cli.stderr[-2000:]
-    from_cli = Results.from_dict(json.loads(cli.stdout))
+    payload = json.loads(cli.stdout)
+    # The server has exited: this CLI searched by itself, with torch (no export was made).
+    assert (payload["served_by"], payload["embedded_with"]) == ("this process", "torch")
+    from_cli = Results.from_dict(payload)
     ids = [h.chunk_id for h in in_process.hits]
     assert ids and [h.chunk_id for h in served.hits] == ids == [h.chunk_id for h in from_cli.hits]
     assert Path(in_process.hits[0].path).name == "tracemonkey.pdf"
@@ -169,7 +178,7 @@ def test_model_change_reembeds_in_the_worker_without_reparsing(
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(
             [sys.executable, "-m", "workers.cli.main", *args, "--data-dir", str(data_dir.root)],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=INGEST_S,
         )
         assert out.returncode == 0, out.stderr[-3000:]
         return out

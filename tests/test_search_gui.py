@@ -19,9 +19,9 @@ from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 from app.models.search_results import HitRole, HtmlRole, SearchResultModel  # noqa: E402
 from app.services.search_client import ClientState  # noqa: E402
 from app.windows.pdf_viewer import PdfViewerWindow  # noqa: E402
+from tests.helpers.waits import MODEL_MS, REACT_MS, START_MS  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
 from workers.search.results import Hit  # noqa: E402
-from workers.store import Library  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def test_result_model_passes_modeltester(qtmodeltester) -> None:  # type: ignore
 def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     viewer = PdfViewerWindow(lambda path: None)
     qtbot.addWidget(viewer)
-    with qtbot.waitSignal(viewer.failed) as signal:
+    with qtbot.waitSignal(viewer.failed, timeout=REACT_MS) as signal:
         assert not viewer.show_passage(str(tmp_path / "gone.pdf"), [1], [])
     assert "no longer at" in signal.args[0] and viewer.message.isVisible()
     not_pdf = tmp_path / "fake.pdf"
@@ -62,9 +62,11 @@ def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  #
 
 
 @pytest.fixture
-def data_dir(corpus_library: Library) -> DataDir:
-    """The app in these tests (the ``hub`` fixture) opens the ingested corpus."""
-    return corpus_library.data_dir
+def data_dir(corpus_copy: DataDir) -> DataDir:
+    """The app in these tests (the ``hub`` fixture) opens the ingested corpus: a private copy,
+    since the app writes to its library and its search process listens on a socket named
+    after the folder (``corpus_copy`` in tests/conftest.py)."""
+    return corpus_copy
 
 
 def mean_diff(a: QImage, b: QImage) -> float:
@@ -90,12 +92,12 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     hub.window.resize(1400, 800)
     panel = hub.search_panel
     panel.focus_search()
-    qtbot.waitUntil(lambda: panel.paper_filter.count() == 12, timeout=10_000)  # "All" + 11 papers
+    qtbot.waitUntil(lambda: panel.paper_filter.count() == 12, timeout=REACT_MS)  # "All" + 11 papers
     qtbot.keyClicks(panel.box, "stopping a running script now and then so it cannot freeze the browser")
-    qtbot.waitUntil(lambda: panel.last_results is not None, timeout=60_000)
-    qtbot.waitUntil(lambda: hub.search_client.state is ClientState.READY, timeout=180_000)
+    qtbot.waitUntil(lambda: panel.last_results is not None, timeout=START_MS)
+    qtbot.waitUntil(lambda: hub.search_client.state is ClientState.READY, timeout=MODEL_MS)
     qtbot.waitUntil(
-        lambda: panel.last_results.mode == "hybrid" and panel.model.rowCount() > 0, timeout=60_000
+        lambda: panel.last_results.mode == "hybrid" and panel.model.rowCount() > 0, timeout=REACT_MS
     )
     assert "11 of 11 papers indexed" in panel.coverage.text()
     top: Hit = panel.model.index(0).data(HitRole)
@@ -108,16 +110,16 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
 
     # Filters: only papers in another file-status, then one paper.
     panel.file_filter.setCurrentIndex(panel.file_filter.findData("missing"))
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=REACT_MS)
     panel.file_filter.setCurrentIndex(0)
     papermage = next(i for i in range(panel.paper_filter.count())
                      if "PaperMage" in panel.paper_filter.itemText(i))
     panel.paper_filter.setCurrentIndex(papermage)
     qtbot.waitUntil(lambda: panel.model.rowCount() > 0 and all(
         Path(panel.model.hit(r).path).name == "papermage.pdf" for r in range(panel.model.rowCount())
-    ), timeout=30_000)
+    ), timeout=REACT_MS)
     panel.paper_filter.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: Path(panel.model.hit(0).path).name == "tracemonkey.pdf", timeout=30_000)
+    qtbot.waitUntil(lambda: Path(panel.model.hit(0).path).name == "tracemonkey.pdf", timeout=REACT_MS)
 
     # Enter on the first result opens the viewer at its page with the boxes highlighted.
     hit = panel.model.hit(0)
@@ -125,12 +127,12 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     panel.results_view.setCurrentIndex(panel.model.index(0))
     qtbot.keyClick(panel.results_view, Qt.Key.Key_Return)
     viewer = hub.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.document.pageCount() == 14, timeout=10_000)
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.document.pageCount() == 14, timeout=REACT_MS)
     page = min(b["page"] for b in hit.bboxes) - 1
     # The label follows once the view has laid the pages out and scrolled (on page 1
     # there is no scrolling to wait for, so wait for the label itself).
     qtbot.waitUntil(lambda: viewer.current_page() == page
-                    and f"Page {page + 1} of 14" in viewer.page_label.text(), timeout=10_000)
+                    and f"Page {page + 1} of 14" in viewer.page_label.text(), timeout=REACT_MS)
     view = viewer.view
     box = next(b for b in hit.bboxes if b["page"] - 1 == page)
     points = QRectF(box["l"], box["t"], box["r"] - box["l"], box["b"] - box["t"])
@@ -155,14 +157,14 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     def shown() -> QImage:
         return view.viewport().grab(target).toImage()
 
-    qtbot.waitUntil(lambda: mean_diff(shown(), rendered.copy(local)) < 12, timeout=15_000)
+    qtbot.waitUntil(lambda: mean_diff(shown(), rendered.copy(local)) < 12, timeout=REACT_MS)
     aligned = mean_diff(shown(), rendered.copy(local))
     shifted = mean_diff(shown(), rendered.copy(local.translated(0, int(6 * scale))))
     assert aligned < shifted / 2, (aligned, shifted)
 
     # With the highlight on, the passage's area is tinted yellow.
     view.set_highlights({page: [points]})
-    qtbot.waitUntil(lambda: _yellowish(view.viewport().grab(target).toImage()), timeout=5_000)
+    qtbot.waitUntil(lambda: _yellowish(view.viewport().grab(target).toImage()), timeout=REACT_MS)
 
     shot = os.environ.get("RESEARCH_HUB_SCREENSHOT")
     if shot:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.library_checks import check_library
+from tests.helpers.waits import EXIT_S
 from tests.helpers.worker_processes import (
     alive,
     configure,
@@ -74,7 +75,7 @@ def test_soak_with_random_worker_kills(
     finally:
         seen |= {p.pid for p in process_tree(consumer.pid)}
         stop(consumer)
-    wait_for(lambda: not alive(seen), 30, "every worker process to exit")
+    wait_for(lambda: not alive(seen), EXIT_S, "every worker process to exit")
     assert kills == KILLS
     report = check_library(library, expected_papers=PAPERS,
                            source_of=lambda p: source_name(p.file_name))

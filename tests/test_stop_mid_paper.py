@@ -21,6 +21,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import threading  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Collection, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -32,6 +34,7 @@ from tests.helpers.library_checks import check_library  # noqa: E402
 from tests.helpers.papers import add_papers  # noqa: E402
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf  # noqa: E402
 from tests.helpers.rawdb import raw_db  # noqa: E402
+from tests.helpers.waits import EXIT_MS, EXIT_S, INGEST_MS, INGEST_S, REACT_MS, START_MS  # noqa: E402
 from tests.helpers.worker_processes import (  # noqa: E402
     alive,
     configure,
@@ -49,7 +52,14 @@ from workers.pipeline.chunking import Chunk  # noqa: E402
 from workers.pipeline.convert import TierChoice  # noqa: E402
 from workers.pipeline.ingest import IngestResult  # noqa: E402
 from workers.runtime.commit import commit_result  # noqa: E402
-from workers.store import InvalidTransition, Library, Paper, PaperNotFound, Status  # noqa: E402
+from workers.store import (  # noqa: E402
+    InvalidTransition,
+    Library,
+    Paper,
+    PaperNotFound,
+    Stage,
+    Status,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +87,7 @@ class App:
         self.worker_pids: set[int] = set()
 
     def wait_running(self) -> None:
-        self.qtbot.waitUntil(lambda: self.hub.supervisor.state == "running", timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.hub.supervisor.state == "running", timeout=START_MS)
         self.remember_worker()
 
     def remember_worker(self) -> None:
@@ -93,7 +103,7 @@ class App:
             found[:] = mid_paper(library)
             return bool(found)
 
-        self.qtbot.waitUntil(mid_way, timeout=600_000)
+        self.qtbot.waitUntil(mid_way, timeout=INGEST_MS)
         return found[0]
 
     def stop(self) -> None:
@@ -118,8 +128,54 @@ def app_run(qtbot, data_dir: DataDir) -> Iterator:  # type: ignore[no-untyped-de
 
 def add_and_wait(app: App, library: Library, files: list[Path]) -> list[int]:
     app.hub.add_paths([str(f) for f in files])
-    app.qtbot.waitUntil(lambda: len(library.papers()) == len(files), timeout=30_000)
+    app.qtbot.waitUntil(lambda: len(library.papers()) == len(files), timeout=REACT_MS)
     return [p.id for p in library.papers()]
+
+
+class InFlight:
+    """Follows one paper in the library, on a thread of its own, until it leaves
+    ``processing``: :attr:`last` is the last row seen in flight, i.e. how far the worker
+    had come when it stopped (progress is written as it goes, and a stopped run writes
+    none after the stop). A thread, because quitting blocks the GUI thread while the
+    worker stops."""
+
+    POLL_S = 0.02  # how often the row is read (a poll interval, not a wait for an outcome)
+
+    def __init__(self, data_dir: DataDir, paper_id: int) -> None:
+        self.data_dir, self.paper_id = data_dir, paper_id
+        self.last: Paper | None = None
+        self.after: Paper | None = None
+        self._thread = threading.Thread(target=self._follow, name="test-in-flight", daemon=True)
+
+    def _follow(self) -> None:
+        library = Library(self.data_dir)
+        try:
+            while True:
+                paper = library.get(self.paper_id)
+                if paper.status is not Status.PROCESSING:
+                    self.after = paper
+                    return
+                self.last = paper
+                time.sleep(self.POLL_S)
+        finally:
+            library.close()
+
+    def __enter__(self) -> InFlight:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(EXIT_S)
+        assert not self._thread.is_alive(), f"paper {self.paper_id} is still processing"
+
+    def assert_stopped_mid_paper(self) -> None:
+        """Still parsing, with some pages done and some left, when the worker stopped."""
+        last = self.last
+        assert last is not None and self.after is not None
+        assert last.stage is Stage.PARSING, last
+        assert 0 < last.pages_done < last.pages_total == PAGES, (
+            last.stage, last.pages_done, last.pages_total)
+        assert self.after.status is Status.PENDING
 
 
 def queued_ids(data_dir: DataDir) -> set[int]:
@@ -174,8 +230,10 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
 
     # Pause.
     paused = app.wait_mid_paper(library).id
-    app.hub.window.pause_action.trigger()
-    app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=60_000)
+    with InFlight(data_dir, paused) as flight:
+        app.hub.window.pause_action.trigger()
+        app.qtbot.waitUntil(lambda: app.hub.supervisor.state == "stopped", timeout=EXIT_MS)
+    flight.assert_stopped_mid_paper()
     assert not alive(app.worker_pids), "a worker process outlived the pause"
     assert_put_back(library, paused)
     assert_nothing_lost(library, data_dir, paused)
@@ -184,7 +242,9 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
     app.hub.window.pause_action.trigger()
     app.wait_running()
     stopped = app.wait_mid_paper(library).id
-    app.stop()
+    with InFlight(data_dir, stopped) as flight:
+        app.stop()
+    flight.assert_stopped_mid_paper()
     assert app.hub.supervisor.pid is None
     assert not alive(app.worker_pids), "a worker process outlived the app"
     paper = library.get(stopped)
@@ -194,7 +254,7 @@ def test_pause_and_quit_mid_paper_put_it_back_and_it_completes_once(
 
     # The next start completes everything, each paper exactly once.
     again = app_run()
-    again.qtbot.waitUntil(lambda: settled(library), timeout=600_000)
+    again.qtbot.waitUntil(lambda: settled(library), timeout=INGEST_MS)
     assert_each_completed_once(library, len(ids), stops=2)
 
 
@@ -216,7 +276,7 @@ def test_cancel_and_remove_mid_paper_leave_nothing_behind(
         removed = wait_mid_paper(library, exclude={cancelled.id})
         # Remove: the paper and all that came from it go, whatever the worker does next.
         assert library.remove([removed.id]) == [removed.id]
-        wait_for(lambda: settled(library), 600, "the last paper")
+        wait_for(lambda: settled(library), INGEST_S, "the last paper")
         assert consumer.poll() is None, "the worker stopped"
     finally:
         stop(consumer)
@@ -262,7 +322,7 @@ def wait_mid_paper(library: Library, exclude: Collection[int] = ()) -> Paper:
         found[:] = mid_paper(library, exclude)
         return bool(found)
 
-    wait_for(mid_way, 600, "a paper mid-way")
+    wait_for(mid_way, INGEST_S, "a paper mid-way")
     return found[0]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.papers import add_papers, chunk, complete, file_info
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import COMMAND_S
 from workers.paths import DataDir
 from workers.store import (
     ErrorClass,
@@ -184,7 +185,7 @@ def test_concurrent_registration_from_two_processes(data_dir: DataDir, tmp_path:
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(COMMAND_S)
         assert p.exitcode == 0
     db = raw_db(data_dir)
     shas = [r[0] for r in db.execute("SELECT sha256 FROM papers")]

@@ -29,6 +29,7 @@ import sqlite_utils
 from tests.helpers.library_checks import check_library
 from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from tests.helpers.rawdb import raw_db
+from tests.helpers.waits import INGEST_S
 from tests.helpers.worker_processes import configure, start_consumer, stop
 from workers.adding import add_paths
 from workers.engine import IngestQueue
@@ -303,7 +304,7 @@ def test_an_m001_library_opens_upgraded_searchable_and_workable(tmp_path: Path) 
     log = tmp_path / "worker.log"
     consumer = start_consumer(data_dir, log, workers=1, burst=True)
     try:
-        assert consumer.wait(300) == 0, log.read_text()[-3000:]
+        assert consumer.wait(INGEST_S) == 0, log.read_text()[-3000:]
     finally:
         stop(consumer)
     (pending_id,) = old.ids("pending")

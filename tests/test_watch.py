@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import BULK_S, REACT_S
 from workers import settings as settings_mod
 from workers.engine import IngestQueue
 from workers.paths import DataDir
@@ -102,8 +103,8 @@ def test_new_pdf_is_added_once_and_queued(env: Env, inbox: Path) -> None:
     watcher = env.watcher()
     paper = pdf(inbox / "attention.pdf")
     before = snapshot(inbox)
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     [only] = env.library.papers()
     assert (only.path, only.sha256, only.status) == (str(paper), sha(paper), Status.PENDING)
     assert env.paths() == {str(paper): only.id}
@@ -131,8 +132,8 @@ def test_slow_writer_is_added_once_after_it_is_complete(env: Env, inbox: Path, t
     writer = threading.Thread(target=write_slowly)
     writer.start()
     writer.join()
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     [only] = env.library.papers()
     assert only.sha256 == hashlib.sha256(data).hexdigest()
     assert (len(env.total("added")), env.total("reindexed")) == (1, [])
@@ -143,8 +144,8 @@ def test_burst_of_200_files_are_all_added(env: Env, inbox: Path) -> None:
     env.index.add_folder(inbox)
     watcher = env.watcher()
     files = [pdf(inbox / f"batch-{i // 50}" / f"paper-{i:03d}.pdf", i) for i in range(200)]
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 200, timeout=60)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 200, timeout=BULK_S)
+    assert watcher.wait_idle(REACT_S)
     papers = env.library.papers()
     assert sorted(p.path for p in papers) == sorted(str(f) for f in files)
     assert len({p.sha256 for p in papers}) == 200
@@ -156,13 +157,13 @@ def test_rename_updates_the_path_only(env: Env, inbox: Path) -> None:
     env.index.add_folder(inbox)
     watcher = env.watcher()
     old = pdf(inbox / "2301.00001.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
     [paper] = env.library.papers()
     hashed = watcher.stats.hashed
     new = inbox / "Smith 2023 - Glaciers.pdf"
     old.rename(new)
-    assert watcher.wait_for(lambda: env.library.get(paper.id).path == str(new))
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: env.library.get(paper.id).path == str(new), timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     after = env.library.get(paper.id)
     assert (after.file_name, after.sha256, after.file_missing) == (new.name, paper.sha256, False)
     assert env.paths() == {str(new): paper.id}
@@ -176,17 +177,17 @@ def test_move_out_marks_missing_and_move_back_restores(env: Env, inbox: Path, tm
     env.index.add_folder(inbox)
     watcher = env.watcher()
     inside = pdf(inbox / "sub" / "paper.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
     [paper] = env.library.papers()
     outside = tmp_path / "elsewhere" / "paper.pdf"
     outside.parent.mkdir()
     shutil.move(inside, outside)
-    assert watcher.wait_for(lambda: env.library.get(paper.id).file_missing)
+    assert watcher.wait_for(lambda: env.library.get(paper.id).file_missing, timeout=REACT_S)
     assert env.paths() == {}
     assert env.library.get(paper.id).status is Status.PENDING  # index kept (default)
     shutil.move(outside, inbox / "back.pdf")
-    assert watcher.wait_for(lambda: not env.library.get(paper.id).file_missing)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: not env.library.get(paper.id).file_missing, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert env.paths() == {str(inbox / "back.pdf"): paper.id}
     assert env.library.get(paper.id).path == str(inbox / "back.pdf")
     assert env.total("missing") == [paper.id] and env.total("added") == [paper.id]
@@ -197,11 +198,11 @@ def test_deleted_file_is_kept_as_missing_by_default(env: Env, inbox: Path) -> No
     env.index.add_folder(inbox)
     watcher = env.watcher()
     keep, drop = pdf(inbox / "keep.pdf"), pdf(inbox / "drop.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 2)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 2, timeout=REACT_S)
     gone = next(p for p in env.library.papers() if p.path == str(drop))
     drop.unlink()
-    assert watcher.wait_for(lambda: env.library.get(gone.id).file_missing)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: env.library.get(gone.id).file_missing, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert env.paths() == {str(keep): env.library.find_by_sha(sha(keep)).id}
     assert len(env.library.papers()) == 2
     assert env.library.get(gone.id).path == str(drop)  # where it was, for the user to see
@@ -212,10 +213,10 @@ def test_deleted_file_is_forgotten_when_the_setting_says_so(env: Env, inbox: Pat
     env.index.add_folder(inbox)
     watcher = env.watcher()
     keep, drop = pdf(inbox / "keep.pdf"), pdf(inbox / "drop.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 2)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 2, timeout=REACT_S)
     drop.unlink()
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert [p.path for p in env.library.papers()] == [str(keep)]
     assert len(env.total("removed")) == 1 and not env.total("missing")
     assert keep.exists()
@@ -228,13 +229,13 @@ def test_duplicate_copy_is_one_paper_not_reindexed(env: Env, inbox: Path, tmp_pa
     env.index.add_folder(zotero)
     watcher = env.watcher()
     original = pdf(inbox / "paper.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
     [paper] = env.library.papers()
     shutil.copy2(original, inbox / "paper (1).pdf")
     (zotero / "ABCD1234").mkdir()
     shutil.copy2(original, zotero / "ABCD1234" / "paper.pdf")
-    assert watcher.wait_for(lambda: env.library.get(paper.id).copies == 2)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: env.library.get(paper.id).copies == 2, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert [p.id for p in env.library.papers()] == [paper.id]
     assert env.library.get(paper.id).path == str(original)  # the original stays the paper's path
     assert env.paths() == {
@@ -246,8 +247,8 @@ def test_duplicate_copy_is_one_paper_not_reindexed(env: Env, inbox: Path, tmp_pa
     assert env.queue.depth() == 1
     # The original goes away: a copy takes over as the paper's path, nothing is missing.
     original.unlink()
-    assert watcher.wait_for(lambda: env.library.get(paper.id).copies == 1)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: env.library.get(paper.id).copies == 1, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert env.library.get(paper.id).path != str(original)
     assert not env.library.get(paper.id).file_missing
 
@@ -268,8 +269,8 @@ def test_browser_download_temp_file_then_rename(env: Env, inbox: Path, tmp_path)
     ff_part = inbox / "firefox.pdf.part"
     ff_part.write_bytes(data + b"% firefox\n")
     os.replace(ff_part, firefox)
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 2)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 2, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert sorted(p.path for p in env.library.papers()) == [
         str(inbox / "chrome.pdf"), str(firefox)]
     assert len(env.total("added")) == 2 and env.queue.depth() == 2
@@ -284,12 +285,12 @@ def test_temporary_hidden_and_empty_files_are_ignored_until_real(env: Env, inbox
     empty = inbox / "empty.pdf"
     empty.write_bytes(b"")
     real = pdf(inbox / "real.pdf")
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert [p.path for p in env.library.papers()] == [str(real)]
     pdf(empty)  # the empty file becomes a real PDF
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 2)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 2, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert sorted(p.path for p in env.library.papers()) == [str(empty), str(real)]
 
 
@@ -303,13 +304,13 @@ def test_ignore_patterns_and_non_recursive_folders(env: Env, inbox: Path, tmp_pa
     pdf(inbox / "paper-old.pdf")
     pdf(flat.resolve() / "sub" / "deep.pdf")
     kept = [pdf(inbox / "topic" / "paper.pdf"), pdf(flat.resolve() / "top.pdf")]
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 2)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 2, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert sorted(p.path for p in env.library.papers()) == sorted(str(k) for k in kept)
     # Removing "drafts" from the patterns picks the draft up by a rescan.
     env.index.set_ignore(inbox, ["*-old.pdf"])
     watcher.request_sync()
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 3)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 3, timeout=REACT_S)
     assert str(inbox / "drafts" / "wip.pdf") in {p.path for p in env.library.papers()}
 
 
@@ -321,8 +322,8 @@ def test_folder_moved_in_is_picked_up(env: Env, inbox: Path, tmp_path) -> None:
              pdf(tree / "day2" / "deep" / "c.pdf", 3)]
     shutil.move(tree, inbox / "conference")
     moved = [str(inbox / "conference" / f.relative_to(tree)) for f in files]
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 3)
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 3, timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     assert sorted(p.path for p in env.library.papers()) == sorted(moved)
     assert len(env.total("added")) == 3
 
@@ -331,15 +332,15 @@ def test_modified_file_is_reindexed_as_the_same_paper(env: Env, inbox: Path) -> 
     env.index.add_folder(inbox)
     watcher = env.watcher()
     path = pdf(inbox / "preprint.pdf", 1)
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 1)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 1, timeout=REACT_S)
     [paper] = env.library.papers()
     env.library.start(paper.id)
     env.library.complete(paper.id, [], model="m", dim=3, title=None, page_count=1,
                          tier="fast", ocr_used=False, timings={})
     env.queue.flush()
     pdf(path, 2)  # v2 of the preprint, same file name
-    assert watcher.wait_for(lambda: env.library.get(paper.id).sha256 == sha(path))
-    assert watcher.wait_idle()
+    assert watcher.wait_for(lambda: env.library.get(paper.id).sha256 == sha(path), timeout=REACT_S)
+    assert watcher.wait_idle(REACT_S)
     after = env.library.get(paper.id)
     assert after.status is Status.PENDING and after.path == str(path)
     assert [p.id for p in env.library.papers()] == [paper.id]
@@ -353,7 +354,7 @@ def test_restart_catches_up_without_rehashing_unchanged_files(
     env.index.add_folder(inbox)
     first = env.watcher()
     files = [pdf(inbox / f"p{i}.pdf", i) for i in range(5)]
-    assert first.wait_for(lambda: len(env.library.papers()) == 5)
+    assert first.wait_for(lambda: len(env.library.papers()) == 5, timeout=REACT_S)
     first.stop()
     ids = {p.path: p.id for p in env.library.papers()}
     # While the app is closed: two new papers, one deleted, one modified, three untouched.
@@ -367,9 +368,9 @@ def test_restart_catches_up_without_rehashing_unchanged_files(
                            on_change=env.results.append)
     env.watchers.append(second)
     second.start()
-    assert second.wait_for(lambda: len(env.library.papers()) == 7)
-    assert second.wait_for(lambda: env.library.get(ids[str(files[0])]).file_missing)
-    assert second.wait_idle()
+    assert second.wait_for(lambda: len(env.library.papers()) == 7, timeout=REACT_S)
+    assert second.wait_for(lambda: env.library.get(ids[str(files[0])]).file_missing, timeout=REACT_S)
+    assert second.wait_idle(REACT_S)
     assert second.stats.hashed == 3  # 2 new + 1 modified; 3 unchanged files were not read
     assert second.stats.unchanged == 3
     assert env.library.get(ids[str(files[1])]).sha256 == sha(files[1])
@@ -412,12 +413,12 @@ def test_folder_counts(env: Env, inbox: Path) -> None:
     env.index.add_folder(inbox)
     watcher = env.watcher()
     files = [pdf(inbox / f"p{i}.pdf", i) for i in range(3)]
-    assert watcher.wait_for(lambda: len(env.library.papers()) == 3)
+    assert watcher.wait_for(lambda: len(env.library.papers()) == 3, timeout=REACT_S)
     ids = [env.library.find_by_sha(sha(f)).id for f in files]
     env.library.start(ids[0])
     env.library.fail(ids[0], ErrorClass.DAMAGED)
     files[1].unlink()
-    assert watcher.wait_for(lambda: env.library.get(ids[1]).file_missing)
+    assert watcher.wait_for(lambda: env.library.get(ids[1]).file_missing, timeout=REACT_S)
     [status] = env.index.folder_statuses()
     assert (status.papers, status.pending, status.failed, status.missing) == (3, 2, 1, 1)
     env.index.remove_folder(inbox)

@@ -9,11 +9,12 @@ import sys
 import time
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import COMMAND_S
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app.launcher", *args],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=COMMAND_S)
 
 
 def test_watch_add_list_remove(tmp_path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.pdfgen import long_topic_pages, make_pdf
+from tests.helpers.waits import EXIT_S, INGEST_S, START_S
 from tests.helpers.worker_processes import (
     alive,
     configure,
@@ -23,9 +24,6 @@ from workers.engine import IngestQueue
 from workers.paths import DataDir
 from workers.runtime.status_board import FileBoard
 from workers.store import Library, Status
-
-#: Generous: a worker's first start loads its models (a minute on a loaded 2-core machine).
-START_S = 240
 
 pytestmark = pytest.mark.integration
 
@@ -42,22 +40,28 @@ def test_killing_the_consumer_leaves_no_orphan_taking_new_work(
 
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
-        wait_for(lambda: library.get(first_id).status is Status.PROCESSING, 300, "processing")
+        wait_for(lambda: library.get(first_id).status is Status.PROCESSING, START_S,
+                 "processing")
         child_pid = library.get(first_id).worker_pid
         assert child_pid and child_pid != consumer.pid
+        # Everything the consumer started (the worker process, its helper processes).
+        started = [p.pid for p in process_tree(consumer.pid) if p.pid != consumer.pid]
+        assert child_pid in started
         kill9([consumer.pid])  # the consumer only; its worker process lives on
-        consumer.wait(10)
+        consumer.wait(EXIT_S)
 
         # The orphan finishes the paper in flight (no work lost, no crash counted)...
-        wait_for(lambda: library.get(first_id).status is not Status.PROCESSING, 300, "finish")
+        wait_for(lambda: library.get(first_id).status is not Status.PROCESSING, INGEST_S,
+                 "finish")
         paper = library.get(first_id)
         assert paper.status is Status.COMPLETED, paper.error_message
         assert paper.attempts == 1 and paper.crashes == 0
-        # ...and then exits instead of serving the queue with nobody supervising it.
-        wait_for(lambda: not alive([child_pid]), 30, "orphan exit")
+        # ...and then exits instead of serving the queue with nobody supervising it: it
+        # and every other process the consumer started are gone, so nothing that could
+        # take a paper is left, and one that is queued now stays queued.
+        wait_for(lambda: not alive(started), EXIT_S, "the orphans to exit")
         with IngestQueue(data_dir) as queue:
             second_id = add_paths(library, queue, [second]).intake.added[0]
-            time.sleep(2)  # an orphan still polling would pick it up within its 1 s backoff
             assert queue.depth() == 1
         assert library.get(second_id).status is Status.PENDING
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import COMMAND_S, EXIT_S, INGEST_S, REACT_S
 from tests.helpers.worker_processes import (
     REPO,
     all_gone,
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 def workers_json(data_dir: DataDir) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(engine_command("workers", "--json", "--data-dir", str(data_dir.root)),
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+                         cwd=REPO, capture_output=True, text=True, timeout=COMMAND_S)
     assert out.returncode == 0, out.stderr
     return dict(json.loads(out.stdout))
 
@@ -47,7 +48,7 @@ def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_g
         add_paths(library, queue, files)
     consumer = start_consumer(data_dir, tmp_path / "worker.log", workers=1)
     try:
-        wait_for(lambda: settled(library), 300, "the papers to settle")
+        wait_for(lambda: settled(library), INGEST_S, "the papers to settle")
         children = [p.pid for p in process_tree(consumer.pid)[1:]]
         listing = workers_json(data_dir)
         assert listing["mode"] == "solo" and listing["queue"] == "solo"
@@ -58,7 +59,7 @@ def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_g
         assert set(listing["depth"]) >= {"user", "backfill", "resumed", "total"}
         kill9([row["pid"]])
         wait_for(lambda: any(w["pid"] == row["pid"] and w["state"] == "gone"
-                             for w in workers_json(data_dir)["workers"]), 30,
+                             for w in workers_json(data_dir)["workers"]), REACT_S,
                  "the killed worker to show gone")
         # The text table says the same.
         text = render(snapshot(data_dir, QueueConfig(), library))
@@ -69,5 +70,5 @@ def test_solo_workers_are_listed_with_host_pid_and_work_and_a_killed_one_shows_g
         # stops is not this test's business (tests/test_stop_mid_paper.py covers it).
         tree = [p.pid for p in process_tree(consumer.pid)]
         kill9(tree)
-        consumer.wait(30)
-        wait_for(lambda: all_gone(tree), 30, "the worker's processes to exit")
+        consumer.wait(EXIT_S)
+        wait_for(lambda: all_gone(tree), EXIT_S, "the worker's processes to exit")

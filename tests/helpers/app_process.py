@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from tests.helpers.waits import COMMAND_S
 from tests.helpers.worker_processes import REPO
 
 
@@ -37,7 +38,7 @@ def start_app(
 
 
 def run_launcher(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = COMMAND_S
 ) -> subprocess.CompletedProcess[str]:
     """Run ``research-hub ARGS...`` to the end; its output as text."""
     return subprocess.run(launcher_command(*args), cwd=REPO, env=env or app_env(),

@@ -175,3 +175,32 @@ def foreign_identifiers(extracted: dict[str, dict[str, object]]) -> list[str]:
             if got and not field_matches(name, got, getattr(truth, name)):
                 wrong.append(f"{file_name}: {name} {got!r}")
     return wrong
+
+
+#: The README's names for the scored fields, in its "Checked against the truth" table.
+README_FIELD_NAMES = {"title": "title", "authors": "authors", "year": "year", "DOI": "doi",
+                      "arXiv id": "arxiv"}
+
+
+def readme_claims(readme_text: str) -> dict[str, tuple[str, str, int]]:
+    """The identity figures README.md claims: ``{field: (precision, recall, right)}``, e.g.
+    ``{"title": ("10/10", "10/10", 11), ...}``, read from its table
+    ``| field | precision | recall | right (of 11) |`` (the balanced tier's figures)."""
+    import re
+
+    head = readme_text.index("| field | precision | recall | right (of ")
+    claims = {}
+    for line in readme_text[head:].splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4:
+            break
+        name, precision, recall, right = cells
+        assert re.fullmatch(r"\d+/\d+", precision) and re.fullmatch(r"\d+/\d+", recall), line
+        claims[README_FIELD_NAMES[name]] = (precision, recall, int(right))
+    return claims
+
+
+def measured(scores: dict[str, FieldScore]) -> dict[str, tuple[str, str, int]]:
+    """``scores`` in the README's terms: precision and recall as fractions, papers right."""
+    return {name: (f"{s.correct}/{s.extracted}", f"{s.correct}/{s.truths}", s.right)
+            for name, s in scores.items()}

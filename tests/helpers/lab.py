@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers.redis_server import RedisServer
+from tests.helpers.waits import COMMAND_S
 from tests.helpers.worker_processes import REPO, process_tree
 from workers.lab.config import QueueConfig
 from workers.paths import DataDir
@@ -103,7 +104,7 @@ class Lab:
         out = subprocess.run(
             engine_command("workers", "--json", "--data-dir", str(self.data_dir.root),
                            "--queue", self.url),
-            cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=120,
+            cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=COMMAND_S,
         )
         assert self.server.password not in out.stdout + out.stderr
         assert self.secret not in out.stdout + out.stderr

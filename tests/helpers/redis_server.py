@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.helpers.waits import EXIT_S, START_S
+
 REDIS_SERVER = "redis-server"
 
 
@@ -59,7 +61,7 @@ class RedisServer:
             "--protected-mode", "yes", "--logfile", str(self.log), "--daemonize", "no",
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited: {self.log.read_text()[-2000:]}")
@@ -67,7 +69,7 @@ class RedisServer:
                 if self.client().ping():
                     return self
             time.sleep(0.05)
-        raise RuntimeError("redis-server did not answer within 20 s")
+        raise RuntimeError(f"redis-server did not answer within {START_S} s")
 
     def client(self):  # type: ignore[no-untyped-def]
         import redis
@@ -81,10 +83,10 @@ class RedisServer:
             return
         self.process.terminate()
         try:
-            self.process.wait(15)
+            self.process.wait(EXIT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait(5)
+            self.process.wait(EXIT_S)
 
     def restart(self, down_s: float = 1.0) -> None:
         """Stop and start again on the same port and folder (with AOF: nothing lost)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from tests.helpers.waits import EXIT_S
 from workers.paths import DataDir
 from workers.store import Library, Status
 
@@ -126,7 +127,7 @@ def papers_in_flight(library: Library) -> list[tuple[int, int]]:
     return [(p.id, p.worker_pid) for p in library.processing() if p.worker_pid]
 
 
-def stop(consumer: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+def stop(consumer: subprocess.Popen[bytes], timeout_s: float = EXIT_S) -> None:
     """Politely (SIGINT), then firmly; and make sure nothing it started lives on."""
     tree = [p.pid for p in process_tree(consumer.pid)]
     if consumer.poll() is None:
@@ -135,7 +136,7 @@ def stop(consumer: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
             consumer.wait(timeout_s)
         except subprocess.TimeoutExpired:
             kill9(tree)
-            consumer.wait(10)
-    wait_for(lambda: not alive(tree), 30, "the worker's processes to exit")
+            consumer.wait(EXIT_S)
+    wait_for(lambda: not alive(tree), EXIT_S, "the worker's processes to exit")
 
 

@@ -371,14 +371,15 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     if answer is not None and "results" in answer:
         results = Results.from_dict(answer["results"])
         served_by = f"search process {answer.get('pid')}"
+        embedded_with = answer.get("embedded_with")
     elif answer is not None and "error" in answer:
         print(f"research-hub search: {answer['error']}", file=sys.stderr)
         return 2
     else:
-        results = _search_here(args, data_dir, filters)
+        results, embedded_with = _search_here(args, data_dir, filters)
         served_by = "this process"
     if args.json:
-        _print_json({**results.to_dict(), "served_by": served_by})
+        _print_json({**results.to_dict(), "served_by": served_by, "embedded_with": embedded_with})
         return 0
     bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
     print(results.coverage.text())
@@ -398,7 +399,9 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
     return 0
 
 
-def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> Any:
+def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any
+                 ) -> tuple[Any, str | None]:
+    """The results, and what embedded the query here ("onnx", "torch"; None: it was not)."""
     # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it for
     # nothing a search does; that import is a third of a cold search's start-up.
     if "pandas" not in sys.modules:
@@ -408,8 +411,12 @@ def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any) -> A
     from workers.store import Library
 
     embed = QueryEmbedder(onnx_from=data_dir.root) if args.mode != "keyword" else None
-    return Searcher(Library(data_dir), embed).search(
+    searcher = Searcher(Library(data_dir), embed)
+    results = searcher.search(
         args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode)
+    # The model loads on the first query it embeds: loaded here means it embedded this one.
+    model = searcher.index.model if searcher.index is not None else ""
+    return results, (embed.backends.get(model) if embed is not None else None)
 
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -14,8 +14,10 @@ Protocol (one JSON object per line):
 
 * request: ``{"id": 7, "query": "...", "k": 10, "per_paper": 2, "mode": "hybrid",
   "filters": {"paper_ids": [], "folder": "", "file_status": ""}}``
-* answer: ``{"id": 7, "results": {...}}`` (``workers.search.results.Results.to_dict``), or
-  ``{"id": 7, "error": "..."}`` for a bad request; the process carries on.
+* answer: ``{"id": 7, "results": {...}, "pid": 123, "embedded_with": "torch"}``
+  (``workers.search.results.Results.to_dict``; ``embedded_with``: what embedded the
+  query, ``null`` when it was not, e.g. keyword mode), or ``{"id": 7, "error": "..."}``
+  for a bad request; the process carries on.
 * events: ``{"event": "ready", "model": "...", "vectors": N}`` and
   ``{"event": "model_failed", "error": "..."}``.
 
@@ -138,9 +140,9 @@ class SearchServer:
     def export_for_terminals(self, model: str) -> None:
         """Make the ONNX export a cold ``research-hub search`` embeds its query with, once,
         now that the model is loaded and the process is idle."""
-        from workers.search.onnx_query import export, usable_export
+        from workers.search.onnx_query import export, export_switched_off, usable_export
 
-        if usable_export(self.data_dir.root, model) is not None:
+        if export_switched_off() or usable_export(self.data_dir.root, model) is not None:
             return
         try:
             export(self.data_dir.root, model, reference=self.embedder.get(model))
@@ -159,12 +161,17 @@ class SearchServer:
                     filters=Filters.from_dict(request.get("filters") or {}),
                     mode=str(request.get("mode", "hybrid")),
                 )
+                # What embedded the query (the CLI's --json says so); None when nothing did.
+                index = self.searcher.index
+                embedded = results.mode in ("hybrid", "vector") and bool(results.query.strip())
+                backend = self.embedder.backends.get(index.model) if embedded and index else None
         except (ValueError, TypeError, KeyError) as exc:
             return {"id": request_id, "error": str(exc), "pid": os.getpid()}
         except Exception as exc:  # logged with its traceback; the server stays up
             log.exception("search failed")
             return {"id": request_id, "error": f"{type(exc).__name__}: {exc}", "pid": os.getpid()}
-        return {"id": request_id, "results": results.to_dict(), "pid": os.getpid()}
+        return {"id": request_id, "results": results.to_dict(), "pid": os.getpid(),
+                "embedded_with": backend}
 
     def handle(self, line: str) -> None:
         try:
