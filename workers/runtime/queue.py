@@ -21,7 +21,6 @@ from huey import Huey
 from huey.storage import SqliteStorage
 
 from workers.domain import Priority
-from workers.lab.config import QueueConfig
 from workers.paths import DataDir
 
 
@@ -62,9 +61,6 @@ class SoloQueue:
     """Papers queued as ``ingest`` tasks by id, on Huey in ``queue.db``."""
 
     lab = None
-    #: Solo: no Redis (``IngestQueue.config`` and ``reconfigure`` read it, as of a lab queue).
-    config = QueueConfig()
-
     def __init__(self, huey: Huey, tasks: SimpleNamespace, config: Any) -> None:
         self.config = config  # solo's QueueConfig (workers.lab.config), as the setting says
         self.huey = huey
