@@ -67,8 +67,9 @@ async function loadPapers() {
 function progress(p) {
   if (p.status !== "processing") return "";
   const share = p.pages_total ? p.pages_done / p.pages_total : 0;
-  const bar = el("span", { class: "bar" }, el("i", { style: `width:${Math.round(share * 100)}%` }));
-  bar.firstChild.style.width = `${Math.round(share * 100)}%`;
+  const fill = el("i");
+  fill.style.width = `${Math.round(share * 100)}%`;
+  const bar = el("span", { class: "bar" }, fill);
   const words = p.stage + (p.pages_total ? ` ${p.pages_done}/${p.pages_total}` : "");
   return el("span", {}, bar, words);
 }
@@ -135,20 +136,48 @@ function scheduleRender() {
   requestAnimationFrame(render);
 }
 
+// Rows are kept, and replaced only when what they show changed: a click on Retry, a
+// selection or a hover survives the updates streaming in around it.
+function syncRows(tbody, items, key, signature, make) {
+  const existing = new Map([...tbody.rows].map((row) => [row.dataset.key, row]));
+  let previous = null;
+  for (const item of items) {
+    const k = String(key(item));
+    const sig = signature(item);
+    let row = existing.get(k);
+    existing.delete(k);
+    if (!row || row.dataset.sig !== sig) {
+      const fresh = make(item);
+      fresh.dataset.key = k;
+      fresh.dataset.sig = sig;
+      if (row) row.replaceWith(fresh);
+      row = fresh;
+    }
+    const wanted = previous ? previous.nextSibling : tbody.firstChild;
+    if (row !== wanted) tbody.insertBefore(row, wanted);
+    previous = row;
+  }
+  for (const row of existing.values()) row.remove();
+}
+
+const paperSig = (p) => [p.rev, p.status, p.stage, p.pages_done, p.pages_total, p.chunks,
+  p.title, p.error].join("|");
+
 function render() {
   renderQueued = false;
   const text = $("filter").value.trim();
   const all = [...papers.values()].sort((a, b) => b.id - a.id);
   const shown = all.filter((p) => matches(p, text)).slice(0, SHOWN);
-  $("papers").tBodies[0].replaceChildren(...shown.map(paperRow));
+  syncRows($("papers").tBodies[0], shown, (p) => p.id, paperSig, paperRow);
   const failed = all.filter((p) => p.status === "failed");
-  $("failures").tBodies[0].replaceChildren(...failed.map(failureRow));
+  syncRows($("failures").tBodies[0], failed, (p) => p.id,
+    (p) => [p.title, p.error_class, p.error].join("|"), failureRow);
   $("no-failures").hidden = failed.length > 0;
   const counts = {};
   for (const p of all) counts[p.status] = (counts[p.status] || 0) + 1;
   $("counts").textContent = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(" · ");
   const rows = [...workers.values()].sort((a, b) => (a.state === "gone") - (b.state === "gone"));
-  $("workers").tBodies[0].replaceChildren(...rows.map(workerRow));
+  syncRows($("workers").tBodies[0], rows, (w) => w.id, (w) => JSON.stringify(w), workerRow);
   $("no-workers").hidden = rows.length > 0;
   if (depth) {
     const parts = Object.entries(depth).filter(([k]) => k !== "total").map(([k, n]) => `${n} ${k}`);
