@@ -23,16 +23,11 @@ from __future__ import annotations
 import secrets
 
 from fastapi import HTTPException, Request, WebSocket
-from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 COOKIE = "research_hub_token"
 #: HTTP methods that change nothing: a cookie alone may authorise them.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-#: Declares the scheme in the OpenAPI document (``/docs`` offers "Authorize").
-bearer = HTTPBearer(auto_error=False, description="The token from `research-hub serve --print-token`")
-
 
 def _same_origin(origin: str | None, host: str | None) -> bool:
     """Whether the browser's ``Origin`` names this server (scheme aside; TLS, if any, is
