@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -321,6 +322,36 @@ def test_over_the_limit_is_413_and_leaves_nothing(
     assert len(library.papers()) == count
     just_under = b"%PDF-1.4\n" + os.urandom(LIMIT_MB * 2**20 - 100)
     assert upload(http, "fits.pdf", just_under).status_code == 202
+
+
+def test_a_client_gone_mid_upload_leaves_nothing(
+        server: ApiServer, library: Library, library_dir: DataDir) -> None:
+    count = len(library.papers())
+    before = uploads_folder(library_dir)
+    body, content_type = multipart(b"cut.pdf", b"%PDF-1.4\n" + os.urandom(300_000))
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(f"POST /api/v1/papers HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     f"Authorization: Bearer {server.token}\r\nContent-Type: {content_type}\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:150_000])
+        wait_for(lambda: uploads_folder(library_dir) - before, 30, "the upload to begin")
+    wait_for(lambda: uploads_folder(library_dir) == before, 30, "the partial file to go")
+    assert len(library.papers()) == count
+
+
+def test_partial_files_of_a_killed_server_are_removed_at_start(tmp_path: Path) -> None:
+    data = DataDir.resolve(tmp_path / "data").ensure()
+    data.uploads.mkdir()
+    stale = data.uploads / ".upload-killed.part"
+    stale.write_bytes(b"%PDF-1.4 half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    recent = data.uploads / ".upload-in-flight.part"  # another server's, still arriving
+    recent.write_bytes(b"%PDF-1.4 half")
+    server = start_server(data, tmp_path / "serve.log")
+    try:
+        assert not stale.exists() and recent.exists()
+    finally:
+        assert server.stop() == 0
 
 
 def test_a_local_path_is_registered_and_bad_paths_say_why(

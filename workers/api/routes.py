@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from enum import StrEnum
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocketDisconnect
 
 from workers.adding import add_paths, expand, retry
@@ -34,6 +36,8 @@ from workers.search.service import SearchRequest
 from workers.store import PaperNotFound
 
 V1 = "/api/v1"
+
+log = logging.getLogger("research_hub.api")
 
 
 def services(request: Request) -> Services:
@@ -118,6 +122,9 @@ async def add_paper(request: Request) -> Response:
         sink, name = await receive(request, svc.data_dir.uploads, svc.max_upload_bytes)
     except UploadRefused as exc:
         raise HTTPException(exc.status, exc.reason) from None
+    except ClientDisconnect:  # gone mid-upload: its partial file is already removed
+        log.info("a client went away during its upload; nothing was kept")
+        return Response(status_code=499)
     try:
         info = await run_in_threadpool(sink.commit, name)
     except BaseException:

@@ -95,8 +95,7 @@ def _serve(args: argparse.Namespace, data_dir: DataDir) -> int:
               f"({exc.strerror or exc})", file=sys.stderr)
         return 1
     services = Services(data_dir, token, Options(
-        remote_allowed=args.allow_remote, cors_origins=list(args.cors_origin),
-        max_upload_mb=args.max_upload_mb))
+        cors_origins=list(args.cors_origin), max_upload_mb=args.max_upload_mb))
     # uvicorn logs a WebSocket's address, ?token= included: no log line may hold the token
     # (nor, in lab mode, the Redis password or the lab secret). The lab's filter, once.
     from workers.lab.config import RedactingFilter

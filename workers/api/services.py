@@ -26,8 +26,6 @@ from workers.store import Library
 class Options:
     """How the server was started (``research-hub serve``'s options)."""
 
-    #: Loopback only: a JSON ``{"path": ...}`` names a file on *this* machine.
-    remote_allowed: bool = False
     cors_origins: list[str] = field(default_factory=list)
     #: Overrides the ``max_upload_mb`` setting (tests).
     max_upload_mb: int | None = None
