@@ -27,6 +27,7 @@ from websockets.sync.client import connect
 
 from tests.helpers.api_server import ApiServer, serve_command, start_server
 from tests.helpers.pdfgen import make_pdf
+from tests.helpers.waits import COMMAND_S, EXIT_S, REACT_S, START_S
 from tests.helpers.worker_processes import REPO, wait_for
 from workers.adding import add_paths
 from workers.api.page import PAGE
@@ -67,7 +68,7 @@ def library(library_dir: DataDir) -> Iterator[Library]:
 
 @pytest.fixture
 def http(server: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=server.auth, timeout=30) as client:
+    with httpx.Client(base_url=server.url, headers=server.auth, timeout=REACT_S) as client:
         yield client
 
 
@@ -107,10 +108,10 @@ def test_every_endpoint_needs_the_token(server: ApiServer, method: str, path: st
     for headers in ({}, {"Authorization": "Bearer not-the-token"},
                     {"Authorization": f"Basic {server.token}"},
                     {"Cookie": "research_hub_token=not-the-token"}):
-        answer = httpx.request(method, server.url + path, headers=headers, timeout=30)
+        answer = httpx.request(method, server.url + path, headers=headers, timeout=REACT_S)
         assert answer.status_code == 401, (headers, answer.text)
     wrong = httpx.request(method, server.url + path + ("&" if "?" in path else "?")
-                          + "token=not-the-token", timeout=30)
+                          + "token=not-the-token", timeout=REACT_S)
     assert wrong.status_code == 401
 
 
@@ -118,7 +119,7 @@ def test_the_websocket_needs_the_token(server: ApiServer) -> None:
     for url, headers in ((server.ws_url, {}), (server.ws_url + "?token=wrong", {}),
                          (server.ws_url, {"Authorization": "Bearer wrong"})):
         with pytest.raises(InvalidStatus) as refused:
-            connect(url, additional_headers=headers, open_timeout=30)
+            connect(url, additional_headers=headers, open_timeout=REACT_S)
         assert refused.value.response.status_code == 401
 
 
@@ -127,19 +128,19 @@ def test_the_token_is_a_private_file_and_print_token_shows_it(
     path = library_dir.root / "api-token"
     assert path.stat().st_mode & 0o777 == 0o600
     printed = subprocess.run(serve_command(library_dir, "--print-token"), cwd=REPO,
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=COMMAND_S)
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.strip() == path.read_text().strip() == server.token
     assert len(server.token) >= 40
 
 
 def test_a_browser_trades_the_token_in_the_address_for_a_cookie(server: ApiServer) -> None:
-    first = httpx.get(f"{server.url}/?token={server.token}", timeout=30)
+    first = httpx.get(f"{server.url}/?token={server.token}", timeout=REACT_S)
     assert first.status_code == 303 and first.headers["location"] == "/"
     cookie = first.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     jar = {"research_hub_token": server.token}
-    with httpx.Client(base_url=server.url, cookies=jar, timeout=30) as browser:
+    with httpx.Client(base_url=server.url, cookies=jar, timeout=REACT_S) as browser:
         page = browser.get("/")
         assert page.status_code == 200 and "<title>Research Hub</title>" in page.text
         assert browser.get("/api/v1/papers").status_code == 200  # reads: the cookie suffices
@@ -153,30 +154,30 @@ def test_a_browser_trades_the_token_in_the_address_for_a_cookie(server: ApiServe
     host = server.url.removeprefix("http://")
     cookie_header = {"Cookie": f"research_hub_token={server.token}"}
     with connect(server.ws_url, additional_headers=cookie_header, origin=server.url,
-                 open_timeout=30) as ws:
-        assert json.loads(ws.recv(10))["type"] == "hello"
+                 open_timeout=REACT_S) as ws:
+        assert json.loads(ws.recv(REACT_S))["type"] == "hello"
     with pytest.raises(InvalidStatus) as refused:
         connect(server.ws_url, additional_headers=cookie_header, origin="http://evil.test",
-                open_timeout=30)
+                open_timeout=REACT_S)
     assert refused.value.response.status_code == 401
-    with connect(f"{server.ws_url}?token={server.token}", open_timeout=30) as ws:
+    with connect(f"{server.ws_url}?token={server.token}", open_timeout=REACT_S) as ws:
         assert "research_hub_token=" in ws.response.headers["set-cookie"]
         assert host in ws.request.headers["Host"]
 
 
 def test_no_cors_unless_configured(server: ApiServer) -> None:
-    preflight = httpx.options(server.url + "/api/v1/papers", timeout=30, headers={
+    preflight = httpx.options(server.url + "/api/v1/papers", timeout=REACT_S, headers={
         "Origin": "http://example.test", "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in preflight.headers
     answer = httpx.get(server.url + "/api/v1/papers", headers={
-        **server.auth, "Origin": "http://example.test"}, timeout=30)
+        **server.auth, "Origin": "http://example.test"}, timeout=REACT_S)
     assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
 
 
 def test_another_host_is_refused_without_allow_remote(tmp_path: Path) -> None:
     data = DataDir.resolve(tmp_path / "data")
     out = subprocess.run(serve_command(data, "--host", "0.0.0.0"), cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=COMMAND_S)
     assert out.returncode == 2
     assert "--allow-remote" in out.stderr and "TLS" in out.stderr
 
@@ -187,12 +188,12 @@ def test_cors_origins_and_remote_binding_when_asked(tmp_path: Path) -> None:
                           "--cors-origin", "http://example.test")
     try:
         url = server.url.replace("0.0.0.0", "127.0.0.1")
-        preflight = httpx.options(url + "/api/v1/papers", timeout=30, headers={
+        preflight = httpx.options(url + "/api/v1/papers", timeout=REACT_S, headers={
             "Origin": "http://example.test", "Access-Control-Request-Method": "GET",
             "Access-Control-Request-Headers": "authorization"})
         assert preflight.headers["access-control-allow-origin"] == "http://example.test"
         assert httpx.get(url + "/api/v1/papers", headers=server.auth,
-                         timeout=30).status_code == 200
+                         timeout=REACT_S).status_code == 200
     finally:
         assert server.stop() == 0
 
@@ -243,7 +244,7 @@ def test_concurrent_uploads_are_each_registered_exactly_once(
 
     async def send_all() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=server.url, headers=server.auth,
-                                     timeout=60) as client:
+                                     timeout=REACT_S) as client:
             return await asyncio.gather(*(
                 client.post("/api/v1/papers", files={"file": (f"c{i}.pdf", data)})
                 for i, data in enumerate([*distinct, twin, twin])))
@@ -334,8 +335,8 @@ def test_a_client_gone_mid_upload_leaves_nothing(
         sock.sendall(f"POST /api/v1/papers HTTP/1.1\r\nHost: {host}:{port}\r\n"
                      f"Authorization: Bearer {server.token}\r\nContent-Type: {content_type}\r\n"
                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:150_000])
-        wait_for(lambda: uploads_folder(library_dir) - before, 30, "the upload to begin")
-    wait_for(lambda: uploads_folder(library_dir) == before, 30, "the partial file to go")
+        wait_for(lambda: uploads_folder(library_dir) - before, REACT_S, "the upload to begin")
+    wait_for(lambda: uploads_folder(library_dir) == before, REACT_S, "the partial file to go")
     assert len(library.papers()) == count
 
 
@@ -463,7 +464,7 @@ def add_indexed(library: Library, folder: Path, name: str, texts: list[str]) -> 
 def cli_search(data_dir: DataDir, *args: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "workers.cli", "--data-dir", str(data_dir.root), "search", *args,
-         "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+         "--json"], cwd=REPO, capture_output=True, text=True, timeout=COMMAND_S)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -491,14 +492,14 @@ def test_search_gives_what_search_json_gives(
     try:
         path = local_socket.socket_path(library_dir.root)
         assert path is not None
-        wait_for(lambda: local_socket.trusted(path), 60, "the search socket")
+        wait_for(lambda: local_socket.trusted(path), START_S, "the search socket")
         warm = http.get("/api/v1/search", params={"q": "sunspider", "mode": "keyword"}).json()
         assert warm["served_by"] == f"search process {process.pid}"
         assert [h["paper_id"] for h in warm["hits"]] == [paper]
     finally:
         assert process.stdin is not None
         process.stdin.close()
-        process.wait(60)
+        process.wait(EXIT_S)
 
 
 def test_citations(http: httpx.Client, library: Library, tmp_path: Path) -> None:
@@ -544,12 +545,12 @@ def test_events_carry_each_committed_change(
         server: ApiServer, http: httpx.Client, library: Library, library_dir: DataDir,
         tmp_path: Path) -> None:
     paper_id = upload(http, "live.pdf", pdf_bytes(tmp_path, "live.pdf", "Live")).json()["paper_id"]
-    with connect(server.ws_url, additional_headers=server.auth, open_timeout=30) as ws:
-        hello = json.loads(ws.recv(10))
+    with connect(server.ws_url, additional_headers=server.auth, open_timeout=REACT_S) as ws:
+        hello = json.loads(ws.recv(REACT_S))
         assert hello["type"] == "hello" and isinstance(hello["rev"], int)
 
         def next_event(kind: str, until: Callable[[dict[str, Any]], bool] = lambda e: True,
-                       timeout_s: float = 10) -> dict[str, Any]:
+                       timeout_s: float = REACT_S) -> dict[str, Any]:
             deadline = time.monotonic() + timeout_s
             while True:
                 message = json.loads(ws.recv(max(0.01, deadline - time.monotonic())))
@@ -602,5 +603,5 @@ def test_docs_and_the_status_page_load_nothing_from_other_hosts(
     for text in (docs, *(p.read_text() for p in PAGE.iterdir())):
         assert "https://" not in text and "http://" not in text.replace(
             "http://HOST:PORT", "")
-    page = httpx.get(f"{server.url}/", cookies={"research_hub_token": server.token}, timeout=30)
+    page = httpx.get(f"{server.url}/", cookies={"research_hub_token": server.token}, timeout=REACT_S)
     assert 'src="/status.js"' in page.text

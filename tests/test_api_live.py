@@ -21,14 +21,12 @@ from websockets.sync.client import connect
 from tests.helpers.api_server import ApiServer, start_server
 from tests.helpers.browser import chromium
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
+from tests.helpers.waits import COMMAND_S, INGEST_S, REACT_S
 from tests.helpers.worker_processes import configure, start_consumer, stop, wait_for
 from workers.paths import DataDir
 from workers.store import Library
 
 pytestmark = pytest.mark.integration
-
-#: Generous: a worker's first start loads its model (a minute or more on a loaded 2-core machine).
-INGEST_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +56,7 @@ def browser(live: tuple[ApiServer, DataDir],
 
 
 def upload(server: ApiServer, name: str, data: bytes) -> int:
-    answer = httpx.post(server.url + "/api/v1/papers", headers=server.auth, timeout=60,
+    answer = httpx.post(server.url + "/api/v1/papers", headers=server.auth, timeout=REACT_S,
                         files={"file": (name, data, "application/pdf")})
     assert answer.status_code == 202, answer.text
     return int(answer.json()["paper_id"])
@@ -68,8 +66,8 @@ def test_an_upload_completes_and_a_non_pdf_fails_with_its_reason_as_events_say(
         live: tuple[ApiServer, DataDir], tmp_path: Path) -> None:
     server, _ = live
     pdf = make_pdf(tmp_path / "glaciers.pdf", TOPIC_PAGES, title="Glaciers", salt="ws")
-    with connect(server.ws_url, additional_headers=server.auth, open_timeout=30) as ws:
-        assert json.loads(ws.recv(10))["type"] == "hello"
+    with connect(server.ws_url, additional_headers=server.auth, open_timeout=REACT_S) as ws:
+        assert json.loads(ws.recv(REACT_S))["type"] == "hello"
         good = upload(server, "glaciers.pdf", pdf.read_bytes())
         bad = upload(server, "notes.pdf", b"these are notes, not a PDF\n" * 20)
         seen: dict[int, list[str]] = {good: [], bad: []}
@@ -84,12 +82,12 @@ def test_an_upload_completes_and_a_non_pdf_fails_with_its_reason_as_events_say(
                     assert "not a PDF" in message["error"]
     assert seen[good][-1] == "completed" and "processing" in seen[good]
     paper = httpx.get(f"{server.url}/api/v1/papers/{good}", headers=server.auth,
-                      timeout=30).json()
+                      timeout=REACT_S).json()
     assert paper["chunks"] > 0 and paper["pages_done"] == paper["pages_total"] == len(TOPIC_PAGES)
     failed = httpx.get(f"{server.url}/api/v1/papers/{bad}", headers=server.auth,
-                       timeout=30).json()
+                       timeout=REACT_S).json()
     assert failed["status"] == "failed" and failed["error_class"] == "not_pdf"
-    found = httpx.get(f"{server.url}/api/v1/search", headers=server.auth, timeout=300,
+    found = httpx.get(f"{server.url}/api/v1/search", headers=server.auth, timeout=COMMAND_S,
                       params={"q": "glaciers", "mode": "keyword"}).json()
     assert good in [h["paper_id"] for h in found["hits"]]
 
@@ -101,7 +99,7 @@ def test_the_status_page_follows_an_upload_to_completed_without_a_reload(
     server, data_dir = live
     browser.get(f"{server.url}/?token={server.token}")
     assert browser.current_url == f"{server.url}/"  # the token left the address
-    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", 30, "the live feed")
+    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", REACT_S, "the live feed")
     browser.execute_script("window.__loadedOnce = true")
 
     pdf = make_pdf(tmp_path / "oceans.pdf", TOPIC_PAGES, title="Oceans", salt="page")
@@ -114,7 +112,7 @@ def test_the_status_page_follows_an_upload_to_completed_without_a_reload(
             "const row = document.querySelector(`#papers tr[data-id='${arguments[0]}']`);"
             " return row ? row.dataset.status : '';", pid))
 
-    wait_for(lambda: row_status(paper_id) != "", 30, "the uploaded paper's row")
+    wait_for(lambda: row_status(paper_id) != "", REACT_S, "the uploaded paper's row")
     wait_for(lambda: row_status(paper_id) == "completed", INGEST_S, "the row to turn completed")
     wait_for(lambda: row_status(bad) == "failed", INGEST_S, "the broken upload to fail")
     assert browser.execute_script("return window.__loadedOnce") is True  # never reloaded
@@ -127,7 +125,7 @@ def test_the_status_page_follows_an_upload_to_completed_without_a_reload(
 
     library = Library(data_dir)
     browser.find_element(By.CSS_SELECTOR, f"{failure} button").click()  # Retry: queued again, fails again
-    wait_for(lambda: [e for e in library.events(bad) if e["detail"] == "retry"], 30, "the retry")
+    wait_for(lambda: [e for e in library.events(bad) if e["detail"] == "retry"], REACT_S, "the retry")
     wait_for(lambda: library.get(bad).status.value == "failed", INGEST_S, "the second failure")
-    wait_for(lambda: row_status(bad) == "failed", 30, "the row to say so")
+    wait_for(lambda: row_status(bad) == "failed", REACT_S, "the row to say so")
     assert browser.execute_script("return window.__loadedOnce") is True

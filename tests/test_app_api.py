@@ -15,6 +15,7 @@ from app.application import ResearchHub
 from app.windows.settings_dialog import SettingsDialog
 from tests.helpers.api_server import LISTENING
 from tests.helpers.redis_server import free_port
+from tests.helpers.waits import EXIT_S, REACT_MS, REACT_S, START_MS, START_S
 from tests.helpers.worker_processes import REPO, alive, kill9, wait_for
 from workers import settings as settings_mod
 from workers.api.token import token_path
@@ -32,7 +33,7 @@ def status_code(port: int, data_dir: DataDir) -> int:
     if not path.exists():
         return 0
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/v1/papers", timeout=5, headers={
+        return httpx.get(f"http://127.0.0.1:{port}/api/v1/papers", timeout=REACT_S, headers={
             "Authorization": f"Bearer {path.read_text().strip()}"}).status_code
     except httpx.TransportError:
         return 0
@@ -47,7 +48,7 @@ def test_the_local_api_setting_starts_and_stops_the_server(
     dialog.api.setChecked(True)
     dialog.api_port.setValue(port)
     ok(dialog)
-    qtbot.waitUntil(lambda: status_code(port, data_dir) == 200, timeout=120_000)
+    qtbot.waitUntil(lambda: status_code(port, data_dir) == 200, timeout=START_MS)
     pid = hub.api_server.pid
     assert pid is not None
     assert token_path(data_dir).stat().st_mode & 0o777 == 0o600
@@ -58,7 +59,7 @@ def test_the_local_api_setting_starts_and_stops_the_server(
     assert dialog.api.isChecked() and dialog.api_port.value() == port
     dialog.api.setChecked(False)
     ok(dialog)
-    qtbot.waitUntil(lambda: hub.api_server.state == "stopped", timeout=30_000)
+    qtbot.waitUntil(lambda: hub.api_server.state == "stopped", timeout=REACT_MS)
     assert not alive([pid]) and status_code(port, data_dir) == 0
     assert settings_mod.load(library).api_enabled is False
     library.close()
@@ -71,7 +72,7 @@ def test_an_enabled_api_starts_with_the_app_and_stops_with_it(
     port = free_port()
     hub = open_hub(data_dir, qtbot=qtbot, settings={"api_enabled": True, "api_port": port})
     try:
-        qtbot.waitUntil(lambda: status_code(port, data_dir) == 200, timeout=120_000)
+        qtbot.waitUntil(lambda: status_code(port, data_dir) == 200, timeout=START_MS)
         pid = hub.api_server.pid
     finally:
         hub.stop()
@@ -96,11 +97,11 @@ def test_serve_stops_when_its_parent_dies(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        wait_for(lambda: LISTENING.search(log.read_text(errors="replace")), 120,
+        wait_for(lambda: LISTENING.search(log.read_text(errors="replace")), START_S,
                  "the server to listen")
         kill9([parent.pid])
-        parent.wait(10)
-        wait_for(lambda: not alive([child]), 30, "the orphaned server to stop")
+        parent.wait(EXIT_S)
+        wait_for(lambda: not alive([child]), EXIT_S, "the orphaned server to stop")
     finally:
         kill9([parent.pid])
     assert "Shutting down" in log.read_text()  # an orderly stop (SIGINT), not a kill

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.waits import EXIT_S, START_S
 from tests.helpers.worker_processes import REPO
 from workers.api.token import load_or_create_token
 from workers.paths import DataDir
@@ -43,14 +44,14 @@ class ApiServer:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, timeout_s: float = 20) -> int:
+    def stop(self, timeout_s: float = EXIT_S) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(10)
+                self.process.wait(EXIT_S)
         return self.process.returncode
 
 
@@ -59,7 +60,7 @@ def serve_command(data_dir: DataDir, *extra: str) -> list[str]:
             "--port", "0", *extra]
 
 
-def start_server(data_dir: DataDir, log: Path, *extra: str, timeout_s: float = 60,
+def start_server(data_dir: DataDir, log: Path, *extra: str, timeout_s: float = START_S,
                  env: dict[str, str] | None = None) -> ApiServer:
     with open(log, "wb") as out:
         process = subprocess.Popen(serve_command(data_dir, *extra), cwd=REPO, stdout=out,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,10 +23,14 @@ status, search, cite, watch the workers. Every request needs the token
 Live events: `WS /api/v1/events`. A status page: `/`."""
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, on_ready: Callable[[], None] | None = None) -> FastAPI:
+    """``on_ready`` runs once the server has started (its signal handlers installed)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.feed.start(asyncio.get_running_loop())
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:

@@ -103,13 +103,16 @@ def _serve(args: argparse.Namespace, data_dir: DataDir) -> int:
     scrub = RedactingFilter((token, *services.config.secrets))
     for handler in logging.getLogger().handlers:
         handler.addFilter(scrub)
-    app = create_app(services)
-    config = uvicorn.Config(app, log_config=None, access_log=args.verbose, ws="websockets-sansio",
-                            timeout_graceful_shutdown=3, server_header=False)
     host, bound = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"research-hub serve: listening on http://{shown}:{bound}/ (library {data_dir.root};"
-          f" token in {token_path(data_dir)})", flush=True)
+
+    def ready() -> None:  # scripts (and tests) wait for this line
+        print(f"research-hub serve: listening on http://{shown}:{bound}/ (library"
+              f" {data_dir.root}; token in {token_path(data_dir)})", flush=True)
+
+    app = create_app(services, on_ready=ready)
+    config = uvicorn.Config(app, log_config=None, access_log=args.verbose, ws="websockets-sansio",
+                            timeout_graceful_shutdown=3, server_header=False)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down, then passed Ctrl+C on
         uvicorn.Server(config).run(sockets=[sock])
     return 0
