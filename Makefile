@@ -44,3 +44,4 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_identity.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_lab.py
 	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_worker_start.py
+	HF_HUB_OFFLINE=1 $(PY) tests/benchmarks/bench_api.py

@@ -54,6 +54,7 @@ from workers.engine import IngestQueue
 from workers.lab.config import ENV_SECRET, SECRET_FILE, install_redaction, save_secret
 from workers.lab.config import resolve as resolve_queue
 from workers.paths import DataDir
+from workers.processes import engine_command
 from workers.settings import Settings
 from workers.store import Library, Paper, Status
 from workers.store.storage_errors import storage_error
@@ -64,6 +65,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("research_hub.app")
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "research-hub.svg"
+
+
+def api_command(data_dir: DataDir, port: int) -> list[str]:
+    """``research-hub serve`` for this library; ``--parent-pid``: it stops when the app dies,
+    even by kill -9 (the kernel tells it), as the worker does."""
+    return engine_command("serve", "--data-dir", str(data_dir.root), "--port", str(port),
+                          "--parent-pid", str(os.getpid()))
 
 
 def app_icon() -> QIcon:
@@ -138,6 +146,12 @@ class ResearchHub(QObject):
             self.data_dir, workers=worker_workers, command=worker_command, parent=self
         )
         self._start_worker = start_worker
+        # Settings → Local API: `research-hub serve` as a child, supervised like the worker
+        # (the GUI process never loads the web stack); started once the library is open.
+        self.api_server = WorkerSupervisor(
+            self.data_dir, command=api_command(self.data_dir, Settings().api_port),
+            name="local API", output_logger=logging.getLogger("research_hub.api.output"),
+            parent=self)
         self.log_handler = log_handler or QtLogHandler()
         self.icon = app_icon()
         self.window = MainWindow(
@@ -288,6 +302,7 @@ class ResearchHub(QObject):
                 self.window.hide()
             else:
                 self.window.showMinimized()
+        self._apply_api(self.settings)
         if self.settings.paused:
             self.window.pause_action.setChecked(True)  # the worker stays stopped
             self._on_worker_state("stopped")
@@ -313,9 +328,13 @@ class ResearchHub(QObject):
         self.watch.stop()
         self.runner.wait(30_000)
         self.supervisor.stop()
+        self.api_server.stop()
         if not self.supervisor.wait_stopped(worker_timeout_ms):
             self.supervisor.kill()
             self.supervisor.wait_stopped(3000)
+        if not self.api_server.wait_stopped(5000):
+            self.api_server.kill()
+            self.api_server.wait_stopped(3000)
         if self.tray is not None:
             self.tray.hide()
         self.search_client.stop()
@@ -367,6 +386,17 @@ class ResearchHub(QObject):
             self.throughput.start(time.monotonic())
             self.supervisor.start()
         self._on_worker_state(self.supervisor.state.value)
+
+    def _apply_api(self, settings: Settings, restart: bool = False) -> None:
+        """Run the local API as the settings say (Settings → Local API; off by default)."""
+        if not settings.api_enabled:
+            self.api_server.stop()
+            return
+        self.api_server.set_command(api_command(self.data_dir, settings.api_port))
+        if restart:
+            self.api_server.restart()
+        else:
+            self.api_server.start()
 
     def _on_worker_state(self, state: str) -> None:
         if self.settings.paused and state in ("stopped", "stopping"):
@@ -451,6 +481,8 @@ class ResearchHub(QObject):
         def done(_: object) -> None:
             self.settings = new
             self.notifier.enabled = new.notifications
+            if (new.api_enabled, new.api_port) != (old.api_enabled, old.api_port):
+                self._apply_api(new, restart=True)
             if queue_changed:
                 install_redaction(queue.config)
                 log.info("queue is now %s", queue.config.display)

@@ -24,7 +24,7 @@ APP = Path(__file__).resolve().parents[1] / "app"
 #: Never in the GUI process: the ML stack (the worker's), and numpy/pandas (sqlite-utils'
 #: optional extras, kept out by the launcher).
 HEAVY = ("numpy", "pandas", "torch", "docling", "cv2", "sentence_transformers", "transformers",
-         "onnxruntime")
+         "onnxruntime", "fastapi", "starlette", "uvicorn")
 
 
 def without_display(**extra: str) -> dict[str, str]:

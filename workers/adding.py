@@ -1,4 +1,4 @@
-"""Turning dropped or named paths into registered, queued papers (drop and CLI).
+"""Turning dropped or named paths into registered, queued papers (drop, CLI, local API).
 
 The file side only: folders are walked recursively for PDFs, files are hashed
 (SHA-256 of the bytes is a paper's identity) on a small thread pool, since
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,8 +138,28 @@ def add_paths(
         known for folder in folders for known in library.files.under(str(folder))
         if known not in seen and not os.path.exists(known)
     ]
+    return Added(register(library, queue, infos, gone), rejected + unreadable)
+
+
+def register(
+    library: Library, queue: IngestQueue, infos: Sequence[FileInfo], gone: Sequence[str] = ()
+) -> IntakeResult:
+    """Apply hashed files (and paths gone) through the intake policy in one library
+    transaction, and queue what it says to in one queue transaction.
+
+    The step every user-driven addition shares: a drop, ``research-hub add`` and
+    the local API's uploads (which hash while the bytes stream in) come here.
+    """
     settings = settings_mod.load(library)
     outcome = library.intake.apply(infos, gone, remove_missing=settings.remove_missing_papers)
     # What a user adds by hand overtakes a watched folder's backfill.
     queue.enqueue(outcome.to_queue, priority=Priority.USER)
-    return Added(outcome, rejected + unreadable)
+    return outcome
+
+
+def retry(library: Library, queue: IngestQueue, ids: Sequence[int]) -> list[int]:
+    """Retry (or re-index) papers: failed, cancelled or completed ones go back to pending and
+    are queued at the user's priority; returns those that moved (the app and the API)."""
+    moved = library.retry(ids)
+    queue.enqueue(moved, priority=Priority.USER)
+    return moved

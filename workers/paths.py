@@ -2,7 +2,8 @@
 
 One folder holds everything Research Hub writes: ``library.db`` (papers, chunks,
 vectors, settings), ``queue.db`` (Huey), stored Docling documents and logs.
-User PDFs are never stored here, only referenced.
+User PDFs are never stored here, only referenced; a PDF sent to the local API
+(``research-hub serve``) is kept here by content, since it has no other home.
 """
 
 from __future__ import annotations
@@ -61,3 +62,11 @@ class DataDir:
 
     def document_path(self, sha256: str) -> Path:
         return self.documents / f"{sha256}.json.gz"
+
+    @property
+    def uploads(self) -> Path:
+        """PDFs sent to the local API, named by their SHA-256 (ours, unlike the user's files)."""
+        return self.root / "uploads"
+
+    def upload_path(self, sha256: str) -> Path:
+        return self.uploads / f"{sha256}.pdf"

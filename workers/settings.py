@@ -73,6 +73,11 @@ class Settings:
     lab_lease_s: float = 10.0
     #: Lab mode: at most this many MB of PDF bytes wait in Redis; the rest wait in the library.
     lab_prefetch_mb: int = 256
+    #: The local API (``research-hub serve``): the app runs it when enabled (off by default).
+    api_enabled: bool = False
+    api_port: int = 8765
+    #: The largest PDF the local API accepts; a larger upload is refused while it streams.
+    max_upload_mb: int = 512
 
     @property
     def effective_workers(self) -> int:

@@ -19,8 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services.background import TaskRunner
 from app.wording import count
-from workers.adding import Added, add_paths
-from workers.domain import Priority
+from workers.adding import Added, add_paths, retry
 from workers.engine import IngestQueue
 from workers.store import Library
 from workers.store.storage_errors import storage_error
@@ -101,9 +100,7 @@ class LibraryActions(QObject):
         ids = list(ids)
 
         def job() -> list[int]:
-            moved = self.library.retry(ids)
-            self.queue.enqueue(moved, priority=Priority.USER)
-            return moved
+            return retry(self.library, self.queue, ids)
 
         self.runner.submit(
             job,

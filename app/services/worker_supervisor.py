@@ -1,4 +1,6 @@
-"""Supervises the bundled ingestion worker (``python -m workers``) as a QProcess.
+"""Supervises the bundled ingestion worker (``python -m workers``) as a QProcess; and,
+with another command and name, the local API server (``research-hub serve``), which
+wants the same start, back-off and escalating stop.
 
 Started with the app, restarted with exponential back-off when it dies, stopped
 on pause and quit with an escalating stop (Vorta's ``borg_job`` shape). The
@@ -57,9 +59,14 @@ class WorkerSupervisor(QObject):
         stable_after_s: float = 60.0,
         grace_ms: int = 10_000,
         term_ms: int = 5_000,
+        name: str = "worker",
+        output_logger: logging.Logger = worker_output,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        #: What the log calls the child ("worker", "local API").
+        self.name = name
+        self._output_logger = output_logger
         self.data_dir = data_dir
         self.workers = workers
         self._command = list(command) if command else None
@@ -89,6 +96,10 @@ class WorkerSupervisor(QObject):
         if self.workers:
             args += ["--workers", str(self.workers)]
         return args
+
+    def set_command(self, command: Sequence[str]) -> None:
+        """The command of the next start (a running child keeps its own until restarted)."""
+        self._command = list(command)
 
     @property
     def pid(self) -> int | None:
@@ -129,7 +140,7 @@ class WorkerSupervisor(QObject):
     def kill(self) -> None:
         """Shutdown's last resort, after a stop that timed out."""
         if self._process is not None:
-            log.warning("worker did not stop in time: killing it")
+            log.warning("%s did not stop in time: killing it", self.name)
             self._process.kill()
 
     def wait_stopped(self, msecs: int) -> bool:
@@ -144,14 +155,15 @@ class WorkerSupervisor(QObject):
         if not self._wanted:
             return
         command = self.command()
-        process = ChildProcess(command, logger=worker_output, merge_channels=True, parent=self)
+        process = ChildProcess(command, logger=self._output_logger, merge_channels=True,
+                               parent=self)
         process.stdout_line.connect(self.output)
         process.started.connect(self._on_started)
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
         self._process = process
         self._set_state(SupervisorState.STARTING)
-        log.info("starting worker: %s", " ".join(command))
+        log.info("starting %s: %s", self.name, " ".join(command))
         process.start()
 
     def _on_started(self) -> None:
@@ -160,9 +172,8 @@ class WorkerSupervisor(QObject):
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            log.error(
-                "worker failed to start: %s", self._process.error_string() if self._process else ""
-            )
+            log.error("%s failed to start: %s", self.name,
+                      self._process.error_string() if self._process else "")
             self._on_finished(-1, QProcess.ExitStatus.CrashExit)
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
@@ -173,7 +184,7 @@ class WorkerSupervisor(QObject):
         process.deleteLater()
         self._escalate_timer.stop()
         if not self._wanted:
-            log.info("worker stopped (exit code %s)", code)
+            log.info("%s stopped (exit code %s)", self.name, code)
             self._set_state(SupervisorState.STOPPED)
             if self._restart_after_stop:
                 self._restart_after_stop = False
@@ -185,7 +196,7 @@ class WorkerSupervisor(QObject):
         self._failures = 1 if ran >= self._stable_after else self._failures + 1
         delay = self._backoff[min(self._failures - 1, len(self._backoff) - 1)]
         how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
-        log.warning("worker %s after %.0f s; restarting in %.0f s", how, ran, delay)
+        log.warning("%s %s after %.0f s; restarting in %.0f s", self.name, how, ran, delay)
         self._set_state(SupervisorState.RESTARTING)
         self._retry_timer.start(int(delay * 1000))
 
@@ -195,11 +206,11 @@ class WorkerSupervisor(QObject):
             return
         self._escalation += 1
         if self._escalation <= 1:
-            log.info("worker still running after SIGINT: terminating")
+            log.info("%s still running after SIGINT: terminating", self.name)
             process.terminate()
             self._escalate_timer.start(self._term_ms)
         else:
-            log.warning("worker ignored terminate: killing it")
+            log.warning("%s ignored terminate: killing it", self.name)
             process.kill()
 
     def _set_state(self, state: SupervisorState) -> None:

@@ -105,6 +105,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.remove_missing_papers)
 
         lab = self._lab_group(settings)
+        api = self._api_group(settings)
 
         data = QLabel(data_dir)
         data.setTextInteractionFlags(data.textInteractionFlags().TextSelectableByMouse)
@@ -123,6 +124,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(lab)
+        layout.addWidget(api)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
@@ -135,6 +137,8 @@ class SettingsDialog(QDialog):
         settings.start_minimised = self.start_minimised.isChecked()
         settings.close_to_tray = self.close_to_tray.isChecked()
         settings.remove_missing_papers = self.remove_missing_papers.isChecked()
+        settings.api_enabled = self.api.isChecked()
+        settings.api_port = self.api_port.value()
         url = self.queue_url.text().strip()
         if self.lab.isChecked() and url:
             password = self.queue_password.text()
@@ -174,6 +178,24 @@ class SettingsDialog(QDialog):
         hint = QLabel("On each other machine: research-hub worker --queue URL --remote "
                       "(with RESEARCH_HUB_REDIS_PASSWORD and RESEARCH_HUB_LAB_SECRET set). "
                       "View → Workers shows them all.")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        return group
+
+    def _api_group(self, settings: Settings) -> QGroupBox:
+        """Local API: ``research-hub serve`` on this machine, for scripts and browsers."""
+        group = self.api = QGroupBox("Local API: let scripts and browsers on this computer "
+                                     "add and follow papers")
+        group.setCheckable(True)
+        group.setChecked(settings.api_enabled)
+        self.api_port = QSpinBox()
+        self.api_port.setRange(1024, 65535)
+        self.api_port.setValue(settings.api_port)
+        form = QFormLayout(group)
+        form.addRow("Port:", self.api_port)
+        hint = QLabel("Listens on 127.0.0.1 only. The status page is http://127.0.0.1:PORT/"
+                      "?token=TOKEN; `research-hub serve --print-token` prints the token (kept "
+                      "in the library folder as api-token). The README documents the API.")
         hint.setWordWrap(True)
         form.addRow(hint)
         return group

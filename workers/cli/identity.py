@@ -78,6 +78,21 @@ def identity_json(paper: Any, identity: Any) -> dict[str, Any]:
          "version_count": paper.version_count, "search_preferred": paper.search_preferred}
 
 
+def paper_json(p: Any, identity: Any) -> dict[str, Any]:
+    """A paper as ``status --json`` prints it and the local API answers it: status, stage,
+    pages done/total, chunks, error class and message, identity; ``rev`` orders changes."""
+    return {
+        "id": p.id, "title": p.display_title, "path": p.path, "status": p.status.value,
+        "stage": p.stage.value, "pages_done": p.pages_done, "pages_total": p.pages_total,
+        "chunks": p.chunk_count, "tier": p.tier, "ocr_used": p.ocr_used,
+        "error_class": p.error_class.value if p.error_class else None,
+        "error": p.error_message, "timings": p.timings,
+        "authors": list(p.authors), "year": p.year, "doi": p.doi, "arxiv": p.arxiv_id,
+        "file_missing": p.file_missing, "rev": p.rev,
+        "identity": identity_json(p, identity),
+    }
+
+
 def cmd_export(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.identity.citations import export_papers
     from workers.store import Library

@@ -20,7 +20,7 @@ from workers.paths import ENV_DATA_DIR, DataDir
 from workers.processes import die_with_parent
 
 COMMANDS = ("add", "worker", "workers", "status", "search", "reembed", "search-server", "doctor",
-            "watch", "export", "edit", "cite", "versions")
+            "watch", "export", "edit", "cite", "versions", "serve")
 #: Options every command takes, before or after its name (``research-hub --data-dir D add x``
 #: as with ``git -C``, or ``research-hub add x --data-dir D``), and whether each takes a value.
 GLOBAL_OPTIONS: dict[str, bool] = {
@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.cli.identity import add_parsers as add_identity_parsers
 
     add_identity_parsers(sub, _common)
+
+    from workers.api.serve import add_parser as add_serve_parser
+
+    add_serve_parser(sub, _common)
     return parser
 
 
@@ -166,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                "status": cmd_status, "search": cmd_search, "reembed": cmd_reembed,
                "search-server": cmd_search_server, "doctor": cmd_doctor,
                "watch": cmd_watch, "export": cmd_identity, "edit": cmd_identity,
-               "cite": cmd_identity, "versions": cmd_identity}[args.command]
+               "cite": cmd_identity, "versions": cmd_identity, "serve": cmd_serve}[args.command]
     if args.queue is not None:
         # Like --data-dir, it holds for everything this process opens (and its children).
         os.environ[ENV_QUEUE] = args.queue
@@ -202,6 +206,12 @@ def _data_dir(args: argparse.Namespace) -> DataDir:
 
 def cmd_watch(args: argparse.Namespace, data_dir: DataDir) -> int:
     from workers.cli.watch import run
+
+    return run(args, data_dir)
+
+
+def cmd_serve(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from workers.api.serve import run
 
     return run(args, data_dir)
 
@@ -315,23 +325,14 @@ def cmd_workers(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def cmd_status(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.cli.identity import identity_json
+    from workers.cli.identity import paper_json
     from workers.store import Library
 
     library = Library(data_dir)
     papers = library.papers()
     if args.json:
         identities = library.identities_of([p.id for p in papers])
-        _print_json([
-            {"id": p.id, "title": p.display_title, "path": p.path, "status": p.status.value,
-             "stage": p.stage.value, "pages_done": p.pages_done, "pages_total": p.pages_total,
-             "chunks": p.chunk_count, "tier": p.tier, "ocr_used": p.ocr_used,
-             "error_class": p.error_class.value if p.error_class else None,
-             "error": p.error_message, "timings": p.timings,
-             "authors": list(p.authors), "year": p.year, "doi": p.doi, "arxiv": p.arxiv_id,
-             "identity": identity_json(p, identities[p.id])}
-            for p in papers
-        ])
+        _print_json([paper_json(p, identities[p.id]) for p in papers])
         return 0
     for p in papers:
         progress = f"{p.stage.value} {p.pages_done}/{p.pages_total}" if p.stage.value else ""
@@ -351,35 +352,29 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
         # Only what was asked for: no model-loading progress bars in --json or piped runs.
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         os.environ["TQDM_DISABLE"] = "1"
-    from workers.search.local_socket import ask
-    from workers.search.results import Filters, Results
+    from workers.search.service import LibrarySearch, SearchRequest
 
     try:
-        from workers.search.results import parse_years
-
-        if args.k < 1 or args.per_paper < 0:
-            raise ValueError("k must be at least 1 and per_paper at least 0")
-        year_from, year_to = parse_years(args.year) if args.year else (None, None)
-        filters = Filters(tuple(args.paper), args.folder, args.file_status, author=args.author,
-                          year_from=year_from, year_to=year_to, all_versions=args.all_versions)
+        request = SearchRequest.build(
+            args.query, k=args.k, per_paper=args.per_paper, mode=args.mode,
+            paper_ids=tuple(args.paper), folder=args.folder, file_status=args.file_status,
+            author=args.author, year=args.year, all_versions=args.all_versions)
     except ValueError as exc:
         print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
-    request = {"query": args.query, "k": args.k, "per_paper": args.per_paper, "mode": args.mode,
-               "filters": {**filters.scope(), "paper_ids": list(filters.paper_ids)}}
-    answer = ask(data_dir.root, request)
-    if answer is not None and "results" in answer:
-        results = Results.from_dict(answer["results"])
-        served_by = f"search process {answer.get('pid')}"
-        embedded_with = answer.get("embedded_with")
-    elif answer is not None and "error" in answer:
-        print(f"research-hub search: {answer['error']}", file=sys.stderr)
+    if "pandas" not in sys.modules:
+        # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it
+        # for nothing a search does; searching here, that import is a third of a cold
+        # search's start-up.
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` -> ImportError
+    try:
+        answer = LibrarySearch(data_dir).answer(request)
+    except ValueError as exc:  # refused by the app's search process
+        print(f"research-hub search: {exc}", file=sys.stderr)
         return 2
-    else:
-        results, embedded_with = _search_here(args, data_dir, filters)
-        served_by = "this process"
+    results = answer.results
     if args.json:
-        _print_json({**results.to_dict(), "served_by": served_by, "embedded_with": embedded_with})
+        _print_json(answer.to_dict())
         return 0
     bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
     print(results.coverage.text())
@@ -397,26 +392,6 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
             print(f"    § {h.heading[:90]}")
         print(f"    {h.marked_snippet(bold, plain)}")
     return 0
-
-
-def _search_here(args: argparse.Namespace, data_dir: DataDir, filters: Any
-                 ) -> tuple[Any, str | None]:
-    """The results, and what embedded the query here ("onnx", "torch"; None: it was not)."""
-    # sqlite-utils imports pandas when it is installed (Docling brings it) and uses it for
-    # nothing a search does; that import is a third of a cold search's start-up.
-    if "pandas" not in sys.modules:
-        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` -> ImportError
-    from workers.search.searcher import Searcher
-    from workers.search.server import QueryEmbedder
-    from workers.store import Library
-
-    embed = QueryEmbedder(onnx_from=data_dir.root) if args.mode != "keyword" else None
-    searcher = Searcher(Library(data_dir), embed)
-    results = searcher.search(
-        args.query, k=args.k, per_paper=args.per_paper, filters=filters, mode=args.mode)
-    # The model loads on the first query it embeds: loaded here means it embedded this one.
-    model = searcher.index.model if searcher.index is not None else ""
-    return results, (embed.backends.get(model) if embed is not None else None)
 
 
 def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:

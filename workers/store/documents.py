@@ -54,3 +54,10 @@ def forget_documents(data_dir: DataDir, shas: list[str]) -> None:
     """Delete our stored parses of these contents (never a user's file)."""
     for sha in shas:
         data_dir.document_path(sha).unlink(missing_ok=True)
+
+
+def forget_uploads(data_dir: DataDir, shas: list[str]) -> None:
+    """Delete the local API's stored copies of these contents (``uploads/``: ours, kept only
+    for their paper; a user's own file is never stored there)."""
+    for sha in shas:
+        data_dir.upload_path(sha).unlink(missing_ok=True)

@@ -52,6 +52,13 @@ class FileInfo:
     sha256: str
     size: int
     mtime: float
+    #: The file's name as its sender called it, where the path does not say (an upload to
+    #: the local API is stored by content); "" means the path's last component.
+    name: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.name or os.path.basename(self.path)
 
 
 @dataclass
@@ -170,7 +177,7 @@ class Intake:
             cursor = db.execute(
                 "INSERT INTO papers (sha256, path, file_name, size, mtime, status, added_at,"
                 " updated_at, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [info.sha256, info.path, os.path.basename(info.path), info.size, info.mtime,
+                [info.sha256, info.path, info.file_name, info.size, info.mtime,
                  Status.PENDING.value, now, now, rev],
             )
             paper_id = int(cursor.lastrowid or 0)
@@ -240,10 +247,12 @@ class Intake:
                 # Copies that went away are forgotten: the paper lives on at its other paths.
                 db.execute("DELETE FROM paper_files WHERE paper_id = ? AND missing = 1", [paper_id])
                 primary = current if current in present else present[0]
+                # The name changes with the path only: an upload keeps the name it was sent as.
                 db.execute(
-                    "UPDATE papers SET path = ?, file_name = ?, file_missing = 0, copies = ?,"
-                    " rev = ?, updated_at = ? WHERE id = ?",
-                    [primary, os.path.basename(primary), len(present) - 1, rev, now, paper_id],
+                    "UPDATE papers SET file_name = CASE WHEN path = ? THEN file_name ELSE ? END,"
+                    " path = ?, file_missing = 0, copies = ?, rev = ?, updated_at = ? WHERE id = ?",
+                    [primary, os.path.basename(primary), primary, len(present) - 1, rev, now,
+                     paper_id],
                 )
                 if was_missing and paper_id not in result.restored:
                     result.restored.append(paper_id)

@@ -34,7 +34,7 @@ from workers.store import identity as identity_store
 from workers.store import papers as rows
 from workers.store.chunks import ChunkRecord, ChunkStore, store_chunks
 from workers.store.db import Connections, bump_rev, write
-from workers.store.documents import forget_documents
+from workers.store.documents import forget_documents, forget_uploads
 from workers.store.files import FileIndex
 from workers.store.intake import Intake
 from workers.store.papers import Changes, Paper
@@ -79,6 +79,13 @@ class Library:
 
     def processing(self) -> list[Paper]:
         return rows.listing(self._db, Status.PROCESSING)
+
+    def page(
+        self, status: Status | None = None, text: str = "", offset: int = 0, limit: int = 100
+    ) -> tuple[int, list[Paper]]:
+        """Papers matching ``status`` and ``text`` (title, authors, year, path), ``limit``
+        from ``offset`` in id order, and the number matching in all."""
+        return rows.page(self._db, status, text, max(0, offset), max(0, limit))
 
     def ids_with_status(self, status: Status) -> list[int]:
         return rows.ids_with_status(self._db, status)
@@ -242,12 +249,14 @@ class Library:
         )
 
     def remove(self, ids: Sequence[int]) -> list[int]:
-        """Forget papers (chunks, vectors and files cascade). Never touches the user's file."""
+        """Forget papers (chunks, vectors and files cascade). Never touches the user's file;
+        a copy the local API stored in the data folder (ours) goes with its paper."""
         with write(self._db) as db:
             works = identity_store.works_of(db, ids)
             removed = rows.delete_papers(db, ids)
             identity_store.regroup_works(db, works)  # a work left with one version is no group
         forget_documents(self.data_dir, list(removed.values()))
+        forget_uploads(self.data_dir, list(removed.values()))
         return list(removed)
 
     def set_embedding_model(self, model: str) -> int:

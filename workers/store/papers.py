@@ -143,6 +143,31 @@ def listing(db: sqlite_utils.Database, status: Status | None = None) -> list[Pap
     ]
 
 
+def page(
+    db: sqlite_utils.Database, status: Status | None, text: str, offset: int, limit: int
+) -> tuple[int, list[Paper]]:
+    """One page of papers in id order, filtered as the app's table filters: by status,
+    and by text in the title, authors, year or path (case and accents aside); and how
+    many match in all."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(status.value)
+    if text.strip():
+        where.append(
+            "instr(fold_text(coalesce(title, '') || char(10) || coalesce(authors, '')"
+            " || char(10) || coalesce(year, '') || char(10) || path), fold_text(?)) > 0")
+        params.append(text.strip())
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    with read(db):
+        total = int(db.execute(f"SELECT count(*) FROM papers{clause}", params).fetchone()[0])
+        found = [Paper.from_row(r) for r in db.query(
+            f"SELECT * FROM papers{clause} ORDER BY id LIMIT ? OFFSET ?",
+            [*params, limit, offset])]
+    return total, found
+
+
 def ids_with_status(db: sqlite_utils.Database, status: Status) -> list[int]:
     return [r[0] for r in db.execute("SELECT id FROM papers WHERE status = ?", [status.value])]
 
