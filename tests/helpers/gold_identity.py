@@ -134,7 +134,7 @@ def matches(name: str, got: Any, want: GoldTruth, soft: bool) -> bool:
         return len(names) == len(want.authors) and all(
             key(n) == key(a.name) for n, a in zip(names, want.authors, strict=True))
     if name == "first_author":
-        names = _names(got)
+        names = [got] if isinstance(got, str) else _names(got)
         if not names or not want.authors:
             return False
         first = want.authors[0]
