@@ -7,6 +7,7 @@ text layer or metadata cannot be read just gives fewer sources.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import zlib
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.record import clean_doi
+from workers.identity.text import join_accents
 
 # -- reading the document --------------------------------------------------------------------
 
@@ -76,25 +78,124 @@ def _item(item: dict[str, Any], furniture: bool) -> Item:
     prov = item.get("prov") or []
     page = int(prov[0].get("page_no") or 0) if prov else 0
     layer = item.get("content_layer")
-    return Item(str(item.get("label") or ""), " ".join(str(item.get("text") or "").split()),
+    return Item(str(item.get("label") or ""), join_accents(" ".join(str(item.get("text") or "").split())),
                 page, furniture or (layer not in (None, "body")))
 
 
 @dataclass(frozen=True)
 class Line:
+    """One line of the text layer. On page 1, ``marked`` is the text with its raised small
+    characters (affiliation and footnote marks: ``Lane^{a,c}``, ``Doe^1``) replaced by
+    ``MARK``, and ``text`` is the line without them."""
+
     text: str
     size: float
     page: int
+    marked: str = ""
+
+    @property
+    def with_marks(self) -> str:
+        return self.marked or self.text
+
+
+#: Stands for a superscript run in ``Line.marked``.
+MARK = "\ue000"  # private use: never in a text layer, and not whitespace
+#: Page-1 lines whose characters are measured one by one (the title block is within them).
+_MEASURED_LINES = 60
+
+
+def _superscripts(textpage: Any, start: int, end: int) -> set[int]:
+    """Indexes of the raised, smaller letters and digits of one line (its marks).
+
+    A mark is set in smaller type (loose box under 80% of the line's median height)
+    with its origin above the line's baseline; small capitals are smaller but sit on
+    the baseline, accents are not letters, so neither counts.
+    """
+    import pypdfium2.raw as raw
+
+    if abs(raw.FPDFText_GetCharAngle(textpage, start)) > 0.01:
+        return set()  # rotated text (a margin stamp): box heights are glyph widths there
+    box = raw.FS_RECTF()
+    x, y = ctypes.c_double(), ctypes.c_double()
+    chars: list[tuple[int, float, float]] = []
+    for index in range(start, end):
+        if raw.FPDFText_GetLooseCharBox(textpage, index, box) and raw.FPDFText_GetCharOrigin(
+                textpage, index, ctypes.byref(x), ctypes.byref(y)):
+            chars.append((index, float(box.top - box.bottom), float(y.value)))
+    if len(chars) < 4:
+        return set()
+    heights = sorted(h for _, h, _ in chars)
+    median = heights[len(heights) // 2]
+    if median <= 0:
+        return set()
+    base = sorted(oy for _, h, oy in chars if h >= 0.85 * median)
+    baseline = base[len(base) // 2] if base else 0.0
+    return {i for i, h, oy in chars if h < 0.8 * median and oy > baseline + 0.2 * median}
+
+
+_ACCENTS = set("´`¨ˆ˜¸˛ˇ˘˝˚¯˙")
+
+
+def _accents_in_place(textpage: Any, raw_line: str, start: int) -> str:
+    """Move each spacing accent in front of the letter drawn under it: some TeX fonts
+    put it elsewhere in the text order ('Mundler, Mark Vero ¨' for 'Mündler')."""
+    import pypdfium2.raw as raw
+
+    box = raw.FS_RECTF()
+    spans: dict[int, tuple[float, float]] = {}
+    for offset, char in enumerate(raw_line):
+        if (char.isalpha() or char in _ACCENTS) and raw.FPDFText_GetLooseCharBox(
+                textpage, start + offset, box):
+            spans[offset] = (float(box.left), float(box.right))
+    chars = list(raw_line)
+    moves: list[tuple[int, int]] = []
+    for offset, char in enumerate(raw_line):
+        if char not in _ACCENTS or offset not in spans:
+            continue
+        centre = sum(spans[offset]) / 2
+        under = [o for o, (left, right) in spans.items()
+                 if raw_line[o].isalpha() and left - 0.5 <= centre <= right + 0.5]
+        if under:
+            moves.append((offset, min(under, key=lambda o: abs(o - offset))))
+    for accent, letter in sorted(moves, reverse=True):
+        if letter in (accent - 1, accent + 1):
+            continue  # already beside its letter: join_accents composes it
+        mark = chars[accent]
+        chars[accent] = ""
+        chars[letter] = mark + chars[letter]
+    return "".join(chars)
+
+
+def _marked(raw_line: str, start: int, sup: set[int]) -> str:
+    """The line with each run of marks (and the commas inside it) replaced by ``MARK``."""
+    out: list[str] = []
+    in_run = False
+    for offset, char in enumerate(raw_line):
+        index = start + offset
+        flagged = index in sup and char.isalnum()
+        if flagged or (in_run and char == "," and index + 1 in sup):
+            if not in_run:
+                out.append(MARK)
+            in_run = True
+            continue
+        in_run = False
+        out.append(char)
+    return "".join(out)
+
+
+def _clean(text: str) -> str:
+    return join_accents(" ".join(text.replace("\ufffe", "").replace("\x02", "").split()))
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
-    """The text layer's lines of the first pages; page 1's with their type size.
+    """The text layer's lines of the first pages; page 1's with their type size and marks.
 
     The type size is the one signal Docling's labels lack: on a title page the
     title is set in the largest type. It is the height of a few letters' loose
     boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
-    matrix (macOS Quartz) report size 1. A few letters per line keep this to
-    milliseconds (one ctypes call per character would take a second).
+    matrix (macOS Quartz) report size 1. The first lines of page 1 are also read
+    character by character (two calls each, some milliseconds) to find the raised
+    small marks that tie names to affiliations.
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
@@ -109,17 +210,27 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
                 text = textpage.get_text_range()
                 box = raw.FS_RECTF()
                 start = 0
-                for raw_line in text.split("\n"):
+                for count, raw_line in enumerate(text.split("\n")):
                     end = start + len(raw_line)
                     size = 0.0
+                    marked = ""
                     if number == 0:
                         letters = [i for i in range(start, end) if text[i].isalpha()]
                         for index in letters[:: max(1, len(letters) // 3)][:4]:
                             if raw.FPDFText_GetLooseCharBox(textpage, index, box):
                                 size = max(size, float(box.top - box.bottom))
-                    clean = " ".join(raw_line.replace("\ufffe", "").replace("\x02", "").split())
+                        if count < _MEASURED_LINES and end - start <= 400:
+                            if any(c in _ACCENTS for c in raw_line):
+                                raw_line = _accents_in_place(textpage, raw_line, start)
+                                end = start + len(raw_line)
+                            sup = _superscripts(textpage, start, end)
+                            if sup:
+                                marked = _clean(_marked(raw_line, start, sup))
+                    clean = _clean(raw_line.replace(MARK, ""))
+                    if marked:
+                        clean = " ".join(marked.replace(MARK, " ").split())
                     if clean:
-                        lines.append(Line(clean, round(size, 1), number + 1))
+                        lines.append(Line(clean, round(size, 1), number + 1, marked))
                     start = end + 1
             finally:
                 textpage.close()
