@@ -33,8 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.names import (
+    PUBLISHER_WORDS,
+    AuthorBlock,
+    byline,
     confirmed_by,
+    is_affiliation,
+    labelled_authors,
     looks_like_name,
+    signature,
     split_names,
     title_case_if_shouted,
 )
@@ -48,6 +54,7 @@ from workers.identity.record import (
     Identity,
     arxiv_base,
     clean_doi,
+    family_name,
     norm,
 )
 from workers.identity.sources import (
@@ -59,6 +66,17 @@ from workers.identity.sources import (
     xmp_fields,
     xmp_packet,
 )
+from workers.identity.text import (
+    drop_numbers,
+    is_label,
+    is_rule,
+    join_cjk,
+    numbered_lines,
+    strip_label_prefix,
+    strip_line_number,
+    uncased_script,
+)
+from workers.identity.years import printed_year
 
 # -- identifiers ---------------------------------------------------------------------------
 
@@ -68,6 +86,10 @@ STAMP_RE = re.compile(
     r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
     r"\[[A-Za-z\-.]+\]\s+(\d{1,2})\s+([A-Z][a-z]{2})\s+(\d{4})"
 )
+#: The stamp of arXiv's old scheme, rotated in the margin: "hep-ph/9412269 09 Dec 94".
+OLD_STAMP_RE = re.compile(
+    r"(?<![\w/])([a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7})(v\d+)?\s+(\d{1,2})\s+"
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{2}|\d{4})\b")
 NEW_ARXIV_RE = re.compile(r"(?<![\d.])(\d{2})(\d{2})\.(\d{4,5})(v\d+)?(?![\d])")
 FILE_ARXIV_RE = re.compile(r"^(?:arxiv[_\-. ]?)?(\d{4}\.\d{4,5})(v\d+)?$", re.I)
 FILE_ACL_RE = re.compile(r"^(\d{4})\.([a-z\d]+)-([a-z\d]+)\.(\d+)$")
@@ -136,6 +158,7 @@ def extract_identity(
             xmp = xmp_fields(packet) if packet else {}
         except OSError:
             xmp = {}
+    items, lines = _without_line_numbers(items, lines)
     sources = _Sources(items, lines, info, xmp, file_name or (pdf.name if pdf else ""))
     identity = Identity()
     stamp_year = _identifiers(identity, sources)
@@ -149,6 +172,21 @@ def extract_identity(
     return identity
 
 
+def _without_line_numbers(items: list[Item], lines: list[Line]) -> tuple[list[Item], list[Line]]:
+    """Margin line numbers (bioRxiv, submissions) taken out of page 1's lines and items."""
+    first = [ln.text for ln in lines if ln.page == 1]
+    if not numbered_lines(first):
+        return items, lines
+    numbers = set(range(1, 200))
+    cleaned = [Line(strip_line_number(ln.text), ln.size, ln.page,
+                    strip_line_number(ln.marked) if ln.marked else "")
+               if ln.page == 1 else ln for ln in lines]
+    cleaned = [ln for ln in cleaned if ln.text and not ln.text.isdigit()]
+    cleaned_items = [Item(i.label, drop_numbers(i.text, numbers), i.page, i.furniture)
+                     if i.page == 1 else i for i in items]
+    return [i for i in cleaned_items if i.text], cleaned
+
+
 # -- identifiers ---------------------------------------------------------------------------------
 
 def _identifiers(identity: Identity, s: _Sources) -> int | None:
@@ -157,8 +195,11 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
     stamp = STAMP_RE.search(s.front_text(pages=1)) or STAMP_RE.search(front)
     stem = Path(s.file_name).stem
     from_name = FILE_ARXIV_RE.match(stem)
+    old = None if stamp else OLD_STAMP_RE.search(s.front_text(pages=1))
     if stamp:
         identity.set("arxiv", stamp.group(1) + (stamp.group(2) or ""), STAMP)
+    elif old:
+        identity.set("arxiv", old.group(1) + (old.group(2) or ""), STAMP)
     elif from_name:
         arxiv_id = from_name.group(1) + (from_name.group(2) or "")
         # An arXiv download keeps its name; confirmed when the id is printed up front.
@@ -176,7 +217,12 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
         if acl and int(acl.group(1)) >= 2016:
             # The ACL Anthology's file names are its ids, and its DOIs are 10.18653/v1/<id>.
             identity.set("doi", f"10.18653/v1/{stem}", FILE_NAME, guess=True)
-    return int(stamp.group(5)) if stamp else None
+    if stamp:
+        return int(stamp.group(5))
+    if old:
+        year = int(old.group(5))
+        return year if year > 999 else (1900 + year if year >= 91 else 2000 + year)
+    return None
 
 
 def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
@@ -262,23 +308,33 @@ _NOT_TITLES = re.compile(
 
 def _usable_title(text: str) -> bool:
     words = text.split()
-    return (2 <= len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
-            and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 8
-            and not STAMP_RE.search(text) and "@" not in text)
+    enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
+    return (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
+            and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
+            and not STAMP_RE.search(text) and "@" not in text and not is_label(text)
+            and not PUBLISHER_WORDS.search(text))
+
+
+def _clean_title(text: str) -> str:
+    return join_cjk(strip_label_prefix(" ".join(text.split())))
 
 
 def _title_from_items(s: _Sources) -> str | None:
     page_one = [i for i in s.items if i.page == 1 and not i.furniture]
     for item in page_one:
-        if item.label == "title" and _usable_title(item.text):
-            return item.text
+        if item.label == "title" and _usable_title(_clean_title(item.text)):
+            return _clean_title(item.text)
     # Layout models without a title class (the balanced tier's) label it a section header;
-    # the title is then the first header on page 1 that reads like one.
-    for item in page_one[:6]:
+    # the title is then the first header on page 1 that reads like one (labels such as
+    # "Research Article" or "CHAPTER 5" are skipped, not taken).
+    for item in page_one[:8]:
+        text = _clean_title(item.text)
         if item.label == "section_header":
-            if _usable_title(item.text) and not split_names(item.text):
-                return item.text
-            if not _usable_title(item.text) and len(item.text) > 1:
+            if is_label(item.text):
+                continue
+            if _usable_title(text) and not split_names(text):
+                return text
+            if not _usable_title(text) and len(text) > 1:
                 continue
         elif item.label in ("text", "paragraph") and len(item.text) > 200:
             break
@@ -301,10 +357,11 @@ def _title_from_page_header(s: _Sources) -> str | None:
 
 
 def _title_from_type(s: _Sources) -> str | None:
-    """The lines set in the largest type in the first part of page 1."""
+    """The lines set in the largest type in the first part of page 1 (labels in the
+    same type, such as 'Research Article' above the title, left out)."""
     page_one = [ln for ln in s.lines[:40] if ln.page == 1 and ln.size > 0]
     usable = [ln for ln in page_one if sum(c.isalpha() for c in ln.text) >= 3
-              and not STAMP_RE.search(ln.text)]
+              and not STAMP_RE.search(ln.text) and not is_label(ln.text)]
     if not usable:
         return None
     biggest = max(ln.size for ln in usable)
@@ -317,53 +374,77 @@ def _title_from_type(s: _Sources) -> str | None:
             block.append(ln.text)
         elif block:
             break
-    text = " ".join(" ".join(block).split())
+    text = _clean_title(" ".join(block))
     return text if _usable_title(text) else None
+
+
+def _contiguous(candidate: str, s: _Sources) -> bool:
+    """The candidate's words run together in one reading of page 1 (a title and the
+    journal name printed elsewhere on the page are not one title)."""
+    words = " " + " ".join(norm(candidate).split()) + " "
+    lines = " " + norm(" ".join(ln.text for ln in s.lines if ln.page == 1)) + " "
+    items = " " + norm(" ".join(i.text for i in s.items if i.page == 1)) + " "
+    return words in lines or words in items
 
 
 def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
     page = s.front_text(pages=1)
     from_items = _title_from_items(s)
     from_type = _title_from_type(s)
-    meta = [(s.xmp.get("title", ""), XMP), (s.info.get("Title", ""), PDF_INFO)]
+    meta = [(_clean_title(s.xmp.get("title", "")), XMP), (_clean_title(s.info.get("Title", "")), PDF_INFO)]
     confirmed_meta = [(t, src) for t, src in meta
-                      if t and _usable_title(" ".join(t.split())) and confirmed_by(t, page, 1.0)]
+                      if t and _usable_title(t) and confirmed_by(t, page, 1.0)]
     # The typeset title wins over a header when Docling cut it short or took a
     # neighbour line; metadata confirmed by the page restores a title split in two.
-    candidates: list[tuple[str, str, bool]] = []
+    # Each candidate: (text, source, reading) where the reading names what found it.
+    candidates: list[tuple[str, str, str]] = []
     if from_items:
-        candidates.append((from_items, PAGE, False))
+        candidates.append((from_items, PAGE, "Docling's title heading"))
     if from_type:
-        candidates.append((from_type, PAGE, from_items is None))
+        candidates.append((from_type, PAGE, "the largest type on page 1"))
     if not candidates:
         header = _title_from_page_header(s)
         if header:
-            candidates.append((header, PAGE, True))
+            candidates.append((header, PAGE, "a line at the top of page 1 only"))
     for title, source in confirmed_meta:
-        candidates.append((" ".join(title.split()), source, False))
+        candidates.append((title, source, f"the {source}"))
     if acm:
-        candidates.append((acm["title"], ACM_REFERENCE, False))
+        candidates.append((acm["title"], ACM_REFERENCE, "the ACM reference block"))
     if not candidates:
         return
     # Prefer the longest candidate that contains the first one's words (split titles),
-    # but never one that adds words the page does not print.
+    # but never one that adds words the page does not print in one run with them.
     first = candidates[0]
     best = first
     for candidate in candidates[1:]:
         if norm(first[0]) in norm(candidate[0]) and len(candidate[0]) > len(best[0]) \
-                and confirmed_by(candidate[0], page, 1.0):
+                and _contiguous(candidate[0], s):
             best = candidate
-    guess = best[2] and not any(norm(c[0]) == norm(best[0]) and not c[2] for c in candidates)
-    if guess:  # confirmed by another reading (metadata, Docling's header): not a guess
-        best = next((c for c in candidates if norm(c[0]) == norm(best[0]) and not c[2]), best)
-    identity.set("title", title_case_small_caps(best[0], s), best[1], guess)
+    # Certain when two readings of the file agree on it; one reading alone is a guess.
+    agreeing = [c for c in candidates if norm(c[0]) == norm(best[0])]
+    readings = list(dict.fromkeys(c[2] for c in agreeing))
+    if len(readings) >= 2:
+        why = f"{readings[0]} and {readings[1]} agree"
+        guess = False
+    else:
+        why = f"only {readings[0]} gives it; no second reading of the page confirms it"
+        guess = True
+    source = next((c[1] for c in agreeing if c[1] != PAGE), best[1]) if not guess else best[1]
+    identity.set("title", _strip_trailing_marks(title_case_small_caps(best[0], s)), source,
+                 guess, why)
+
+
+def _strip_trailing_marks(title: str) -> str:
+    """'... Cluster Platforms ∗' -> '... Cluster Platforms' (a footnote mark, not a word)."""
+    return re.sub(r"[\s∗*†‡§¶]+$", "", title) or title
 
 
 def title_case_small_caps(title: str, s: _Sources) -> str:
     """'LONGEVAL: Guidelines ...' stays as printed unless metadata spells it otherwise."""
     for meta in (s.xmp.get("title", ""), s.info.get("Title", "")):
+        meta = _clean_title(meta)
         if meta and norm(meta) == norm(title):
-            return " ".join(meta.split())
+            return meta
     return title
 
 
@@ -372,24 +453,67 @@ def title_case_small_caps(title: str, s: _Sources) -> str:
 
 def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
     if acm:
-        identity.set("authors", acm["authors"], ACM_REFERENCE)
+        identity.set("authors", acm["authors"], ACM_REFERENCE,
+                     why="the ACM reference block lists them")
         return
-    names = _authors_from_items(s, identity.value("title"))
+    found = _authors_from_items(s, identity.value("title"))
+    if found:
+        names, confirmation = found
+        if confirmation:
+            identity.set("authors", names, PAGE, why=f"the author block; {confirmation}")
+        else:
+            identity.set("authors", names, PAGE, guess=True,
+                         why="the author block after the title; no second reading "
+                             "(Docling's layout, the metadata, the e-mail addresses) confirms it")
+        return
+    first_page = [ln.text for ln in s.lines if ln.page == 1] or [
+        i.text for i in s.items if i.page == 1]
+    # Covers and forms name their author in a labelled field; essays in a byline.
+    names = labelled_authors(first_page)
     if names:
-        identity.set("authors", names, PAGE)
+        identity.set("authors", names, PAGE, why="a labelled field on page 1 (Author:, 姓名:)")
         return
+    names = byline(first_page[:25])
+    if names:
+        identity.set("authors", names, PAGE, why="the byline ('By ...') under the title")
+        return
+    meta = _authors_from_metadata(s)
+    if meta:
+        identity.set("authors", meta[0], meta[1], why=f"the {meta[1]}, every name printed on page 1")
+        return
+    # A short piece (an editorial, a letter) is signed at its end.
+    last_page = max((i.page for i in s.items), default=0)
+    if 0 < last_page <= 4:
+        tail = [i.text for i in _before_references(s.items) if i.page == last_page
+                and not i.furniture]
+        names = signature(tail)
+        if names:
+            identity.set("authors", names, PAGE, guess=True,
+                         why="a signature at the end of a short piece, beside a role or affiliation")
+
+
+def _authors_from_metadata(s: _Sources) -> tuple[list[str], str] | None:
+    """Info or XMP authors, when every one is a person's name the page prints: an
+    organisation ('Cambridge Journals', 'IEEE') or a name the page does not show is
+    not taken. Names in a script without capitals count when printed as they are."""
     page = s.front_text(pages=1)
-    meta_authors: list[tuple[list[str], str]] = []
+    flat = page.replace(" ", "")
+    candidates: list[tuple[list[str], str]] = []
     if s.xmp.get("authors"):
-        meta_authors.append((list(s.xmp["authors"]), XMP))
+        candidates.append((list(s.xmp["authors"]), XMP))
     if s.info.get("Author"):
-        meta_authors.append(([a.strip() for a in re.split(r";|,|\band\b", s.info["Author"])
-                              if a.strip()], PDF_INFO))
-    for names, source in meta_authors:
-        names = [title_case_if_shouted(n) for n in names]
-        if names and all(looks_like_name(n) and confirmed_by(n, page, 1.0) for n in names):
-            identity.set("authors", names, source)
-            return
+        candidates.append(([a.strip() for a in re.split(r";|,|\band\b|、|，", s.info["Author"])
+                            if a.strip()], PDF_INFO))
+    for names, source in candidates:
+        names = [title_case_if_shouted(" ".join(n.split())) for n in names]
+        if not names or any(is_affiliation(n) or PUBLISHER_WORDS.search(n) for n in names):
+            continue
+        if all(uncased_script(n) and 2 <= len(n.replace(" ", "")) <= 12
+               and n.replace(" ", "") in flat for n in names):
+            return names, source
+        if all(looks_like_name(n) and confirmed_by(n, page, 1.0) for n in names):
+            return names, source
+    return None
 
 
 def _is_prose(text: str) -> bool:
@@ -398,46 +522,78 @@ def _is_prose(text: str) -> bool:
     return len(words) >= 8 and sum(w[:1].islower() for w in words) >= len(words) / 2
 
 
+def _section_heading(text: str) -> bool:
+    """'1 Introduction', 'I. INTRODUCTION': a numbered heading, not '51 avenue Jean Kuntzmann'
+    or '1 University Station C0500' (an address line in an author block)."""
+    if not NUMBERED_HEADING_RE.match(text) or is_affiliation(text):
+        return False
+    rest = re.sub(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+", "", text)
+    return len(rest.split()) <= 6 and not any(c.isdigit() for c in rest)
+
+
 def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     """Author names in the lines after the title, up to the abstract or first section."""
     start = 0
     if title:
+        title_words = " " + norm(title) + " "
         for index, text in enumerate(texts[:40]):
-            if norm(text) and norm(text) in norm(title):
+            if norm(text) and " " + norm(text) + " " in title_words:
                 start = index + 1
-    names: list[str] = []
+    block = AuthorBlock()
     for text in texts[start:start + 40]:
+        if is_rule(text):
+            continue
         if ABSTRACT_RE.match(text) and (len(text) < 30 or len(text) > 200):
             break
-        if NUMBERED_HEADING_RE.match(text) or _is_prose(text) or len(text) > 400:
+        if _section_heading(text) or _is_prose(text) or len(text) > 400:
             break
-        for name in split_names(text):
-            if name not in names and (not title or norm(name) not in norm(title)):
-                names.append(name)
-    return names
+        if not block.add(text):
+            break
+    return [n for n in block.names if not title or norm(n) not in norm(title)]
 
 
-def _authors_from_items(s: _Sources, title: str | None) -> list[str]:
-    """Names between the title and the abstract on page 1.
+def _family_key(name: str) -> str:
+    return norm(family_name(name)).replace(" ", "")
+
+
+def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
+    """What confirms the names a reading found, or '' (then they are a guess)."""
+    if other and [_family_key(n) for n in other] == [_family_key(n) for n in names]:
+        return "Docling's layout reads the same names"
+    meta = list(s.xmp.get("authors") or []) or [
+        a for a in re.split(r";|,|\band\b", s.info.get("Author", "")) if a.strip()]
+    if meta and [_family_key(n) for n in meta] == [_family_key(n) for n in names]:
+        return "the PDF's metadata lists the same names"
+    mails = " ".join(m.lower() for m in re.findall(r"[\w.{},|()\[\] -]+@", s.front_text(pages=1)))
+    folded = norm(mails).replace(" ", "")
+    if folded and all(_family_key(n)[:5] in folded or norm(n.split()[0])[:5] in folded
+                      for n in names):
+        return "every name matches an e-mail address"
+    return ""
+
+
+def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str] | None:
+    """Names between the title and the abstract on page 1, and what confirms them.
 
     The text layer's lines come first: they keep the author block's line
     structure, which Docling merges into paragraphs ("TAL AUGUST, University of
-    Washington, USA LUCY LU WANG, ..."). Docling's items are the fallback when
-    the PDF is not at hand.
+    Washington, USA LUCY LU WANG, ..."), and their raised marks. Docling's items
+    are the fallback when the PDF is not at hand, and the second reading otherwise.
     """
-    lines = [ln.text for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
-    names = _names_after_title(lines, title) if lines else []
-    if not names:
-        items = [i.text for i in s.items if i.page == 1 and not i.furniture
-                 and not STAMP_RE.search(i.text)]
-        names = _names_after_title(items, title)
-    return names
+    lines = [ln.with_marks for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
+    items = [i.text for i in s.items if i.page == 1 and not i.furniture
+             and not STAMP_RE.search(i.text)]
+    from_lines = _names_after_title(lines, title) if lines else []
+    from_items = _names_after_title(items, title)
+    if from_lines:
+        return from_lines, _confirmation(from_lines, from_items, s)
+    if from_items:
+        return from_items, _confirmation(from_items, [], s)
+    return None
 
 
 # -- year and venue -----------------------------------------------------------------------------
 
-_COPYRIGHT_YEAR = re.compile(
-    r"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|\bc)\s*((?:19|20)\d\d)\b", re.I)
 _CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
 _PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
 _CITED_AS = re.compile(r"^(?:Reference|Citation|Cite as|To cite)[^:]*:\s*(.+)", re.I | re.M)
@@ -457,22 +613,7 @@ def _year_and_venue(
         if year:
             identity.set("year", int(year.group(1)), PAGE)
     if "year" not in identity.fields:
-        copyright_year = _COPYRIGHT_YEAR.search(page)
-        conf = _CONF_STAMP.search(page)
-        if copyright_year:
-            identity.set("year", int(copyright_year.group(1)), PAGE)
-        elif conf:
-            identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
-                         else 1900 + int(conf.group(2)), PAGE)
-        elif stamp_year is not None:
-            identity.set("year", stamp_year, STAMP)
-        elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
-            identity.set("year", 2000 + int(identity.value("arxiv")[:2]), identity.fields["arxiv"].source,
-                         guess=True)
-        else:
-            created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
-            if created and re.search(rf"\b{created.group(1)}\b", page):
-                identity.set("year", int(created.group(1)), PDF_INFO, guess=True)
+        _year(identity, s, stamp_year)
     if "venue" not in identity.fields:
         proceedings = _PROCEEDINGS.search(page)
         conf = _CONF_STAMP.search(page)
@@ -491,6 +632,48 @@ def _year_and_venue(
                                   r"(?:\s*\(|[.\n]|\s+All rights|$)", page)
             if publisher:
                 identity.set("venue", publisher.group(1).strip(), PAGE, guess=True)
+
+
+def _page_lines(s: _Sources, page: int = 1) -> list[str]:
+    """One page's text, the text layer's lines first, then Docling's items (furniture too:
+    running heads are where journals print the year)."""
+    return [ln.text for ln in s.lines if ln.page == page] + [
+        i.text for i in s.items if i.page == page]
+
+
+def _year(identity: Identity, s: _Sources, stamp_year: int | None) -> None:
+    """The printed year (citation line, dated line, copyright, accepted/received date),
+    then the arXiv stamp, then guesses: an arXiv id's year, the PDF's date if printed."""
+    page = s.front_text(pages=1)
+    printed = printed_year(_page_lines(s, 1))
+    conf = _CONF_STAMP.search(page)
+    if printed and printed.kind in ("citation line", "dated line"):
+        identity.set("year", printed.value, PAGE, why=f"the {printed.kind}: {printed.text[:80]}")
+    elif printed and printed.kind == "copyright line":
+        # the copyright year is the publication year unless the stamp of a later posting
+        # or an earlier acceptance disagrees with it
+        agrees = stamp_year in (None, printed.value)
+        identity.set("year", printed.value, PAGE, guess=not agrees,
+                     why=f"the copyright line: {printed.text[:80]}" + (
+                         "" if agrees else f"; the arXiv stamp says {stamp_year}"))
+    elif conf:
+        identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
+                     else 1900 + int(conf.group(2)), PAGE, why=f"the conference stamp {conf.group(0)}")
+    elif stamp_year is not None:
+        identity.set("year", stamp_year, STAMP, why="the arXiv stamp's date (this version's)")
+    elif printed:
+        identity.set("year", printed.value, PAGE, guess=True,
+                     why=f"only the {printed.kind} is printed: {printed.text[:80]}")
+    elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
+        identity.set("year", 2000 + int(identity.value("arxiv")[:2]),
+                     identity.fields["arxiv"].source, guess=True,
+                     why="no year is printed; the arXiv id's first digits give the year it was posted")
+    else:
+        created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
+        if created and re.search(rf"\b{created.group(1)}\b", page):
+            identity.set("year", int(created.group(1)), PDF_INFO, guess=True,
+                         why="no year is printed as a date; the PDF was made that year and the "
+                             "page mentions it")
 
 
 # -- abstract and references --------------------------------------------------------------------

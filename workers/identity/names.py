@@ -1,5 +1,14 @@
-"""Author names from a title page's author block: affiliation marks off († ∗ ♦, digits,
-Greek letters glued to Latin names), affiliations and e-mail addresses out, order kept."""
+"""Author names from a title page: the author block after the title, labelled fields
+("姓名：", "Автор:"), bylines ("By Jane Doe"), signature blocks at the end of short pieces.
+
+Affiliation marks come off (symbols, digits, raised letters found by ``sources``),
+and affiliations are told apart from names by their words (University, Departamento,
+Facility, a country...) and their position: a line that holds an affiliation gives
+only the names printed before it ("C. Contreras, Michigan State University"), and
+once affiliations have begun only lines made of names alone add names (columns of
+"name / affiliation / e-mail"). Copyright, licence, publisher and journal lines
+never give names.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +16,24 @@ import re
 import unicodedata
 
 from workers.identity.record import norm
+from workers.identity.sources import MARK
+from workers.identity.text import is_label, is_rule, uncased_script
 
 # -- text helpers ------------------------------------------------------------------------------
-
-
 
 
 def title_case_if_shouted(text: str) -> str:
     """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
     letters = [c for c in text if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
-        return " ".join(w[:1] + w[1:].lower() if not re.fullmatch(r"[A-Z]\.", w) else w
-                        for w in text.split())
+        return " ".join(_title_word(w) for w in text.split())
     return text
+
+
+def _title_word(word: str) -> str:
+    if re.fullmatch(r"(?:[A-Z]\.)+-?(?:[A-Z]\.)*", word):
+        return word  # initials stay
+    return "-".join(p[:1] + p[1:].lower() for p in word.split("-"))
 
 
 def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
@@ -34,25 +48,48 @@ def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
     return sum(w in hay_words for w in words) / len(words) >= share and len(words) >= 3
 
 
-# -- authors -----------------------------------------------------------------------------------
+# -- what is not a name --------------------------------------------------------------------
 
 AFFILIATION_WORDS = re.compile(
-    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|πανεπιστήμι\w*|ινστιτούτο|"
-    r"университет\w*|институт\w*|college|school|department|dept\.?|laborator\w*|lab|labs|"
-    r"centre|center|corporation|corp\.?|inc\.?|ltd\.?|gmbh|research|academy|foundation|"
-    r"hospital|faculty|company|google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|"
-    r"mozilla|bloomberg|allen|ai2|street|road|avenue|usa|china|germany|france|japan|canada|"
-    r"india|uk|korea|italy|spain|switzerland|netherlands|australia|email|e-mail|equal|"
-    r"contribution|correspond\w*|work|done|during|internship|abstract|keywords?|ccs|"
-    r"proceedings|conference|journal|copyright|license|permission|arxiv|preprint|"
-    r"submitted|accepted|published)\b",
+    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|polytechn\w*|technion|"
+    r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|"
+    r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
+    r"dipartimento|abteilung|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
+    r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
+    r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
+    r"facility|facilities|observator\w*|agency|ministry|council|museum|division|campus|"
+    r"google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|mozilla|bloomberg|allen|ai2|"
+    r"street|road|avenue|rue|rua|calle|stra(?:ss|ß)e|p\.\s?o\.|box|suite|"
+    r"usa|u\.s\.a\.|china|germany|france|japan|canada|india|uk|u\.k\.|korea|italy|spain|"
+    r"switzerland|netherlands|australia|brazil|brasil|portugal|sweden|norway|denmark|finland|"
+    r"poland|russia|austria|belgium|ireland|israel|egypt|iran|pakistan|bangladesh|singapore|"
+    r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
+    r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
+    r"qatar|states|kingdom|republic|federation|"
+    r"email|e-mail|equal|contribution|correspond\w*|work|done|during|internship|abstract|"
+    r"keywords?|ccs|arxiv|preprint|submitted|accepted|published|received)\b",
     re.I,
 )
+#: Copyright, licence, publisher and journal lines: never a source of names.
+PUBLISHER_WORDS = re.compile(
+    r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
+    r"\bverlag\b|\belsevier\b|\bspringer\b|\bwiley\b|\bieee\b|\bacm\b|\bmdpi\b|\bplos\b|"
+    r"\bhindawi\b|\bbiomed\b|\bfrontiers\b|\bjournals?\b|\bproceedings\b|\bconference\b|"
+    r"\bcreative\s+commons\b|\bopen\s+access\b|\bpermission\b|\bdownloaded\b|\bdoi\b|https?://|www\.",
+    re.I,
+)
+_HONORIFICS = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|sir|dame)\.?\s+", re.I)
+_IEEE_GRADE = re.compile(
+    r",?\s*(?:(?:student|senior|life|graduate\s+student)\s+)?(?:member|fellow)(?:\s*,\s*ieee)?\b"
+    r"|,\s*ieee\b", re.I)
+_FUNCTION_WORDS = {"of", "the", "and", "for", "in", "on", "to", "with", "from", "among", "at",
+                   "by", "an", "a", "its", "their", "as", "or", "via", "into", "is", "are"}
+
 #: Affiliation and footnote marks: symbols, superscripts, digits, lone Greek letters, '*'.
-MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·"
+MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·☯⇑" + MARK
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
-              "bin", "ibn", "al", "dos", "das", "ter", "ten", "y", "e"}
+              "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e"}
 
 
 def _name_token(token: str) -> bool:
@@ -60,7 +97,8 @@ def _name_token(token: str) -> bool:
     if token.lower() in _PARTICLES:
         return True
     core = token.rstrip(".")
-    return bool(core) and core[0].isupper() and all(c.isalpha() or c in "-'’." for c in core)
+    return bool(core) and core[0].isupper() and all(
+        c.isalpha() or c in "-'’." or unicodedata.category(c) == "Mn" for c in core)
 
 
 def _strip_marks(text: str) -> str:
@@ -81,33 +119,212 @@ def _strip_marks(text: str) -> str:
     return "".join(out)
 
 
+def _acronym(token: str) -> bool:
+    core = token.strip(".,")
+    return len(core) >= 2 and core.isalpha() and core.isupper()
+
+
 def looks_like_name(candidate: str) -> bool:
+    candidate = title_case_if_shouted(candidate)  # 'AMIR SHEIKHAHMADI' is judged as 'Amir Sheikhahmadi'
     tokens = candidate.split()
     if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
         return False
-    if "@" in candidate or AFFILIATION_WORDS.search(candidate):
+    if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
         return False
     if not all(_name_token(t) for t in tokens):
         return False
-    # The last token must be a family name, not an initial or a particle.
+    mixed = [t for t in tokens if any(c.islower() for c in t)]
+    if mixed and _acronym(tokens[0]) and not _acronym(tokens[-1]):
+        return False  # "ETH Zurich", "CSIRO Division": an organisation's acronym first
+    # The last token must be a family name, not an initial or a particle; set in capitals
+    # ("Ross G. DOUGLAS") only after a given name in ordinary case.
     last = tokens[-1]
-    return last[0].isupper() and any(c.islower() for c in last) and not last.endswith(".")
+    if last.endswith(".") or not last[0].isupper() or last.lower() in _PARTICLES:
+        return False
+    return any(c.islower() for c in last) or (bool(mixed) and _acronym(last))
+
+
+def _as_printed(candidate: str) -> str:
+    """Capitals folded for a name set in them ('ANDREW CHARLES', 'Ross G. DOUGLAS')."""
+    shouted = title_case_if_shouted(candidate)
+    if shouted != candidate:
+        return shouted
+    return " ".join(_title_word(t) if _acronym(t) and len(t) > 2 else t for t in candidate.split())
+
+
+def _parts(text: str) -> list[str]:
+    """One author line cut at commas, marks, 'and' and wide gaps, names cleaned of honorifics."""
+    text = _IEEE_GRADE.sub(",", text)
+    text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|\S+@\S+", ",", text)  # e-mails
+    text = _strip_marks(text)
+    text = re.sub(r"\s+(?:and|AND|&)\s+|^\s*(?:and|AND)\s+", ",", text)
+    parts = []
+    for part in re.split(r"[,;]|\s{2,}|\band\b", text):
+        candidate = " ".join(part.split()).strip(" .-–—:")
+        candidate = _HONORIFICS.sub("", candidate)
+        if candidate:
+            parts.append(candidate)
+    return parts
 
 
 def split_names(text: str) -> list[str]:
     """Author names from one author line or block, without their marks, in order."""
-    text = re.sub(r"\{[^}]*\}@\S+|\S+@\S+", ",", text)  # emails and {a,b}@host groups
-    text = _strip_marks(text)
-    text = re.sub(r"\s+(?:and|&)\s+", ",", text)
+    return [_as_printed(p) for p in _parts(text) if looks_like_name(p)]
+
+
+# -- the author block ----------------------------------------------------------------------
+
+
+def is_affiliation(text: str) -> bool:
+    return bool(AFFILIATION_WORDS.search(text))
+
+
+def _phrase(text: str) -> bool:
+    """A line of words that is neither names nor an address: a subtitle, an outline entry."""
+    words = text.split()
+    return (len(words) >= 3 and any(w.lower() in _FUNCTION_WORDS for w in words[1:])
+            and not split_names(text) and not is_affiliation(text) and "@" not in text)
+
+
+class AuthorBlock:
+    """Reads the lines after a title one by one and keeps the names among them."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.affiliations = False
+        self.phrases = 0
+        self._carry = ""
+
+    def add(self, line: str) -> bool:
+        """Take one line; False when the block has ended (the caller stops)."""
+        if is_rule(line) or is_label(line):
+            return True
+        line = _IEEE_GRADE.sub(",", line)  # 'Avideh Zakhor, Member, IEEE'
+        if PUBLISHER_WORDS.search(line):
+            self._carry = ""
+            return True
+        if _phrase(line):
+            self.phrases += 1
+            # two lines of phrases before any name: an outline or a table of contents
+            return bool(self.names) or self.phrases < 2
+        parts = _parts(line)
+        if self._carry and parts:
+            joined = f"{self._carry} {parts[0]}"
+            if looks_like_name(joined):
+                parts[0] = joined
+        self._carry = ""
+        holds_affiliation = any(is_affiliation(p) for p in parts)
+        if holds_affiliation and (re.match(r"^\W*\d", line) or line.lstrip()[:1] in MARKS):
+            # '38330 Montbonnot Saint-Martin, France' (an address), '§Lead Molecular Design,
+            # ..., Barcelona' (an affiliation keyed by its mark): no names on this line
+            parts = []
+        found: list[str] = []
+        for part in parts:
+            if looks_like_name(part):
+                found.append(part)
+            elif holds_affiliation or self.affiliations:
+                break  # names come before their affiliation on a line
+        if holds_affiliation:
+            self.affiliations = True
+        elif self.affiliations and len(found) < len(parts):
+            found = []  # after affiliations, only lines of names alone
+        elif parts and len(found) < len(parts) and not re.search(r"[,;]\s*$", line):
+            tail = parts[-1]
+            words = tail.split()
+            # a name broken over two lines: "Marimikel" / "Charrier", "Edward Van" / "Keuren"
+            if (1 <= len(words) <= 3 and all(_name_token(w) for w in words)
+                    and (len(words) == 1 or words[-1].lower() in _PARTICLES)):
+                self._carry = tail
+        if found and found[-1].split()[-1].lower() in _PARTICLES:
+            self._carry = found.pop()
+        for name in found:
+            printed = _as_printed(name)
+            if printed not in self.names:
+                self.names.append(printed)
+        return True
+
+
+# -- labelled fields, bylines, signatures --------------------------------------------------------
+
+#: Labels that introduce an author's name (thesis covers, reports, forms).
+_AUTHOR_LABEL = re.compile(
+    r"^\s*(?:姓\s*名|作\s*者|著\s*者|研\s*究\s*生|学\s*生\s*姓\s*名|证券分析师|分\s*析\s*师|研究助理|"
+    r"저\s*자|성\s*명|автор(?:ы)?|выполнил(?:а|и)?|студент(?:ка)?|author(?:s)?|by|"
+    r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?)\s*[:：]?\s*(.*)$", re.I)
+#: Labels of people who are not authors (advisors, supervisors, editors, reviewers).
+_NOT_AUTHOR_LABEL = re.compile(
+    r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|"
+    r"orientador(?:a)?|co-?orientador(?:a)?|supervisor|advis(?:o|e)r|betreuer(?:in)?|"
+    r"directeur|director|editor|reviewer|学\s*号|院\s*系|专\s*业)", re.I)
+
+
+def _script_name(text: str) -> str | None:
+    """A person's name in a labelled field: 2-4 Han/Hangul/kana characters, or 2-4
+    capitalised words (Cyrillic, Latin...)."""
+    text = " ".join(text.split()).strip(" :：,;")
+    if not text or any(c.isdigit() for c in text) or "@" in text:
+        return None
+    if uncased_script(text):
+        compact = text.replace(" ", "")
+        return compact if 2 <= len(compact) <= 4 and compact.isalpha() else None
+    tokens = text.split()
+    if 2 <= len(tokens) <= 4 and all(_name_token(t) for t in tokens) and not is_affiliation(text):
+        return _as_printed(text)
+    return None
+
+
+def labelled_authors(lines: list[str]) -> list[str]:
+    """Names after author labels ('姓 名： 王宇晨', '证券分析师' / '倪正洋', 'Автор:' ...)."""
     names: list[str] = []
-    for part in re.split(r"[,;]|\s{2,}|\band\b", text):
-        candidate = title_case_if_shouted(" ".join(part.split()).strip(" .-–—:"))
-        if not candidate:
+    index = 0
+    while index < len(lines):
+        found = _AUTHOR_LABEL.match(lines[index])
+        if not found:
+            index += 1
             continue
-        if looks_like_name(candidate):
-            names.append(candidate)
-        elif len(candidate.split()) > 5 and not AFFILIATION_WORDS.search(candidate):
-            # names separated by single spaces only: "Kyle Lo Doug Downey" is ambiguous,
-            # so a long run of capitalised words is not split by guesswork
+        value = _script_name(found.group(1)) if found.group(1) else None
+        look = index + 1
+        # the name may follow on a later line (after a role or a signature line)
+        while value is None and look < min(len(lines), index + 7):
+            if _AUTHOR_LABEL.match(lines[look]) or _NOT_AUTHOR_LABEL.match(lines[look]):
+                break
+            value = _script_name(lines[look])
+            look += 1
+        if value and value not in names:
+            names.append(value)
+        index += 1
+    return names
+
+
+_BYLINE = re.compile(r"^\s*(?:by|von|par|por|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)
+
+
+def byline(lines: list[str]) -> list[str]:
+    """'By Abraham Loeb on May 14, 2018' -> ['Abraham Loeb'] (essays, columns, news)."""
+    for line in lines:
+        found = _BYLINE.match(line)
+        if found:
+            names = split_names(found.group(1))
+            if names:
+                return names
+    return []
+
+
+def signature(lines: list[str]) -> list[str]:
+    """The names signing a short piece at its end: name lines directly above or below a
+    role or affiliation line ('Jane Doe' / 'Editor-in-Chief' / 'University of X'), read
+    from the last lines of the last page."""
+    tail = [ln for ln in lines if ln.strip()][-12:]
+    names: list[str] = []
+    for index, line in enumerate(tail):
+        if PUBLISHER_WORDS.search(line) or len(line.split()) > 6:
             continue
+        candidates = split_names(line)
+        if len(candidates) != 1 or len(_parts(line)) != 1:
+            continue
+        near = tail[index + 1:index + 3] + tail[max(0, index - 1):index]
+        if any(is_affiliation(n) or re.search(r"\b(?:editor|chair|director|professor|"
+                                              r"president|dean)\b", n, re.I) or "@" in n
+               for n in near):
+            names.append(candidates[0])
     return names
