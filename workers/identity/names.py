@@ -175,8 +175,13 @@ def split_names(text: str) -> list[str]:
 # -- the author block ----------------------------------------------------------------------
 
 
+#: Organisations in scripts without word spaces (大学 university, 学院 college, 研究所/研究院
+#: institute, 公司 company, 出版社 publisher, 期刊/学报 journal, 大学校 school).
+_CJK_ORGANISATION = re.compile(r"大学|学院|研究所|研究院|研究中心|公司|出版社|期刊|学报|実験室|연구소|대학교")
+
+
 def is_affiliation(text: str) -> bool:
-    return bool(AFFILIATION_WORDS.search(text))
+    return bool(AFFILIATION_WORDS.search(text) or _CJK_ORGANISATION.search(text))
 
 
 def _phrase(text: str) -> bool:

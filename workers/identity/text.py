@@ -69,7 +69,7 @@ def join_accents(text: str) -> str:
         elif char not in _DROP_ALONE:
             out.append(char)
         index += 1
-    return unicodedata.normalize("NFC", "".join(out))
+    return re.sub(r" {2,}", " ", unicodedata.normalize("NFC", "".join(out))).strip()
 
 
 # -- margin line numbers -----------------------------------------------------------------
