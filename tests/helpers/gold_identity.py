@@ -55,6 +55,8 @@ class GoldPaper:
     repo_licence: str
     content_licence: str
     exercises: str
+    #: 1: the set as first written and split; 2: papers added to the tune half later.
+    batch: str = "1"
 
 
 @dataclass(frozen=True)
