@@ -215,3 +215,68 @@ def test_copyright_glyphs_and_received_dates() -> None:
     assert year_of("Received 9 November 2010") == (2010, "received date")
     # a year in running text is none of these
     assert year_of("The 2015 report of the World Health Organization counted accidents.") is None
+
+
+# -- batch 2 of the tune half -------------------------------------------------------------
+
+
+def test_marks_the_text_layer_sets_apart_and_initials_glued_to_names() -> None:
+    assert split_names("Yamin Gong a,b,1 , Zhifeng Wang a,1 , Bin Peng a , Zhao-Qi Wang b,c,d,2 ,") == [
+        "Yamin Gong", "Zhifeng Wang", "Bin Peng", "Zhao-Qi Wang"]
+    assert split_names("Chad G. Pearson ,b , Edward M. Marcotte ,a , and John B. Wallingford") == [
+        "Chad G. Pearson", "Edward M. Marcotte", "John B. Wallingford"]
+    assert split_names("Yu.A.Pusep *, L.Fernandes dos Santos, D.Smirnov") == [
+        "Yu.A. Pusep", "L. Fernandes dos Santos", "D. Smirnov"]
+    assert split_names("Emily Prud’hommeaux◦ and Brian Roark†, Dong Wang 1 ✉") == [
+        "Emily Prud’hommeaux", "Brian Roark", "Dong Wang"]
+    assert not looks_like_name("de la Médecine")  # an address, though its words are capitalised
+
+
+def test_editors_and_mark_keyed_affiliations_are_not_authors() -> None:
+    assert block("Alaa Bawaneh, Adam S. Wilson", "Academic Editors: Andrew Zloza",
+                 "and Amanda L. Marzo", "Received: 10 August 2022") == ["Alaa Bawaneh", "Adam S. Wilson"]
+    assert block("Hoyt McElroy, Edward M. Marcotte ,", "2,", "* Maitreya J. Dunham", "1",
+                 "Department of Genome Sciences, University of Washington, Seattle, WA 98195, USA", "3",
+                 "Antibody Discovery and Accelerated Protein Therapeutics, Department of Pathology") == [
+        "Hoyt McElroy", "Edward M. Marcotte", "Maitreya J. Dunham"]
+    assert block("Viren Jain", "Brain & Cognitive Sciences", "Massachusetts Institute of Technology",
+                 "H. Sebastian Seung") == ["Viren Jain", "H. Sebastian Seung"]
+
+
+def test_a_grid_of_author_blocks_is_read_row_by_row() -> None:
+    from workers.identity.names import email_blocks
+
+    # the text layer gives the left column first; positions put the rows back
+    column_first = [
+        ("Jan-Niklas Antons", 100, 700), ("TU Berlin", 100, 690), ("jna@tu-berlin.de", 100, 680),
+        ("Sebastian Arndt", 100, 600), ("TU Berlin", 100, 590), ("sa@tu-berlin.de", 100, 580),
+        ("Robert Schleicher", 300, 700), ("TU Berlin", 300, 690), ("rs@tu-berlin.de", 300, 680),
+    ]
+    assert email_blocks(column_first) == ["Jan-Niklas Antons", "Robert Schleicher", "Sebastian Arndt"]
+
+
+def test_names_run_together_are_cut_where_the_metadata_says() -> None:
+    from workers.identity.names import segment_by
+
+    assert segment_by(["Zoltan Gyongyi", "Hector Garcia-Molina", "Jan Pedersen"],
+                      ["Stanford University", "Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen"]) == [
+        "Zoltán Gyöngyi", "Hector Garcia-Molina", "Jan Pedersen"]
+    assert segment_by(["Jan Pedersen"], ["Zoltán Gyöngyi Jan Pedersen"]) == []
+
+
+def test_more_citation_lines() -> None:
+    assert year_of("G3, 2024, 14(3), jkad293", "Advance Access Publication Date: 22 December 2023") == (
+        2024, "citation line")
+    assert year_of("Nucleic Acids Research, 2024, 52, 4151–4166") == (2024, "citation line")
+    assert year_of("To appear in OSDI 2004") == (2004, "citation line")
+
+
+def test_the_title_run_is_the_one_covering_most_of_it() -> None:
+    from workers.identity.extract import _after_title
+
+    title = "Intestinal Microbiota Influence Doxorubicin Responsiveness in Triple-Negative Breast Cancer"
+    lines = ["Citation: Bawaneh, A.; Wilson, A.S. Intestinal Microbiota Influence",
+             "Doxorubicin Responsiveness in", "Triple-Negative Breast Cancer.", "Academic Editors: X",
+             "Intestinal Microbiota Influence Doxorubicin Responsiveness in",
+             "Triple-Negative Breast Cancer", "Alaa Bawaneh 1,2 , Adam S. Wilson 1"]
+    assert _after_title(lines, title) == 6

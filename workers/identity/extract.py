@@ -37,9 +37,11 @@ from workers.identity.names import (
     AuthorBlock,
     byline,
     confirmed_by,
+    email_blocks,
     is_affiliation,
     labelled_authors,
     looks_like_name,
+    segment_by,
     signature,
     split_names,
     title_case_if_shouted,
@@ -97,7 +99,8 @@ REFERENCES_RE = re.compile(
     r"^\s*(?:[\dIVX]+\.?\s*)?(references|bibliography|works cited|literature cited|"
     r"reference list|literatur|références)\s*:?\s*$", re.I,
 )
-ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung)\s*[.:—–-]?\s*", re.I)
+ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung|resumo|resumen|riassunto|"
+                         r"abstrakt|аннотация|摘\s*要|要\s*旨|초\s*록)\s*[.:—–-]?\s*", re.I)
 NUMBERED_HEADING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+\S")
 # -- the extraction ------------------------------------------------------------------------------
 
@@ -229,8 +232,15 @@ def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
     references = "\n".join(i.text for i in _reference_items(s.items))
     cited = {d.lower() for d in (clean_doi(m) for m in DOI_RE.findall(references)) if d}
-    counts: dict[str, int] = {}
     first_page = s.front_text(pages=1)
+    # A DOI page 1 labels as a DOI ('doi:', 'doi.org/', '/doi/' in a link) outside the
+    # references is the paper's own even when the back matter repeats it ("Access the
+    # most recent version at doi: ..."): one such label, not two, to stay unambiguous.
+    labelled_own = {d.lower() for d in (clean_doi(m) for m in re.findall(
+        r"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)(10\.\d{4,9}/[^\s\"<>{}]+)", first_page, re.I)) if d}
+    if len(labelled_own) == 1:
+        cited -= labelled_own
+    counts: dict[str, int] = {}
     for text, weight in ((first_page, 2), (front, 1)):
         for raw in DOI_RE.findall(text):
             doi = clean_doi(raw)
@@ -303,16 +313,24 @@ def _acm_reference(s: _Sources) -> dict[str, Any] | None:
 
 _NOT_TITLES = re.compile(
     r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
-    r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*)$", re.I)
+    r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*|"
+    r"(?:cite this|citation|to cite this article|how to cite)\b.*)$", re.I)
 
 
 def _usable_title(text: str) -> bool:
     words = text.split()
     enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
-    return (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
+    if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
             and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
             and not STAMP_RE.search(text) and "@" not in text and not is_label(text)
-            and not PUBLISHER_WORDS.search(text))
+            and not PUBLISHER_WORDS.search(text)):
+        return False
+    # two sentences of running text are a paragraph, not a title
+    if len(words) >= 20 and re.search(r"[a-z]{2}\. [A-Z]", text):
+        return False
+    # a citation line or running head ('J. Chem. Theory Comput. 2022, 18, 4077') is no title
+    year = printed_year([text])
+    return year is None or year.kind != "citation line"
 
 
 def _clean_title(text: str) -> str:
@@ -369,13 +387,43 @@ def _title_from_type(s: _Sources) -> str | None:
     if biggest < body * 1.15:  # nothing stands out: no typeset title
         return None
     block: list[str] = []
-    for ln in usable:
+    pending = ""
+    for ln in [ln for ln in s.lines[:40] if ln.page == 1]:
+        if ln not in usable:
+            # a raised digit between two title lines ('Ising on S' '2' '- The ...') is part
+            # of the title ('S2'); other lines between title lines are skipped
+            if block and re.fullmatch(r"\d{1,2}", ln.text):
+                pending = ln.text
+            continue
         if abs(ln.size - biggest) <= 0.6:
+            if pending and block:
+                block[-1] += pending
             block.append(ln.text)
         elif block:
             break
+        pending = ""
     text = _clean_title(" ".join(block))
     return text if _usable_title(text) else None
+
+
+def _title_above_authors(s: _Sources) -> str | None:
+    """When no line stands out by type or layout (amsart: a title in small capitals over
+    the names in small capitals), the lines above the first line of two or more names."""
+    page_one = [ln.text for ln in s.lines[:30] if ln.page == 1]
+    for index, text in enumerate(page_one):
+        names = split_names(text)
+        if len(names) < 2 or len(names) != len([p for p in re.split(r",|\band\b|\bAND\b", text)
+                                                 if p.strip()]):
+            continue
+        above: list[str] = []
+        for line in reversed(page_one[:index][-3:]):
+            if (STAMP_RE.search(line) or is_label(line) or PUBLISHER_WORDS.search(line)
+                    or printed_year([line]) is not None):
+                break
+            above.insert(0, line)
+        text = _clean_title(" ".join(above))
+        return title_case_if_shouted(text) if above and _usable_title(text) else None
+    return None
 
 
 def _contiguous(candidate: str, s: _Sources) -> bool:
@@ -406,6 +454,10 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
         header = _title_from_page_header(s)
         if header:
             candidates.append((header, PAGE, "a line at the top of page 1 only"))
+    if not candidates:
+        above = _title_above_authors(s)
+        if above:
+            candidates.append((above, PAGE, "the lines above the author names"))
     for title, source in confirmed_meta:
         candidates.append((title, source, f"the {source}"))
     if acm:
@@ -531,14 +583,41 @@ def _section_heading(text: str) -> bool:
     return len(rest.split()) <= 6 and not any(c.isdigit() for c in rest)
 
 
+def _after_title(texts: list[str], title: str | None) -> int:
+    """Index of the first line after the title's run of lines (0 when it is not found).
+
+    Of the runs of lines that are pieces of the title, the one covering most of it:
+    a citation box may repeat the end of the title before it ('... Breast Cancer.
+    Cancers 2022'), a short line of the abstract may be a piece of it ('in Arabidopsis').
+    """
+    if not title:
+        return 0
+    title_words = " " + norm(title) + " "
+    flat = norm(title).replace(" ", "")
+
+    def piece(text: str) -> bool:
+        words = norm(text)
+        return bool(words) and (" " + words + " " in title_words
+                                or (len(words) >= 4 and words.replace(" ", "") in flat))
+
+    best, best_cover, index = 0, 0, 0
+    while index < min(len(texts), 80):
+        if not piece(texts[index]):
+            index += 1
+            continue
+        end, cover = index, 0
+        while end < len(texts) and (piece(texts[end]) or re.fullmatch(r"\d{1,2}", texts[end])):
+            cover += len(norm(texts[end]).replace(" ", ""))
+            end += 1
+        if cover > best_cover:
+            best, best_cover = end, cover
+        index = end
+    return best if best_cover >= min(12, len(flat)) else 0
+
+
 def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     """Author names in the lines after the title, up to the abstract or first section."""
-    start = 0
-    if title:
-        title_words = " " + norm(title) + " "
-        for index, text in enumerate(texts[:40]):
-            if norm(text) and " " + norm(text) + " " in title_words:
-                start = index + 1
+    start = _after_title(texts, title)
     block = AuthorBlock()
     for text in texts[start:start + 40]:
         if is_rule(text):
@@ -560,8 +639,7 @@ def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
     """What confirms the names a reading found, or '' (then they are a guess)."""
     if other and [_family_key(n) for n in other] == [_family_key(n) for n in names]:
         return "Docling's layout reads the same names"
-    meta = list(s.xmp.get("authors") or []) or [
-        a for a in re.split(r";|,|\band\b", s.info.get("Author", "")) if a.strip()]
+    meta = _metadata_names(s)
     if meta and [_family_key(n) for n in meta] == [_family_key(n) for n in names]:
         return "the PDF's metadata lists the same names"
     mails = " ".join(m.lower() for m in re.findall(r"[\w.{},|()\[\] -]+@", s.front_text(pages=1)))
@@ -589,7 +667,29 @@ def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str]
         return from_lines, _confirmation(from_lines, from_items, s)
     if from_items:
         return from_items, _confirmation(from_items, [], s)
+    # Names run together on one line ('Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen'):
+    # the metadata's list says where one ends, the page how each is spelt.
+    meta = _metadata_names(s)
+    after = lines[_after_title(lines, title):][:12]
+    segmented = segment_by(meta, after) if len(meta) >= 2 else []
+    if segmented:
+        return segmented, "the PDF's metadata lists the same names"
+    # A grid of name / affiliation / e-mail blocks the text layer reads column by column.
+    placed = [(ln.text, ln.x, ln.y) for ln in s.lines if ln.page == 1 and ln.y]
+    grid = email_blocks(placed)
+    if grid:
+        return grid, _confirmation(grid, [], s)
     return None
+
+
+def _metadata_names(s: _Sources) -> list[str]:
+    """The XMP or Info author list, affiliations in brackets left out."""
+    entries = list(s.xmp.get("authors") or []) or [s.info.get("Author", "")]
+    names: list[str] = []
+    for entry in entries:
+        entry = re.sub(r"\([^)]*\)|\[[^]]*\]", "", entry)
+        names += [" ".join(a.split()) for a in re.split(r";|,|\band\b|、|，", entry) if a.strip()]
+    return names
 
 
 # -- year and venue -----------------------------------------------------------------------------

@@ -66,6 +66,9 @@ AFFILIATION_WORDS = re.compile(
     r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
     r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
     r"qatar|states|kingdom|republic|federation|"
+    r"sciences?|engineering|physics|chemistry|biology|biochemistry|mathematics|informatics|"
+    r"computing|medicine|medical|technology|studies|economics|statistics|psychology|"
+    r"neuroscience|linguistics|humanities|"
     r"email|e-mail|equal|contribution|correspond\w*|work|done|during|internship|abstract|"
     r"keywords?|ccs|arxiv|preprint|submitted|accepted|published|received)\b",
     re.I,
@@ -75,7 +78,8 @@ PUBLISHER_WORDS = re.compile(
     r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
     r"\bverlag\b|\belsevier\b|\bspringer\b|\bwiley\b|\bieee\b|\bacm\b|\bmdpi\b|\bplos\b|"
     r"\bhindawi\b|\bbiomed\b|\bfrontiers\b|\bjournals?\b|\bproceedings\b|\bconference\b|"
-    r"\bcreative\s+commons\b|\bopen\s+access\b|\bpermission\b|\bdownloaded\b|\bdoi\b|https?://|www\.",
+    r"\bcreative\s+commons\b|\bopen\s+access\b|\bpermission\b|\bdownloaded\b|\bdoi\b|https?://|www\.|"
+    r"\bcite\s+this\b|\bread\s+online\b|\brecommendations\b|\bmetrics\b|\bsubmit\s+your\b",
     re.I,
 )
 _HONORIFICS = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|sir|dame)\.?\s+", re.I)
@@ -106,7 +110,9 @@ def _strip_marks(text: str) -> str:
     out: list[str] = []
     for index, char in enumerate(text):
         prev = text[index - 1] if index else " "
-        if char in MARKS or char in _SUPERSCRIPTS or char.isdigit():
+        if (char in MARKS or char in _SUPERSCRIPTS or char.isdigit()
+                or unicodedata.category(char) in ("So", "Sm", "Sk")):
+            # digits, stars, daggers, circles, envelopes (✉), ORCID and other symbols
             out.append(",")
         elif "GREEK" in unicodedata.name(char, "") and (
                 (prev.isascii() and prev.isalpha())
@@ -124,15 +130,17 @@ def _acronym(token: str) -> bool:
     return len(core) >= 2 and core.isalpha() and core.isupper()
 
 
-def looks_like_name(candidate: str) -> bool:
+def looks_like_name(candidate: str, capitals: bool = True) -> bool:
+    """Whether ``candidate`` reads as one person's name; ``capitals`` allows a family name
+    set in capitals after a given name in ordinary case ('Ross G. DOUGLAS')."""
     candidate = title_case_if_shouted(candidate)  # 'AMIR SHEIKHAHMADI' is judged as 'Amir Sheikhahmadi'
     tokens = candidate.split()
     if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
         return False
     if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
         return False
-    if not all(_name_token(t) for t in tokens):
-        return False
+    if not all(_name_token(t) for t in tokens) or tokens[0][:1].islower():
+        return False  # 'de la Médecine': a name starts with a given name ('Bin Peng' does)
     mixed = [t for t in tokens if any(c.islower() for c in t)]
     if mixed and _acronym(tokens[0]) and not _acronym(tokens[-1]):
         return False  # "ETH Zurich", "CSIRO Division": an organisation's acronym first
@@ -141,7 +149,7 @@ def looks_like_name(candidate: str) -> bool:
     last = tokens[-1]
     if last.endswith(".") or not last[0].isupper() or last.lower() in _PARTICLES:
         return False
-    return any(c.islower() for c in last) or (bool(mixed) and _acronym(last))
+    return any(c.islower() for c in last) or (capitals and bool(mixed) and _acronym(last))
 
 
 def _as_printed(candidate: str) -> str:
@@ -156,13 +164,19 @@ def _parts(text: str) -> list[str]:
     """One author line cut at commas, marks, 'and' and wide gaps, names cleaned of honorifics."""
     text = _IEEE_GRADE.sub(",", text)
     text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|\S+@\S+", ",", text)  # e-mails
+    # initials glued to the family name: 'Yu.A.Pusep', 'L.Fernandes' -> 'Yu.A. Pusep'
+    text = re.sub(r"(?<=[A-Z]\.)(?=[A-Z][a-z])", " ", text)
+    # affiliation letters a text layer set apart: 'Yamin Gong a,b,1 , Zhifeng Wang a,1'
+    text = re.sub(r"(?<=[^\W\d_]) ([a-z](?:\s*,\s*[a-z])*)(?=\s*(?:[,;\d]|[^\w\s]|$))",
+                  ",", text)
     text = _strip_marks(text)
     text = re.sub(r"\s+(?:and|AND|&)\s+|^\s*(?:and|AND)\s+", ",", text)
     parts = []
     for part in re.split(r"[,;]|\s{2,}|\band\b", text):
         candidate = " ".join(part.split()).strip(" .-–—:")
         candidate = _HONORIFICS.sub("", candidate)
-        if candidate:
+        # a lone lower-case letter between commas is an affiliation mark ('Pearson ,b ,')
+        if candidate and not re.fullmatch(r"[a-z]", candidate):
             parts.append(candidate)
     return parts
 
@@ -199,12 +213,28 @@ class AuthorBlock:
         self.affiliations = False
         self.phrases = 0
         self._carry = ""
+        self._editors = False
+        self._after_mark = False
 
     def add(self, line: str) -> bool:
         """Take one line; False when the block has ended (the caller stops)."""
+        after_mark, self._after_mark = self._after_mark, False
+        compact = line.replace(" ", "")
+        if (re.fullmatch(r"[\W\d_a-z]{1,8}", compact) and not compact.isalpha()) or re.fullmatch(
+                r"[a-z]{1,2}", compact):
+            self._after_mark = True  # a line of marks alone ('3', '*', '1,2'): what follows is keyed
+            return True
         if is_rule(line) or is_label(line):
             return True
         line = _IEEE_GRADE.sub(",", line)  # 'Avideh Zakhor, Member, IEEE'
+        if _EDITORS.match(line):
+            self._editors = True  # 'Academic Editors: A. Zloza' / 'and Amanda L. Marzo'
+            return True
+        if self._editors:
+            if re.match(r"^\s*(?:and\b|&|,)", line) or (
+                    split_names(line) and len(split_names(line)) == len(_parts(line))):
+                return True
+            self._editors = False
         if PUBLISHER_WORDS.search(line):
             self._carry = ""
             return True
@@ -219,13 +249,17 @@ class AuthorBlock:
                 parts[0] = joined
         self._carry = ""
         holds_affiliation = any(is_affiliation(p) for p in parts)
-        if holds_affiliation and (re.match(r"^\W*\d", line) or line.lstrip()[:1] in MARKS):
+        if holds_affiliation and (re.match(r"^\W*\d", line) or line.lstrip()[:1] in MARKS
+                                  or after_mark):
             # '38330 Montbonnot Saint-Martin, France' (an address), '§Lead Molecular Design,
             # ..., Barcelona' (an affiliation keyed by its mark): no names on this line
             parts = []
         found: list[str] = []
+        # once affiliations have begun, a line holding one gives a name before it only in
+        # ordinary case ('C. Contreras, Michigan State University'), not 'London SE5 9PJ'
+        capitals = not (holds_affiliation and self.affiliations)
         for part in parts:
-            if looks_like_name(part):
+            if looks_like_name(part, capitals):
                 found.append(part)
             elif holds_affiliation or self.affiliations:
                 break  # names come before their affiliation on a line
@@ -247,6 +281,12 @@ class AuthorBlock:
             if printed not in self.names:
                 self.names.append(printed)
         return True
+
+
+#: Lines naming editors or reviewers, who are not authors ('Academic Editors:', 'Edited by').
+_EDITORS = re.compile(r"^\s*(?:academic\s+editors?|handling\s+editors?|monitoring\s+editor|"
+                      r"editors?|edited\s+by|reviewed\s+by|communicated\s+by|guest\s+editors?)\b\s*:?",
+                      re.I)
 
 
 # -- labelled fields, bylines, signatures --------------------------------------------------------
@@ -299,6 +339,43 @@ def labelled_authors(lines: list[str]) -> list[str]:
             names.append(value)
         index += 1
     return names
+
+
+def email_blocks(lines: list[tuple[str, float, float]]) -> list[str]:
+    """Names heading a block of name / affiliation / address / e-mail lines, in reading
+    order (rows top to bottom, then left to right), for grids of authors that a text
+    layer reads column by column. ``lines`` are (text, x, y) of page 1."""
+    found: list[tuple[float, float, str]] = []
+    for index, (text, x, y) in enumerate(lines):
+        names = split_names(text)
+        if len(names) != 1 or len(_parts(text)) != 1 or PUBLISHER_WORDS.search(text):
+            continue
+        after = [t for t, _, _ in lines[index + 1:index + 6]]
+        mail = next((k for k, t in enumerate(after) if "@" in t), None)
+        if mail is not None and not any(split_names(t) and len(split_names(t)) == len(_parts(t))
+                                        and not is_affiliation(t) for t in after[:mail]):
+            found.append((-round(y / 6), x, names[0]))
+    return [name for _, _, name in sorted(found)] if len(found) >= 1 else []
+
+
+def segment_by(names: list[str], lines: list[str]) -> list[str]:
+    """A page line that runs several names together ('Zoltán Gyöngyi Hector Garcia-Molina
+    Jan Pedersen'), cut where the metadata's names ('Zoltan Gyongyi, ...') say: the
+    page's spelling, the metadata's boundaries."""
+    def key(word: str) -> str:
+        return norm(word).replace(" ", "")
+
+    wanted = [[key(t) for t in n.split()] for n in names]
+    flat = [w for n in wanted for w in n]
+    for line in lines:
+        words = line.split()
+        if len(words) == len(flat) and [key(w) for w in words] == flat:
+            out, at = [], 0
+            for name in wanted:
+                out.append(" ".join(words[at:at + len(name)]))
+                at += len(name)
+            return out
+    return []
 
 
 _BYLINE = re.compile(r"^\s*(?:by|von|par|por|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)

@@ -78,7 +78,8 @@ def _item(item: dict[str, Any], furniture: bool) -> Item:
     prov = item.get("prov") or []
     page = int(prov[0].get("page_no") or 0) if prov else 0
     layer = item.get("content_layer")
-    return Item(str(item.get("label") or ""), join_accents(" ".join(str(item.get("text") or "").split())),
+    text = str(item.get("text") or "").replace("\xad", "")
+    return Item(str(item.get("label") or ""), join_accents(" ".join(text.split())),
                 page, furniture or (layer not in (None, "body")))
 
 
@@ -92,6 +93,9 @@ class Line:
     size: float
     page: int
     marked: str = ""
+    #: Where the line starts on page 1 (PDF points, origin bottom left; 0 when not measured).
+    x: float = 0.0
+    y: float = 0.0
 
     @property
     def with_marks(self) -> str:
@@ -101,79 +105,91 @@ class Line:
 #: Stands for a superscript run in ``Line.marked``.
 MARK = "\ue000"  # private use: never in a text layer, and not whitespace
 #: Page-1 lines whose characters are measured one by one (the title block is within them).
-_MEASURED_LINES = 60
-
-
-def _superscripts(textpage: Any, start: int, end: int) -> set[int]:
-    """Indexes of the raised, smaller letters and digits of one line (its marks).
-
-    A mark is set in smaller type (loose box under 80% of the line's median height)
-    with its origin above the line's baseline; small capitals are smaller but sit on
-    the baseline, accents are not letters, so neither counts.
-    """
-    import pypdfium2.raw as raw
-
-    if abs(raw.FPDFText_GetCharAngle(textpage, start)) > 0.01:
-        return set()  # rotated text (a margin stamp): box heights are glyph widths there
-    box = raw.FS_RECTF()
-    x, y = ctypes.c_double(), ctypes.c_double()
-    chars: list[tuple[int, float, float]] = []
-    for index in range(start, end):
-        if raw.FPDFText_GetLooseCharBox(textpage, index, box) and raw.FPDFText_GetCharOrigin(
-                textpage, index, ctypes.byref(x), ctypes.byref(y)):
-            chars.append((index, float(box.top - box.bottom), float(y.value)))
-    if len(chars) < 4:
-        return set()
-    heights = sorted(h for _, h, _ in chars)
-    median = heights[len(heights) // 2]
-    if median <= 0:
-        return set()
-    base = sorted(oy for _, h, oy in chars if h >= 0.85 * median)
-    baseline = base[len(base) // 2] if base else 0.0
-    return {i for i, h, oy in chars if h < 0.8 * median and oy > baseline + 0.2 * median}
+_MEASURED_LINES = 100
 
 
 _ACCENTS = set("´`¨ˆ˜¸˛ˇ˘˝˚¯˙")
 
 
-def _accents_in_place(textpage: Any, raw_line: str, start: int) -> str:
-    """Move each spacing accent in front of the letter drawn under it: some TeX fonts
-    put it elsewhere in the text order ('Mundler, Mark Vero ¨' for 'Mündler')."""
+@dataclass(frozen=True)
+class _Glyph:
+    left: float
+    right: float
+    height: float
+    origin_y: float
+
+
+def _glyphs(textpage: Any, indexes: list[int]) -> list[_Glyph | None]:
+    """Each character's loose box and origin (None where PDFium has none)."""
     import pypdfium2.raw as raw
 
     box = raw.FS_RECTF()
-    spans: dict[int, tuple[float, float]] = {}
+    x, y = ctypes.c_double(), ctypes.c_double()
+    found: list[_Glyph | None] = []
+    for index in indexes:
+        if raw.FPDFText_GetLooseCharBox(textpage, index, box) and raw.FPDFText_GetCharOrigin(
+                textpage, index, ctypes.byref(x), ctypes.byref(y)):
+            found.append(_Glyph(float(box.left), float(box.right),
+                                float(box.top - box.bottom), float(y.value)))
+        else:
+            found.append(None)
+    return found
+
+
+def _superscripts(raw_line: str, glyphs: list[_Glyph | None]) -> set[int]:
+    """Offsets of the raised, smaller letters and digits of one line (its marks).
+
+    A mark is set in smaller type (loose box under 80% of the line's median height)
+    with its origin above the line's baseline; small capitals are smaller but sit on
+    the baseline, accents are not letters, so neither counts.
+    """
+    chars = [(o, g) for o, g in enumerate(glyphs) if g is not None]
+    if len(chars) < 4:
+        return set()
+    heights = sorted(g.height for _, g in chars)
+    median = heights[len(heights) // 2]
+    if median <= 0:
+        return set()
+    base = sorted(g.origin_y for _, g in chars if g.height >= 0.85 * median)
+    baseline = base[len(base) // 2] if base else 0.0
+    return {o for o, g in chars if raw_line[o].isalnum() and g.height < 0.8 * median
+            and g.origin_y > baseline + 0.2 * median}
+
+
+def _accent_moves(raw_line: str, glyphs: list[_Glyph | None]) -> dict[int, int]:
+    """Spacing accents the text order put away from the letter drawn under them
+    ('Mundler, Mark Vero ¨' for 'Mündler'): accent offset -> letter offset."""
+    moves: dict[int, int] = {}
     for offset, char in enumerate(raw_line):
-        if (char.isalpha() or char in _ACCENTS) and raw.FPDFText_GetLooseCharBox(
-                textpage, start + offset, box):
-            spans[offset] = (float(box.left), float(box.right))
-    chars = list(raw_line)
-    moves: list[tuple[int, int]] = []
-    for offset, char in enumerate(raw_line):
-        if char not in _ACCENTS or offset not in spans:
+        glyph = glyphs[offset]
+        if char not in _ACCENTS or glyph is None:
             continue
-        centre = sum(spans[offset]) / 2
-        under = [o for o, (left, right) in spans.items()
-                 if raw_line[o].isalpha() and left - 0.5 <= centre <= right + 0.5]
+        centre = (glyph.left + glyph.right) / 2
+        under = [o for o, g in enumerate(glyphs) if g is not None and raw_line[o].isalpha()
+                 and g.left - 0.5 <= centre <= g.right + 0.5]
         if under:
-            moves.append((offset, min(under, key=lambda o: abs(o - offset))))
-    for accent, letter in sorted(moves, reverse=True):
-        if letter in (accent - 1, accent + 1):
-            continue  # already beside its letter: join_accents composes it
-        mark = chars[accent]
+            letter = min(under, key=lambda o: abs(o - offset))
+            if letter not in (offset - 1, offset + 1):  # beside it: join_accents composes it
+                moves[offset] = letter
+    return moves
+
+
+def _measured(raw_line: str, glyphs: list[_Glyph | None]) -> str:
+    """The line with its accents beside their letters and each run of marks (with the
+    commas inside it) replaced by ``MARK``; '' when it has neither."""
+    sup = _superscripts(raw_line, glyphs)
+    moves = _accent_moves(raw_line, glyphs) if any(c in _ACCENTS for c in raw_line) else {}
+    if not sup and not moves:
+        return ""
+    chars = list(raw_line)
+    for accent, letter in sorted(moves.items(), reverse=True):
+        chars[letter] = chars[accent] + chars[letter]
         chars[accent] = ""
-        chars[letter] = mark + chars[letter]
-    return "".join(chars)
-
-
-def _marked(raw_line: str, start: int, sup: set[int]) -> str:
-    """The line with each run of marks (and the commas inside it) replaced by ``MARK``."""
     out: list[str] = []
     in_run = False
-    for offset, char in enumerate(raw_line):
-        index = start + offset
-        flagged = index in sup and char.isalnum()
-        if flagged or (in_run and char == "," and index + 1 in sup):
+    for offset, char in enumerate(chars):
+        flagged = offset in sup
+        if flagged or (in_run and char == "," and offset + 1 in sup):
             if not in_run:
                 out.append(MARK)
             in_run = True
@@ -184,7 +200,9 @@ def _marked(raw_line: str, start: int, sup: set[int]) -> str:
 
 
 def _clean(text: str) -> str:
-    return join_accents(" ".join(text.replace("\ufffe", "").replace("\x02", "").split()))
+    # U+FFFE and STX: PDFium's hyphenation marks; U+00AD: a soft hyphen ('Zhao-\xadQi')
+    return join_accents(" ".join(text.replace("\ufffe", "").replace("\x02", "")
+                                 .replace("\xad", "").split()))
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
@@ -195,7 +213,9 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
     boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
     matrix (macOS Quartz) report size 1. The first lines of page 1 are also read
     character by character (two calls each, some milliseconds) to find the raised
-    small marks that tie names to affiliations.
+    small marks that tie names to affiliations, and accents set apart from their
+    letter. PDFium counts a character outside the Basic Multilingual Plane
+    (mathematical italic marks such as 𝑎) twice, Python once: indexes are mapped.
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
@@ -209,29 +229,35 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
             try:
                 text = textpage.get_text_range()
                 box = raw.FS_RECTF()
-                start = 0
+                pdfium_index = 0  # of the current line's first character
                 for count, raw_line in enumerate(text.split("\n")):
-                    end = start + len(raw_line)
+                    indexes = []
+                    for char in raw_line:
+                        indexes.append(pdfium_index)
+                        pdfium_index += 2 if ord(char) > 0xFFFF else 1
+                    pdfium_index += 1  # the line break
                     size = 0.0
                     marked = ""
+                    x = y = 0.0
                     if number == 0:
-                        letters = [i for i in range(start, end) if text[i].isalpha()]
+                        letters = [indexes[o] for o, c in enumerate(raw_line) if c.isalpha()]
                         for index in letters[:: max(1, len(letters) // 3)][:4]:
                             if raw.FPDFText_GetLooseCharBox(textpage, index, box):
                                 size = max(size, float(box.top - box.bottom))
-                        if count < _MEASURED_LINES and end - start <= 400:
-                            if any(c in _ACCENTS for c in raw_line):
-                                raw_line = _accents_in_place(textpage, raw_line, start)
-                                end = start + len(raw_line)
-                            sup = _superscripts(textpage, start, end)
-                            if sup:
-                                marked = _clean(_marked(raw_line, start, sup))
+                        if (count < _MEASURED_LINES and 0 < len(raw_line) <= 400
+                                and abs(raw.FPDFText_GetCharAngle(textpage, indexes[0])) <= 0.01):
+                            # (rotated text, a margin stamp, has glyph widths for heights)
+                            glyphs = _glyphs(textpage, indexes)
+                            marked = _clean(_measured(raw_line, glyphs))
+                            first = next((g for g in glyphs if g is not None and g.height > 0), None)
+                            if first is not None:
+                                x, y = first.left, first.origin_y
                     clean = _clean(raw_line.replace(MARK, ""))
                     if marked:
                         clean = " ".join(marked.replace(MARK, " ").split())
                     if clean:
-                        lines.append(Line(clean, round(size, 1), number + 1, marked))
-                    start = end + 1
+                        lines.append(Line(clean, round(size, 1), number + 1,
+                                          marked if MARK in marked else "", round(x, 1), round(y, 1)))
             finally:
                 textpage.close()
                 page.close()

@@ -39,6 +39,10 @@ CITATION = [
     # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)"
     re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*[,:–-]"),
     re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
+    # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293"
+    re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+)"),
+    # "To appear in OSDI 2004", "In Proceedings of VLDB 2004"
+    re.compile(rf"\b(?:to appear in|appeared in|in proceedings of)\b[^\n]{{0,120}}?\b({_Y})\b", re.I),
     # "BMC Health Services Research 2014, 14:1"
     re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*:\s*\d+"),
     # "VOL. 7, NO. 5, OCTOBER 1997", "Volume 18, Issue 3 ... January 2007"
