@@ -280,3 +280,30 @@ def test_the_title_run_is_the_one_covering_most_of_it() -> None:
              "Intestinal Microbiota Influence Doxorubicin Responsiveness in",
              "Triple-Negative Breast Cancer", "Alaa Bawaneh 1,2 , Adam S. Wilson 1"]
     assert _after_title(lines, title) == 6
+
+
+# -- batch 3 of the tune half -------------------------------------------------------------
+
+
+def test_columns_run_together_and_e_mail_fragments() -> None:
+    assert split_names("Ruifang Ge Raymond J. Mooney") == ["Ruifang Ge", "Raymond J. Mooney"]
+    assert split_names("Sahand Negahban sahand n@eecs.berkeley.edu") == ["Sahand Negahban"]
+    assert split_names("Marti A. Hearst, Ivo H. M. van Stokkum") == ["Marti A. Hearst",
+                                                                     "Ivo H. M. van Stokkum"]
+
+
+def test_address_lines_after_an_affiliation_give_no_names() -> None:
+    assert block("Shankar Pal, Istvan Cseri, Vasili Zolotov", "Microsoft Corporation",
+                 "One Microsoft Way", "Redmond WA 98052", "USA") == [
+        "Shankar Pal", "Istvan Cseri", "Vasili Zolotov"]
+    assert block("Rebecca A. Clemons,1 Erik Kalinka,5", "1Department of Ecology, University of Michigan",
+                 "3Laboratório de História Natural, Universidade", "Estadual de Campinas, Campinas, SP 13083-862, Brazil") == [
+        "Rebecca A. Clemons", "Erik Kalinka"]
+
+
+def test_the_better_spelt_reading_of_a_name_wins() -> None:
+    from workers.identity.extract import _best_spelling
+
+    docling = ["Tomáš Hercig NTIS - New Technologies for the Information Society"]
+    assert _best_spelling(["Tomás Hercig", "Pavel Král"], docling) == ["Tomáš Hercig", "Pavel Král"]
+    assert _best_spelling(["Tomáš Hercig"], ["Tomas Hercig"]) == ["Tomáš Hercig"]  # never fewer

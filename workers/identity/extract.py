@@ -41,6 +41,7 @@ from workers.identity.names import (
     is_affiliation,
     labelled_authors,
     looks_like_name,
+    names_line,
     segment_by,
     signature,
     split_names,
@@ -322,7 +323,8 @@ def _usable_title(text: str) -> bool:
     enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
     if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
             and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
-            and not STAMP_RE.search(text) and "@" not in text and not is_label(text)
+            and not STAMP_RE.search(text) and not re.search(r"\S@\S+\.[a-z]{2,}", text)
+            and not is_label(text)
             and not PUBLISHER_WORDS.search(text)):
         return False
     # two sentences of running text are a paragraph, not a title
@@ -409,11 +411,9 @@ def _title_from_type(s: _Sources) -> str | None:
 def _title_above_authors(s: _Sources) -> str | None:
     """When no line stands out by type or layout (amsart: a title in small capitals over
     the names in small capitals), the lines above the first line of two or more names."""
-    page_one = [ln.text for ln in s.lines[:30] if ln.page == 1]
+    page_one = [ln.with_marks for ln in s.lines[:30] if ln.page == 1]
     for index, text in enumerate(page_one):
-        names = split_names(text)
-        if len(names) < 2 or len(names) != len([p for p in re.split(r",|\band\b|\bAND\b", text)
-                                                 if p.strip()]):
+        if not names_line(text):
             continue
         above: list[str] = []
         for line in reversed(page_one[:index][-3:]):
@@ -518,6 +518,12 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
                          why="the author block after the title; no second reading "
                              "(Docling's layout, the metadata, the e-mail addresses) confirms it")
         return
+    names = _authors_on_page_two(s, identity.value("title"))
+    if names:
+        identity.set("authors", names, PAGE, guess=True,
+                     why="the author block under the title set again on page 2 (page 1 is a "
+                         "summary or cover page)")
+        return
     first_page = [ln.text for ln in s.lines if ln.page == 1] or [
         i.text for i in s.items if i.page == 1]
     # Covers and forms name their author in a labelled field; essays in a byline.
@@ -531,7 +537,11 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
         return
     meta = _authors_from_metadata(s)
     if meta:
-        identity.set("authors", meta[0], meta[1], why=f"the {meta[1]}, every name printed on page 1")
+        # metadata often names the corresponding author only: one name alone is a guess
+        alone = len(meta[0]) == 1
+        identity.set("authors", meta[0], meta[1], guess=alone,
+                     why=f"the {meta[1]}, every name printed on page 1" + (
+                         "; it names one person, and may leave others out" if alone else ""))
         return
     # A short piece (an editorial, a letter) is signed at its end.
     last_page = max((i.page for i in s.items), default=0)
@@ -642,11 +652,14 @@ def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
     meta = _metadata_names(s)
     if meta and [_family_key(n) for n in meta] == [_family_key(n) for n in names]:
         return "the PDF's metadata lists the same names"
-    mails = " ".join(m.lower() for m in re.findall(r"[\w.{},|()\[\] -]+@", s.front_text(pages=1)))
-    folded = norm(mails).replace(" ", "")
-    if folded and all(_family_key(n)[:5] in folded or norm(n.split()[0])[:5] in folded
-                      for n in names):
-        return "every name matches an e-mail address"
+    # e-mail local parts, one per author ('{banko,mjc}@cs...', 'fay@google.com, jeff@...')
+    locals_ = [norm(p).replace(" ", "") for chunk in re.findall(r"[\w.{},|()\[\] -]+(?=@)",
+                                                                 s.front_text(pages=1))
+               for p in re.split(r"[,|]", chunk.strip("{}()[] ")) if p.strip()]
+    if len(locals_) == len(names) and all(
+            any(_family_key(n)[:4] in local or norm(n.split()[0])[:4] in local for local in locals_)
+            for n in names):
+        return "every name matches one of as many e-mail addresses"
     return ""
 
 
@@ -664,7 +677,8 @@ def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str]
     from_lines = _names_after_title(lines, title) if lines else []
     from_items = _names_after_title(items, title)
     if from_lines:
-        return from_lines, _confirmation(from_lines, from_items, s)
+        return (_best_spelling(from_lines, items[:12]),
+                _confirmation(from_lines, from_items, s))
     if from_items:
         return from_items, _confirmation(from_items, [], s)
     # Names run together on one line ('Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen'):
@@ -680,6 +694,34 @@ def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str]
     if grid:
         return grid, _confirmation(grid, [], s)
     return None
+
+
+def _best_spelling(names: list[str], texts: list[str]) -> list[str]:
+    """Each name as the reading with more accents spells it: a text layer may lose a
+    caron Docling keeps ('Tomás' / 'Tomáš'), never the other way round. ``texts`` are
+    the other reading's (Docling's items after the title)."""
+    def accents(name: str) -> int:
+        return sum(1 for c in name if not c.isascii() and c.isalpha())
+
+    words = [w.strip(",;*†‡") for text in texts for w in text.split()]
+    out = []
+    for name in names:
+        size, key, best = len(name.split()), norm(name), name
+        for start in range(len(words) - size + 1):
+            window = " ".join(words[start:start + size])
+            if norm(window) == key and accents(window) > accents(best):
+                best = window
+        out.append(best)
+    return out
+
+
+def _authors_on_page_two(s: _Sources, title: str | None) -> list[str]:
+    """A summary or cover page first (Cell Press, some repositories): the title is set
+    again on page 2, over the full author list."""
+    lines = [ln.text for ln in s.lines if ln.page == 2]
+    if not title or not lines or not _after_title(lines, title):
+        return []
+    return _names_after_title(lines, title)
 
 
 def _metadata_names(s: _Sources) -> list[str]:
@@ -770,6 +812,7 @@ def _year(identity: Identity, s: _Sources, stamp_year: int | None) -> None:
                      why="no year is printed; the arXiv id's first digits give the year it was posted")
     else:
         created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
+        # (a guess: the page only has to mention that year, a citation will do)
         if created and re.search(rf"\b{created.group(1)}\b", page):
             identity.set("year", int(created.group(1)), PDF_INFO, guess=True,
                          why="no year is printed as a date; the PDF was made that year and the "

@@ -65,7 +65,7 @@ AFFILIATION_WORDS = re.compile(
     r"poland|russia|austria|belgium|ireland|israel|egypt|iran|pakistan|bangladesh|singapore|"
     r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
     r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
-    r"qatar|states|kingdom|republic|federation|"
+    r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|"
     r"sciences?|engineering|physics|chemistry|biology|biochemistry|mathematics|informatics|"
     r"computing|medicine|medical|technology|studies|economics|statistics|psychology|"
     r"neuroscience|linguistics|humanities|"
@@ -163,7 +163,9 @@ def _as_printed(candidate: str) -> str:
 def _parts(text: str) -> list[str]:
     """One author line cut at commas, marks, 'and' and wide gaps, names cleaned of honorifics."""
     text = _IEEE_GRADE.sub(",", text)
-    text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|\S+@\S+", ",", text)  # e-mails
+    # e-mails, with a fragment of their local part set apart ('sahand n@eecs.berkeley.edu')
+    text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|(?:\b[a-z][\w.-]*\s)?\S+@\S+", ",",
+                  text)
     # initials glued to the family name: 'Yu.A.Pusep', 'L.Fernandes' -> 'Yu.A. Pusep'
     text = re.sub(r"(?<=[A-Z]\.)(?=[A-Z][a-z])", " ", text)
     # affiliation letters a text layer set apart: 'Yamin Gong a,b,1 , Zhifeng Wang a,1'
@@ -177,8 +179,26 @@ def _parts(text: str) -> list[str]:
         candidate = _HONORIFICS.sub("", candidate)
         # a lone lower-case letter between commas is an affiliation mark ('Pearson ,b ,')
         if candidate and not re.fullmatch(r"[a-z]", candidate):
-            parts.append(candidate)
+            parts += _split_at_initial(candidate) if len(candidate.split()) >= 4 else [candidate]
     return parts
+
+
+def names_line(text: str) -> bool:
+    """A line of two or more names and nothing else (marks and conjunctions aside)."""
+    parts = _parts(text)
+    return len(parts) >= 2 and all(looks_like_name(p) for p in parts)
+
+
+def _split_at_initial(part: str) -> list[str]:
+    """'Ruifang Ge Raymond J. Mooney' -> two names: an initial three or more words in
+    starts a second name one word before it (columns a text layer ran together)."""
+    tokens = part.split()
+    for index in range(3, len(tokens) - 1):
+        if re.fullmatch(r"(?:[A-Z]\.)+", tokens[index]):
+            first, second = " ".join(tokens[:index - 1]), " ".join(tokens[index - 1:])
+            if looks_like_name(first) and looks_like_name(second):
+                return [first, second]
+    return [part]
 
 
 def split_names(text: str) -> list[str]:
@@ -238,6 +258,11 @@ class AuthorBlock:
         if PUBLISHER_WORDS.search(line):
             self._carry = ""
             return True
+        head = _parts(line)[:2]
+        if (self.affiliations and re.search(r"(?<![\w.])\d{3,}(?![\w.])", line)
+                and not (len(head) == 2 and looks_like_name(head[0], capitals=False)
+                         and is_affiliation(head[1]))):
+            return True  # 'Redmond WA 98052': an address line of the affiliation above
         if _phrase(line):
             self.phrases += 1
             # two lines of phrases before any name: an outline or a table of contents
@@ -257,7 +282,7 @@ class AuthorBlock:
         found: list[str] = []
         # once affiliations have begun, a line holding one gives a name before it only in
         # ordinary case ('C. Contreras, Michigan State University'), not 'London SE5 9PJ'
-        capitals = not (holds_affiliation and self.affiliations)
+        capitals = not self.affiliations
         for part in parts:
             if looks_like_name(part, capitals):
                 found.append(part)

@@ -78,7 +78,7 @@ def _item(item: dict[str, Any], furniture: bool) -> Item:
     prov = item.get("prov") or []
     page = int(prov[0].get("page_no") or 0) if prov else 0
     layer = item.get("content_layer")
-    text = str(item.get("text") or "").replace("\xad", "")
+    text = _plain_hyphens(str(item.get("text") or ""))
     return Item(str(item.get("label") or ""), join_accents(" ".join(text.split())),
                 page, furniture or (layer not in (None, "body")))
 
@@ -169,7 +169,7 @@ def _accent_moves(raw_line: str, glyphs: list[_Glyph | None]) -> dict[int, int]:
                  and g.left - 0.5 <= centre <= g.right + 0.5]
         if under:
             letter = min(under, key=lambda o: abs(o - offset))
-            if letter not in (offset - 1, offset + 1):  # beside it: join_accents composes it
+            if letter != offset + 1:  # not already in front of its letter ('Toma´s': the a's)
                 moves[offset] = letter
     return moves
 
@@ -199,10 +199,16 @@ def _measured(raw_line: str, glyphs: list[_Glyph | None]) -> str:
     return "".join(out)
 
 
+def _plain_hyphens(text: str) -> str:
+    """Soft hyphens out ('Zhao-\xadQi'), non-breaking and Unicode hyphens made plain
+    ('Lindorff\u2011Larsen')."""
+    return text.replace("\xad", "").replace("\u2011", "-").replace("\u2010", "-")
+
+
 def _clean(text: str) -> str:
     # U+FFFE and STX: PDFium's hyphenation marks; U+00AD: a soft hyphen ('Zhao-\xadQi')
-    return join_accents(" ".join(text.replace("\ufffe", "").replace("\x02", "")
-                                 .replace("\xad", "").split()))
+    return join_accents(" ".join(_plain_hyphens(text).replace("\ufffe", "").replace("\x02", "")
+                                 .split()))
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
