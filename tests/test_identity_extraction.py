@@ -205,3 +205,85 @@ def test_papers_indexed_before_identities_get_one_in_the_background(
     library.correct(pid, {"year": 2021})
     library.save_identity(pid, read(pdf))
     assert library.get(pid).year == 2021
+
+
+# -- pages the gold set's tune half showed, rebuilt in miniature -------------------------------
+
+
+def test_raised_letters_tie_names_to_affiliations(read, tmp_path: Path) -> None:
+    """'Jane Doe^a' with the affiliations on the next lines: the marks are not letters of
+    the names, and no fragment of an affiliation becomes an author."""
+    pdf = make_pdf(tmp_path / "paper.pdf", [[
+        TITLE, "Jane Doe^{a}, John Q. Smith^{b,*} and Ana Pérez^{a}",
+        "^{a}Institute of Glaciology, University of Innsbruck, Innrain 52, Innsbruck, Austria",
+        "^{b}Alpine Research Station, Obergurgl, Austria",
+        "^{*}Corresponding author: jane.doe@uibk.ac.at", "", "Abstract",
+        ABSTRACT[:90], ABSTRACT[90:], *BODY]], heading_size=18, info={})
+    found = read(pdf)
+    assert found.value("authors") == AUTHORS
+    assert found.value("title") == TITLE
+
+
+def test_labels_and_running_heads_are_not_titles_and_the_printed_year_wins(
+    read, tmp_path: Path
+) -> None:
+    pdf = make_pdf(tmp_path / "paper.pdf", [[
+        "Journal of Glaciology (2019), 45:3, 12-20", "R E S E A R C H   A R T I C L E", TITLE,
+        AUTHORS_LINE, "University of Innsbruck, Austria", "", "Abstract", ABSTRACT[:90],
+        ABSTRACT[90:], *BODY]], line_sizes={1: 16, 2: 18},
+        info={"CreationDate": "D:20230105120000", "Title": "ms-final.docx"})
+    found = read(pdf)
+    assert found.value("title") == TITLE
+    assert found.value("authors") == AUTHORS
+    # the PDF was made in 2023 and the page mentions 2019 only in its running head
+    assert found.value("year") == 2019 and not found.fields["year"].guess
+    assert "citation line" in found.fields["year"].why
+
+
+def test_a_short_piece_is_signed_at_its_end_and_the_publisher_is_no_author(
+    read, tmp_path: Path
+) -> None:
+    pdf = make_pdf(tmp_path / "editorial.pdf", [[
+        "EDITORIAL", "Why Glaciers Matter to Everyone", "© 2021 Elsevier Ltd. All rights reserved.",
+        "", "The retreat of alpine glaciers is one of the clearest signs of a warming climate,",
+        "and the readers of this journal have documented it in valley after valley since 1850.",
+        "This issue collects the measurements of ten years and asks what they mean for the",
+        "villages and rivers below the ice, which depend on its meltwater every summer.",
+        "", "Jane Doe", "Editor-in-Chief", "University of Innsbruck, Austria"]],
+        line_sizes={0: 12, 1: 18}, info={"Author": "Elsevier Ltd"})
+    found = read(pdf)
+    assert found.value("title") == "Why Glaciers Matter to Everyone"
+    assert found.value("authors") == ["Jane Doe"]
+    assert found.fields["authors"].guess and "signature" in found.fields["authors"].why
+    assert found.value("year") == 2021
+
+
+def test_the_info_author_is_used_when_the_page_prints_it(read, tmp_path: Path) -> None:
+    if not UNICODE_FONT.exists():
+        skip_or_fail("DejaVu Sans is not installed (Debian: fonts-dejavu-core)")
+    from tests.helpers.pdfgen import add_info
+
+    lines = ["Надёжность языковых моделей в горных долинах", "Аннотация",
+             "мы измеряем отступание ледников в трёх долинах с помощью радара и сравниваем",
+             "толщину льда между ними за последние десять лет наблюдений в горах",
+             "Иван Петров"]
+    printed = add_info(make_unicode_pdf(tmp_path / "printed.pdf", [lines]), {"Author": "Иван Петров"})
+    found = read(printed)
+    assert found.value("authors") == ["Иван Петров"]
+    assert found.fields["authors"].source == PDF_INFO
+    # an author the page does not print is not taken, whatever the script
+    absent = add_info(make_unicode_pdf(tmp_path / "absent.pdf", [lines[:-1]]),
+                      {"Author": "Пётр Сидоров"})
+    assert read(absent).value("authors") is None
+
+
+def test_an_info_author_in_a_script_without_capitals() -> None:
+    """Names without capitals (Han) are compared as printed; the page must show them."""
+    from workers.identity.extract import _authors_from_metadata, _Sources
+    from workers.identity.sources import Item
+
+    page = [Item("text", "北京大学 硕士研究生学位论文", 1, False), Item("text", "姓 名： 王宇晨", 1, False)]
+    assert _authors_from_metadata(_Sources(page, [], {"Author": "王宇晨"}, {}, "t.pdf")) == (
+        ["王宇晨"], PDF_INFO)
+    assert _authors_from_metadata(_Sources(page, [], {"Author": "李四"}, {}, "t.pdf")) is None
+    assert _authors_from_metadata(_Sources(page, [], {"Author": "北京大学"}, {}, "t.pdf")) is None

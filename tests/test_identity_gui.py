@@ -204,3 +204,42 @@ def test_search_panel_sends_author_and_year_filters(hub) -> None:  # type: ignor
     panel.year_filter.setText("recently")
     filters = panel.request()["filters"]
     assert filters["year_from"] is None and "d93025" in panel.year_filter.styleSheet()
+
+
+def test_guesses_are_drawn_lighter_and_the_details_say_why(
+    qtbot, hub, data_dir: DataDir, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from app.models.paper_model import GUESS_NOTE, guess_colour
+
+    lib = Library(data_dir)
+    pid = add_papers(lib, tmp_path / "pdfs", 1)[0]
+    found = Identity()
+    found.set("title", "Zebra Stripes and Heat: A Field Study", PAGE,
+              why="Docling's title heading and the largest type on page 1 agree")
+    found.set("authors", ["Amos Zuckerman"], PAGE, guess=True,
+              why="a signature at the end of a short piece, beside a role or affiliation")
+    found.set("year", 2021, PAGE, why="the citation line: Zebra Studies (2021) 4, 1-9")
+    complete(lib, pid, found)
+    qtbot.waitUntil(lambda: hub.model.paper(pid) is not None
+                    and hub.model.paper(pid).guesses == frozenset({"authors"}))
+    model = hub.model
+    row = next(r for r, p in enumerate(model.papers()) if p.id == pid)
+    foreground = Qt.ItemDataRole.ForegroundRole
+    assert model.index(row, Column.AUTHORS).data(foreground) == guess_colour()
+    assert model.index(row, Column.TITLE).data(foreground) is None
+    assert model.index(row, Column.YEAR).data(foreground) is None
+    assert GUESS_NOTE in model.index(row, Column.AUTHORS).data(Qt.ItemDataRole.ToolTipRole)
+
+    select(hub, pid)
+    details = hub.window.details
+    qtbot.waitUntil(lambda: details.shown_identity is not None)
+    text = details.toPlainText()
+    assert "Why a guess: a signature at the end of a short piece" in text
+    assert "the citation line: Zebra Studies (2021)" in text  # certain fields say why too
+
+    # A correction is never a guess: the cell goes back to the ordinary style.
+    lib.correct(pid, {"authors": ["Amos Zuckerman", "Bea Yates"]})
+    qtbot.waitUntil(lambda: hub.model.paper(pid).guesses == frozenset())
+    row = next(r for r, p in enumerate(model.papers()) if p.id == pid)
+    assert model.index(row, Column.AUTHORS).data(foreground) is None
+    lib.close()

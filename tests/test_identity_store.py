@@ -215,3 +215,23 @@ def test_identity_is_plain_data_for_remote_workers() -> None:
     found = identity(**S2ORC, arxiv="1911.02782v3")
     assert pickle.loads(pickle.dumps(found)) == found
     assert Identity.from_dict(json.loads(json.dumps(found.to_dict()))) == found
+
+
+def test_guesses_and_their_reasons_are_kept_and_a_correction_is_no_guess(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    lib = Library(data_dir)
+    pid = add_papers(lib, tmp_path, 1)[0]
+    found = Identity()
+    found.set("title", "Zebra Stripes and Heat", PAGE, guess=True, why="only Docling's heading")
+    found.set("year", 2021, PAGE, guess=True, why="only the received date is printed")
+    found.set("authors", ["Amos Zuckerman"], PAGE, why="the author block; Docling agrees")
+    complete(lib, pid, found)
+    assert lib.get(pid).guesses == frozenset({"title", "year"})
+    stored = lib.identity(pid).extracted
+    assert stored.fields["year"].why == "only the received date is printed"
+    assert stored.fields["authors"].why.startswith("the author block")
+    lib.correct(pid, {"year": 2020})
+    assert lib.get(pid).guesses == frozenset({"title"})
+    lib.correct(pid, {}, revert=["year"])
+    assert lib.get(pid).guesses == frozenset({"title", "year"})

@@ -233,6 +233,14 @@ def check_m006(library: Library, old: OldLibrary) -> None:
     assert waiting == set(old.ids("completed")) != set()
 
 
+def check_m007(library: Library, old: OldLibrary) -> None:
+    """Old papers have no identity, so none of their fields is a guess (yet)."""
+    db = raw_db(library)
+    assert db.execute("SELECT identity_guesses FROM papers ORDER BY id").fetchall() == [
+        (None,) for _ in old.papers]
+    assert all(p.guesses == frozenset() for p in library.papers())
+
+
 #: Every migration after the first, with the check of what it brings to an old library.
 BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m002_watched_folders": check_m002,
@@ -240,6 +248,7 @@ BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m004_reliability": check_m004,
     "m005_quick_pass": check_m005,
     "m006_identity": check_m006,
+    "m007_identity_guesses": check_m007,
 }
 
 

@@ -266,6 +266,28 @@ class PaperRow:
     progress: tuple[str, int, int] | None
     #: The Time cell grows while the paper is processing: computed when asked.
     live: bool
+    #: Columns whose value is a guess of the identity extraction (drawn lighter).
+    guessed: frozenset[int] = frozenset()
+
+
+#: Table columns that show an identity field, and the field.
+_GUESSABLE = {Column.TITLE: "title", Column.AUTHORS: "authors", Column.YEAR: "year"}
+#: What a guessed cell's tooltip adds.
+GUESS_NOTE = "A guess: the paper did not confirm it. The details pane says why."
+
+
+def guess_colour() -> QColor:
+    """The lighter text of guessed values: the palette's placeholder colour (it suits
+    light and dark themes), read once."""
+    global _guess_colour
+    if _guess_colour is None:
+        from PySide6.QtGui import QGuiApplication, QPalette
+
+        _guess_colour = QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+    return _guess_colour
+
+
+_guess_colour: QColor | None = None
 
 
 def paper_row(paper: Paper) -> PaperRow:
@@ -284,12 +306,14 @@ def paper_row(paper: Paper) -> PaperRow:
         (paper.stage.value or "starting", paper.pages_done, paper.pages_total)
         if processing else None,
         processing,
+        frozenset(int(column) for column, name in _GUESSABLE.items() if name in paper.guesses),
     )
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _SORT = int(SortRole)
 _PAPER = int(PaperRole)
@@ -377,18 +401,27 @@ class PaperModel(QAbstractTableModel):
         if role == _PROGRESS:
             return item.progress if column == Column.PROGRESS else None
         if role == _TOOLTIP:
-            if item.tooltip is not None:
-                return item.tooltip
-            if column == _TITLE and item.title_tooltip is not None:
-                return item.title_tooltip
-            if column == _AUTHORS and item.paper.authors:
-                return "\n".join(item.paper.authors)
-            return item.paper.path if column in (Column.TITLE, Column.PATH) else None
+            tip = self._tooltip(item, column)
+            if column in item.guessed:
+                return f"{tip}\n\n{GUESS_NOTE}" if tip else GUESS_NOTE
+            return tip
+        if role == _FOREGROUND:
+            return guess_colour() if column in item.guessed else None
         if role == _DECORATION:
             return status_icon(item.paper.status) if column == Column.STATUS else None
         if role == _ALIGNMENT and column in (Column.CHUNKS, Column.ELAPSED, Column.YEAR):
             return _RIGHT
         return None
+
+    @staticmethod
+    def _tooltip(item: PaperRow, column: int) -> str | None:
+        if item.tooltip is not None:
+            return item.tooltip
+        if column == _TITLE and item.title_tooltip is not None:
+            return item.title_tooltip
+        if column == _AUTHORS and item.paper.authors:
+            return "\n".join(item.paper.authors)
+        return item.paper.path if column in (Column.TITLE, Column.PATH) else None
 
     # -- mirror ----------------------------------------------------------------
 

@@ -46,15 +46,21 @@ def identity_html(p: Paper, identity: PaperIdentity | None, versions: list[Paper
         if name == "abstract":
             continue
         found = effective.fields.get(name)
+        why = ""
         if found is None:
             value, source = "—", "not found"
         else:
             value = "; ".join(found.value) if isinstance(found.value, list) else str(found.value)
             source = found.source + (", a guess" if found.guess else "")
+            # Why: what the page showed, or what was missing, so a guess can be judged.
+            why = found.why
         colour = "#188038" if found is not None and found.source == USER else "#5f6368"
+        value_style = " style='color:#80868b'" if found is not None and found.guess else ""
+        why_html = (f"<br><span style='color:#80868b'>{'Why a guess: ' if found and found.guess else ''}"
+                    f"{html.escape(why)}</span>" if why else "")
         rows.append(
-            f"<tr><td><b>{html.escape(LABELS[name])}</b></td><td>{html.escape(value)}</td>"
-            f"<td style='color:{colour}'>{html.escape(source)}</td></tr>")
+            f"<tr><td><b>{html.escape(LABELS[name])}</b></td><td{value_style}>{html.escape(value)}</td>"
+            f"<td style='color:{colour}'>{html.escape(source)}{why_html}</td></tr>")
     abstract = effective.value("abstract")
     abstract_html = (f"<p><b>Abstract</b> <span style='color:#5f6368'>"
                      f"({html.escape(effective.fields['abstract'].source)})</span><br>"

@@ -20,10 +20,26 @@ def _text_string(text: str) -> str:
     return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
 
+def _line_ops(line: str, size: float = 11) -> list[str]:
+    """One line's text operators; ``^{...}`` is set raised and smaller, as affiliation
+    marks are ("Jane Doe^{a}" prints a superscript a)."""
+    import re
+
+    ops: list[str] = []
+    for plain, sup in re.findall(r"([^^]*)(?:\^\{([^}]*)\})?", line):
+        if plain:
+            ops.append(f"({_escape(plain)}) Tj")
+        if sup:
+            ops += [f"/F1 {size * 0.6:g} Tf", f"{size * 0.4:g} Ts", f"({_escape(sup)}) Tj",
+                    f"/F1 {size:g} Tf", "0 Ts"]
+    return ops + ["T*"]
+
+
 def make_pdf(
     path: Path, pages: list[list[str]], title: str | None = None, salt: str = "", *,
     info: dict[str, str] | None = None, xmp: str | None = None, margin: str | None = None,
     heading_size: float | None = None, compress_xmp: bool = False,
+    line_sizes: dict[int, float] | None = None,
 ) -> Path:
     """One page per list of lines; ``salt`` changes the bytes (and hash) but not the text.
 
@@ -31,8 +47,10 @@ def make_pdf(
     writes none at all); ``xmp`` adds a catalog /Metadata stream (FlateDecode when
     ``compress_xmp``); ``margin`` prints a vertical line in the left margin of
     page 1, as arXiv stamps its PDFs; ``heading_size`` sets page 1's first line
-    in larger type, as a title is typeset. Text is Helvetica (WinAnsi: Latin-1
+    in larger type, as a title is typeset (``line_sizes`` sets any of page 1's lines,
+    by index, in the given size). Text is Helvetica (WinAnsi: Latin-1
     letters such as ü or é work, Greek and CJK do not; see :func:`make_unicode_pdf`).
+    ``^{...}`` in a line is set as a superscript (raised, smaller).
     """
     objects: list[bytes] = []
     n_pages = len(pages)
@@ -51,12 +69,15 @@ def make_pdf(
             f" /Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
         )
         ops = ["BT", "/F1 11 Tf", "14 TL", "72 720 Td"]
+        sizes = dict(line_sizes or {}) if i == 0 else {}
+        if i == 0 and heading_size:
+            sizes.setdefault(0, heading_size)
         for n, line in enumerate(lines):
-            if n == 0 and i == 0 and heading_size:
-                ops += [f"/F1 {heading_size:g} Tf", f"{heading_size * 1.3:g} TL",
-                        f"({_escape(line)}) Tj T*", "/F1 11 Tf", "14 TL"]
+            if n in sizes:
+                ops += [f"/F1 {sizes[n]:g} Tf", f"{sizes[n] * 1.3:g} TL", *_line_ops(line, sizes[n]),
+                        "/F1 11 Tf", "14 TL"]
                 continue
-            ops.append(f"({_escape(line)}) Tj T*")
+            ops += _line_ops(line)
         ops.append("ET")
         if margin and i == 0:  # rotated 90 degrees, read bottom to top, like arXiv's stamp
             ops += ["BT", "/F1 16 Tf", "0 1 -1 0 36 220 Tm", f"({_escape(margin)}) Tj", "ET"]
@@ -154,4 +175,23 @@ def make_unicode_pdf(
     pdf.save(str(path))
     raw.FPDFFont_Close(handle)
     pdf.close()
+    return path
+
+
+def add_info(path: Path, info: dict[str, str]) -> Path:
+    """Give a PDF an Info dictionary by an incremental update (PDFium, which writes the
+    Unicode PDFs, writes none): a new object and a trailer pointing back at the old one."""
+    import re
+
+    data = path.read_bytes()
+    startxref = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size\s+(\d+)", data)[-1])
+    root = re.findall(rb"/Root\s+(\d+\s+\d+\s+R)", data)[-1].decode()
+    body = "<< " + " ".join(f"/{k} {_text_string(v)}" for k, v in info.items()) + " >>"
+    offset = len(data) + (0 if data.endswith(b"\n") else 1)
+    update = (b"" if data.endswith(b"\n") else b"\n") + f"{size} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(data) + len(update)
+    update += (f"xref\n{size} 1\n{offset:010d} 00000 n \ntrailer\n<< /Size {size + 1} /Root {root}"
+               f" /Info {size} 0 R /Prev {startxref} >>\nstartxref\n{xref}\n%%EOF\n").encode()
+    path.write_bytes(data + update)
     return path

@@ -33,8 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.names import (
+    PUBLISHER_WORDS,
+    AuthorBlock,
+    byline,
     confirmed_by,
+    email_blocks,
+    is_affiliation,
+    labelled_authors,
     looks_like_name,
+    names_line,
+    segment_by,
+    signature,
     split_names,
     title_case_if_shouted,
 )
@@ -48,6 +57,7 @@ from workers.identity.record import (
     Identity,
     arxiv_base,
     clean_doi,
+    family_name,
     norm,
 )
 from workers.identity.sources import (
@@ -59,6 +69,17 @@ from workers.identity.sources import (
     xmp_fields,
     xmp_packet,
 )
+from workers.identity.text import (
+    drop_numbers,
+    is_label,
+    is_rule,
+    join_cjk,
+    numbered_lines,
+    strip_label_prefix,
+    strip_line_number,
+    uncased_script,
+)
+from workers.identity.years import printed_year
 
 # -- identifiers ---------------------------------------------------------------------------
 
@@ -68,6 +89,10 @@ STAMP_RE = re.compile(
     r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
     r"\[[A-Za-z\-.]+\]\s+(\d{1,2})\s+([A-Z][a-z]{2})\s+(\d{4})"
 )
+#: The stamp of arXiv's old scheme, rotated in the margin: "hep-ph/9412269 09 Dec 94".
+OLD_STAMP_RE = re.compile(
+    r"(?<![\w/])([a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7})(v\d+)?\s+(\d{1,2})\s+"
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{2}|\d{4})\b")
 NEW_ARXIV_RE = re.compile(r"(?<![\d.])(\d{2})(\d{2})\.(\d{4,5})(v\d+)?(?![\d])")
 FILE_ARXIV_RE = re.compile(r"^(?:arxiv[_\-. ]?)?(\d{4}\.\d{4,5})(v\d+)?$", re.I)
 FILE_ACL_RE = re.compile(r"^(\d{4})\.([a-z\d]+)-([a-z\d]+)\.(\d+)$")
@@ -75,7 +100,8 @@ REFERENCES_RE = re.compile(
     r"^\s*(?:[\dIVX]+\.?\s*)?(references|bibliography|works cited|literature cited|"
     r"reference list|literatur|références)\s*:?\s*$", re.I,
 )
-ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung)\s*[.:—–-]?\s*", re.I)
+ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung|resumo|resumen|riassunto|"
+                         r"abstrakt|аннотация|摘\s*要|要\s*旨|초\s*록)\s*[.:—–-]?\s*", re.I)
 NUMBERED_HEADING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+\S")
 # -- the extraction ------------------------------------------------------------------------------
 
@@ -136,6 +162,7 @@ def extract_identity(
             xmp = xmp_fields(packet) if packet else {}
         except OSError:
             xmp = {}
+    items, lines = _without_line_numbers(items, lines)
     sources = _Sources(items, lines, info, xmp, file_name or (pdf.name if pdf else ""))
     identity = Identity()
     stamp_year = _identifiers(identity, sources)
@@ -149,6 +176,21 @@ def extract_identity(
     return identity
 
 
+def _without_line_numbers(items: list[Item], lines: list[Line]) -> tuple[list[Item], list[Line]]:
+    """Margin line numbers (bioRxiv, submissions) taken out of page 1's lines and items."""
+    first = [ln.text for ln in lines if ln.page == 1]
+    if not numbered_lines(first):
+        return items, lines
+    numbers = set(range(1, 200))
+    cleaned = [Line(strip_line_number(ln.text), ln.size, ln.page,
+                    strip_line_number(ln.marked) if ln.marked else "")
+               if ln.page == 1 else ln for ln in lines]
+    cleaned = [ln for ln in cleaned if ln.text and not ln.text.isdigit()]
+    cleaned_items = [Item(i.label, drop_numbers(i.text, numbers), i.page, i.furniture)
+                     if i.page == 1 else i for i in items]
+    return [i for i in cleaned_items if i.text], cleaned
+
+
 # -- identifiers ---------------------------------------------------------------------------------
 
 def _identifiers(identity: Identity, s: _Sources) -> int | None:
@@ -157,8 +199,11 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
     stamp = STAMP_RE.search(s.front_text(pages=1)) or STAMP_RE.search(front)
     stem = Path(s.file_name).stem
     from_name = FILE_ARXIV_RE.match(stem)
+    old = None if stamp else OLD_STAMP_RE.search(s.front_text(pages=1))
     if stamp:
         identity.set("arxiv", stamp.group(1) + (stamp.group(2) or ""), STAMP)
+    elif old:
+        identity.set("arxiv", old.group(1) + (old.group(2) or ""), STAMP)
     elif from_name:
         arxiv_id = from_name.group(1) + (from_name.group(2) or "")
         # An arXiv download keeps its name; confirmed when the id is printed up front.
@@ -176,15 +221,27 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
         if acl and int(acl.group(1)) >= 2016:
             # The ACL Anthology's file names are its ids, and its DOIs are 10.18653/v1/<id>.
             identity.set("doi", f"10.18653/v1/{stem}", FILE_NAME, guess=True)
-    return int(stamp.group(5)) if stamp else None
+    if stamp:
+        return int(stamp.group(5))
+    if old:
+        year = int(old.group(5))
+        return year if year > 999 else (1900 + year if year >= 91 else 2000 + year)
+    return None
 
 
 def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
     references = "\n".join(i.text for i in _reference_items(s.items))
     cited = {d.lower() for d in (clean_doi(m) for m in DOI_RE.findall(references)) if d}
-    counts: dict[str, int] = {}
     first_page = s.front_text(pages=1)
+    # A DOI page 1 labels as a DOI ('doi:', 'doi.org/', '/doi/' in a link) outside the
+    # references is the paper's own even when the back matter repeats it ("Access the
+    # most recent version at doi: ..."): one such label, not two, to stay unambiguous.
+    labelled_own = {d.lower() for d in (clean_doi(m) for m in re.findall(
+        r"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)(10\.\d{4,9}/[^\s\"<>{}]+)", first_page, re.I)) if d}
+    if len(labelled_own) == 1:
+        cited -= labelled_own
+    counts: dict[str, int] = {}
     for text, weight in ((first_page, 2), (front, 1)):
         for raw in DOI_RE.findall(text):
             doi = clean_doi(raw)
@@ -257,28 +314,47 @@ def _acm_reference(s: _Sources) -> dict[str, Any] | None:
 
 _NOT_TITLES = re.compile(
     r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
-    r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*)$", re.I)
+    r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*|"
+    r"(?:cite this|citation|to cite this article|how to cite)\b.*)$", re.I)
 
 
 def _usable_title(text: str) -> bool:
     words = text.split()
-    return (2 <= len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
-            and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 8
-            and not STAMP_RE.search(text) and "@" not in text)
+    enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
+    if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
+            and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
+            and not STAMP_RE.search(text) and not re.search(r"\S@\S+\.[a-z]{2,}", text)
+            and not is_label(text)
+            and not PUBLISHER_WORDS.search(text)):
+        return False
+    # two sentences of running text are a paragraph, not a title
+    if len(words) >= 20 and re.search(r"[a-z]{2}\. [A-Z]", text):
+        return False
+    # a citation line or running head ('J. Chem. Theory Comput. 2022, 18, 4077') is no title
+    year = printed_year([text])
+    return year is None or year.kind != "citation line"
+
+
+def _clean_title(text: str) -> str:
+    return join_cjk(strip_label_prefix(" ".join(text.split())))
 
 
 def _title_from_items(s: _Sources) -> str | None:
     page_one = [i for i in s.items if i.page == 1 and not i.furniture]
     for item in page_one:
-        if item.label == "title" and _usable_title(item.text):
-            return item.text
+        if item.label == "title" and _usable_title(_clean_title(item.text)):
+            return _clean_title(item.text)
     # Layout models without a title class (the balanced tier's) label it a section header;
-    # the title is then the first header on page 1 that reads like one.
-    for item in page_one[:6]:
+    # the title is then the first header on page 1 that reads like one (labels such as
+    # "Research Article" or "CHAPTER 5" are skipped, not taken).
+    for item in page_one[:8]:
+        text = _clean_title(item.text)
         if item.label == "section_header":
-            if _usable_title(item.text) and not split_names(item.text):
-                return item.text
-            if not _usable_title(item.text) and len(item.text) > 1:
+            if is_label(item.text):
+                continue
+            if _usable_title(text) and not split_names(text):
+                return text
+            if not _usable_title(text) and len(text) > 1:
                 continue
         elif item.label in ("text", "paragraph") and len(item.text) > 200:
             break
@@ -301,10 +377,11 @@ def _title_from_page_header(s: _Sources) -> str | None:
 
 
 def _title_from_type(s: _Sources) -> str | None:
-    """The lines set in the largest type in the first part of page 1."""
+    """The lines set in the largest type in the first part of page 1 (labels in the
+    same type, such as 'Research Article' above the title, left out)."""
     page_one = [ln for ln in s.lines[:40] if ln.page == 1 and ln.size > 0]
     usable = [ln for ln in page_one if sum(c.isalpha() for c in ln.text) >= 3
-              and not STAMP_RE.search(ln.text)]
+              and not STAMP_RE.search(ln.text) and not is_label(ln.text)]
     if not usable:
         return None
     biggest = max(ln.size for ln in usable)
@@ -312,58 +389,114 @@ def _title_from_type(s: _Sources) -> str | None:
     if biggest < body * 1.15:  # nothing stands out: no typeset title
         return None
     block: list[str] = []
-    for ln in usable:
+    pending = ""
+    for ln in [ln for ln in s.lines[:40] if ln.page == 1]:
+        if ln not in usable:
+            # a raised digit between two title lines ('Ising on S' '2' '- The ...') is part
+            # of the title ('S2'); other lines between title lines are skipped
+            if block and re.fullmatch(r"\d{1,2}", ln.text):
+                pending = ln.text
+            continue
         if abs(ln.size - biggest) <= 0.6:
+            if pending and block:
+                block[-1] += pending
             block.append(ln.text)
         elif block:
             break
-    text = " ".join(" ".join(block).split())
+        pending = ""
+    text = _clean_title(" ".join(block))
     return text if _usable_title(text) else None
+
+
+def _title_above_authors(s: _Sources) -> str | None:
+    """When no line stands out by type or layout (amsart: a title in small capitals over
+    the names in small capitals), the lines above the first line of two or more names."""
+    page_one = [ln.with_marks for ln in s.lines[:30] if ln.page == 1]
+    for index, text in enumerate(page_one):
+        if not names_line(text):
+            continue
+        above: list[str] = []
+        for line in reversed(page_one[:index][-3:]):
+            if (STAMP_RE.search(line) or is_label(line) or PUBLISHER_WORDS.search(line)
+                    or printed_year([line]) is not None):
+                break
+            above.insert(0, line)
+        text = _clean_title(" ".join(above))
+        return title_case_if_shouted(text) if above and _usable_title(text) else None
+    return None
+
+
+def _contiguous(candidate: str, s: _Sources) -> bool:
+    """The candidate's words run together in one reading of page 1 (a title and the
+    journal name printed elsewhere on the page are not one title)."""
+    words = " " + " ".join(norm(candidate).split()) + " "
+    lines = " " + norm(" ".join(ln.text for ln in s.lines if ln.page == 1)) + " "
+    items = " " + norm(" ".join(i.text for i in s.items if i.page == 1)) + " "
+    return words in lines or words in items
 
 
 def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
     page = s.front_text(pages=1)
     from_items = _title_from_items(s)
     from_type = _title_from_type(s)
-    meta = [(s.xmp.get("title", ""), XMP), (s.info.get("Title", ""), PDF_INFO)]
+    meta = [(_clean_title(s.xmp.get("title", "")), XMP), (_clean_title(s.info.get("Title", "")), PDF_INFO)]
     confirmed_meta = [(t, src) for t, src in meta
-                      if t and _usable_title(" ".join(t.split())) and confirmed_by(t, page, 1.0)]
+                      if t and _usable_title(t) and confirmed_by(t, page, 1.0)]
     # The typeset title wins over a header when Docling cut it short or took a
     # neighbour line; metadata confirmed by the page restores a title split in two.
-    candidates: list[tuple[str, str, bool]] = []
+    # Each candidate: (text, source, reading) where the reading names what found it.
+    candidates: list[tuple[str, str, str]] = []
     if from_items:
-        candidates.append((from_items, PAGE, False))
+        candidates.append((from_items, PAGE, "Docling's title heading"))
     if from_type:
-        candidates.append((from_type, PAGE, from_items is None))
+        candidates.append((from_type, PAGE, "the largest type on page 1"))
     if not candidates:
         header = _title_from_page_header(s)
         if header:
-            candidates.append((header, PAGE, True))
+            candidates.append((header, PAGE, "a line at the top of page 1 only"))
+    if not candidates:
+        above = _title_above_authors(s)
+        if above:
+            candidates.append((above, PAGE, "the lines above the author names"))
     for title, source in confirmed_meta:
-        candidates.append((" ".join(title.split()), source, False))
+        candidates.append((title, source, f"the {source}"))
     if acm:
-        candidates.append((acm["title"], ACM_REFERENCE, False))
+        candidates.append((acm["title"], ACM_REFERENCE, "the ACM reference block"))
     if not candidates:
         return
     # Prefer the longest candidate that contains the first one's words (split titles),
-    # but never one that adds words the page does not print.
+    # but never one that adds words the page does not print in one run with them.
     first = candidates[0]
     best = first
     for candidate in candidates[1:]:
         if norm(first[0]) in norm(candidate[0]) and len(candidate[0]) > len(best[0]) \
-                and confirmed_by(candidate[0], page, 1.0):
+                and _contiguous(candidate[0], s):
             best = candidate
-    guess = best[2] and not any(norm(c[0]) == norm(best[0]) and not c[2] for c in candidates)
-    if guess:  # confirmed by another reading (metadata, Docling's header): not a guess
-        best = next((c for c in candidates if norm(c[0]) == norm(best[0]) and not c[2]), best)
-    identity.set("title", title_case_small_caps(best[0], s), best[1], guess)
+    # Certain when two readings of the file agree on it; one reading alone is a guess.
+    agreeing = [c for c in candidates if norm(c[0]) == norm(best[0])]
+    readings = list(dict.fromkeys(c[2] for c in agreeing))
+    if len(readings) >= 2:
+        why = f"{readings[0]} and {readings[1]} agree"
+        guess = False
+    else:
+        why = f"only {readings[0]} gives it; no second reading of the page confirms it"
+        guess = True
+    source = next((c[1] for c in agreeing if c[1] != PAGE), best[1]) if not guess else best[1]
+    identity.set("title", _strip_trailing_marks(title_case_small_caps(best[0], s)), source,
+                 guess, why)
+
+
+def _strip_trailing_marks(title: str) -> str:
+    """'... Cluster Platforms ∗' -> '... Cluster Platforms' (a footnote mark, not a word)."""
+    return re.sub(r"[\s∗*†‡§¶]+$", "", title) or title
 
 
 def title_case_small_caps(title: str, s: _Sources) -> str:
     """'LONGEVAL: Guidelines ...' stays as printed unless metadata spells it otherwise."""
     for meta in (s.xmp.get("title", ""), s.info.get("Title", "")):
+        meta = _clean_title(meta)
         if meta and norm(meta) == norm(title):
-            return " ".join(meta.split())
+            return meta
     return title
 
 
@@ -372,24 +505,77 @@ def title_case_small_caps(title: str, s: _Sources) -> str:
 
 def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
     if acm:
-        identity.set("authors", acm["authors"], ACM_REFERENCE)
+        identity.set("authors", acm["authors"], ACM_REFERENCE,
+                     why="the ACM reference block lists them")
         return
-    names = _authors_from_items(s, identity.value("title"))
+    found = _authors_from_items(s, identity.value("title"))
+    if found:
+        names, confirmation = found
+        if confirmation:
+            identity.set("authors", names, PAGE, why=f"the author block; {confirmation}")
+        else:
+            identity.set("authors", names, PAGE, guess=True,
+                         why="the author block after the title; no second reading "
+                             "(Docling's layout, the metadata, the e-mail addresses) confirms it")
+        return
+    names = _authors_on_page_two(s, identity.value("title"))
     if names:
-        identity.set("authors", names, PAGE)
+        identity.set("authors", names, PAGE, guess=True,
+                     why="the author block under the title set again on page 2 (page 1 is a "
+                         "summary or cover page)")
         return
+    first_page = [ln.text for ln in s.lines if ln.page == 1] or [
+        i.text for i in s.items if i.page == 1]
+    # Covers and forms name their author in a labelled field; essays in a byline.
+    names = labelled_authors(first_page)
+    if names:
+        identity.set("authors", names, PAGE, why="a labelled field on page 1 (Author:, 姓名:)")
+        return
+    names = byline(first_page[:25])
+    if names:
+        identity.set("authors", names, PAGE, why="the byline ('By ...') under the title")
+        return
+    meta = _authors_from_metadata(s)
+    if meta:
+        # metadata often names the corresponding author only: one name alone is a guess
+        alone = len(meta[0]) == 1
+        identity.set("authors", meta[0], meta[1], guess=alone,
+                     why=f"the {meta[1]}, every name printed on page 1" + (
+                         "; it names one person, and may leave others out" if alone else ""))
+        return
+    # A short piece (an editorial, a letter) is signed at its end.
+    last_page = max((i.page for i in s.items), default=0)
+    if 0 < last_page <= 4:
+        tail = [i.text for i in _before_references(s.items) if i.page == last_page
+                and not i.furniture]
+        names = signature(tail)
+        if names:
+            identity.set("authors", names, PAGE, guess=True,
+                         why="a signature at the end of a short piece, beside a role or affiliation")
+
+
+def _authors_from_metadata(s: _Sources) -> tuple[list[str], str] | None:
+    """Info or XMP authors, when every one is a person's name the page prints: an
+    organisation ('Cambridge Journals', 'IEEE') or a name the page does not show is
+    not taken. Names in a script without capitals count when printed as they are."""
     page = s.front_text(pages=1)
-    meta_authors: list[tuple[list[str], str]] = []
+    flat = page.replace(" ", "")
+    candidates: list[tuple[list[str], str]] = []
     if s.xmp.get("authors"):
-        meta_authors.append((list(s.xmp["authors"]), XMP))
+        candidates.append((list(s.xmp["authors"]), XMP))
     if s.info.get("Author"):
-        meta_authors.append(([a.strip() for a in re.split(r";|,|\band\b", s.info["Author"])
-                              if a.strip()], PDF_INFO))
-    for names, source in meta_authors:
-        names = [title_case_if_shouted(n) for n in names]
-        if names and all(looks_like_name(n) and confirmed_by(n, page, 1.0) for n in names):
-            identity.set("authors", names, source)
-            return
+        candidates.append(([a.strip() for a in re.split(r";|,|\band\b|、|，", s.info["Author"])
+                            if a.strip()], PDF_INFO))
+    for names, source in candidates:
+        names = [title_case_if_shouted(" ".join(n.split())) for n in names]
+        if not names or any(is_affiliation(n) or PUBLISHER_WORDS.search(n) for n in names):
+            continue
+        if all(uncased_script(n) and 2 <= len(n.replace(" ", "")) <= 12
+               and n.replace(" ", "") in flat for n in names):
+            return names, source
+        if all(looks_like_name(n) and confirmed_by(n, page, 1.0) for n in names):
+            return names, source
+    return None
 
 
 def _is_prose(text: str) -> bool:
@@ -398,46 +584,158 @@ def _is_prose(text: str) -> bool:
     return len(words) >= 8 and sum(w[:1].islower() for w in words) >= len(words) / 2
 
 
+def _section_heading(text: str) -> bool:
+    """'1 Introduction', 'I. INTRODUCTION': a numbered heading, not '51 avenue Jean Kuntzmann'
+    or '1 University Station C0500' (an address line in an author block)."""
+    if not NUMBERED_HEADING_RE.match(text) or is_affiliation(text):
+        return False
+    rest = re.sub(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+", "", text)
+    return len(rest.split()) <= 6 and not any(c.isdigit() for c in rest)
+
+
+def _after_title(texts: list[str], title: str | None) -> int:
+    """Index of the first line after the title's run of lines (0 when it is not found).
+
+    Of the runs of lines that are pieces of the title, the one covering most of it:
+    a citation box may repeat the end of the title before it ('... Breast Cancer.
+    Cancers 2022'), a short line of the abstract may be a piece of it ('in Arabidopsis').
+    """
+    if not title:
+        return 0
+    title_words = " " + norm(title) + " "
+    flat = norm(title).replace(" ", "")
+
+    def piece(text: str) -> bool:
+        words = norm(text)
+        return bool(words) and (" " + words + " " in title_words
+                                or (len(words) >= 4 and words.replace(" ", "") in flat))
+
+    best, best_cover, index = 0, 0, 0
+    while index < min(len(texts), 80):
+        if not piece(texts[index]):
+            index += 1
+            continue
+        end, cover = index, 0
+        while end < len(texts) and (piece(texts[end]) or re.fullmatch(r"\d{1,2}", texts[end])):
+            cover += len(norm(texts[end]).replace(" ", ""))
+            end += 1
+        if cover > best_cover:
+            best, best_cover = end, cover
+        index = end
+    return best if best_cover >= min(12, len(flat)) else 0
+
+
 def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     """Author names in the lines after the title, up to the abstract or first section."""
-    start = 0
-    if title:
-        for index, text in enumerate(texts[:40]):
-            if norm(text) and norm(text) in norm(title):
-                start = index + 1
-    names: list[str] = []
+    start = _after_title(texts, title)
+    block = AuthorBlock()
     for text in texts[start:start + 40]:
+        if is_rule(text):
+            continue
         if ABSTRACT_RE.match(text) and (len(text) < 30 or len(text) > 200):
             break
-        if NUMBERED_HEADING_RE.match(text) or _is_prose(text) or len(text) > 400:
+        if _section_heading(text) or _is_prose(text) or len(text) > 400:
             break
-        for name in split_names(text):
-            if name not in names and (not title or norm(name) not in norm(title)):
-                names.append(name)
-    return names
+        if not block.add(text):
+            break
+    return [n for n in block.names if not title or norm(n) not in norm(title)]
 
 
-def _authors_from_items(s: _Sources, title: str | None) -> list[str]:
-    """Names between the title and the abstract on page 1.
+def _family_key(name: str) -> str:
+    return norm(family_name(name)).replace(" ", "")
+
+
+def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
+    """What confirms the names a reading found, or '' (then they are a guess)."""
+    if other and [_family_key(n) for n in other] == [_family_key(n) for n in names]:
+        return "Docling's layout reads the same names"
+    meta = _metadata_names(s)
+    if meta and [_family_key(n) for n in meta] == [_family_key(n) for n in names]:
+        return "the PDF's metadata lists the same names"
+    # e-mail local parts, one per author ('{banko,mjc}@cs...', 'fay@google.com, jeff@...')
+    locals_ = [norm(p).replace(" ", "") for chunk in re.findall(r"[\w.{},|()\[\] -]+(?=@)",
+                                                                 s.front_text(pages=1))
+               for p in re.split(r"[,|]", chunk.strip("{}()[] ")) if p.strip()]
+    if len(locals_) == len(names) and all(
+            any(_family_key(n)[:4] in local or norm(n.split()[0])[:4] in local for local in locals_)
+            for n in names):
+        return "every name matches one of as many e-mail addresses"
+    return ""
+
+
+def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str] | None:
+    """Names between the title and the abstract on page 1, and what confirms them.
 
     The text layer's lines come first: they keep the author block's line
     structure, which Docling merges into paragraphs ("TAL AUGUST, University of
-    Washington, USA LUCY LU WANG, ..."). Docling's items are the fallback when
-    the PDF is not at hand.
+    Washington, USA LUCY LU WANG, ..."), and their raised marks. Docling's items
+    are the fallback when the PDF is not at hand, and the second reading otherwise.
     """
-    lines = [ln.text for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
-    names = _names_after_title(lines, title) if lines else []
-    if not names:
-        items = [i.text for i in s.items if i.page == 1 and not i.furniture
-                 and not STAMP_RE.search(i.text)]
-        names = _names_after_title(items, title)
+    lines = [ln.with_marks for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
+    items = [i.text for i in s.items if i.page == 1 and not i.furniture
+             and not STAMP_RE.search(i.text)]
+    from_lines = _names_after_title(lines, title) if lines else []
+    from_items = _names_after_title(items, title)
+    if from_lines:
+        return (_best_spelling(from_lines, items[:12]),
+                _confirmation(from_lines, from_items, s))
+    if from_items:
+        return from_items, _confirmation(from_items, [], s)
+    # Names run together on one line ('Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen'):
+    # the metadata's list says where one ends, the page how each is spelt.
+    meta = _metadata_names(s)
+    after = lines[_after_title(lines, title):][:12]
+    segmented = segment_by(meta, after) if len(meta) >= 2 else []
+    if segmented:
+        return segmented, "the PDF's metadata lists the same names"
+    # A grid of name / affiliation / e-mail blocks the text layer reads column by column.
+    placed = [(ln.text, ln.x, ln.y) for ln in s.lines if ln.page == 1 and ln.y]
+    grid = email_blocks(placed)
+    if grid:
+        return grid, _confirmation(grid, [], s)
+    return None
+
+
+def _best_spelling(names: list[str], texts: list[str]) -> list[str]:
+    """Each name as the reading with more accents spells it: a text layer may lose a
+    caron Docling keeps ('Tomás' / 'Tomáš'), never the other way round. ``texts`` are
+    the other reading's (Docling's items after the title)."""
+    def accents(name: str) -> int:
+        return sum(1 for c in name if not c.isascii() and c.isalpha())
+
+    words = [w.strip(",;*†‡") for text in texts for w in text.split()]
+    out = []
+    for name in names:
+        size, key, best = len(name.split()), norm(name), name
+        for start in range(len(words) - size + 1):
+            window = " ".join(words[start:start + size])
+            if norm(window) == key and accents(window) > accents(best):
+                best = window
+        out.append(best)
+    return out
+
+
+def _authors_on_page_two(s: _Sources, title: str | None) -> list[str]:
+    """A summary or cover page first (Cell Press, some repositories): the title is set
+    again on page 2, over the full author list."""
+    lines = [ln.text for ln in s.lines if ln.page == 2]
+    if not title or not lines or not _after_title(lines, title):
+        return []
+    return _names_after_title(lines, title)
+
+
+def _metadata_names(s: _Sources) -> list[str]:
+    """The XMP or Info author list, affiliations in brackets left out."""
+    entries = list(s.xmp.get("authors") or []) or [s.info.get("Author", "")]
+    names: list[str] = []
+    for entry in entries:
+        entry = re.sub(r"\([^)]*\)|\[[^]]*\]", "", entry)
+        names += [" ".join(a.split()) for a in re.split(r";|,|\band\b|、|，", entry) if a.strip()]
     return names
 
 
 # -- year and venue -----------------------------------------------------------------------------
 
-_COPYRIGHT_YEAR = re.compile(
-    r"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|\bc)\s*((?:19|20)\d\d)\b", re.I)
 _CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
 _PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
 _CITED_AS = re.compile(r"^(?:Reference|Citation|Cite as|To cite)[^:]*:\s*(.+)", re.I | re.M)
@@ -457,22 +755,7 @@ def _year_and_venue(
         if year:
             identity.set("year", int(year.group(1)), PAGE)
     if "year" not in identity.fields:
-        copyright_year = _COPYRIGHT_YEAR.search(page)
-        conf = _CONF_STAMP.search(page)
-        if copyright_year:
-            identity.set("year", int(copyright_year.group(1)), PAGE)
-        elif conf:
-            identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
-                         else 1900 + int(conf.group(2)), PAGE)
-        elif stamp_year is not None:
-            identity.set("year", stamp_year, STAMP)
-        elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
-            identity.set("year", 2000 + int(identity.value("arxiv")[:2]), identity.fields["arxiv"].source,
-                         guess=True)
-        else:
-            created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
-            if created and re.search(rf"\b{created.group(1)}\b", page):
-                identity.set("year", int(created.group(1)), PDF_INFO, guess=True)
+        _year(identity, s, stamp_year)
     if "venue" not in identity.fields:
         proceedings = _PROCEEDINGS.search(page)
         conf = _CONF_STAMP.search(page)
@@ -491,6 +774,49 @@ def _year_and_venue(
                                   r"(?:\s*\(|[.\n]|\s+All rights|$)", page)
             if publisher:
                 identity.set("venue", publisher.group(1).strip(), PAGE, guess=True)
+
+
+def _page_lines(s: _Sources, page: int = 1) -> list[str]:
+    """One page's text, the text layer's lines first, then Docling's items (furniture too:
+    running heads are where journals print the year)."""
+    return [ln.text for ln in s.lines if ln.page == page] + [
+        i.text for i in s.items if i.page == page]
+
+
+def _year(identity: Identity, s: _Sources, stamp_year: int | None) -> None:
+    """The printed year (citation line, dated line, copyright, accepted/received date),
+    then the arXiv stamp, then guesses: an arXiv id's year, the PDF's date if printed."""
+    page = s.front_text(pages=1)
+    printed = printed_year(_page_lines(s, 1))
+    conf = _CONF_STAMP.search(page)
+    if printed and printed.kind in ("citation line", "dated line"):
+        identity.set("year", printed.value, PAGE, why=f"the {printed.kind}: {printed.text[:80]}")
+    elif printed and printed.kind == "copyright line":
+        # the copyright year is the publication year unless the stamp of a later posting
+        # or an earlier acceptance disagrees with it
+        agrees = stamp_year in (None, printed.value)
+        identity.set("year", printed.value, PAGE, guess=not agrees,
+                     why=f"the copyright line: {printed.text[:80]}" + (
+                         "" if agrees else f"; the arXiv stamp says {stamp_year}"))
+    elif conf:
+        identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
+                     else 1900 + int(conf.group(2)), PAGE, why=f"the conference stamp {conf.group(0)}")
+    elif stamp_year is not None:
+        identity.set("year", stamp_year, STAMP, why="the arXiv stamp's date (this version's)")
+    elif printed:
+        identity.set("year", printed.value, PAGE, guess=True,
+                     why=f"only the {printed.kind} is printed: {printed.text[:80]}")
+    elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
+        identity.set("year", 2000 + int(identity.value("arxiv")[:2]),
+                     identity.fields["arxiv"].source, guess=True,
+                     why="no year is printed; the arXiv id's first digits give the year it was posted")
+    else:
+        created = re.match(r"D:((?:19|20)\d\d)", s.info.get("CreationDate", ""))
+        # (a guess: the page only has to mention that year, a citation will do)
+        if created and re.search(rf"\b{created.group(1)}\b", page):
+            identity.set("year", int(created.group(1)), PDF_INFO, guess=True,
+                         why="no year is printed as a date; the PDF was made that year and the "
+                             "page mentions it")
 
 
 # -- abstract and references --------------------------------------------------------------------

@@ -1,5 +1,14 @@
-"""Author names from a title page's author block: affiliation marks off († ∗ ♦, digits,
-Greek letters glued to Latin names), affiliations and e-mail addresses out, order kept."""
+"""Author names from a title page: the author block after the title, labelled fields
+("姓名：", "Автор:"), bylines ("By Jane Doe"), signature blocks at the end of short pieces.
+
+Affiliation marks come off (symbols, digits, raised letters found by ``sources``),
+and affiliations are told apart from names by their words (University, Departamento,
+Facility, a country...) and their position: a line that holds an affiliation gives
+only the names printed before it ("C. Contreras, Michigan State University"), and
+once affiliations have begun only lines made of names alone add names (columns of
+"name / affiliation / e-mail"). Copyright, licence, publisher and journal lines
+never give names.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +16,24 @@ import re
 import unicodedata
 
 from workers.identity.record import norm
+from workers.identity.sources import MARK
+from workers.identity.text import is_label, is_rule, uncased_script
 
 # -- text helpers ------------------------------------------------------------------------------
-
-
 
 
 def title_case_if_shouted(text: str) -> str:
     """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
     letters = [c for c in text if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
-        return " ".join(w[:1] + w[1:].lower() if not re.fullmatch(r"[A-Z]\.", w) else w
-                        for w in text.split())
+        return " ".join(_title_word(w) for w in text.split())
     return text
+
+
+def _title_word(word: str) -> str:
+    if re.fullmatch(r"(?:[A-Z]\.)+-?(?:[A-Z]\.)*", word):
+        return word  # initials stay
+    return "-".join(p[:1] + p[1:].lower() for p in word.split("-"))
 
 
 def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
@@ -34,25 +48,52 @@ def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
     return sum(w in hay_words for w in words) / len(words) >= share and len(words) >= 3
 
 
-# -- authors -----------------------------------------------------------------------------------
+# -- what is not a name --------------------------------------------------------------------
 
 AFFILIATION_WORDS = re.compile(
-    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|πανεπιστήμι\w*|ινστιτούτο|"
-    r"университет\w*|институт\w*|college|school|department|dept\.?|laborator\w*|lab|labs|"
-    r"centre|center|corporation|corp\.?|inc\.?|ltd\.?|gmbh|research|academy|foundation|"
-    r"hospital|faculty|company|google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|"
-    r"mozilla|bloomberg|allen|ai2|street|road|avenue|usa|china|germany|france|japan|canada|"
-    r"india|uk|korea|italy|spain|switzerland|netherlands|australia|email|e-mail|equal|"
-    r"contribution|correspond\w*|work|done|during|internship|abstract|keywords?|ccs|"
-    r"proceedings|conference|journal|copyright|license|permission|arxiv|preprint|"
-    r"submitted|accepted|published)\b",
+    r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|polytechn\w*|technion|"
+    r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|"
+    r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
+    r"dipartimento|abteilung|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
+    r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
+    r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
+    r"facility|facilities|observator\w*|agency|ministry|council|museum|division|campus|"
+    r"google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|mozilla|bloomberg|allen|ai2|"
+    r"street|road|avenue|rue|rua|calle|stra(?:ss|ß)e|p\.\s?o\.|box|suite|"
+    r"usa|u\.s\.a\.|china|germany|france|japan|canada|india|uk|u\.k\.|korea|italy|spain|"
+    r"switzerland|netherlands|australia|brazil|brasil|portugal|sweden|norway|denmark|finland|"
+    r"poland|russia|austria|belgium|ireland|israel|egypt|iran|pakistan|bangladesh|singapore|"
+    r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
+    r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
+    r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|"
+    r"sciences?|engineering|physics|chemistry|biology|biochemistry|mathematics|informatics|"
+    r"computing|medicine|medical|technology|studies|economics|statistics|psychology|"
+    r"neuroscience|linguistics|humanities|"
+    r"email|e-mail|equal|contribution|correspond\w*|work|done|during|internship|abstract|"
+    r"keywords?|ccs|arxiv|preprint|submitted|accepted|published|received)\b",
     re.I,
 )
+#: Copyright, licence, publisher and journal lines: never a source of names.
+PUBLISHER_WORDS = re.compile(
+    r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
+    r"\bverlag\b|\belsevier\b|\bspringer\b|\bwiley\b|\bieee\b|\bacm\b|\bmdpi\b|\bplos\b|"
+    r"\bhindawi\b|\bbiomed\b|\bfrontiers\b|\bjournals?\b|\bproceedings\b|\bconference\b|"
+    r"\bcreative\s+commons\b|\bopen\s+access\b|\bpermission\b|\bdownloaded\b|\bdoi\b|https?://|www\.|"
+    r"\bcite\s+this\b|\bread\s+online\b|\brecommendations\b|\bmetrics\b|\bsubmit\s+your\b",
+    re.I,
+)
+_HONORIFICS = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|sir|dame)\.?\s+", re.I)
+_IEEE_GRADE = re.compile(
+    r",?\s*(?:(?:student|senior|life|graduate\s+student)\s+)?(?:member|fellow)(?:\s*,\s*ieee)?\b"
+    r"|,\s*ieee\b", re.I)
+_FUNCTION_WORDS = {"of", "the", "and", "for", "in", "on", "to", "with", "from", "among", "at",
+                   "by", "an", "a", "its", "their", "as", "or", "via", "into", "is", "are"}
+
 #: Affiliation and footnote marks: symbols, superscripts, digits, lone Greek letters, '*'.
-MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·"
+MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·☯⇑" + MARK
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
-              "bin", "ibn", "al", "dos", "das", "ter", "ten", "y", "e"}
+              "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e"}
 
 
 def _name_token(token: str) -> bool:
@@ -60,7 +101,8 @@ def _name_token(token: str) -> bool:
     if token.lower() in _PARTICLES:
         return True
     core = token.rstrip(".")
-    return bool(core) and core[0].isupper() and all(c.isalpha() or c in "-'’." for c in core)
+    return bool(core) and core[0].isupper() and all(
+        c.isalpha() or c in "-'’." or unicodedata.category(c) == "Mn" for c in core)
 
 
 def _strip_marks(text: str) -> str:
@@ -68,7 +110,9 @@ def _strip_marks(text: str) -> str:
     out: list[str] = []
     for index, char in enumerate(text):
         prev = text[index - 1] if index else " "
-        if char in MARKS or char in _SUPERSCRIPTS or char.isdigit():
+        if (char in MARKS or char in _SUPERSCRIPTS or char.isdigit()
+                or unicodedata.category(char) in ("So", "Sm", "Sk")):
+            # digits, stars, daggers, circles, envelopes (✉), ORCID and other symbols
             out.append(",")
         elif "GREEK" in unicodedata.name(char, "") and (
                 (prev.isascii() and prev.isalpha())
@@ -81,33 +125,313 @@ def _strip_marks(text: str) -> str:
     return "".join(out)
 
 
-def looks_like_name(candidate: str) -> bool:
+def _acronym(token: str) -> bool:
+    core = token.strip(".,")
+    return len(core) >= 2 and core.isalpha() and core.isupper()
+
+
+def looks_like_name(candidate: str, capitals: bool = True) -> bool:
+    """Whether ``candidate`` reads as one person's name; ``capitals`` allows a family name
+    set in capitals after a given name in ordinary case ('Ross G. DOUGLAS')."""
+    candidate = title_case_if_shouted(candidate)  # 'AMIR SHEIKHAHMADI' is judged as 'Amir Sheikhahmadi'
     tokens = candidate.split()
     if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
         return False
-    if "@" in candidate or AFFILIATION_WORDS.search(candidate):
+    if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
         return False
-    if not all(_name_token(t) for t in tokens):
-        return False
-    # The last token must be a family name, not an initial or a particle.
+    if not all(_name_token(t) for t in tokens) or tokens[0][:1].islower():
+        return False  # 'de la Médecine': a name starts with a given name ('Bin Peng' does)
+    mixed = [t for t in tokens if any(c.islower() for c in t)]
+    if mixed and _acronym(tokens[0]) and not _acronym(tokens[-1]):
+        return False  # "ETH Zurich", "CSIRO Division": an organisation's acronym first
+    # The last token must be a family name, not an initial or a particle; set in capitals
+    # ("Ross G. DOUGLAS") only after a given name in ordinary case.
     last = tokens[-1]
-    return last[0].isupper() and any(c.islower() for c in last) and not last.endswith(".")
+    if last.endswith(".") or not last[0].isupper() or last.lower() in _PARTICLES:
+        return False
+    return any(c.islower() for c in last) or (capitals and bool(mixed) and _acronym(last))
+
+
+def _as_printed(candidate: str) -> str:
+    """Capitals folded for a name set in them ('ANDREW CHARLES', 'Ross G. DOUGLAS')."""
+    shouted = title_case_if_shouted(candidate)
+    if shouted != candidate:
+        return shouted
+    return " ".join(_title_word(t) if _acronym(t) and len(t) > 2 else t for t in candidate.split())
+
+
+def _parts(text: str) -> list[str]:
+    """One author line cut at commas, marks, 'and' and wide gaps, names cleaned of honorifics."""
+    text = _IEEE_GRADE.sub(",", text)
+    # e-mails, with a fragment of their local part set apart ('sahand n@eecs.berkeley.edu')
+    text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|(?:\b[a-z][\w.-]*\s)?\S+@\S+", ",",
+                  text)
+    # initials glued to the family name: 'Yu.A.Pusep', 'L.Fernandes' -> 'Yu.A. Pusep'
+    text = re.sub(r"(?<=[A-Z]\.)(?=[A-Z][a-z])", " ", text)
+    # affiliation letters a text layer set apart: 'Yamin Gong a,b,1 , Zhifeng Wang a,1'
+    text = re.sub(r"(?<=[^\W\d_]) ([a-z](?:\s*,\s*[a-z])*)(?=\s*(?:[,;\d]|[^\w\s]|$))",
+                  ",", text)
+    text = _strip_marks(text)
+    text = re.sub(r"\s+(?:and|AND|&)\s+|^\s*(?:and|AND)\s+", ",", text)
+    parts = []
+    for part in re.split(r"[,;]|\s{2,}|\band\b", text):
+        candidate = " ".join(part.split()).strip(" .-–—:")
+        candidate = _HONORIFICS.sub("", candidate)
+        # a lone lower-case letter between commas is an affiliation mark ('Pearson ,b ,')
+        if candidate and not re.fullmatch(r"[a-z]", candidate):
+            parts += _split_at_initial(candidate) if len(candidate.split()) >= 4 else [candidate]
+    return parts
+
+
+def names_line(text: str) -> bool:
+    """A line of two or more names and nothing else (marks and conjunctions aside)."""
+    parts = _parts(text)
+    return len(parts) >= 2 and all(looks_like_name(p) for p in parts)
+
+
+def _split_at_initial(part: str) -> list[str]:
+    """'Ruifang Ge Raymond J. Mooney' -> two names: an initial three or more words in
+    starts a second name one word before it (columns a text layer ran together)."""
+    tokens = part.split()
+    for index in range(3, len(tokens) - 1):
+        if re.fullmatch(r"(?:[A-Z]\.)+", tokens[index]):
+            first, second = " ".join(tokens[:index - 1]), " ".join(tokens[index - 1:])
+            if looks_like_name(first) and looks_like_name(second):
+                return [first, second]
+    return [part]
 
 
 def split_names(text: str) -> list[str]:
     """Author names from one author line or block, without their marks, in order."""
-    text = re.sub(r"\{[^}]*\}@\S+|\S+@\S+", ",", text)  # emails and {a,b}@host groups
-    text = _strip_marks(text)
-    text = re.sub(r"\s+(?:and|&)\s+", ",", text)
+    return [_as_printed(p) for p in _parts(text) if looks_like_name(p)]
+
+
+# -- the author block ----------------------------------------------------------------------
+
+
+#: Organisations in scripts without word spaces (大学 university, 学院 college, 研究所/研究院
+#: institute, 公司 company, 出版社 publisher, 期刊/学报 journal, 大学校 school).
+_CJK_ORGANISATION = re.compile(r"大学|学院|研究所|研究院|研究中心|公司|出版社|期刊|学报|実験室|연구소|대학교")
+
+
+def is_affiliation(text: str) -> bool:
+    return bool(AFFILIATION_WORDS.search(text) or _CJK_ORGANISATION.search(text))
+
+
+def _phrase(text: str) -> bool:
+    """A line of words that is neither names nor an address: a subtitle, an outline entry."""
+    words = text.split()
+    return (len(words) >= 3 and any(w.lower() in _FUNCTION_WORDS for w in words[1:])
+            and not split_names(text) and not is_affiliation(text) and "@" not in text)
+
+
+class AuthorBlock:
+    """Reads the lines after a title one by one and keeps the names among them."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.affiliations = False
+        self.phrases = 0
+        self._carry = ""
+        self._editors = False
+        self._after_mark = False
+
+    def add(self, line: str) -> bool:
+        """Take one line; False when the block has ended (the caller stops)."""
+        after_mark, self._after_mark = self._after_mark, False
+        compact = line.replace(" ", "")
+        if (re.fullmatch(r"[\W\d_a-z]{1,8}", compact) and not compact.isalpha()) or re.fullmatch(
+                r"[a-z]{1,2}", compact):
+            self._after_mark = True  # a line of marks alone ('3', '*', '1,2'): what follows is keyed
+            return True
+        if is_rule(line) or is_label(line):
+            return True
+        line = _IEEE_GRADE.sub(",", line)  # 'Avideh Zakhor, Member, IEEE'
+        if _EDITORS.match(line):
+            self._editors = True  # 'Academic Editors: A. Zloza' / 'and Amanda L. Marzo'
+            return True
+        if self._editors:
+            if re.match(r"^\s*(?:and\b|&|,)", line) or (
+                    split_names(line) and len(split_names(line)) == len(_parts(line))):
+                return True
+            self._editors = False
+        if PUBLISHER_WORDS.search(line):
+            self._carry = ""
+            return True
+        head = _parts(line)[:2]
+        if (self.affiliations and re.search(r"(?<![\w.])\d{3,}(?![\w.])", line)
+                and not (len(head) == 2 and looks_like_name(head[0], capitals=False)
+                         and is_affiliation(head[1]))):
+            return True  # 'Redmond WA 98052': an address line of the affiliation above
+        if _phrase(line):
+            self.phrases += 1
+            # two lines of phrases before any name: an outline or a table of contents
+            return bool(self.names) or self.phrases < 2
+        parts = _parts(line)
+        if self._carry and parts:
+            joined = f"{self._carry} {parts[0]}"
+            if looks_like_name(joined):
+                parts[0] = joined
+        self._carry = ""
+        holds_affiliation = any(is_affiliation(p) for p in parts)
+        if holds_affiliation and (re.match(r"^\W*\d", line) or line.lstrip()[:1] in MARKS
+                                  or after_mark):
+            # '38330 Montbonnot Saint-Martin, France' (an address), '§Lead Molecular Design,
+            # ..., Barcelona' (an affiliation keyed by its mark): no names on this line
+            parts = []
+        found: list[str] = []
+        # once affiliations have begun, a line holding one gives a name before it only in
+        # ordinary case ('C. Contreras, Michigan State University'), not 'London SE5 9PJ'
+        capitals = not self.affiliations
+        for part in parts:
+            if looks_like_name(part, capitals):
+                found.append(part)
+            elif holds_affiliation or self.affiliations:
+                break  # names come before their affiliation on a line
+        if holds_affiliation:
+            self.affiliations = True
+        elif self.affiliations and len(found) < len(parts):
+            found = []  # after affiliations, only lines of names alone
+        elif parts and len(found) < len(parts) and not re.search(r"[,;]\s*$", line):
+            tail = parts[-1]
+            words = tail.split()
+            # a name broken over two lines: "Marimikel" / "Charrier", "Edward Van" / "Keuren"
+            if (1 <= len(words) <= 3 and all(_name_token(w) for w in words)
+                    and (len(words) == 1 or words[-1].lower() in _PARTICLES)):
+                self._carry = tail
+        if found and found[-1].split()[-1].lower() in _PARTICLES:
+            self._carry = found.pop()
+        for name in found:
+            printed = _as_printed(name)
+            if printed not in self.names:
+                self.names.append(printed)
+        return True
+
+
+#: Lines naming editors or reviewers, who are not authors ('Academic Editors:', 'Edited by').
+_EDITORS = re.compile(r"^\s*(?:academic\s+editors?|handling\s+editors?|monitoring\s+editor|"
+                      r"editors?|edited\s+by|reviewed\s+by|communicated\s+by|guest\s+editors?)\b\s*:?",
+                      re.I)
+
+
+# -- labelled fields, bylines, signatures --------------------------------------------------------
+
+#: Labels that introduce an author's name (thesis covers, reports, forms).
+_AUTHOR_LABEL = re.compile(
+    r"^\s*(?:姓\s*名|作\s*者|著\s*者|研\s*究\s*生|学\s*生\s*姓\s*名|证券分析师|分\s*析\s*师|研究助理|"
+    r"저\s*자|성\s*명|автор(?:ы)?|выполнил(?:а|и)?|студент(?:ка)?|author(?:s)?|by|"
+    r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?)\s*[:：]?\s*(.*)$", re.I)
+#: Labels of people who are not authors (advisors, supervisors, editors, reviewers).
+_NOT_AUTHOR_LABEL = re.compile(
+    r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|"
+    r"orientador(?:a)?|co-?orientador(?:a)?|supervisor|advis(?:o|e)r|betreuer(?:in)?|"
+    r"directeur|director|editor|reviewer|学\s*号|院\s*系|专\s*业)", re.I)
+
+
+def _script_name(text: str) -> str | None:
+    """A person's name in a labelled field: 2-4 Han/Hangul/kana characters, or 2-4
+    capitalised words (Cyrillic, Latin...)."""
+    text = " ".join(text.split()).strip(" :：,;")
+    if not text or any(c.isdigit() for c in text) or "@" in text:
+        return None
+    if uncased_script(text):
+        compact = text.replace(" ", "")
+        return compact if 2 <= len(compact) <= 4 and compact.isalpha() else None
+    tokens = text.split()
+    if 2 <= len(tokens) <= 4 and all(_name_token(t) for t in tokens) and not is_affiliation(text):
+        return _as_printed(text)
+    return None
+
+
+def labelled_authors(lines: list[str]) -> list[str]:
+    """Names after author labels ('姓 名： 王宇晨', '证券分析师' / '倪正洋', 'Автор:' ...)."""
     names: list[str] = []
-    for part in re.split(r"[,;]|\s{2,}|\band\b", text):
-        candidate = title_case_if_shouted(" ".join(part.split()).strip(" .-–—:"))
-        if not candidate:
+    index = 0
+    while index < len(lines):
+        found = _AUTHOR_LABEL.match(lines[index])
+        if not found:
+            index += 1
             continue
-        if looks_like_name(candidate):
-            names.append(candidate)
-        elif len(candidate.split()) > 5 and not AFFILIATION_WORDS.search(candidate):
-            # names separated by single spaces only: "Kyle Lo Doug Downey" is ambiguous,
-            # so a long run of capitalised words is not split by guesswork
+        value = _script_name(found.group(1)) if found.group(1) else None
+        look = index + 1
+        # the name may follow on a later line (after a role or a signature line)
+        while value is None and look < min(len(lines), index + 7):
+            if _AUTHOR_LABEL.match(lines[look]) or _NOT_AUTHOR_LABEL.match(lines[look]):
+                break
+            value = _script_name(lines[look])
+            look += 1
+        if value and value not in names:
+            names.append(value)
+        index += 1
+    return names
+
+
+def email_blocks(lines: list[tuple[str, float, float]]) -> list[str]:
+    """Names heading a block of name / affiliation / address / e-mail lines, in reading
+    order (rows top to bottom, then left to right), for grids of authors that a text
+    layer reads column by column. ``lines`` are (text, x, y) of page 1."""
+    found: list[tuple[float, float, str]] = []
+    for index, (text, x, y) in enumerate(lines):
+        names = split_names(text)
+        if len(names) != 1 or len(_parts(text)) != 1 or PUBLISHER_WORDS.search(text):
             continue
+        after = [t for t, _, _ in lines[index + 1:index + 6]]
+        mail = next((k for k, t in enumerate(after) if "@" in t), None)
+        if mail is not None and not any(split_names(t) and len(split_names(t)) == len(_parts(t))
+                                        and not is_affiliation(t) for t in after[:mail]):
+            found.append((-round(y / 6), x, names[0]))
+    return [name for _, _, name in sorted(found)] if len(found) >= 1 else []
+
+
+def segment_by(names: list[str], lines: list[str]) -> list[str]:
+    """A page line that runs several names together ('Zoltán Gyöngyi Hector Garcia-Molina
+    Jan Pedersen'), cut where the metadata's names ('Zoltan Gyongyi, ...') say: the
+    page's spelling, the metadata's boundaries."""
+    def key(word: str) -> str:
+        return norm(word).replace(" ", "")
+
+    wanted = [[key(t) for t in n.split()] for n in names]
+    flat = [w for n in wanted for w in n]
+    for line in lines:
+        words = line.split()
+        if len(words) == len(flat) and [key(w) for w in words] == flat:
+            out, at = [], 0
+            for name in wanted:
+                out.append(" ".join(words[at:at + len(name)]))
+                at += len(name)
+            return out
+    return []
+
+
+_BYLINE = re.compile(r"^\s*(?:by|von|par|por|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)
+
+
+def byline(lines: list[str]) -> list[str]:
+    """'By Abraham Loeb on May 14, 2018' -> ['Abraham Loeb'] (essays, columns, news)."""
+    for line in lines:
+        found = _BYLINE.match(line)
+        if found:
+            names = split_names(found.group(1))
+            if names:
+                return names
+    return []
+
+
+def signature(lines: list[str]) -> list[str]:
+    """The names signing a short piece at its end: name lines directly above or below a
+    role or affiliation line ('Jane Doe' / 'Editor-in-Chief' / 'University of X'), read
+    from the last lines of the last page."""
+    tail = [ln for ln in lines if ln.strip()][-12:]
+    names: list[str] = []
+    for index, line in enumerate(tail):
+        if PUBLISHER_WORDS.search(line) or len(line.split()) > 6:
+            continue
+        candidates = split_names(line)
+        if len(candidates) != 1 or len(_parts(line)) != 1:
+            continue
+        near = tail[index + 1:index + 3] + tail[max(0, index - 1):index]
+        if any(is_affiliation(n) or re.search(r"\b(?:editor|chair|director|professor|"
+                                              r"president|dean)\b", n, re.I) or "@" in n
+               for n in near):
+            names.append(candidates[0])
     return names

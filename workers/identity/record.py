@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bump when extraction changes, so the background pass refreshes older identities.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 
 FIELDS = ("title", "authors", "year", "venue", "doi", "arxiv", "abstract", "references")
 #: What the user sees for each field.
@@ -33,20 +33,27 @@ USER = "corrected by you"
 
 @dataclass(frozen=True)
 class IdentityField:
-    """One field's value (str, int or list of str), where it came from, and whether it is a guess."""
+    """One field's value (str, int or list of str), where it came from, whether it is a
+    guess, and why: what the page showed for it, or what was missing (the details pane
+    says it; identities stored before there was a reason have none)."""
 
     value: Any
     source: str
     guess: bool = False
+    why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "source": self.source, "guess": self.guess}
+        found = {"value": self.value, "source": self.source, "guess": self.guess}
+        if self.why:
+            found["why"] = self.why
+        return found
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> IdentityField:
         value = values["value"]
         return cls(list(value) if isinstance(value, list | tuple) else value,
-                   str(values.get("source") or ""), bool(values.get("guess")))
+                   str(values.get("source") or ""), bool(values.get("guess")),
+                   str(values.get("why") or ""))
 
 
 @dataclass
@@ -60,12 +67,12 @@ class Identity:
         found = self.fields.get(name)
         return found.value if found else None
 
-    def set(self, name: str, value: Any, source: str, guess: bool = False) -> None:
+    def set(self, name: str, value: Any, source: str, guess: bool = False, why: str = "") -> None:
         if name not in FIELDS:
             raise KeyError(name)
         if value in (None, "", [], ()):
             return
-        self.fields[name] = IdentityField(value, source, guess)
+        self.fields[name] = IdentityField(value, source, guess, why)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version,

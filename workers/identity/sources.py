@@ -7,6 +7,7 @@ text layer or metadata cannot be read just gives fewer sources.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import zlib
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.record import clean_doi
+from workers.identity.text import join_accents
 
 # -- reading the document --------------------------------------------------------------------
 
@@ -76,25 +78,150 @@ def _item(item: dict[str, Any], furniture: bool) -> Item:
     prov = item.get("prov") or []
     page = int(prov[0].get("page_no") or 0) if prov else 0
     layer = item.get("content_layer")
-    return Item(str(item.get("label") or ""), " ".join(str(item.get("text") or "").split()),
+    text = _plain_hyphens(str(item.get("text") or ""))
+    return Item(str(item.get("label") or ""), join_accents(" ".join(text.split())),
                 page, furniture or (layer not in (None, "body")))
 
 
 @dataclass(frozen=True)
 class Line:
+    """One line of the text layer. On page 1, ``marked`` is the text with its raised small
+    characters (affiliation and footnote marks: ``Lane^{a,c}``, ``Doe^1``) replaced by
+    ``MARK``, and ``text`` is the line without them."""
+
     text: str
     size: float
     page: int
+    marked: str = ""
+    #: Where the line starts on page 1 (PDF points, origin bottom left; 0 when not measured).
+    x: float = 0.0
+    y: float = 0.0
+
+    @property
+    def with_marks(self) -> str:
+        return self.marked or self.text
+
+
+#: Stands for a superscript run in ``Line.marked``.
+MARK = "\ue000"  # private use: never in a text layer, and not whitespace
+#: Page-1 lines whose characters are measured one by one (the title block is within them).
+_MEASURED_LINES = 100
+
+
+_ACCENTS = set("´`¨ˆ˜¸˛ˇ˘˝˚¯˙")
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    left: float
+    right: float
+    height: float
+    origin_y: float
+
+
+def _glyphs(textpage: Any, indexes: list[int]) -> list[_Glyph | None]:
+    """Each character's loose box and origin (None where PDFium has none)."""
+    import pypdfium2.raw as raw
+
+    box = raw.FS_RECTF()
+    x, y = ctypes.c_double(), ctypes.c_double()
+    found: list[_Glyph | None] = []
+    for index in indexes:
+        if raw.FPDFText_GetLooseCharBox(textpage, index, box) and raw.FPDFText_GetCharOrigin(
+                textpage, index, ctypes.byref(x), ctypes.byref(y)):
+            found.append(_Glyph(float(box.left), float(box.right),
+                                float(box.top - box.bottom), float(y.value)))
+        else:
+            found.append(None)
+    return found
+
+
+def _superscripts(raw_line: str, glyphs: list[_Glyph | None]) -> set[int]:
+    """Offsets of the raised, smaller letters and digits of one line (its marks).
+
+    A mark is set in smaller type (loose box under 80% of the line's median height)
+    with its origin above the line's baseline; small capitals are smaller but sit on
+    the baseline, accents are not letters, so neither counts.
+    """
+    chars = [(o, g) for o, g in enumerate(glyphs) if g is not None]
+    if len(chars) < 4:
+        return set()
+    heights = sorted(g.height for _, g in chars)
+    median = heights[len(heights) // 2]
+    if median <= 0:
+        return set()
+    base = sorted(g.origin_y for _, g in chars if g.height >= 0.85 * median)
+    baseline = base[len(base) // 2] if base else 0.0
+    return {o for o, g in chars if raw_line[o].isalnum() and g.height < 0.8 * median
+            and g.origin_y > baseline + 0.2 * median}
+
+
+def _accent_moves(raw_line: str, glyphs: list[_Glyph | None]) -> dict[int, int]:
+    """Spacing accents the text order put away from the letter drawn under them
+    ('Mundler, Mark Vero ¨' for 'Mündler'): accent offset -> letter offset."""
+    moves: dict[int, int] = {}
+    for offset, char in enumerate(raw_line):
+        glyph = glyphs[offset]
+        if char not in _ACCENTS or glyph is None:
+            continue
+        centre = (glyph.left + glyph.right) / 2
+        under = [o for o, g in enumerate(glyphs) if g is not None and raw_line[o].isalpha()
+                 and g.left - 0.5 <= centre <= g.right + 0.5]
+        if under:
+            letter = min(under, key=lambda o: abs(o - offset))
+            if letter != offset + 1:  # not already in front of its letter ('Toma´s': the a's)
+                moves[offset] = letter
+    return moves
+
+
+def _measured(raw_line: str, glyphs: list[_Glyph | None]) -> str:
+    """The line with its accents beside their letters and each run of marks (with the
+    commas inside it) replaced by ``MARK``; '' when it has neither."""
+    sup = _superscripts(raw_line, glyphs)
+    moves = _accent_moves(raw_line, glyphs) if any(c in _ACCENTS for c in raw_line) else {}
+    if not sup and not moves:
+        return ""
+    chars = list(raw_line)
+    for accent, letter in sorted(moves.items(), reverse=True):
+        chars[letter] = chars[accent] + chars[letter]
+        chars[accent] = ""
+    out: list[str] = []
+    in_run = False
+    for offset, char in enumerate(chars):
+        flagged = offset in sup
+        if flagged or (in_run and char == "," and offset + 1 in sup):
+            if not in_run:
+                out.append(MARK)
+            in_run = True
+            continue
+        in_run = False
+        out.append(char)
+    return "".join(out)
+
+
+def _plain_hyphens(text: str) -> str:
+    """Soft hyphens out ('Zhao-\xadQi'), non-breaking and Unicode hyphens made plain
+    ('Lindorff\u2011Larsen')."""
+    return text.replace("\xad", "").replace("\u2011", "-").replace("\u2010", "-")
+
+
+def _clean(text: str) -> str:
+    # U+FFFE and STX: PDFium's hyphenation marks; U+00AD: a soft hyphen ('Zhao-\xadQi')
+    return join_accents(" ".join(_plain_hyphens(text).replace("\ufffe", "").replace("\x02", "")
+                                 .split()))
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
-    """The text layer's lines of the first pages; page 1's with their type size.
+    """The text layer's lines of the first pages; page 1's with their type size and marks.
 
     The type size is the one signal Docling's labels lack: on a title page the
     title is set in the largest type. It is the height of a few letters' loose
     boxes, not FPDFText_GetFontSize: writers that set 1 Tf and scale the text
-    matrix (macOS Quartz) report size 1. A few letters per line keep this to
-    milliseconds (one ctypes call per character would take a second).
+    matrix (macOS Quartz) report size 1. The first lines of page 1 are also read
+    character by character (two calls each, some milliseconds) to find the raised
+    small marks that tie names to affiliations, and accents set apart from their
+    letter. PDFium counts a character outside the Basic Multilingual Plane
+    (mathematical italic marks such as 𝑎) twice, Python once: indexes are mapped.
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
@@ -108,19 +235,35 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
             try:
                 text = textpage.get_text_range()
                 box = raw.FS_RECTF()
-                start = 0
-                for raw_line in text.split("\n"):
-                    end = start + len(raw_line)
+                pdfium_index = 0  # of the current line's first character
+                for count, raw_line in enumerate(text.split("\n")):
+                    indexes = []
+                    for char in raw_line:
+                        indexes.append(pdfium_index)
+                        pdfium_index += 2 if ord(char) > 0xFFFF else 1
+                    pdfium_index += 1  # the line break
                     size = 0.0
+                    marked = ""
+                    x = y = 0.0
                     if number == 0:
-                        letters = [i for i in range(start, end) if text[i].isalpha()]
+                        letters = [indexes[o] for o, c in enumerate(raw_line) if c.isalpha()]
                         for index in letters[:: max(1, len(letters) // 3)][:4]:
                             if raw.FPDFText_GetLooseCharBox(textpage, index, box):
                                 size = max(size, float(box.top - box.bottom))
-                    clean = " ".join(raw_line.replace("\ufffe", "").replace("\x02", "").split())
+                        if (count < _MEASURED_LINES and 0 < len(raw_line) <= 400
+                                and abs(raw.FPDFText_GetCharAngle(textpage, indexes[0])) <= 0.01):
+                            # (rotated text, a margin stamp, has glyph widths for heights)
+                            glyphs = _glyphs(textpage, indexes)
+                            marked = _clean(_measured(raw_line, glyphs))
+                            first = next((g for g in glyphs if g is not None and g.height > 0), None)
+                            if first is not None:
+                                x, y = first.left, first.origin_y
+                    clean = _clean(raw_line.replace(MARK, ""))
+                    if marked:
+                        clean = " ".join(marked.replace(MARK, " ").split())
                     if clean:
-                        lines.append(Line(clean, round(size, 1), number + 1))
-                    start = end + 1
+                        lines.append(Line(clean, round(size, 1), number + 1,
+                                          marked if MARK in marked else "", round(x, 1), round(y, 1)))
             finally:
                 textpage.close()
                 page.close()

@@ -122,14 +122,17 @@ def apply_effective(
     authors = effective.value("authors")
     doi = effective.value("doi")
     title = effective.value("title") or fallback_title
+    # Guesses (never a user's correction) are shown in a lighter style by the table.
+    guesses = sorted(name for name, found in effective.fields.items() if found.guess)
     rev = rev if rev is not None else bump_rev(db)
     db.execute(
         "UPDATE papers SET title = ?, authors = ?, year = ?, doi = ?, arxiv_id = ?, work_key = ?,"
-        " identity_version = ?, rev = ?, updated_at = ? WHERE id = ?",
+        " identity_version = ?, identity_guesses = ?, rev = ?, updated_at = ? WHERE id = ?",
         [title, json.dumps(authors, ensure_ascii=False) if authors else None, effective.value("year"),
          doi.lower() if doi else None, effective.value("arxiv"),
          title_key(effective.value("title"), authors),
-         extracted_version[0] if extracted_version else 0, rev, time.time(), paper_id],
+         extracted_version[0] if extracted_version else 0, ",".join(guesses) or None, rev,
+         time.time(), paper_id],
     )
     regroup(db, [paper_id], rev)
 

@@ -340,3 +340,28 @@ def m006_identity(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m007_identity_guesses(db: sqlite_utils.Database) -> None:
+    """Which effective identity fields are guesses, on the paper row (comma-separated
+    field names, NULL for none), so the table can show them in a lighter style without
+    reading each paper's identity. Backfilled from the stored identities, leaving out
+    the fields the user corrected (a correction is never a guess)."""
+    import json
+
+    db.execute("ALTER TABLE papers ADD COLUMN identity_guesses TEXT")
+    corrected: dict[int, set[str]] = {}
+    for paper_id, name in db.execute("SELECT paper_id, field FROM identity_corrections"):
+        corrected.setdefault(paper_id, set()).add(name)
+    for paper_id, fields in list(db.execute("SELECT paper_id, fields FROM paper_identity")):
+        try:
+            stored = json.loads(fields or "{}")
+        except ValueError:
+            continue
+        guesses = sorted(name for name, found in stored.items()
+                         if isinstance(found, dict) and found.get("guess")
+                         and name not in corrected.get(paper_id, set()))
+        if guesses:
+            db.execute("UPDATE papers SET identity_guesses = ? WHERE id = ?",
+                       [",".join(guesses), paper_id])

@@ -71,6 +71,8 @@ class Paper:
     search_preferred: bool = True
     #: The user picked this version for search.
     prefer_version: bool = False
+    #: Effective identity fields that are guesses (shown in a lighter style).
+    guesses: frozenset[str] = frozenset()
 
     @property
     def display_title(self) -> str:
@@ -95,6 +97,8 @@ class Paper:
         values["authors"] = tuple(json.loads(values["authors"])) if values.get("authors") else ()
         values["search_preferred"] = bool(values.get("search_preferred", 1))
         values["prefer_version"] = bool(values.get("prefer_version", 0))
+        values["guesses"] = frozenset(
+            g for g in (values.get("identity_guesses") or "").split(",") if g)
         for name in ("year", "doi", "arxiv_id", "work_id"):
             values.setdefault(name, None)
         values.setdefault("version_rank", 0)

@@ -1,0 +1,309 @@
+"""The rules identity extraction reads a title page by, one at a time, on the lines a
+text layer gives (no PDF, no Docling: fast). Each case is a kind of page the gold
+set's tune half showed, or a case the issue names, written as plain text."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.identity.names import (
+    AuthorBlock,
+    byline,
+    labelled_authors,
+    looks_like_name,
+    signature,
+    split_names,
+)
+from workers.identity.sources import MARK
+from workers.identity.text import (
+    is_label,
+    join_accents,
+    join_cjk,
+    numbered_lines,
+    strip_label_prefix,
+)
+from workers.identity.years import printed_year
+
+
+def block(*lines: str) -> list[str]:
+    reader = AuthorBlock()
+    for line in lines:
+        if not reader.add(line):
+            break
+    return reader.names
+
+
+# -- text repairs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("printed", "meant"), [
+    ("Pierre-Franc¸ois Dutot", "Pierre-François Dutot"),
+    ("Gr´egory Mouni´e", "Grégory Mounié"),
+    ("Eugenio Meg´ıas", "Eugenio Megías"),          # dotless i under the accent
+    ("Departamento de F´ısica At ´omica", "Departamento de Física Atómica"),
+    ("J˛edrzej Kowalczuk", "Jędrzej Kowalczuk"),
+    ("Mark Vero, and Martin Vechev ¨", "Mark Vero, and Martin Vechev"),  # stray: dropped
+    ("a `quoted' word", "a `quoted' word"),         # a backtick is not an accent
+])
+def test_accents_are_joined_to_their_letters(printed: str, meant: str) -> None:
+    assert join_accents(printed) == meant
+
+
+def test_margin_line_numbers_are_recognised_and_addresses_are_not() -> None:
+    numbered = ["1 Genetically modifying the protein", "2 materials to control", "Esther Jimenez",
+                "5 1. Department of BioSciences", "6 2. Department of Aerospace", "7 Technology",
+                "8 3. Department of Chemical Engineering", "9 TX, USA"]
+    assert numbered_lines(numbered)
+    address = ["Jane Doe", "51 avenue Jean Kuntzmann", "38330 Montbonnot, France",
+               "1 University Station C0500", "Austin, TX 78712"]
+    assert not numbered_lines(address)
+
+
+def test_cjk_lines_join_without_a_space() -> None:
+    assert join_cjk("数字普惠金融对中小 企业信用风险影响研究") == "数字普惠金融对中小企业信用风险影响研究"
+    assert join_cjk("扩产 4000 万公 里金刚线") == "扩产 4000 万公里金刚线"
+
+
+# -- titles ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", [
+    "RESEARCH ARTICLE", "Research Article", "R E S EAR CH A R TIC L E Open Access",
+    "a r t ic l e s", "RES EARCH", "Review", "Original article", "Open Access",
+    "CHAPTER 5", "硕士研究生学位论文", "Master's Thesis", "REVIEWS", "A PEER REVIEWED FORUM",
+])
+def test_labels_are_never_titles(label: str) -> None:
+    assert is_label(label)
+
+
+@pytest.mark.parametrize("title", [
+    "Paper Plain: Making Medical Research Papers Approachable",
+    "Information Synthesis for Answer Validation", "Open Information Extraction from the Web",
+    "Notes on the Theory of Groups", "数字普惠金融对中小企业信用风险影响研究",
+])
+def test_titles_are_not_labels(title: str) -> None:
+    assert not is_label(title)
+
+
+@pytest.mark.parametrize(("found", "title"), [
+    ("CHAPTER 5 Physical Development: The Brain, Body", "Physical Development: The Brain, Body"),
+    ("题目： 数字普惠金融对中小企业信用风险影响研究", "数字普惠金融对中小企业信用风险影响研究"),
+    ("Research Article The effects of AZD3582 on the rat", "The effects of AZD3582 on the rat"),
+    ("Paper Plain: Making Medical Research Papers Approachable", "Paper Plain: Making Medical Research Papers Approachable"),
+    ("Review of Particle Physics", "Review of Particle Physics"),  # 'of' after it: a title
+])
+def test_label_prefixes_are_cut_from_titles(found: str, title: str) -> None:
+    assert strip_label_prefix(found) == title
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+def test_marks_and_honorifics_come_off_names() -> None:
+    assert split_names(f"Jane Doe{MARK}, John Q. Smith{MARK} and Ana Pérez{MARK}") == [
+        "Jane Doe", "John Q. Smith", "Ana Pérez"]
+    assert split_names("Muhammad Atif Iqbal   Athar Mohsin Zaidi   Dr. Saeed Murtaza") == [
+        "Muhammad Atif Iqbal", "Athar Mohsin Zaidi", "Saeed Murtaza"]
+    assert block("Ed Chang and Avideh Zakhor, Member, IEEE") == ["Ed Chang", "Avideh Zakhor"]
+
+
+def test_names_in_capitals_are_folded() -> None:
+    assert split_names("Ross G. DOUGLAS∗1, Rajni K. SHARMA†1 and Edward D. STURROCK∗") == [
+        "Ross G. Douglas", "Rajni K. Sharma", "Edward D. Sturrock"]
+    assert block(f"AMIR SHEIKHAHMADI{MARK}", "∗", ", MOHAMMAD A. NEMATBAKHSH", "1",
+                 f", AND ARMAN SHOKROLLAHI{MARK}") == [
+        "Amir Sheikhahmadi", "Mohammad A. Nematbakhsh", "Arman Shokrollahi"]
+
+
+def test_an_organisation_is_not_a_name() -> None:
+    assert not looks_like_name("ETH Zurich")
+    assert not looks_like_name("Continuous Electron Beam Accelerator Facility")
+    assert not looks_like_name("Cambridge Journals")
+    assert looks_like_name("Ross G. DOUGLAS")
+
+
+def test_affiliations_are_told_apart_by_words_and_position() -> None:
+    # names, then affiliation lines whose fragments read like names ("New Cairo", "Cape Town")
+    assert block("Yehya Abouelnaga, Hesham M. Eraqi, and Mohamed N. Moustafa",
+                 "Department of Computer Science and Engineering, School of Sciences",
+                 "The American University in Cairo, New Cairo 11835, Egypt") == [
+        "Yehya Abouelnaga", "Hesham M. Eraqi", "Mohamed N. Moustafa"]
+    # a name printed before its affiliation on one line is kept, the place after it is not
+    assert block("Y. Pischalnikov†", ", S. Aderhold, J. P. Holzbauer", "FNAL, Batavia, IL 60510, USA",
+                 "C. Contreras, Michigan State University, 48823 East Lansing, MI, USA") == [
+        "Y. Pischalnikov", "S. Aderhold", "J. P. Holzbauer", "C. Contreras"]
+    # columns: name / affiliation / address / e-mail, twice; addresses start with numbers
+    assert block("Pierre-François Dutot", "ID-IMAG", "51 avenue Jean Kuntzmann",
+                 "38330 Montbonnot Saint-Martin, France", "pfdutot@imag.fr", "Lionel Eyraud",
+                 "ID-IMAG", "51 avenue Jean Kuntzmann", "38330 Montbonnot Saint-Martin, France") == [
+        "Pierre-François Dutot", "Lionel Eyraud"]
+    # affiliation lines keyed by their mark give no names
+    assert block("Ross G. DOUGLAS∗, Kelly CHIBALE†",
+                 "∗Institute of Infectious Disease and Molecular Medicine, University of Cape Town",
+                 "§Lead Molecular Design, Sant Cugat del Valles and Pompeu Fabra University, Spain") == [
+        "Ross G. Douglas", "Kelly Chibale"]
+
+
+def test_a_name_broken_over_two_lines_is_joined() -> None:
+    assert block(f"Robert Tesoriero{MARK} 3 , Marimikel", f"Charrier{MARK}",
+                 f", Alanna Stull{MARK} and Caroline M. Ajo-Franklin{MARK}") == [
+        "Robert Tesoriero", "Marimikel Charrier", "Alanna Stull", "Caroline M. Ajo-Franklin"]
+    assert block("Andreas Muller,1,* Natalia Borjemscala,2 Edward Van", "Keuren,3 and Alan Migdall") == [
+        "Andreas Muller", "Natalia Borjemscala", "Edward Van Keuren", "Alan Migdall"]
+
+
+def test_copyright_publisher_and_outline_lines_give_no_names() -> None:
+    assert block("© 2021 Elsevier Ltd. All rights reserved.", "Published by Jane Publishing") == []
+    # a chapter opener's outline: two phrase lines before any name end the block
+    assert block("An Overview of Maturation and Growth", "Development of the Brain",
+                 "Motor Development") == []
+
+
+def test_labelled_authors_on_covers_and_reports() -> None:
+    assert labelled_authors(["硕士研究生学位论文", "题目： 数字普惠金融对中小", "姓   名：          王宇晨",
+                             "学   号：         2201210418", "导师姓名：       刘宏志      教授"]) == ["王宇晨"]
+    assert labelled_authors(["证券分析师", "倪正洋", "资格编号：S0120521020003", "研究助理", "杨云逍",
+                             "邮箱：yangyx@tebon.com.cn"]) == ["倪正洋", "杨云逍"]
+    assert labelled_authors(["Автор:", "обучающийся группы ОБ17-9", "(подпись)",
+                             "Иванова Мария Петровна", "Руководитель:", "Петров Пётр Петрович"]) == [
+        "Иванова Мария Петровна"]
+
+
+def test_bylines_and_signatures() -> None:
+    assert byline(["Lets Talk About Singularities", "By Abraham Loeb on May 14, 2018"]) == [
+        "Abraham Loeb"]
+    end = ["The committee thanks all reviewers for their work this year.",
+           "Jane Doe", "Editor-in-Chief", "University of Innsbruck, Austria"]
+    assert signature(end) == ["Jane Doe"]
+    assert signature(["We thank all reviewers.", "© 2021 Elsevier Ltd. All rights reserved."]) == []
+
+
+# -- years ----------------------------------------------------------------------------------
+
+
+def year_of(*lines: str) -> tuple[int, str] | None:
+    found = printed_year(list(lines))
+    return (found.value, found.kind) if found else None
+
+
+def test_the_citation_line_beats_copyright_and_dates() -> None:
+    assert year_of("© 2014 Federation of Societies", "FEBS Letters 589 (2015) 3–14") == (
+        2015, "citation line")
+    assert year_of("International Psychogeriatrics (2014), 26:1, 147–154",
+                   "C International Psychogeriatric Association 2013.") == (2014, "citation line")
+    assert year_of("Coté et al. eLife 2023;12:RP91357. DOI", "Version of Record published 05 April 2024") == (
+        2023, "citation line")
+    assert year_of("758 IEEE TRANSACTIONS ON VIDEO TECHNOLOGY, VOL. 7, NO. 5, OCTOBER 1997") == (
+        1997, "citation line")
+    assert year_of("In Proceedings of the 45th Annual Meeting (ACL-2007). pp. 576-583, Prague, June 2007.") == (
+        2007, "citation line")
+
+
+def test_dated_lines_in_several_languages_and_scripts() -> None:
+    assert year_of("bioRxiv preprint doi: https://doi.org/10.1101/x; this version posted May 14, 2024.") == (
+        2024, "dated line")
+    assert year_of("二〇二五 年 六 月") == (2025, "dated line")
+    assert year_of("2022 年 07 月 19 日") == (2022, "dated line")
+    assert year_of("Москва, 2021 г.") == (2021, "dated line")
+    assert year_of("Rio de Janeiro, julho de 2007") == (2007, "dated line")
+
+
+def test_copyright_glyphs_and_received_dates() -> None:
+    assert year_of("q 2005 Elsevier B.V. All rights reserved.") == (2005, "copyright line")
+    assert year_of("r 1998 Wiley-Liss, Inc.") == (1998, "copyright line")
+    assert year_of("Received 9 November 2010; Accepted 25 December 2010") == (2010, "accepted date")
+    assert year_of("Received 9 November 2010") == (2010, "received date")
+    # a year in running text is none of these
+    assert year_of("The 2015 report of the World Health Organization counted accidents.") is None
+
+
+# -- batch 2 of the tune half -------------------------------------------------------------
+
+
+def test_marks_the_text_layer_sets_apart_and_initials_glued_to_names() -> None:
+    assert split_names("Yamin Gong a,b,1 , Zhifeng Wang a,1 , Bin Peng a , Zhao-Qi Wang b,c,d,2 ,") == [
+        "Yamin Gong", "Zhifeng Wang", "Bin Peng", "Zhao-Qi Wang"]
+    assert split_names("Chad G. Pearson ,b , Edward M. Marcotte ,a , and John B. Wallingford") == [
+        "Chad G. Pearson", "Edward M. Marcotte", "John B. Wallingford"]
+    assert split_names("Yu.A.Pusep *, L.Fernandes dos Santos, D.Smirnov") == [
+        "Yu.A. Pusep", "L. Fernandes dos Santos", "D. Smirnov"]
+    assert split_names("Emily Prud’hommeaux◦ and Brian Roark†, Dong Wang 1 ✉") == [
+        "Emily Prud’hommeaux", "Brian Roark", "Dong Wang"]
+    assert not looks_like_name("de la Médecine")  # an address, though its words are capitalised
+
+
+def test_editors_and_mark_keyed_affiliations_are_not_authors() -> None:
+    assert block("Alaa Bawaneh, Adam S. Wilson", "Academic Editors: Andrew Zloza",
+                 "and Amanda L. Marzo", "Received: 10 August 2022") == ["Alaa Bawaneh", "Adam S. Wilson"]
+    assert block("Hoyt McElroy, Edward M. Marcotte ,", "2,", "* Maitreya J. Dunham", "1",
+                 "Department of Genome Sciences, University of Washington, Seattle, WA 98195, USA", "3",
+                 "Antibody Discovery and Accelerated Protein Therapeutics, Department of Pathology") == [
+        "Hoyt McElroy", "Edward M. Marcotte", "Maitreya J. Dunham"]
+    assert block("Viren Jain", "Brain & Cognitive Sciences", "Massachusetts Institute of Technology",
+                 "H. Sebastian Seung") == ["Viren Jain", "H. Sebastian Seung"]
+
+
+def test_a_grid_of_author_blocks_is_read_row_by_row() -> None:
+    from workers.identity.names import email_blocks
+
+    # the text layer gives the left column first; positions put the rows back
+    column_first = [
+        ("Jan-Niklas Antons", 100, 700), ("TU Berlin", 100, 690), ("jna@tu-berlin.de", 100, 680),
+        ("Sebastian Arndt", 100, 600), ("TU Berlin", 100, 590), ("sa@tu-berlin.de", 100, 580),
+        ("Robert Schleicher", 300, 700), ("TU Berlin", 300, 690), ("rs@tu-berlin.de", 300, 680),
+    ]
+    assert email_blocks(column_first) == ["Jan-Niklas Antons", "Robert Schleicher", "Sebastian Arndt"]
+
+
+def test_names_run_together_are_cut_where_the_metadata_says() -> None:
+    from workers.identity.names import segment_by
+
+    assert segment_by(["Zoltan Gyongyi", "Hector Garcia-Molina", "Jan Pedersen"],
+                      ["Stanford University", "Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen"]) == [
+        "Zoltán Gyöngyi", "Hector Garcia-Molina", "Jan Pedersen"]
+    assert segment_by(["Jan Pedersen"], ["Zoltán Gyöngyi Jan Pedersen"]) == []
+
+
+def test_more_citation_lines() -> None:
+    assert year_of("G3, 2024, 14(3), jkad293", "Advance Access Publication Date: 22 December 2023") == (
+        2024, "citation line")
+    assert year_of("Nucleic Acids Research, 2024, 52, 4151–4166") == (2024, "citation line")
+    assert year_of("To appear in OSDI 2004") == (2004, "citation line")
+
+
+def test_the_title_run_is_the_one_covering_most_of_it() -> None:
+    from workers.identity.extract import _after_title
+
+    title = "Intestinal Microbiota Influence Doxorubicin Responsiveness in Triple-Negative Breast Cancer"
+    lines = ["Citation: Bawaneh, A.; Wilson, A.S. Intestinal Microbiota Influence",
+             "Doxorubicin Responsiveness in", "Triple-Negative Breast Cancer.", "Academic Editors: X",
+             "Intestinal Microbiota Influence Doxorubicin Responsiveness in",
+             "Triple-Negative Breast Cancer", "Alaa Bawaneh 1,2 , Adam S. Wilson 1"]
+    assert _after_title(lines, title) == 6
+
+
+# -- batch 3 of the tune half -------------------------------------------------------------
+
+
+def test_columns_run_together_and_e_mail_fragments() -> None:
+    assert split_names("Ruifang Ge Raymond J. Mooney") == ["Ruifang Ge", "Raymond J. Mooney"]
+    assert split_names("Sahand Negahban sahand n@eecs.berkeley.edu") == ["Sahand Negahban"]
+    assert split_names("Marti A. Hearst, Ivo H. M. van Stokkum") == ["Marti A. Hearst",
+                                                                     "Ivo H. M. van Stokkum"]
+
+
+def test_address_lines_after_an_affiliation_give_no_names() -> None:
+    assert block("Shankar Pal, Istvan Cseri, Vasili Zolotov", "Microsoft Corporation",
+                 "One Microsoft Way", "Redmond WA 98052", "USA") == [
+        "Shankar Pal", "Istvan Cseri", "Vasili Zolotov"]
+    assert block("Rebecca A. Clemons,1 Erik Kalinka,5", "1Department of Ecology, University of Michigan",
+                 "3Laboratório de História Natural, Universidade", "Estadual de Campinas, Campinas, SP 13083-862, Brazil") == [
+        "Rebecca A. Clemons", "Erik Kalinka"]
+
+
+def test_the_better_spelt_reading_of_a_name_wins() -> None:
+    from workers.identity.extract import _best_spelling
+
+    docling = ["Tomáš Hercig NTIS - New Technologies for the Information Society"]
+    assert _best_spelling(["Tomás Hercig", "Pavel Král"], docling) == ["Tomáš Hercig", "Pavel Král"]
+    assert _best_spelling(["Tomáš Hercig"], ["Tomas Hercig"]) == ["Tomáš Hercig"]  # never fewer

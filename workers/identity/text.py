@@ -1,0 +1,208 @@
+"""Repairs and recognisers for the text of a title page, before any field is read from it.
+
+Text layers of LaTeX and scanned PDFs carry artefacts that read as words: accents
+set apart from their letter ("Franc¸ois", "Meg´ıas"), margin line numbers
+(bioRxiv, journal submissions), section labels set in spaced capitals
+("R E S EAR CH A R TIC L E", "a r t ic l e s") and labels such as "Research
+Article", "CHAPTER 5" or "题目：" in front of the title. Each helper here
+is pure and small; ``extract`` and ``names`` decide when to use them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# -- accents set apart from their letter --------------------------------------------------
+
+#: Spacing accents (as TeX's Type 1 fonts draw them) and the combining mark each stands for.
+_SPACING_ACCENTS = {
+    "´": "\u0301", "`": "\u0300", "¨": "\u0308", "ˆ": "\u0302", "˜": "\u0303", "¸": "\u0327",
+    "˛": "\u0328", "ˇ": "\u030c", "˘": "\u0306", "˝": "\u030b", "˚": "\u030a", "¯": "\u0304",
+    "˙": "\u0307",
+}
+#: Accents dropped when nothing composes with them (a lone backtick may be meant).
+_DROP_ALONE = set(_SPACING_ACCENTS) - {"`"}
+_DOTLESS = {"ı": "i", "ȷ": "j"}
+
+
+def _compose(base: str, mark: str) -> str | None:
+    composed = unicodedata.normalize("NFC", _DOTLESS.get(base, base) + mark)
+    return composed if len(composed) == 1 else None
+
+
+def join_accents(text: str) -> str:
+    """'Franc¸ois' -> 'François', 'Meg´ıas' -> 'Megías', 'At ´omica' -> 'Atómica'.
+
+    An accent composes with the letter after it, else with the one before it; one
+    that composes with neither is dropped (the text layer put it elsewhere, e.g. at
+    the end of the line). A space between a word and an accent that composes into a
+    lower-case letter is the text layer's, not the author's ('At ´omica').
+    """
+    if not any(c in _SPACING_ACCENTS for c in text):
+        return unicodedata.normalize("NFC", text)
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        mark = _SPACING_ACCENTS.get(char)
+        if mark is None:
+            out.append(char)
+            index += 1
+            continue
+        after = text[index + 1] if index + 1 < len(text) else ""
+        before = out[-1] if out else ""
+        if char == "`" and not (before.isalpha() and after.isalpha()):
+            out.append(char)  # a backtick in running text, not an accent
+            index += 1
+            continue
+        composed = _compose(after, mark) if after.isalpha() else None
+        if composed is not None:
+            if (composed.islower() and len(out) >= 2 and out[-1] == " " and out[-2].isalpha()):
+                out.pop()  # 'At ´omica': the space is the text layer's
+            out.append(composed)
+            index += 2
+            continue
+        composed = _compose(before, mark) if before.isalpha() else None
+        if composed is not None:
+            out[-1] = composed
+        elif char not in _DROP_ALONE:
+            out.append(char)
+        index += 1
+    return re.sub(r" {2,}", " ", unicodedata.normalize("NFC", "".join(out))).strip()
+
+
+# -- margin line numbers -----------------------------------------------------------------
+
+_LEADING_NUMBER = re.compile(r"^(\d{1,3})\s+(?=\S)")
+
+
+def numbered_lines(lines: list[str]) -> bool:
+    """Whether a page's lines carry margin line numbers (1, 2, 3... at their start).
+
+    Needs a run of at least five lines whose leading numbers mostly go up by one,
+    so that numbered lists and addresses ("51 avenue ...") do not count.
+    """
+    numbers = [int(m.group(1)) for line in lines[:80] if (m := _LEADING_NUMBER.match(line))]
+    steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b == a + 1)
+    return len(numbers) >= 5 and steps >= 4 and steps >= len(numbers) / 2
+
+
+def strip_line_number(line: str) -> str:
+    return _LEADING_NUMBER.sub("", line, count=1)
+
+
+def drop_numbers(text: str, numbers: set[int]) -> str:
+    """'... living 1 materials ... properties 2' -> without the margin numbers."""
+    if not numbers:
+        return text
+    kept = [w for w in text.split() if not (w.isdigit() and int(w) in numbers)]
+    return " ".join(kept)
+
+
+# -- labels above a title -------------------------------------------------------------------
+
+#: Words that make up the labels journals print above a title (article type, subject, access).
+_LABEL_WORDS = {
+    "article", "articles", "research", "original", "review", "reviews", "mini", "minireview",
+    "letter", "letters", "editorial", "editorials", "commentary", "perspective", "perspectives",
+    "opinion", "viewpoint", "communication", "communications", "short", "brief", "rapid",
+    "report", "reports", "case", "note", "notes", "technical", "news", "views", "and",
+    "correspondence", "erratum", "correction", "retraction", "highlighted", "investigation",
+    "open", "access", "paper", "papers", "full", "regular", "a", "peer", "reviewed", "forum",
+    "invited", "special", "issue", "feature", "focus", "essay", "discussion", "abstract",
+    "conference", "proceedings", "extended", "preprint", "accepted", "manuscript", "author",
+    "version", "edge", "hot", "topic",
+}
+_CHAPTER = re.compile(
+    r"^\s*(?:chapter|kapitel|chapitre|cap[ií]tulo|capitolo|глава|hoofdstuk)\s*[\dIVXLC]*\s*[.:]?\s*"
+    r"|^\s*第\s*[\d一二三四五六七八九十百〇零]+\s*[章节篇]\s*", re.I)
+_FIELD_LABEL = re.compile(
+    r"^\s*(?:title|titel|titre|t[ií]tulo|тема|название|题\s*目|论文题目|標\s*題|제\s*목)\s*[:：]\s*", re.I)
+
+
+#: Document-type lines of theses and reports: a kind of work, not its title.
+_DOCUMENT_TYPE = re.compile(
+    r"^\s*(?:(?:master'?s?|doctoral|ph\.?\s?d\.?|bachelor'?s?|diploma|honou?rs)\s+)?"
+    r"(?:thesis|dissertation|project|report)(?:\s+(?:submitted|presented)\b.*)?\s*$"
+    r"|^\s*(?:bachelor|master|diplom|doktor)arbeit\s*$|^\s*(?:th[èe]se|m[ée]moire)(?:\s+de\s+\w+)?\s*$"
+    r"|^\s*(?:tesis|tese|disserta[çc][ãa]o)(?:\s+de\s+\w+)?\s*$"
+    r"|^\s*(?:выпускная\s+квалификационная|бакалаврская|дипломная|магистерская|курсовая)\s+"
+    r"(?:работа|диссертация)\s*$|^\s*(?:магистерская\s+)?диссертация\s*$"
+    r"|^\s*(?:硕士|博士|学士|本科)?(?:研究生)?(?:学位|毕业)?论文\s*$|^\s*(?:证券)?研究报告(?:\s*[|｜].*)?$",
+    re.I)
+
+
+def _fragments(text: str) -> bool:
+    """Letters set apart ('R E S EAR CH', 'a r t ic l e s'): mostly 1-2 letter pieces."""
+    tokens = text.split()
+    if not all(t.isalpha() for t in tokens) or uncased_script(text):
+        return False
+    short = sum(1 for t in tokens if len(t) <= 2)
+    return len(tokens) >= 4 and short >= 0.6 * len(tokens)
+
+
+def is_label(text: str) -> bool:
+    """A section/type/subject label, never a title: 'RESEARCH ARTICLE', 'Review',
+    'R E S EAR CH', 'a r t ic l e s', 'CHAPTER 5', 'Open Access'."""
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if _fragments(stripped) or _DOCUMENT_TYPE.match(stripped):
+        return True
+    if _CHAPTER.match(stripped) and not _CHAPTER.sub("", stripped).strip():
+        return True
+    words = re.findall(r"[^\W\d_]+", stripped.lower())
+    if words and all(w in _LABEL_WORDS for w in words):
+        return True
+    # 'RES EARCH', 'Computation and Systems'-like spacing: join pieces and compare
+    joined = "".join(words)
+    return bool(joined) and joined in {"research", "researcharticle", "articles", "reviewarticle",
+                                       "originalarticle", "originalresearch", "shortcommunication"}
+
+
+#: Article-type labels that may run into a title's first line ("Research Article The effects...").
+_PREFIX_LABEL = re.compile(
+    r"^(?:(?:research|original|review|mini|invited|short|brief|rapid|technical|case)\s+"
+    r"(?:article|paper|communication|report|note|review|letter|research)|original research|"
+    r"review|minireview|editorial|commentary|perspective|viewpoint|opinion|correspondence|"
+    r"erratum|corrigendum|article|research|letter|notes)\s+", re.I)
+
+
+def strip_label_prefix(title: str) -> str:
+    """'CHAPTER 5 Physical Development' -> 'Physical Development'; '题目： X' -> 'X';
+    'Research Article The effects of ...' -> 'The effects of ...' (a label is cut only
+    when a capitalised title follows it and at least three words remain)."""
+    text = _FIELD_LABEL.sub("", _CHAPTER.sub("", title, count=1), count=1).strip()
+    found = _PREFIX_LABEL.match(text)
+    if found:
+        rest = text[found.end():]
+        if rest[:1].isupper() and len(rest.split()) >= 3:
+            text = rest
+    return text.strip()
+
+
+# -- scripts --------------------------------------------------------------------------------
+
+
+def _cjk(char: str) -> bool:
+    return "CJK" in unicodedata.name(char, "") or "HIRAGANA" in unicodedata.name(char, "") \
+        or "KATAKANA" in unicodedata.name(char, "") or "HANGUL" in unicodedata.name(char, "")
+
+
+def join_cjk(text: str) -> str:
+    """Lines joined with a space between two CJK characters lose it ('中小 企业' -> '中小企业')."""
+    return re.sub(r"(?<=\S) (?=\S)", lambda m: "" if _cjk(text[m.start() - 1]) and
+                  _cjk(text[m.end()]) else " ", text)
+
+
+def uncased_script(text: str) -> bool:
+    """Letters of a script without capitals (Han, kana, Hangul, Arabic, Hebrew, Thai...)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and all(not c.isupper() and not c.islower() for c in letters)
+
+
+def is_rule(text: str) -> bool:
+    """A line of dots, dashes or underscores (a rule drawn with characters)."""
+    stripped = text.replace(" ", "")
+    return len(stripped) >= 5 and not any(c.isalnum() for c in stripped)

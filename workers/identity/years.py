@@ -1,0 +1,122 @@
+"""The year of publication as the first page prints it.
+
+Candidates, in order of trust (the first kind found wins):
+
+1. the citation line or running head: "Clinical Science (2014) 126, 305-313",
+   "eLife 2023;12:RP91357", "BMC ... 2014, 14:1", "VOL. 7, NO. 5, OCTOBER 1997",
+   "Volume 2010, Article ID", "Proceedings of ..., June 2007";
+2. a dated line: "this version posted May 14, 2024", "Published: 4 October 2022",
+   "By ... on May 14, 2018", "Rio de Janeiro, julho de 2007", "Москва, 2021 г.",
+   "2022 年 07 月 19 日", "二〇二五 年 六 月", "Draft version July 14, 2017";
+3. the copyright line: "© 2014 Elsevier", "Copyright 2004 ACM", and the glyphs some
+   publishers' fonts give the sign ("Ó 2014 Elsevier", "q 2005 Elsevier", "r 1998 Wiley");
+4. the accepted date, else the received date (a lower bound: a guess).
+
+The arXiv stamp, an arXiv id and the PDF's own dates come after these, in ``extract``:
+the page says when the paper was published, the file says when it was made.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_Y = r"(?:1[89]|20)\d\d"
+_MONTHS = (
+    r"jan(?:uary|vier|uar|eiro)?|feb(?:ruary|ruar)?|f[ée]v(?:rier|ereiro)?|mar(?:ch|s|zo|ço)?|märz|"
+    r"apr(?:il)?|avr(?:il)?|abr(?:il)?|may|mai(?:o)?|mayo|jun(?:e|i|ho|io)?|juin|jul(?:y|i|ho|io)?|"
+    r"juil(?:let)?|aug(?:ust)?|ao[uû]t|ago(?:sto)?|sep(?:t(?:ember)?)?|sept(?:embre)?|set(?:embro)?|"
+    r"oct(?:ober|obre)?|okt(?:ober)?|out(?:ubro)?|nov(?:ember|embre|embro)?|dec(?:ember)?|"
+    r"d[ée]c(?:embre)?|dez(?:ember|embro)?|dic(?:iembre)?|"
+    r"январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?|сентябр[ья]|"
+    r"октябр[ья]|ноябр[ья]|декабр[ья]"
+)
+
+CITATION = [
+    # "eLife 2023;12:RP91357", "Postgrad Med J 2010;86:272"
+    re.compile(rf"\b({_Y})\s*;\s*\d+\s*[(:]"),
+    # "Clinical Science (2014) 126, 305", "Journal of Hydrology 310 (2005) 253-265",
+    # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)"
+    re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*[,:–-]"),
+    re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
+    # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293"
+    re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+)"),
+    # "To appear in OSDI 2004", "In Proceedings of VLDB 2004"
+    re.compile(rf"\b(?:to appear in|appeared in|in proceedings of)\b[^\n]{{0,120}}?\b({_Y})\b", re.I),
+    # "BMC Health Services Research 2014, 14:1"
+    re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*:\s*\d+"),
+    # "VOL. 7, NO. 5, OCTOBER 1997", "Volume 18, Issue 3 ... January 2007"
+    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*,\s*(?:no|issue)\.?\s*\d+\s*[.,]?\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})", re.I),
+    re.compile(rf"(?:{_MONTHS})\s+({_Y})\s*,\s*vol(?:ume)?\.?\s*\d+", re.I),
+    # "Volume 2010, Article ID 157939"
+    re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
+    # "Proceedings of the 45th Annual Meeting ..., June 2007"
+    re.compile(rf"\bproceedings\b.*?\b(?:{_MONTHS})\.?\s+(?:\d{{1,2}}(?:\s*[–-]\s*\d{{1,2}})?,?\s+)?({_Y})\b", re.I),
+    # "Science 376, 1453-1458 (2022)", "Nature Communications | (2024)15:515"
+    re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
+]
+DATED = [
+    re.compile(rf"\bposted\s+(?:on\s+)?(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
+    re.compile(rf"\b(?:published|publication date|version of record published)\s*(?:online)?\s*:?\s*"
+               rf"(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?({_Y})", re.I),
+    re.compile(rf"^\s*(?:by\s+.+?\s+on\s+)(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
+    re.compile(rf"\b(?:draft version|dated?|preprint)\s*:?\s*(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+"
+               rf"(?:\d{{1,2}},?\s+)?({_Y})", re.I),
+    # a line that is only a place and a date: "Rio de Janeiro, julho de 2007", "Москва, 2021 г."
+    re.compile(rf"^[^\d]{{0,40}},\s*(?:(?:{_MONTHS})\s+(?:de\s+)?)?({_Y})\s*(?:г\.?)?\s*$", re.I),
+    re.compile(rf"^\s*(?:(?:{_MONTHS})\.?\s+)(?:\d{{1,2}},?\s+)?({_Y})\s*$", re.I),
+    re.compile(rf"\b({_Y})\s*年\s*\d{{1,2}}\s*月"),
+]
+_CHINESE_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
+                   "六": "6", "七": "7", "八": "8", "九": "9"}
+_CHINESE_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
+COPYRIGHT = re.compile(rf"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|(?<![\w.])c)\s*({_Y})\b", re.I)
+#: Fonts that draw © as another glyph: 'Ó 2014 Elsevier', 'q 2005 Elsevier', 'r 1998 Wiley-Liss'.
+ODD_COPYRIGHT = re.compile(rf"(?<![\w.])[Óqr]\s+({_Y})\s+[A-Z]")
+_PUBLISHER_LINE = re.compile(r"rights reserved|elsevier|wiley|springer|inc\.|ltd|society|"
+                             r"association|press|publish", re.I)
+ACCEPTED = re.compile(rf"\baccepted\b\s*:?\s*(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?)?"
+                      rf"({_Y})", re.I)
+RECEIVED = re.compile(rf"\breceived\b\s*:?\s*(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?)?"
+                      rf"({_Y})", re.I)
+
+
+@dataclass(frozen=True)
+class Year:
+    value: int
+    #: "citation line", "dated line", "copyright line", "accepted date", "received date"
+    kind: str
+    text: str
+
+
+def _chinese_year(line: str) -> int | None:
+    found = _CHINESE_YEAR.search(line)
+    if not found:
+        return None
+    digits = "".join(_CHINESE_DIGITS.get(c, "") for c in found.group(1))
+    return int(digits) if len(digits) == 4 else None
+
+
+def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
+    """The year of publication printed in ``lines`` (a first page's), or None."""
+    def first(patterns: list[re.Pattern[str]], kind: str) -> Year | None:
+        for line in lines:
+            for pattern in patterns:
+                found = pattern.search(line)
+                if found and int(found.group(1)) <= this_year:
+                    return Year(int(found.group(1)), kind, line.strip())
+        return None
+
+    found = first(CITATION, "citation line") or first(DATED, "dated line")
+    if found:
+        return found
+    for line in lines:
+        year = _chinese_year(line)
+        if year and year <= this_year:
+            return Year(year, "dated line", line.strip())
+    for line in lines:
+        match = COPYRIGHT.search(line) or (
+            ODD_COPYRIGHT.search(line) if _PUBLISHER_LINE.search(line) else None)
+        if match and int(match.group(1)) <= this_year:
+            return Year(int(match.group(1)), "copyright line", line.strip())
+    return first([ACCEPTED], "accepted date") or first([RECEIVED], "received date")
