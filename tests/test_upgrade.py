@@ -232,6 +232,16 @@ def check_m006(library: Library, old: OldLibrary) -> None:
     assert waiting == set(old.ids("completed")) != set()
 
 
+def check_m007(library: Library, old: OldLibrary) -> None:
+    """Old chunks have no page spans and no sentence vectors, and each keeps its vector:
+    search ranks them by their chunk vectors and cites their passages' first pages."""
+    db = raw_db(library)
+    assert db.execute("SELECT count(*) FROM chunks WHERE spans = '[]' AND embedded = 1"
+                      ).fetchone()[0] == len(old.chunks)
+    assert db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0] == 0
+    assert library.chunks.count_embedded() == len(old.chunks)
+
+
 #: Every migration after the first, with the check of what it brings to an old library.
 BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m002_watched_folders": check_m002,
@@ -239,6 +249,7 @@ BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m004_reliability": check_m004,
     "m005_quick_pass": check_m005,
     "m006_identity": check_m006,
+    "m007_sentences": check_m007,
 }
 
 
