@@ -138,9 +138,9 @@ class SearchServer:
     def export_for_terminals(self, model: str) -> None:
         """Make the ONNX export a cold ``research-hub search`` embeds its query with, once,
         now that the model is loaded and the process is idle."""
-        from workers.search.onnx_query import export, usable_export
+        from workers.search.onnx_query import export, export_switched_off, usable_export
 
-        if usable_export(self.data_dir.root, model) is not None:
+        if export_switched_off() or usable_export(self.data_dir.root, model) is not None:
             return
         try:
             export(self.data_dir.root, model, reference=self.embedder.get(model))
