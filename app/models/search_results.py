@@ -54,7 +54,8 @@ def hit_html(hit: Hit) -> str:
     """The card: bold title, the cited page and score; the section path; the evidence (the
     sentence that best matches the query, its words marked), else the snippet."""
     if hit.evidence is not None:
-        marked = ("<span style='background:#fff8d6'>"
+        # Dark text on the pale band even when the card is selected (white text there).
+        marked = ("<span style='background:#fff8d6; color:#202124'>"
                   f"{_marked_html(hit.evidence.marked(chr(2), chr(3)))}</span>")
     else:
         marked = _marked_html(hit.marked_snippet("\x02", "\x03"))
