@@ -16,6 +16,7 @@ it, when the two stay short. Standard library only: it runs on every hit.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,7 @@ class Chosen:
     cosine: float | None
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude English stem: ``processing`` and ``processes`` -> ``process``."""
     w = word.lower()
