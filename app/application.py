@@ -211,7 +211,7 @@ class ResearchHub(QObject):
         self.model.refreshed.connect(lambda: self.search_panel.set_papers(self.model.papers()))
         self.search_panel.open_requested.connect(
             lambda hit: self.viewer.show_passage(hit.path, hit.pages, hit.bboxes, hit.title,
-                                                 paper_id=hit.paper_id)
+                                                 paper_id=hit.paper_id, evidence=hit.evidence)
         )
         self.search_panel.open_external_requested.connect(desktop.open_file)
         self.model.transitions.connect(self.notifier.on_transitions)

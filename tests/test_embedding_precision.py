@@ -21,7 +21,7 @@ from workers.pipeline.embedding import (
     choose_precision,
     cpu_flags,
 )
-from workers.runtime.reembed import embed_text
+from workers.pipeline.units import embedding_units
 from workers.store import Library
 
 
@@ -148,10 +148,10 @@ def test_doctor_says_which_precision_runs(data_dir: DataDir) -> None:
 def test_bfloat16_vectors_stay_within_the_bound_on_corpus_chunks(
     embedder: Embedder, corpus_library: Library
 ) -> None:
-    """cosine(bf16, fp32) >= 0.999 for every corpus chunk. Where bfloat16 is emulated
+    """cosine(bf16, fp32) >= 0.999 for every embedded corpus sentence. Where bfloat16 is emulated
     (no AMX/AVX512-BF16) it is ~3x slower than fp32, so there a fixed sample is checked."""
-    rows = [embed_text(c["text"], c["heading"]) for p in corpus_library.papers()
-            for c in corpus_library.chunks.of_paper(p.id)]
+    rows = [unit for p in corpus_library.papers() for c in corpus_library.chunks.of_paper(p.id)
+            for _s, _e, unit in embedding_units(c["text"], c["heading"])]
     assert len(rows) > 100
     if not {"amx_bf16", "avx512_bf16"} & cpu_flags():
         rows = rows[:: max(1, len(rows) // 48)]

@@ -52,6 +52,7 @@ from workers.paths import DataDir
 from workers.pipeline.chunking import Chunk
 from workers.pipeline.convert import TierChoice
 from workers.pipeline.ingest import IngestResult
+from workers.pipeline.units import quantize
 from workers.store import Library
 
 WORKER = "elsewhere:4242"
@@ -94,12 +95,15 @@ def test_lab_secret_from_env_or_private_file(tmp_path: Path) -> None:
 
 
 def _result(sha: str, texts: list[str]) -> IngestResult:
-    chunks = [Chunk(t, t, "Intro", [i + 1], [{"page": i + 1, "l": 1.0, "t": 2.0, "r": 3.0,
-                                            "b": 4.0}]) for i, t in enumerate(texts)]
+    chunks = [Chunk(t, "Intro", [i + 1], [{"page": i + 1, "l": 1.0, "t": 2.0, "r": 3.0,
+                                         "b": 4.0}], [(0, len(t), i + 1, 0)])
+              for i, t in enumerate(texts)]
     vectors = np.random.default_rng(0).random((len(texts), 384), dtype=np.float32)
+    sentences = [quantize(vectors[i: i + 1]) for i in range(len(texts))]
     return IngestResult(sha, {"name": "doc", "texts": texts}, chunks, vectors, "A title",
                         len(texts), TierChoice(Tier.FAST, Tier.FAST), [], "all-MiniLM-L6-v2",
-                        384, {"parse_s": 0.1})
+                        384, {"parse_s": 0.1}, has_vector=[True] * len(texts),
+                        units=[[(0, len(t))] for t in texts], sentences=sentences)
 
 
 def _message(result: IngestResult | None, **changes: object) -> ResultMessage:
@@ -116,6 +120,8 @@ def test_signed_messages_are_checked_before_anything_is_decoded() -> None:
     assert back.sha256 == result.sha256
     assert back.chunks == result.chunks
     assert np.array_equal(back.vectors, result.vectors)
+    assert (back.has_vector, back.units, back.sentences) == (
+        result.has_vector, result.units, result.sentences)
     assert back.identity == result.identity and back.tier == result.tier
     theirs = LabSerializer(b"another-secret-0123456789", max_bytes=10 * 2**20)
     with pytest.raises(Refused, match="bad signature"):

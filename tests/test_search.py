@@ -20,7 +20,8 @@ from tests.helpers.rawdb import raw_db
 from tests.helpers.waits import COMMAND_S
 from workers import settings as settings_mod
 from workers.paths import DataDir
-from workers.runtime.reembed import embed_text, reembed
+from workers.pipeline.units import embedding_units
+from workers.runtime.reembed import reembed
 from workers.search.results import Filters, Hit
 from workers.search.searcher import Searcher, make_snippet
 from workers.search.vector_index import VectorIndex, vector_state
@@ -227,12 +228,29 @@ def test_search_keeps_the_old_model_until_reembedding_completes(library: Library
     assert used[-1] == "m1" and "re-embedding with m2: 50%" in results.coverage.text()
 
     assert reembed(library, embedder, batch=2) == 2  # carries on with what is missing
-    assert embedder.seen[0] == "1 Intro\nAims\nalpha"  # heading path, then text
+    assert embedder.seen[0] == "alpha"  # its sentences, as ingestion embeds them
     assert vector_state(library, "m2").vectors_by_model == {"m2": 4}  # old vectors dropped
     assert {p.model for p in library.papers()} == {"m2"}  # and the papers say so
     results = searcher.search("alpha")
     assert used[-1] == "m2" and results.coverage.text() == "2 of 2 papers indexed"
     assert searcher.index is not None and searcher.index.model == "m2" and searcher.index.count == 4
+
+
+def test_reembedding_skips_reference_lists_and_stores_sentence_vectors(library: Library) -> None:
+    add_paper(library, "/p/a.pdf", ["A first sentence of the body. A second one follows it here.",
+                                    "Smith, J. 2020. A cited paper. Journal 3."],
+              seed=1, headings=["1 Intro", "References"])
+    settings = settings_mod.load(library)
+    settings.embedding_model = "m2"
+    settings_mod.save(library, settings)
+    embedder = FakeEmbedder("m2")
+    assert reembed(library, embedder) == 1
+    assert embedder.seen == ["A first sentence of the body.", "A second one follows it here."]
+    assert library.chunks.count_embedded() == 1 and library.chunks.count() == 2
+    assert vector_state(library, "m2").reembedding is False  # complete: the list needs none
+    [(units, vectors, scales, dim)] = library.vectors.sentences("m2", [
+        c["id"] for c in library.chunks.of_paper(library.papers()[0].id)]).values()
+    assert units == [[0, 29], [30, 59]] and dim == DIM and len(vectors) == 2 * DIM
 
 
 def test_reembedding_stops_when_the_model_changes_again(library: Library) -> None:
@@ -244,9 +262,15 @@ def test_reembedding_stops_when_the_model_changes_again(library: Library) -> Non
     assert vector_state(library, "m3").vectors_by_model == {"m1": 2}
 
 
-def test_embed_text_matches_docling_contextualize() -> None:
-    assert embed_text("body", "") == "body"
-    assert embed_text("body", "2 Methods › 2.1 Data") == "2 Methods\n2.1 Data\nbody"
+def test_embedding_units_are_sentences_and_skip_reference_lists_and_tables() -> None:
+    text = ("We propose a retrieval model. It conditions generation on passages (see Fig. 2)."
+            "\n12.5 13.1 14.8 15.2 16.0 17.3 18.9")
+    units = embedding_units(text, "2 Methods › 2.1 Data")
+    assert [u[2] for u in units] == ["We propose a retrieval model.",
+                                     "It conditions generation on passages (see Fig. 2)."]
+    assert all(text[start:end] == unit for start, end, unit in units)
+    assert embedding_units(text, "Paper › References") == []
+    assert embedding_units(text, "7 BIBLIOGRAPHY") == []
 
 
 def test_hit_round_trips_through_json() -> None:

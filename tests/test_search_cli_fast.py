@@ -266,3 +266,36 @@ def test_the_suite_can_switch_the_export_off(
         server.library.close()
     path = export_path(data_dir.root, MODEL)
     assert path is not None and not path.parent.exists()  # nothing made, nor tried
+
+
+def _burst(data_dir: DataDir, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers", "--data-dir", str(data_dir.root), "--burst",
+         "--workers", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **env})
+
+
+@pytest.mark.integration
+def test_a_burst_worker_makes_the_query_model_export_before_it_leaves(
+    library: Library, data_dir: DataDir
+) -> None:
+    """Only `worker --burst` ever ran here (no app, no search process): a cold terminal
+    search still finds the export. The test-only switch turns it off."""
+    from workers.search.onnx_query import export_path, usable_export
+
+    path = export_path(data_dir.root, MODEL)
+    assert path is not None
+    switched_off = _burst(data_dir, **{ENV_NO_EXPORT: "1"})
+    assert switched_off.returncode == 0, switched_off.stderr[-2000:]
+    assert not path.with_suffix(".json").exists()
+
+    done = _burst(data_dir, **{ENV_NO_EXPORT: "0"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert usable_export(data_dir.root, MODEL) == path
+    assert "queue is empty: stopping (--burst)" in done.stderr + done.stdout
+    from workers.search.server import QueryEmbedder
+
+    embed = QueryEmbedder(onnx_from=data_dir.root)
+    embed(MODEL, "glacier")
+    assert embed.backends[MODEL] == "onnx"

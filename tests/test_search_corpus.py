@@ -33,8 +33,9 @@ def searcher(corpus_library: Library) -> Searcher:
 
 
 def rank_of(results: Results, file_name: str, pages: set[int] | None = None) -> int | None:
+    """Rank of the first hit on ``file_name`` that cites one of ``pages`` (any page: None)."""
     for i, hit in enumerate(results.hits, 1):
-        if Path(hit.path).name == file_name and (pages is None or set(hit.pages) & pages):
+        if Path(hit.path).name == file_name and (pages is None or hit.page in pages):
             return i
     return None
 
@@ -51,9 +52,12 @@ def test_paraphrase_finds_its_paper_in_the_top_three(searcher: Searcher, query: 
 def test_paraphrases_land_on_the_right_page(searcher: Searcher) -> None:
     on_page = {q: rank_of(searcher.search(q, k=10), f, pages) for q, (f, pages) in PARAPHRASES.items()}
     good = [q for q, rank in on_page.items() if rank is not None and rank <= 3]
-    # 8 of 10 at the time of writing (see the benchmark for recall/MRR); two passages
-    # are out-ranked by other pages of the right paper.
-    assert len(good) >= 7, on_page
+    # 6 of 10 since hits cite their evidence sentence's page (8 of 10 by the passage's pages
+    # before): three of the four others cite a figure caption on p. 2 that states the answer
+    # too (LongEval's Q2, Paper Plain's feature list, CiteSee's saved-citation colours), which
+    # these pages do not list. Page-level quality is measured on the retrieval set instead
+    # (tests/benchmarks/bench_retrieval.py, tests/test_retrieval_quality.py).
+    assert len(good) >= 6, on_page
 
 
 @pytest.mark.parametrize("query", sorted(KEYWORDS))

@@ -1,7 +1,9 @@
 """The search panel and the in-app PDF viewer, against the real corpus library and search process.
 
-Set RESEARCH_HUB_SCREENSHOT=path.png to save the viewer's screenshot for the
-docs (run under Xvfb: ``xvfb-run -s "-screen 0 1600x1000x24" ...``).
+Set RESEARCH_HUB_SCREENSHOT=path.png to save the viewer's screenshot (and the
+panel's, ``path-panel.png``) of this test's query (run under Xvfb:
+``xvfb-run -s "-screen 0 1600x1000x24" ...``). The README's search screenshots
+are ``packaging/search_screenshots.py``'s.
 """
 
 from __future__ import annotations
@@ -47,6 +49,32 @@ def test_result_model_passes_modeltester(qtmodeltester) -> None:  # type: ignore
     assert "Preliminary" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     model.set_hits([])
     assert model.rowCount() == 0
+
+
+def test_the_card_shows_the_evidence_and_cites_its_page() -> None:
+    from dataclasses import replace
+
+    from workers.search.results import Evidence
+
+    hit = replace(make_hit(1), pages=[3, 4], evidence=Evidence(
+        "Blacklisting stops <tracing> after two failures.", 4, [(0, 12)],
+        [{"page": 4, "l": 1.0, "t": 2.0, "r": 3.0, "b": 4.0}]))
+    model = SearchResultModel()
+    model.set_hits([hit])
+    html = model.index(0).data(HtmlRole)
+    assert "<b style='background:#fff3b0'>Blacklisting</b> stops &lt;tracing&gt;" in html
+    assert "p. 4" in html and "pp. 3" not in html and "a &lt;b&gt;" not in html  # not the snippet
+    assert model.index(0).data(Qt.ItemDataRole.DisplayRole) == "Paper 1 (p. 4)"
+
+
+def test_evidence_is_located_in_the_page_text_word_by_word() -> None:
+    from app.windows.pdf_viewer import locate
+
+    page = "Intro text.\nThe trace moni-\ntor counts loop\nedges; it records hot ones. Other."
+    assert locate(page, "The trace monitor counts loop edges; it records hot ones.") == (
+        page.index("The"), page.index("ones") + 4)
+    assert locate(page, "Nothing of this is on the page at all.") is None
+    assert locate("", "x") is None
 
 
 def test_viewer_says_when_the_file_is_missing(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -128,17 +156,22 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     qtbot.keyClick(panel.results_view, Qt.Key.Key_Return)
     viewer = hub.viewer
     qtbot.waitUntil(lambda: viewer.isVisible() and viewer.document.pageCount() == 14, timeout=REACT_MS)
-    page = min(b["page"] for b in hit.bboxes) - 1
+    assert hit.evidence is not None and hit.page == hit.evidence.page
+    page = hit.page - 1  # the viewer opens at the evidence's page
     # The label follows once the view has laid the pages out and scrolled (on page 1
     # there is no scrolling to wait for, so wait for the label itself).
     qtbot.waitUntil(lambda: viewer.current_page() == page
                     and f"Page {page + 1} of 14" in viewer.page_label.text(), timeout=REACT_MS)
     view = viewer.view
-    box = next(b for b in hit.bboxes if b["page"] - 1 == page)
+    # The box of the passage that holds the evidence (it may be taller than the view, which
+    # scrolls to the evidence's line: its visible part is what is checked).
+    [box] = hit.evidence.boxes
     points = QRectF(box["l"], box["t"], box["r"] - box["l"], box["b"] - box["t"])
     assert points in view.highlights()[page]
     rect = view.viewport_rect(page, points)
-    assert rect is not None and view.viewport().rect().contains(rect.toRect())
+    assert rect is not None
+    visible = rect.toRect().intersected(view.viewport().rect())
+    assert visible.height() > 40 and visible.width() == rect.toRect().width()
     geometry = view.page_geometries()[page]
     scale = geometry.width() / viewer.document.pagePointSize(page).width()
     assert rect.width() == pytest.approx(points.width() * scale)
@@ -149,7 +182,7 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     # cropped to the box, matches the view's pixels under the highlight rectangle
     # (without the highlight), and a crop a few points off does not.
     view.set_highlights({})
-    target = rect.toRect()
+    target = visible
     rendered = viewer.document.render(page, geometry.size())
     local = target.translated(-(geometry.left() - view.horizontalScrollBar().value()),
                               -(geometry.top() - view.verticalScrollBar().value()))
@@ -166,12 +199,38 @@ def test_search_as_you_type_then_open_the_passage(qtbot, hub) -> None:  # type: 
     view.set_highlights({page: [points]})
     qtbot.waitUntil(lambda: _yellowish(view.viewport().grab(target).toImage()), timeout=REACT_MS)
 
+    # The evidence sentence was found in the page's text layer: its line rectangles lie
+    # inside the passage's box on that page (the text layer's and Docling's coordinates
+    # agree), and the card shows the sentence with the query's words marked.
+    viewer.show_passage(hit.path, hit.pages, hit.bboxes, hit.title, evidence=hit.evidence)
+    lines = view.evidence_highlights().get(page, [])
+    assert lines, hit.evidence
+    passage = QRectF(points).adjusted(-3, -3, 3, 3)
+    assert all(passage.contains(line) for line in lines), (lines, points)
+    card = panel.model.index(0).data(HtmlRole)
+    assert "background:#fff8d6" in card and f"p. {hit.page}" in card
+
     shot = os.environ.get("RESEARCH_HUB_SCREENSHOT")
     if shot:
         viewer.resize(900, 1000)
         qtbot.wait(300)  # let the page re-render at the new size (screenshot only)
         viewer.grab().save(shot)
         hub.window.grab().save(str(Path(shot).with_name(Path(shot).stem + "-panel.png")))
+
+
+def test_the_panel_says_when_nothing_matches_well(qtbot, hub) -> None:  # type: ignore[no-untyped-def]
+    panel = hub.search_panel
+    panel.focus_search()
+    qtbot.waitUntil(lambda: hub.search_client.state is ClientState.READY, timeout=180_000)
+    qtbot.keyClicks(panel.box, "sourdough starter feeding schedule and hydration")
+    qtbot.waitUntil(lambda: panel.last_results is not None and panel.last_results.query
+                    == panel.box.text() and panel.last_results.mode == "hybrid", timeout=60_000)
+    assert panel.last_results.weak and panel.model.rowCount() > 0
+    assert panel.weak_notice.isVisibleTo(panel) and "matches well" in panel.weak_notice.text()
+    panel.box.clear()
+    qtbot.keyClicks(panel.box, "trace trees for nested loops")
+    qtbot.waitUntil(lambda: panel.last_results.query == panel.box.text(), timeout=60_000)
+    assert not panel.last_results.weak and not panel.weak_notice.isVisibleTo(panel)
 
 
 def _yellowish(image: QImage) -> bool:

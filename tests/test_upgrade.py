@@ -241,6 +241,16 @@ def check_m007(library: Library, old: OldLibrary) -> None:
     assert all(p.guesses == frozenset() for p in library.papers())
 
 
+def check_m008(library: Library, old: OldLibrary) -> None:
+    """Old chunks have no page spans and no sentence vectors, and each keeps its vector:
+    search ranks them by their chunk vectors and cites their passages' first pages."""
+    db = raw_db(library)
+    assert db.execute("SELECT count(*) FROM chunks WHERE spans = '[]' AND embedded = 1"
+                      ).fetchone()[0] == len(old.chunks)
+    assert db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0] == 0
+    assert library.chunks.count_embedded() == len(old.chunks)
+
+
 #: Every migration after the first, with the check of what it brings to an old library.
 BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m002_watched_folders": check_m002,
@@ -249,6 +259,7 @@ BACKFILL_CHECKS: dict[str, Callable[[Library, OldLibrary], None]] = {
     "m005_quick_pass": check_m005,
     "m006_identity": check_m006,
     "m007_identity_guesses": check_m007,
+    "m008_sentences": check_m008,
 }
 
 

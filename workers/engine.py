@@ -222,7 +222,11 @@ def run_worker(
     log.info("worker starting: %d process(es), data dir %s, pid %d", count, data_dir.root,
              os.getpid())
     duties = SoloDuties(library, queue, burst)
-    helpers = LibraryHelpers(library, quick_pass, export=not burst, idle=duties.drained)
+    # The query model's export for terminal searches is made once the queue drains, by every
+    # worker (--burst waits for it before it leaves), so a library the app never opened
+    # searches from a terminal without torch (workers.search.onnx_query).
+    helpers = LibraryHelpers(library, quick_pass, export=True, idle=duties.drained)
+    duties.before_leaving = helpers.ready_to_leave
     preload()
     EngineConsumer(queue.huey, [duties, helpers], **consumer_options(count, periodic=False)).run()
 

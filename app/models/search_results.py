@@ -1,4 +1,5 @@
-"""Search results as a Qt list model, drawn as small cards (title, pages, section, snippet).
+"""Search results as a Qt list model, drawn as small cards (title, cited page, section, and the
+evidence: the sentence that best matches the query, highlighted).
 
 Each answer replaces the whole list: it is a new ranking, not an update of
 rows, so a model reset is the honest signal here (the paper table, which is
@@ -30,6 +31,11 @@ HtmlRole = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
 
+def page_text(hit: Hit) -> str:
+    """The page a hit cites: its evidence's, else its passage's pages."""
+    return f"p. {hit.evidence.page}" if hit.evidence is not None else pages_text(hit.pages)
+
+
 def pages_text(pages: list[int]) -> str:
     if not pages:
         return "page ?"
@@ -38,11 +44,21 @@ def pages_text(pages: list[int]) -> str:
     return f"pp. {pages[0]}–{pages[-1]}"
 
 
+def _marked_html(text: str) -> str:
+    """``text`` with \x02...\x03 marks as bold, highlighted words (the rest escaped)."""
+    return html.escape(text).replace("\x02", "<b style='background:#fff3b0'>").replace(
+        "\x03", "</b>")
+
+
 def hit_html(hit: Hit) -> str:
-    """The card: bold title, pages and score; the section path; the snippet, matches marked."""
-    marked = html.escape(hit.marked_snippet("\x02", "\x03")).replace(
-        "\x02", "<b style='background:#fff3b0'>"
-    ).replace("\x03", "</b>")
+    """The card: bold title, the cited page and score; the section path; the evidence (the
+    sentence that best matches the query, its words marked), else the snippet."""
+    if hit.evidence is not None:
+        # Dark text on the pale band even when the card is selected (white text there).
+        marked = ("<span style='background:#fff8d6; color:#202124'>"
+                  f"{_marked_html(hit.evidence.marked(chr(2), chr(3)))}</span>")
+    else:
+        marked = _marked_html(hit.marked_snippet("\x02", "\x03"))
     missing = " <span style='color:#d93025'>(file missing)</span>" if hit.file_missing else ""
     if hit.preliminary:  # the quick pass's page text: the deep pass has not run yet
         missing += (" <span style='color:#b06000'>(preliminary: page text, full indexing"
@@ -50,7 +66,7 @@ def hit_html(hit: Hit) -> str:
     heading = (
         f"<div style='color:#5f6368'>§ {html.escape(hit.heading)}</div>" if hit.heading else ""
     )
-    where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
+    where = hit.citation if (hit.authors or hit.year) else page_text(hit)
     return (
         f"<div><b>{html.escape(hit.title)}</b> · {html.escape(where)}"
         f" · <span style='color:#5f6368'>score {hit.score:.2f}</span>{missing}</div>"
@@ -79,7 +95,7 @@ class SearchResultModel(QAbstractListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            where = hit.citation if (hit.authors or hit.year) else pages_text(hit.pages)
+            where = hit.citation if (hit.authors or hit.year) else page_text(hit)
             return f"{hit.title} ({where})"
         if role == Qt.ItemDataRole.ToolTipRole:
             early = ("\nPreliminary: found in the page's text layer; sections, boxes and meaning"

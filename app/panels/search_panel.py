@@ -8,6 +8,8 @@ Right-click â†’ "Cite this passage" (``cite_requested``) and "Export citationsâ€
 (``export_requested``, the results' papers) are done by the app's citation
 service, off the GUI thread. Quick-pass hits are marked preliminary on their
 cards, and the coverage line says how many papers are findable by words only.
+Each card shows its evidence, the sentence that best matches the query; when
+no result matches well, a sentence above the cards says so.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.models.search_results import CardDelegate, HitRole, SearchResultModel
 from app.services.search_client import ClientState, SearchClient
 from app.wording import count
-from workers.search.results import Hit, Results, parse_years
+from workers.search.results import WEAK_TEXT, Hit, Results, parse_years
 from workers.store import Paper, Status
 
 DEBOUNCE_MS = 250
@@ -115,6 +117,13 @@ class SearchPanel(QDockWidget):
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.notice.hide()
+        #: Says so when no result matches well (``Results.weak``): the cards below are the
+        #: closest passages, not answers.
+        self.weak_notice = QLabel(WEAK_TEXT)
+        self.weak_notice.setWordWrap(True)
+        self.weak_notice.setObjectName("weak-notice")
+        self.weak_notice.setStyleSheet("color: #b06000; font-weight: bold;")
+        self.weak_notice.hide()
         self.results_view = ResultList()
         self.results_view.setModel(self.model)
         self.results_view.setItemDelegate(CardDelegate(self.results_view))
@@ -148,6 +157,7 @@ class SearchPanel(QDockWidget):
         layout.addLayout(filters)
         layout.addLayout(identity_filters)
         layout.addWidget(self.notice)
+        layout.addWidget(self.weak_notice)
         layout.addWidget(self.results_view, 1)
         layout.addLayout(bottom)
         self.setWidget(body)
@@ -292,6 +302,7 @@ class SearchPanel(QDockWidget):
             return  # an answer to a query the user has since changed
         self.last_results = results
         self.model.set_hits(results.hits)
+        self.weak_notice.setVisible(bool(results.weak and results.hits))
         self.open_button.setEnabled(False)
         self.export_button.setEnabled(bool(results.hits))
         text = results.coverage.text()

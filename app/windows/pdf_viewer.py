@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, QSizeF, Qt, QTimer, Signal
@@ -31,10 +32,49 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar, QWidget
 
+from workers.search.results import Evidence
+
 log = logging.getLogger("research_hub.app.viewer")
 
 HIGHLIGHT_FILL = QColor(255, 214, 0, 90)
 HIGHLIGHT_EDGE = QColor(230, 120, 0, 220)
+#: The passage around the evidence: a light wash, so the evidence stands out.
+PASSAGE_FILL = QColor(255, 214, 0, 40)
+_WORD = re.compile(r"\w+")
+
+
+def locate(page_text: str, evidence: str) -> tuple[int, int] | None:
+    """Where ``evidence`` is in ``page_text`` (the PDF's own text layer of its page), as
+    (start, end) character offsets, or None.
+
+    The two texts differ in spacing, line breaks and hyphenation, so words are
+    compared, not characters: the evidence's first few words are found in
+    order, then its last few after them. Fewer words are tried when a line
+    break split one (``eir-``/``mod``).
+    """
+    page = [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(page_text)]
+    words = [w.lower() for w in _WORD.findall(evidence)]
+    if not page or not words:
+        return None
+    tokens = [w for w, _s, _e in page]
+
+    def find(needle: list[str], start: int) -> int:
+        for i in range(start, len(tokens) - len(needle) + 1):
+            if tokens[i: i + len(needle)] == needle:
+                return i
+        return -1
+
+    for k in (4, 3, 2, 1):
+        if len(words) < k:
+            continue
+        first = find(words[:k], 0)
+        if first < 0:
+            continue
+        last = find(words[-k:], first)
+        if last < 0:
+            continue
+        return page[first][1], page[last + k - 1][2]
+    return None
 
 
 class PassageView(QPdfView):
@@ -46,13 +86,20 @@ class PassageView(QPdfView):
         self.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         #: {0-based page: [boxes in top-left-origin points]}
         self._boxes: dict[int, list[QRectF]] = {}
+        #: The evidence's rectangles (drawn strongly; the passage's then lightly).
+        self._evidence: dict[int, list[QRectF]] = {}
 
-    def set_highlights(self, boxes: dict[int, list[QRectF]]) -> None:
+    def set_highlights(self, boxes: dict[int, list[QRectF]],
+                       evidence: dict[int, list[QRectF]] | None = None) -> None:
         self._boxes = {page: list(rects) for page, rects in boxes.items()}
+        self._evidence = {page: list(rects) for page, rects in (evidence or {}).items()}
         self.viewport().update()
 
     def highlights(self) -> dict[int, list[QRectF]]:
         return {page: list(rects) for page, rects in self._boxes.items()}
+
+    def evidence_highlights(self) -> dict[int, list[QRectF]]:
+        return {page: list(rects) for page, rects in self._evidence.items()}
 
     # -- where QPdfView puts things ------------------------------------------------------
 
@@ -127,11 +174,20 @@ class PassageView(QPdfView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if not self._boxes:
+        if not self._boxes and not self._evidence:
             return
         painter = QPainter(self.viewport())
-        painter.setPen(QPen(HIGHLIGHT_EDGE, 1.5))
+        passage_fill = PASSAGE_FILL if self._evidence else HIGHLIGHT_FILL
         for page, boxes in self._boxes.items():
+            for box in boxes:
+                rect = self.viewport_rect(page, box)
+                if rect is not None:
+                    painter.fillRect(rect, passage_fill)
+                    if not self._evidence:
+                        painter.setPen(QPen(HIGHLIGHT_EDGE, 1.5))
+                        painter.drawRect(rect)
+        painter.setPen(QPen(HIGHLIGHT_EDGE, 1.5))
+        for page, boxes in self._evidence.items():
             for box in boxes:
                 rect = self.viewport_rect(page, box)
                 if rect is not None:
@@ -206,13 +262,16 @@ class PdfViewerWindow(QMainWindow):
 
     def show_passage(
         self, path: str, pages: Sequence[int], boxes: Sequence[dict[str, float]], title: str = "",
-        paper_id: int | None = None,
+        paper_id: int | None = None, evidence: Evidence | None = None,
     ) -> bool:
         """Open ``path`` at the passage (1-based ``pages``; boxes in points, top-left origin).
-        With ``paper_id``, "Cite this passage" cites it."""
+        With ``paper_id``, "Cite this passage" cites it. With ``evidence``, the viewer opens
+        at the evidence's page and highlights its sentence(s) (found in the page's text
+        layer; else its box), the rest of the passage lightly."""
         self.path = path
         self.paper_id = paper_id
-        self.passage_pages = sorted(pages)
+        # What "Cite this passage" cites: the evidence's page, the page the hit cites.
+        self.passage_pages = [evidence.page] if evidence is not None else sorted(pages)
         self.cite_action.setEnabled(paper_id is not None)
         self.setWindowTitle(f"{title or os.path.basename(path)} — Research Hub")
         if not os.path.isfile(path):
@@ -233,9 +292,14 @@ class PdfViewerWindow(QMainWindow):
                 QRectF(box["l"], box["t"], box["r"] - box["l"], box["b"] - box["t"])
             )
         first_page = (min(pages) - 1) if pages else (min(by_page) if by_page else 0)
+        marked: dict[int, list[QRectF]] = {}
+        if evidence is not None:
+            first_page = evidence.page - 1
+            marked = self._evidence_rects(evidence)
         first_page = max(0, min(first_page, self.document.pageCount() - 1))
-        first_box = min(by_page.get(first_page, []), key=lambda r: r.top(), default=None)
-        self.view.set_highlights(by_page)
+        targets = marked.get(first_page) or by_page.get(first_page, [])
+        first_box = min(targets, key=lambda r: r.top(), default=None)
+        self.view.set_highlights(by_page, marked)
         self.view.pageNavigator().jump(first_page, QPointF(), self.view.zoomFactor())
         self._target = (first_page, first_box)
         # The layout needs the final viewport size: scroll once the window is laid out.
@@ -244,6 +308,21 @@ class PdfViewerWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
         return True
+
+    def _evidence_rects(self, evidence: Evidence) -> dict[int, list[QRectF]]:
+        """{0-based page: the evidence's line rectangles}: its text located in the page's
+        own text layer (one page, in memory: no disk), else its box from the passage."""
+        page = evidence.page - 1
+        if 0 <= page < self.document.pageCount():
+            found = locate(self.document.getAllText(page).text(), evidence.text)
+            if found is not None:
+                start, end = found
+                selection = self.document.getSelectionAtIndex(page, start, end - start)
+                rects = [polygon.boundingRect() for polygon in selection.bounds()]
+                if rects:
+                    return {page: rects}
+        return {int(b["page"]) - 1: [QRectF(b["l"], b["t"], b["r"] - b["l"], b["b"] - b["t"])]
+                for b in evidence.boxes}
 
     def cited_pages(self) -> list[int]:
         """The passage's pages while it is in view, else the page the reader scrolled to."""

@@ -36,14 +36,14 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def library_chunks(folder: Path, n: int) -> list[str]:
-    """The embed texts of an ingested library's chunks (``--library``: no parsing)."""
+    """The embedded sentences of an ingested library's chunks (``--library``: no parsing)."""
     from workers.paths import DataDir
-    from workers.runtime.reembed import embed_text
+    from workers.pipeline.units import embedding_units
     from workers.store import Library
 
     library = Library(DataDir.resolve(folder))
-    texts = [embed_text(c["text"], c["heading"]) for p in library.papers()
-             for c in library.chunks.of_paper(p.id)]
+    texts = [unit for p in library.papers() for c in library.chunks.of_paper(p.id)
+             for _s, _e, unit in embedding_units(c["text"], c["heading"])]
     step = max(1, len(texts) // n)
     return texts[::step][:n]
 
@@ -51,6 +51,7 @@ def library_chunks(folder: Path, n: int) -> list[str]:
 def corpus_chunks(corpus: Path, n: int) -> list[str]:
     from workers.domain import Tier
     from workers.pipeline.ingest import Engine, PipelineSettings
+    from workers.pipeline.units import embedding_units
 
     engine = Engine(threads=1)
     texts: list[str] = []
@@ -58,7 +59,7 @@ def corpus_chunks(corpus: Path, n: int) -> list[str]:
     for pdf in sorted((corpus / "papers").glob("*.pdf")):
         out = engine.ingest(pdf, PipelineSettings(tier=Tier.FAST, precision="fp32"),
                             lambda *a: None)
-        texts += [c.embed_text for c in out.chunks]
+        texts += [unit for c in out.chunks for _s, _e, unit in embedding_units(c.text, c.heading)]
     step = max(1, len(texts) // n)
     return texts[::step][:n]
 

@@ -352,6 +352,7 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
         # Only what was asked for: no model-loading progress bars in --json or piped runs.
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         os.environ["TQDM_DISABLE"] = "1"
+    from workers.search.results import WEAK_TEXT
     from workers.search.service import LibrarySearch, SearchRequest
 
     try:
@@ -382,15 +383,19 @@ def cmd_search(args: argparse.Namespace, data_dir: DataDir) -> int:
         print(note)
     if not results.hits:
         print("no results")
+    elif results.weak:
+        print(WEAK_TEXT)
     for i, h in enumerate(results.hits, 1):
-        pages = ",".join(map(str, h.pages)) or "?"
         missing = "  (file missing)" if h.file_missing else ""
         early = "  (preliminary: page text, deep indexing pending)" if h.preliminary else ""
-        cite = h.citation if h.authors or h.year else f"p. {pages}"
+        cite = h.citation if h.authors or h.year else f"p. {h.page or '?'}"
         print(f"{i:>2}. {h.title[:70]}  ({cite})  score {h.score:.3f}{missing}{early}")
         if h.heading:
             print(f"    § {h.heading[:90]}")
-        print(f"    {h.marked_snippet(bold, plain)}")
+        if h.evidence is not None:
+            print(f"    » {h.evidence.marked(bold, plain)}")
+        else:
+            print(f"    {h.marked_snippet(bold, plain)}")
     return 0
 
 
@@ -409,7 +414,7 @@ def cmd_reembed(args: argparse.Namespace, data_dir: DataDir) -> int:
         settings_mod.save(library, settings)
     with IngestQueue(data_dir) as queue:
         queue.tasks.reembed(settings.embedding_model)
-    print(f"queued: the worker re-embeds {library.chunks.count():,} passages with "
+    print(f"queued: the worker re-embeds {library.chunks.count_embedded():,} passages with "
           f"{settings.embedding_model}; search uses the current vectors until it is done")
     return 0
 

@@ -31,7 +31,7 @@ import msgspec
 from huey.serializer import SignedSerializer
 
 #: Bumped when a message's shape changes incompatibly (3: typed MessagePack, no pickle).
-PROTOCOL = 3
+PROTOCOL = 4
 #: Limits: a task is a few hundred bytes; a result carries a Docling document and vectors.
 MAX_TASK_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 512 * 1024 * 1024
@@ -98,10 +98,17 @@ class TaskMessage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class ChunkFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     text: str
-    embed_text: str
     heading: str
     pages: list[int]
     bboxes: list[dict[str, float]]
+    #: [start, end, page, box] runs of the text (``workers.pipeline.chunking.page_spans``).
+    spans: list[list[int]]
+    #: False for a chunk with no vector (a reference list): its row of ``vectors`` is zeros.
+    has_vector: bool
+    #: [start, end] of each embedded sentence, and their vectors (int8, float32 scales).
+    units: list[list[int]]
+    sentence_vectors: bytes
+    sentence_scales: bytes
 
 
 class ResultFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -267,6 +274,11 @@ def check(message: msgspec.Struct) -> None:
             raise Refused(f"a result whose vectors hold {len(result.vectors):,} bytes where "
                           f"{len(result.chunks)} chunks of dimension {result.dim} need "
                           f"{expected:,}")
+        for chunk in result.chunks:
+            n = len(chunk.units)
+            if len(chunk.sentence_vectors) != n * result.dim or len(chunk.sentence_scales) != 4 * n \
+                    or any(len(span) != 4 for span in chunk.spans):
+                raise Refused(f"a chunk whose {n} sentences do not match their vectors")
 
 
 # -- pipeline results <-> wire ------------------------------------------------------------
@@ -277,11 +289,18 @@ def result_fields(result: Any) -> ResultFields:
     import numpy as np
 
     vectors = np.ascontiguousarray(result.vectors, dtype="<f4")
+    n = len(result.chunks)
+    has_vector = result.has_vector or [True] * n
+    units = result.units or [[] for _ in range(n)]
+    sentences = result.sentences or [(b"", b"")] * n
     return ResultFields(
         sha256=result.sha256, document=result.document,
-        chunks=[ChunkFields(c.text, c.embed_text, c.heading, list(c.pages),
-                            [{k: float(v) for k, v in box.items()} for box in c.bboxes])
-                for c in result.chunks],
+        chunks=[ChunkFields(c.text, c.heading, list(c.pages),
+                            [{k: float(v) for k, v in box.items()} for box in c.bboxes],
+                            [[int(x) for x in span] for span in c.spans],
+                            bool(has_vector[i]), [[int(x) for x in u] for u in units[i]],
+                            sentences[i][0], sentences[i][1])
+                for i, c in enumerate(result.chunks)],
         vectors=vectors.tobytes(), dim=int(result.dim), title=result.title,
         page_count=int(result.page_count), tier_requested=result.tier.requested.value,
         tier_used=result.tier.used.value, tier_note=result.tier.note,
@@ -309,12 +328,16 @@ def ingest_result(fields: ResultFields) -> Any:
     except (ValueError, KeyError, TypeError) as exc:
         raise Refused(f"a result with unreadable fields ({type(exc).__name__}: {exc})") from None
     vectors = np.frombuffer(fields.vectors, dtype="<f4").reshape(len(fields.chunks), fields.dim)
-    chunks = [Chunk(c.text, c.embed_text, c.heading, list(c.pages),
+    chunks = [Chunk(c.text, c.heading, list(c.pages),
                     [{k: (int(v) if k == "page" else v) for k, v in box.items()}
-                     for box in c.bboxes])
+                     for box in c.bboxes],
+                    [(s[0], s[1], s[2], s[3]) for s in c.spans])
               for c in fields.chunks]
     return IngestResult(
         sha256=fields.sha256, document=fields.document, chunks=chunks, vectors=vectors,
         title=fields.title, page_count=fields.page_count, tier=tier,
         ocr_pages=list(fields.ocr_pages), model=fields.model, dim=fields.dim,
-        timings=dict(fields.timings), precision=fields.precision, identity=identity)
+        timings=dict(fields.timings), precision=fields.precision, identity=identity,
+        has_vector=[c.has_vector for c in fields.chunks],
+        units=[[(u[0], u[1]) for u in c.units] for c in fields.chunks],
+        sentences=[(c.sentence_vectors, c.sentence_scales) for c in fields.chunks])

@@ -30,6 +30,7 @@ from workers.pipeline.convert import Converter, TierChoice, choose_tier
 from workers.pipeline.embedding import Embedder, choose_precision
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import decrypted_copy, preflight
+from workers.pipeline.units import embed_chunks
 
 log = logging.getLogger("research_hub.pipeline")
 
@@ -59,7 +60,9 @@ class IngestResult:
     #: The Docling document (``export_to_dict``), for the caller to store.
     document: dict[str, Any]
     chunks: list[Chunk]
-    vectors: Any  # (n, dim) float32
+    #: (n, dim) float32: each chunk's vector, the mean of its sentence vectors (a zero row
+    #: where ``has_vector`` is False: reference lists; see workers.pipeline.units).
+    vectors: Any
     title: str | None
     page_count: int
     tier: TierChoice
@@ -71,6 +74,11 @@ class IngestResult:
     precision: str = "fp32"
     #: Title, authors, year, identifiers... found offline (plain data: it pickles).
     identity: Identity = field(default_factory=Identity)
+    #: Per chunk: whether it has a vector, its embedded sentences' offsets, and their
+    #: vectors (int8 bytes, float32 scales: ``workers.pipeline.units.quantize``).
+    has_vector: list[bool] = field(default_factory=list)
+    units: list[list[tuple[int, int]]] = field(default_factory=list)
+    sentences: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def preload_libraries() -> None:
@@ -206,9 +214,8 @@ class Engine:
 
         t2 = time.perf_counter()
         progress(Stage.EMBEDDING, None, None)
-        vectors = embedder.encode(
-            [c.embed_text for c in chunks], on_batch=lambda n: progress(Stage.EMBEDDING, None, None)
-        )
+        embedded = embed_chunks(embedder, [(c.text, c.heading) for c in chunks],
+                                on_batch=lambda n: progress(Stage.EMBEDDING, None, None))
         timings["embed_s"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
@@ -217,8 +224,9 @@ class Engine:
         timings["identity_s"] = time.perf_counter() - t3
         return IngestResult(
             sha256=sha, document=document, chunks=chunks,
-            vectors=vectors, title=identity.value("title"),
+            vectors=embedded.vectors, title=identity.value("title"),
             page_count=facts.page_count, tier=choice, ocr_pages=parsed.ocr_pages,
             model=embedder.name, dim=embedder.dim, timings=timings,
-            precision=embedder.precision, identity=identity,
+            precision=embedder.precision, identity=identity, has_vector=embedded.has_vector,
+            units=embedded.units, sentences=embedded.sentences,
         )

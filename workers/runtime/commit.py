@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workers.store import ChunkRecord, InvalidTransition, Library, PaperNotFound
+from workers.store.chunks import SentenceVectors
 from workers.store.documents import forget_documents, save_document
 
 #: Runs a write, waiting while the data folder is full or read-only (see workers.runtime.tasks).
@@ -21,11 +22,23 @@ WhenWritable = Callable[[Callable[[], object]], object]
 
 
 def chunk_records(result: Any) -> list[ChunkRecord]:
-    """The pipeline's chunks with their vectors, as the store keeps them."""
-    return [
-        ChunkRecord(c.text, c.heading, c.pages, c.bboxes, result.vectors[i].tobytes())
-        for i, c in enumerate(result.chunks)
-    ]
+    """The pipeline's chunks with their vectors and sentence vectors, as the store keeps them.
+
+    A result without per-chunk sentence data (a remote worker of an older
+    version) stores every chunk's vector, as before.
+    """
+    records = []
+    for i, c in enumerate(result.chunks):
+        has_vector = result.has_vector[i] if result.has_vector else True
+        sentences = None
+        if result.units and result.units[i]:
+            vectors, scales = result.sentences[i]
+            sentences = SentenceVectors([tuple(u) for u in result.units[i]], vectors, scales)
+        records.append(ChunkRecord(
+            c.text, c.heading, c.pages, c.bboxes,
+            result.vectors[i].tobytes() if has_vector else None,
+            spans=list(c.spans), sentences=sentences))
+    return records
 
 
 def commit_result(

@@ -276,6 +276,11 @@ class LibraryHelpers:
     def on_worker_exit(self, pid: int, exit_code: int | None) -> None:
         pass
 
+    def ready_to_leave(self) -> bool:
+        """Whether a ``--burst`` consumer may stop: the export is made, not needed, or not
+        possible (see ``ExportProcess.finished``)."""
+        return self.export is None or self.export.finished()
+
     def stop(self) -> None:
         if self.quick_pass is not None:
             self.quick_pass.stop()
@@ -289,13 +294,18 @@ class SoloDuties:
     Every few seconds, and at once when a worker process dies (its paper goes
     back to the queue now, not at the next tick). While the data folder cannot
     be written, leases are not judged (a full disk stops heartbeats without
-    anything hanging); with ``burst`` the consumer stops once nothing is left.
+    anything hanging); with ``burst`` the consumer stops once nothing is left
+    (and ``before_leaving`` says the helpers' work after a drain is done).
     """
 
-    def __init__(self, library: Library, queue: Any, burst: bool) -> None:
+    def __init__(self, library: Library, queue: Any, burst: bool,
+                 before_leaving: Callable[[], bool] | None = None) -> None:
         self.library = library
         self.queue = queue
         self.burst = burst
+        #: With ``burst``: whether the work that follows a drained queue (the query model's
+        #: export, :class:`LibraryHelpers`) is done, so the consumer may stop.
+        self.before_leaving = before_leaving
         self._next = 0.0
         #: Since when writes have worked; leases are judged only after a whole lease of it.
         self._storage_ok_since: float | None = time.monotonic()
@@ -337,6 +347,9 @@ class SoloDuties:
             self._storage_ok_since = now
             log.info("the data folder can be written again: resuming")
         if self.burst and self.drained():
+            if self.before_leaving is not None and not self.before_leaving():
+                self._next = now + 1.0  # look again soon: the export is quick to notice
+                return
             log.info("queue is empty: stopping (--burst)")
             consumer.stop(graceful=True)
             raise ConsumerStopped

@@ -1,11 +1,13 @@
 """Re-embedding the stored chunks with another model (no re-parse, no re-chunk).
 
 Runs in the worker as a Huey task when the embedding model setting changes.
-The new vectors are written beside the old ones, in batches; search keeps
-using the old model's vectors until every chunk has a new one (see
-``workers.search.vector_index.vector_state``), and only then are the old vectors
-deleted. A crash or a stop half-way loses nothing: the next run carries on
-with the chunks that still lack a vector.
+What is embedded is what ingestion embeds: each chunk's sentences
+(``workers.pipeline.units``, from the stored text and heading), the chunk's
+vector being their mean. The new vectors are written beside the old ones, in
+batches; search keeps using the old model's vectors until every embedded chunk
+has a new one (see ``workers.search.vector_index.vector_state``), and only
+then are the old vectors deleted. A crash or a stop half-way loses nothing:
+the next run carries on with the chunks that still lack a vector.
 """
 
 from __future__ import annotations
@@ -15,33 +17,28 @@ from collections.abc import Callable
 from typing import Any
 
 from workers import settings as settings_mod
-from workers.pipeline.chunking import HEADING_SEPARATOR
+from workers.pipeline.units import embed_chunks
 from workers.settings import REEMBED_ERROR_KEY
 from workers.store import Library
+from workers.store.chunks import SentenceVectors
 
 log = logging.getLogger("research_hub.reembed")
 
 BATCH = 256
 
 
-def embed_text(text: str, heading: str) -> str:
-    """What the chunker gave the model: the heading path, then the text, one per line.
-
-    The same string as Docling's ``HybridChunker.contextualize`` (headings joined
-    by newlines before the text), rebuilt from what the chunks table stores.
-    """
-    return "\n".join([*heading.split(HEADING_SEPARATOR), text]) if heading else text
-
-
 def reembed(
     library: Library, embedder: Any, *, batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Give every chunk a vector from ``embedder`` (``.name``, ``.dim``, ``.encode``).
+    """Give every embedded chunk a vector and sentence vectors from ``embedder``
+    (``.name``, ``.dim``, ``.encode``).
 
     Returns the number of vectors written. Stops early (returning what it did)
     when the model setting changes to something else meanwhile; drops the
-    other models' vectors once every chunk has one from this model.
+    other models' vectors once every chunk has one from this model. A chunk
+    stored before reference lists went unembedded, and whose sentences are not
+    embedded today, is marked so (it stays findable by its words).
     """
     model = embedder.name
     done = 0
@@ -52,9 +49,15 @@ def reembed(
         rows = library.vectors.chunks_without(model, batch)
         if not rows:
             break
-        vectors = embedder.encode([embed_text(text, heading) for _id, text, heading in rows])
-        done += library.vectors.add(model, embedder.dim, rows, [v.tobytes() for v in vectors],
-                                    precision=getattr(embedder, "precision", "fp32"))
+        embedded = embed_chunks(embedder, [(text, heading) for _id, text, heading in rows])
+        keep = [i for i, has in enumerate(embedded.has_vector) if has]
+        library.vectors.mark_unembedded(
+            [rows[i][0] for i, has in enumerate(embedded.has_vector) if not has])
+        done += library.vectors.add(
+            model, embedder.dim, [rows[i] for i in keep],
+            [embedded.vectors[i].tobytes() for i in keep],
+            precision=getattr(embedder, "precision", "fp32"),
+            sentences=[SentenceVectors(embedded.units[i], *embedded.sentences[i]) for i in keep])
         if on_batch is not None:
             on_batch(done)
     dropped = library.vectors.drop_other_models(model)

@@ -224,11 +224,18 @@ class ExportProcess:
     """Makes the export once, in a process of its own, forked by the worker's consumer.
 
     So a library used from the terminal only (``research-hub worker`` and
-    ``research-hub search``) gets it too. Started from the consumer's main
-    loop, like its other processes, and only once the worker is idle (no
-    paper waiting), so it never competes with ingestion; never when an export
-    (or a failed check) is already recorded.
+    ``research-hub search``) gets it too: a cold terminal search then embeds
+    its query without torch. Started from the consumer's main loop, like its
+    other processes, and only once the worker is idle (no paper waiting: at
+    its first start on a library with nothing to do, or when its queue
+    drains), so it never competes with ingestion; never when an export (or a
+    failed check) is already recorded. A ``--burst`` worker waits for it
+    before it leaves (:meth:`finished`), so a library where only
+    ``research-hub worker --burst`` ever ran has it too.
     """
+
+    #: A ``--burst`` worker waits at most this long for the export before it leaves anyway.
+    BURST_WAIT_S = 600.0
 
     #: How often the consumer looks whether the export can start.
     LOOK_EVERY_S = 5.0
@@ -238,6 +245,7 @@ class ExportProcess:
         self.process: Any = None
         self.done = False
         self._next_look = 0.0
+        self._started_at = 0.0
 
     def due(self) -> bool:
         """Whether :meth:`check` has something to look at now (cheap: no I/O)."""
@@ -271,6 +279,18 @@ class ExportProcess:
             target=_export_main, args=(str(self.data_root), name, os.getpid()), daemon=True,
             name="research-hub-onnx-export")
         self.process.start()
+        self._started_at = now
+
+    def finished(self) -> bool:
+        """Whether a ``--burst`` worker may leave: the export was looked at and is made, not
+        needed, or not making progress (ended, or running longer than ``BURST_WAIT_S``)."""
+        import time
+
+        if not self.done:
+            return False
+        process = self.process
+        return process is None or not process.is_alive() or (
+            time.monotonic() - self._started_at > self.BURST_WAIT_S)
 
     def stop(self) -> None:
         process, self.process = self.process, None

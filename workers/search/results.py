@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MODES = ("hybrid", "keyword", "vector")
+#: What the app and the terminal say above weak results (``Results.weak``).
+WEAK_TEXT = "Nothing in your library matches well. The closest passages are below."
 FILE_STATUSES = ("", "present", "missing")
 
 
@@ -79,6 +81,41 @@ def parse_years(text: str) -> tuple[int | None, int | None]:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """The sentence(s) of a hit's passage that best match the query, and where they are."""
+
+    text: str
+    #: The page the sentence is on (1-based): the page the hit cites and opens at.
+    page: int
+    #: (start, end) character spans of the query's words in ``text``.
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    #: The box(es) of the passage that hold it: {"page", "l", "t", "r", "b"} (PDF points).
+    boxes: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Evidence:
+        return cls(text=str(values["text"]), page=int(values["page"]),
+                   highlights=[(int(a), int(b)) for a, b in values.get("highlights") or []],
+                   boxes=list(values.get("boxes") or []))
+
+    def marked(self, before: str, after: str) -> str:
+        """The text with each matched word wrapped in ``before`` / ``after``."""
+        return _mark(self.text, self.highlights, before, after)
+
+
+def _mark(text: str, spans: list[tuple[int, int]], before: str, after: str) -> str:
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], before, text[start:end], after]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+@dataclass(frozen=True)
 class Hit:
     paper_id: int
     title: str
@@ -103,6 +140,15 @@ class Hit:
     #: The paper's authors and year (empty for results from an older search process).
     authors: list[str] = field(default_factory=list)
     year: int | None = None
+    #: The sentence(s) that best match the query (None: none chosen, e.g. an older process).
+    evidence: Evidence | None = None
+
+    @property
+    def page(self) -> int | None:
+        """The page the hit cites and opens at: its evidence's, else its passage's first."""
+        if self.evidence is not None:
+            return self.evidence.page
+        return min(self.pages) if self.pages else None
 
     @property
     def citation(self) -> str:
@@ -120,8 +166,11 @@ class Hit:
         who = " ".join(p for p in (who, str(self.year) if self.year else "") if p)
         if not self.pages:
             return who
-        first_page, last_page = min(self.pages), max(self.pages)
-        where = f"p. {first_page}" if first_page == last_page else f"pp. {first_page}–{last_page}"
+        if self.evidence is not None:
+            where = f"p. {self.evidence.page}"
+        else:
+            first_page, last_page = min(self.pages), max(self.pages)
+            where = f"p. {first_page}" if first_page == last_page else f"pp. {first_page}–{last_page}"
         return f"{who} · {where}" if who else where
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,16 +180,13 @@ class Hit:
     def from_dict(cls, values: dict[str, Any]) -> Hit:
         values = dict(values)
         values["highlights"] = [tuple(span) for span in values["highlights"]]
+        evidence = values.get("evidence")
+        values["evidence"] = Evidence.from_dict(evidence) if evidence else None
         return cls(**values)
 
     def marked_snippet(self, before: str, after: str) -> str:
         """The snippet with each matched term wrapped in ``before`` / ``after``."""
-        out, last = [], 0
-        for start, end in self.highlights:
-            out += [self.snippet[last:start], before, self.snippet[start:end], after]
-            last = end
-        out.append(self.snippet[last:])
-        return "".join(out)
+        return _mark(self.snippet, self.highlights, before, after)
 
 
 @dataclass(frozen=True)
@@ -207,12 +253,15 @@ class Results:
     vector_ready: bool
     elapsed_ms: float
     notes: list[str] = field(default_factory=list)
+    #: No hit clears the bar calibrated for "this answers the question": the hits are the
+    #: best of poor matches, and the app and the terminal say so above them (``WEAK_TEXT``).
+    weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query, "mode": self.mode, "vector_ready": self.vector_ready,
             "elapsed_ms": self.elapsed_ms, "coverage": self.coverage.to_dict(),
-            "notes": self.notes, "hits": [h.to_dict() for h in self.hits],
+            "notes": self.notes, "weak": self.weak, "hits": [h.to_dict() for h in self.hits],
         }
 
     @classmethod
@@ -221,7 +270,7 @@ class Results:
             query=values["query"], hits=[Hit.from_dict(h) for h in values["hits"]],
             coverage=Coverage.from_dict(values["coverage"]), mode=values["mode"],
             vector_ready=values["vector_ready"], elapsed_ms=values["elapsed_ms"],
-            notes=list(values.get("notes") or []),
+            notes=list(values.get("notes") or []), weak=bool(values.get("weak")),
         )
 
 

@@ -53,7 +53,7 @@ class VectorState:
 def vector_state(library: Library, desired: str) -> VectorState:
     with library.vectors.snapshot():
         counts = library.vectors.counts_by_model()
-        chunks = library.chunks.count()
+        chunks = library.chunks.count_embedded()  # reference lists get no vector
     active = desired
     if counts.get(desired, 0) < chunks:
         others = [m for m in counts if m != desired]
@@ -198,6 +198,15 @@ class VectorIndex:
         top = np.argpartition(-scores, limit - 1)[:limit]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.chunk_ids[i]), float(scores[i])) for i in top]
+
+    def similarities(self, query: Any, chunk_ids: Any) -> dict[int, float]:
+        """Cosine of ``query`` to each of these chunks that has a live vector here."""
+        rows = [(cid, self._row[cid]) for cid in chunk_ids if cid in self._row]
+        if not rows:
+            return {}
+        vector = np.asarray(query, dtype=np.float32).reshape(-1)
+        scores = self.matrix[[r for _c, r in rows]] @ vector
+        return {cid: float(score) for (cid, _r), score in zip(rows, scores, strict=True)}
 
 
 def _grow(array: Any, capacity: int) -> Any:

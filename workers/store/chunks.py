@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
@@ -22,11 +22,23 @@ from workers.store import keyword
 from workers.store.db import IN_BATCH, Connections, fold_text, marks, read
 from workers.store.keyword import RANK_AT_MOST, STOPWORDS, fts_query, query_terms
 
-__all__ = ["RANK_AT_MOST", "STOPWORDS", "ChunkRecord", "ChunkStore", "Passage", "fts_query",
-           "query_terms", "scope_sql", "scope_where", "store_chunks"]
+__all__ = ["RANK_AT_MOST", "STOPWORDS", "ChunkRecord", "ChunkStore", "Passage", "SentenceVectors",
+           "fts_query", "query_terms", "scope_sql", "scope_where", "store_chunks", "store_sentences"]
 
 #: Marks FTS5's highlight() puts around matched terms (never in extracted text).
 HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "\x02", "\x03"
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """A chunk's sentence vectors under one model: int8 rows with a float32 scale each."""
+
+    #: (start, end) of each embedded sentence in the chunk's text.
+    units: list[tuple[int, int]]
+    #: len(units) x dim int8, row by row.
+    vectors: bytes
+    #: len(units) float32 (little-endian): row i is ``vectors[i] * scales[i]``.
+    scales: bytes
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,11 @@ class ChunkRecord:
     heading: str
     pages: list[int]
     bboxes: list[dict[str, float | int]]
-    vector: bytes
+    #: The chunk's vector (float32 bytes); None for a chunk that is not embedded.
+    vector: bytes | None
+    #: [start, end, page, box] runs (``workers.pipeline.chunking.page_spans``).
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)
+    sentences: SentenceVectors | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,8 @@ class Passage:
     preliminary: bool = False
     authors: tuple[str, ...] = ()
     year: int | None = None
+    #: [start, end, page, box] runs of the text (empty: stored before page spans existed).
+    spans: list[list[int]] = field(default_factory=list)
 
 
 def store_chunks(
@@ -70,17 +88,33 @@ def store_chunks(
     for seq, chunk in enumerate(records):
         cursor = db.execute(
             "INSERT INTO chunks (paper_id, seq, text, heading, page_start, page_end, pages,"
-            " bboxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " bboxes, spans, embedded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [paper_id, seq, chunk.text, chunk.heading,
              min(chunk.pages) if chunk.pages else None,
              max(chunk.pages) if chunk.pages else None,
-             json.dumps(chunk.pages), json.dumps(chunk.bboxes)],
+             json.dumps(chunk.pages), json.dumps(chunk.bboxes),
+             json.dumps([list(span) for span in chunk.spans]), int(chunk.vector is not None)],
         )
-        db.execute(
-            "INSERT INTO embeddings (chunk_id, model, dim, vector, precision)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [cursor.lastrowid, model, dim, chunk.vector, precision],
-        )
+        if chunk.vector is not None:
+            db.execute(
+                "INSERT INTO embeddings (chunk_id, model, dim, vector, precision)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [cursor.lastrowid, model, dim, chunk.vector, precision],
+            )
+        if chunk.sentences is not None and chunk.sentences.units:
+            store_sentences(db, int(cursor.lastrowid or 0), model, dim, chunk.sentences)
+
+
+def store_sentences(
+    db: sqlite_utils.Database, chunk_id: int, model: str, dim: int, sentences: SentenceVectors
+) -> None:
+    """A chunk's sentence vectors under ``model`` (replacing any); inside the caller's write."""
+    db.execute(
+        "INSERT OR REPLACE INTO sentence_vectors (chunk_id, model, dim, units, vectors, scales)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [chunk_id, model, dim, json.dumps([list(u) for u in sentences.units]),
+         sentences.vectors, sentences.scales],
+    )
 
 
 def scope_sql(
@@ -144,6 +178,10 @@ class ChunkStore:
 
     # -- reading chunks ------------------------------------------------------------------
 
+    def count_embedded(self) -> int:
+        """Chunks that get a vector (reference lists do not: see ``workers.pipeline.units``)."""
+        return int(self._db.execute("SELECT count(*) FROM chunks WHERE embedded = 1").fetchone()[0])
+
     def count(self, paper_id: int | None = None) -> int:
         if paper_id is None:
             return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
@@ -203,7 +241,7 @@ class ChunkStore:
         rows = {
             r["id"]: r
             for r in self._db.query(
-                "SELECT c.id, c.paper_id, c.text, c.heading, c.pages, c.bboxes, p.title,"
+                "SELECT c.id, c.paper_id, c.text, c.heading, c.pages, c.bboxes, c.spans, p.title,"
                 " p.file_name, p.path, p.file_missing, p.authors, p.year"
                 f" FROM chunks c JOIN papers p ON p.id = c.paper_id WHERE c.id IN ({marks(ids)})",
                 ids,
@@ -225,7 +263,7 @@ class ChunkStore:
                 bboxes=json.loads(row["bboxes"]), title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]),
                 authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
-                year=row["year"],
+                year=row["year"], spans=json.loads(row["spans"] or "[]"),
             )
             for cid, row in rows.items()
         }

@@ -2,12 +2,16 @@
 
 Each text table has two FTS5 indexes over the same text: ``*_fts`` with the
 porter stemmer (``relations`` finds ``relational``) and ``*_exact_fts``
-without it (migration ``m005``). A passage's keyword score is the sum of
-its BM25 in both. Stemming alone lets a rare exact form lose to its common
-relatives: "relational", in 2 chunks of one paper, stems to "relat", which
-fills 60 chunks of other papers, so BM25 sees a common term. The exact index
-sees the rare word (high IDF), so the passages that contain the very form
-asked for come first, while everything stemming finds is still found.
+without it (migration ``m005``). A passage's keyword score is the larger of
+its BM25 in the two: one signal, not two. Stemming alone lets a rare exact
+form lose to its common relatives: "relational", in 2 chunks of one paper,
+stems to "relat", which fills 60 chunks of other papers, so BM25 sees a
+common term. The exact index sees the rare word (high IDF), so the passages
+that contain the very form asked for come first, while everything stemming
+finds is still found. The two were summed until the search-quality work;
+a sum counts a word written as asked twice, which tilted the keyword side's
+order toward incidental exact words of long questions and was measured to
+cost the fused ranking (README, Search quality).
 
 Ranking, the bound on common words and the user text -> FTS query rules are
 SQL and live here; fusing the keyword side with the vector side is
@@ -130,8 +134,9 @@ def ranking(
 ) -> list[tuple[int, float]]:
     """Rows of ``index.content`` matching the query's words, best first, with their score.
 
-    The score is BM25 in the stemmed index plus BM25 in the exact one (0 where
-    the exact form is absent; see below for rows only one side ranked). ``where``/``params``: conditions on papers ``p``.
+    The score is the larger of the BM25 in the stemmed index and in the exact one
+    (see below for rows only one side ranked). ``where``/``params``: conditions on
+    papers ``p``.
     """
     match = fts_query(query)
     if match is None:
@@ -152,7 +157,7 @@ def ranking(
     # least stemmed score ranked when that list is full (it ranked below all of them; the
     # form stems the same), else 0; a row without a ranked exact form gets no exact score.
     stem_floor = min(stemmed.values()) if len(stemmed) >= limit else 0.0
-    total = {rowid: score + exact.get(rowid, 0.0) for rowid, score in stemmed.items()}
+    total = {rowid: max(score, exact.get(rowid, 0.0)) for rowid, score in stemmed.items()}
     for rowid, score in exact.items():
-        total.setdefault(rowid, stem_floor + score)
+        total.setdefault(rowid, max(stem_floor, score))
     return sorted(total.items(), key=lambda kv: -kv[1])[:limit]

@@ -167,7 +167,7 @@ class QuickPassStore:
                 heading="", pages=[row["page"]], bboxes=[], title=row["title"] or row["file_name"],
                 path=row["path"], file_missing=bool(row["file_missing"]), preliminary=True,
                 authors=tuple(json.loads(row["authors"])) if row["authors"] else (),
-                year=row["year"],
+                year=row["year"], spans=[[0, len(row["text"]), row["page"], -1]],
             )
             for pid, row in rows.items()
         }

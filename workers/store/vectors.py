@@ -13,6 +13,7 @@ ones through :meth:`VectorStore.add`, then drops the old model's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.utils import chunks as batches
 
+from workers.store.chunks import SentenceVectors, store_sentences
 from workers.store.db import IN_BATCH, Connections, marks, read, write
 
 #: A vector row: (chunk id, paper id, float32 bytes).
@@ -112,11 +114,11 @@ class VectorStore:
     # -- re-embedding ----------------------------------------------------------------------
 
     def chunks_without(self, model: str, limit: int) -> list[tuple[int, str, str]]:
-        """(chunk id, text, heading) of chunks that have no vector of ``model`` yet."""
+        """(chunk id, text, heading) of embedded chunks that have no vector of ``model`` yet."""
         return [
             (int(r[0]), r[1], r[2])
             for r in self._db.execute(
-                "SELECT c.id, c.text, c.heading FROM chunks c WHERE NOT EXISTS"
+                "SELECT c.id, c.text, c.heading FROM chunks c WHERE c.embedded = 1 AND NOT EXISTS"
                 " (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model = ?)"
                 " ORDER BY c.id LIMIT ?",
                 [model, limit],
@@ -125,12 +127,13 @@ class VectorStore:
 
     def add(
         self, model: str, dim: int, rows: Sequence[tuple[int, str, str]], vectors: Sequence[bytes],
-        precision: str = "fp32",
+        precision: str = "fp32", sentences: Sequence[SentenceVectors | None] | None = None,
     ) -> int:
-        """Store vectors for chunks that still hold the text they were computed from."""
+        """Store vectors (and sentence vectors) for chunks that still hold the text they were
+        computed from."""
         stored = 0
         with write(self._db) as db:
-            for (chunk_id, text, _heading), vector in zip(rows, vectors, strict=True):
+            for i, ((chunk_id, text, _heading), vector) in enumerate(zip(rows, vectors, strict=True)):
                 # A chunk re-indexed meanwhile may have reused the id with other text.
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO embeddings (chunk_id, model, dim, vector, precision)"
@@ -139,18 +142,48 @@ class VectorStore:
                     [chunk_id, model, dim, vector, precision, chunk_id, text],
                 )
                 stored += cursor.rowcount
+                found = sentences[i] if sentences is not None else None
+                if cursor.rowcount and found is not None and found.units:
+                    store_sentences(db, chunk_id, model, dim, found)
         return stored
 
+    def mark_unembedded(self, chunk_ids: Sequence[int]) -> None:
+        """These chunks get no vector (their sentences are not embedded: a reference list)."""
+        ids = list(chunk_ids)
+        if not ids:
+            return
+        with write(self._db) as db:
+            for part in batches(ids, IN_BATCH):
+                batch = list(part)
+                db.execute(f"UPDATE chunks SET embedded = 0 WHERE id IN ({marks(batch)})", batch)
+
+    def sentences(self, model: str, chunk_ids: Sequence[int]) -> dict[int, tuple[list[list[int]], bytes, bytes, int]]:
+        """chunk id -> (sentence offsets, int8 vectors, float32 scales, dim) under ``model``,
+        for those of these chunks that have sentence vectors."""
+        found: dict[int, tuple[list[list[int]], bytes, bytes, int]] = {}
+        for part in batches(list(chunk_ids), IN_BATCH):
+            batch = list(part)
+            for r in self._db.execute(
+                "SELECT chunk_id, units, vectors, scales, dim FROM sentence_vectors"
+                f" WHERE model = ? AND chunk_id IN ({marks(batch)})", [model, *batch]
+            ):
+                found[int(r[0])] = (json.loads(r[1]), bytes(r[2]), bytes(r[3]), int(r[4]))
+        return found
+
     def drop_other_models(self, model: str, batch: int = 5000) -> int:
-        """Delete every other model's vectors, in short transactions (the GUI may be writing)."""
+        """Delete every other model's vectors (and sentence vectors), in short transactions
+        (the GUI may be writing); returns how many chunk vectors went."""
         dropped = 0
-        while True:
-            with write(self._db) as db:
-                cursor = db.execute(
-                    "DELETE FROM embeddings WHERE rowid IN"
-                    " (SELECT rowid FROM embeddings WHERE model != ? LIMIT ?)",
-                    [model, batch],
-                )
-            dropped += cursor.rowcount
-            if cursor.rowcount < batch:
-                return dropped
+        for table in ("embeddings", "sentence_vectors"):
+            while True:
+                with write(self._db) as db:
+                    cursor = db.execute(
+                        f"DELETE FROM {table} WHERE rowid IN"
+                        f" (SELECT rowid FROM {table} WHERE model != ? LIMIT ?)",
+                        [model, batch],
+                    )
+                if table == "embeddings":
+                    dropped += cursor.rowcount
+                if cursor.rowcount < batch:
+                    break
+        return dropped
