@@ -34,7 +34,7 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check-display",
         action="store_true",
-        help="only check that a window can open here (system libraries, display); exit 0 or 1",
+        help="only check that a window can open here (system libraries, a display that answers); exit 0 or 1",
     )
     return parser
 

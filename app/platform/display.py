@@ -10,7 +10,10 @@ This module asks the dynamic loader which libraries the plugin cannot find
 the real list for this PySide6 build; where ``ldd`` is missing it tries to
 load a known list with ``ctypes``), and says every one of them at once with
 the command that installs them. It also says so when there is no display at
-all. Nothing here imports Qt.
+all, and when ``DISPLAY`` names an X server that does not answer (a closed X
+session, a stale SSH forward): it connects the way the plugin will, through
+libxcb's ``xcb_connect`` (ctypes), instead of trusting that the variable is
+set. Nothing here imports Qt.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +77,21 @@ KNOWN_XCB_LIBRARIES = (
     "libxcb.so.1", "libX11-xcb.so.1", "libX11.so.6", "libEGL.so.1", "libfontconfig.so.1",
     "libfreetype.so.6",
 )
+
+#: How long the check waits for the X server to accept a connection (a forward to a host
+#: that drops packets would otherwise keep the check waiting for minutes).
+CONNECT_TIMEOUT_S = 5.0
+
+#: xcb_connection_has_error's codes (xcb.h) -> what they mean for the user.
+_XCB_ERRORS = {
+    1: "no X server answers there",
+    2: "the X server lacks an extension Qt needs",
+    3: "the X connection ran out of memory",
+    4: "the X server refused a request",
+    5: "it is not a display name X understands",
+    6: "that X server has no such screen",
+    7: "the X server refused to pass file descriptors",
+}
 
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
 
@@ -165,6 +184,37 @@ def _loadable(name: str) -> bool:
     return True
 
 
+def x_connect_error(display: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
+    """Why Qt's xcb plugin could not connect to ``display``, or "" when it can (or when
+    libxcb itself is missing: :func:`missing_libraries` says so)."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return ""
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+    xcb.xcb_connection_has_error.restype = ctypes.c_int
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.restype = None
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    result: list[int] = []
+
+    def connect() -> None:
+        # An unreachable display gives an error connection (never NULL), disconnected the same.
+        connection = xcb.xcb_connect(display.encode(), None)
+        result.append(xcb.xcb_connection_has_error(connection))
+        xcb.xcb_disconnect(connection)
+
+    # A thread, so a server that never answers costs timeout_s, not the TCP timeout.
+    thread = threading.Thread(target=connect, name="display-check", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not result:
+        return f"no X server answered within {timeout_s:g} s"
+    code = result[0]
+    return "" if code == 0 else _XCB_ERRORS.get(code, f"libxcb error {code}")
+
+
 def check_display(
     environ: Mapping[str, str] = os.environ, system: str = sys.platform, qt: Path | None = None
 ) -> DisplayProblem | None:
@@ -186,4 +236,13 @@ def check_display(
                 " under xvfb-run for a virtual one."
             )
     problem.missing = missing_libraries(qt, environ)
+    display = environ.get("DISPLAY", "")
+    if display:
+        why = x_connect_error(display)
+        if why:
+            problem.no_display = (
+                f"DISPLAY is {display!r}, but the window cannot open there: {why} (a closed X"
+                " session or a stale SSH forward?). Start it from the desktop, or under"
+                " xvfb-run for a virtual one."
+            )
     return problem if problem.no_display or problem.missing else None
