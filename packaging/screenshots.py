@@ -36,6 +36,20 @@ PAPERS = [
 ]
 
 
+def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
+    """Run Qt's event loop until ``predicate()`` holds or ``timeout_s`` passes."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout_s
+    timer = QTimer()
+    timer.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
+    timer.start(50)
+    loop.exec()
+    timer.stop()
+    return bool(predicate())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
@@ -44,23 +58,12 @@ def main() -> None:
     if not os.environ.get("DISPLAY"):
         sys.exit("No DISPLAY: run me under xvfb-run (see the docstring).")
 
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.application import ResearchHub
     from workers import settings as settings_mod
     from workers.paths import DataDir
     from workers.store import Library, Status
-
-    def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
-        loop = QEventLoop()
-        deadline = time.monotonic() + timeout_s
-        timer = QTimer()
-        timer.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
-        timer.start(50)
-        loop.exec()
-        timer.stop()
-        return bool(predicate())
 
     args.out.mkdir(parents=True, exist_ok=True)
     _qapp = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive

@@ -21,12 +21,13 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from screenshots import wait_until  # noqa: E402  (packaging/, beside this script)
 
 #: Not in the retrieval evaluation set (tests/data): a question about trace trees.
 QUESTION = "how does the compiler cope with loops nested inside other loops"
@@ -53,22 +54,11 @@ def main() -> None:
     if not os.environ.get("DISPLAY"):
         sys.exit("No DISPLAY: run me under xvfb-run (see the docstring).")
 
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.application import ResearchHub
     from app.services.search_client import ClientState
     from workers.paths import DataDir
-
-    def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
-        loop = QEventLoop()
-        deadline = time.monotonic() + timeout_s
-        timer = QTimer()
-        timer.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
-        timer.start(50)
-        loop.exec()
-        timer.stop()
-        return bool(predicate())
 
     args.out.mkdir(parents=True, exist_ok=True)
     _qapp = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive
