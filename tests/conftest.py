@@ -10,7 +10,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # No process of the suite makes the ONNX export of the query model (minutes of CPU on a
 # 2-core machine, and files written into a library other tests read): only the tests of
-# the export turn it back on (monkeypatch.delenv). README: "Test-only hooks".
+# the export turn it back on (monkeypatch.delenv). docs/development.md: "Test-only hooks".
 os.environ.setdefault("RESEARCH_HUB_NO_ONNX_EXPORT", "1")
 
 from collections.abc import Callable, Iterator  # noqa: E402

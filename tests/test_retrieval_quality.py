@@ -3,7 +3,7 @@ either single mode, and says when nothing matches well.
 
 Reuses the session's corpus library (the real worker, real Docling, real
 MiniLM); the 65 test-half queries in three modes take seconds. The figures
-themselves are ``tests/benchmarks/bench_retrieval.py``'s (README, Search quality).
+themselves are ``tests/benchmarks/bench_retrieval.py``'s (docs/search.md, Search quality).
 """
 
 from __future__ import annotations

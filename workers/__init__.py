@@ -4,7 +4,7 @@ Nothing in this package imports Qt. Heavy libraries (docling, torch,
 sentence-transformers, onnxruntime) are imported inside ``workers.pipeline``
 functions only (and, in the worker, before its processes fork), so the GUI can
 import ``workers.store`` and ``workers.engine`` to add and queue papers without
-paying for them. The README's Development section lays out the packages.
+paying for them. docs/architecture.md lays out the packages.
 """
 
 __version__ = "0.1.0"

@@ -29,7 +29,7 @@ class Stage(StrEnum):
 
 
 class Tier(StrEnum):
-    """How a PDF is parsed (see the README's table): each tier is a real Docling pipeline."""
+    """How a PDF is parsed (see docs/ingestion.md's table): each tier is a real Docling pipeline."""
 
     FAST = "fast"
     BALANCED = "balanced"

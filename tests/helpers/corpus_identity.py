@@ -177,30 +177,33 @@ def foreign_identifiers(extracted: dict[str, dict[str, object]]) -> list[str]:
     return wrong
 
 
-#: The README's names for the scored fields, in its "Checked against the truth" table.
-README_FIELD_NAMES = {"title": "title", "authors": "authors", "year": "year", "DOI": "doi",
-                      "arXiv id": "arxiv"}
+#: The path, from the repository's root, of the page that states the corpus figures.
+IDENTITY_DOC = "docs/identity.md"
+
+#: docs/identity.md's names for the scored fields, in its "Checked against the truth" table.
+DOC_FIELD_NAMES = {"title": "title", "authors": "authors", "year": "year", "DOI": "doi",
+                   "arXiv id": "arxiv"}
 
 
-def readme_claims(readme_text: str) -> dict[str, tuple[str, str, int]]:
-    """The identity figures README.md claims: ``{field: (precision, recall, right)}``, e.g.
-    ``{"title": ("10/10", "10/10", 11), ...}``, read from its table
+def documented_claims(doc_text: str) -> dict[str, tuple[str, str, int]]:
+    """The identity figures docs/identity.md claims: ``{field: (precision, recall, right)}``,
+    e.g. ``{"title": ("10/10", "10/10", 11), ...}``, read from its table
     ``| field | precision | recall | right (of 11) |`` (the balanced tier's figures)."""
     import re
 
-    head = readme_text.index("| field | precision | recall | right (of ")
+    head = doc_text.index("| field | precision | recall | right (of ")
     claims = {}
-    for line in readme_text[head:].splitlines()[2:]:
+    for line in doc_text[head:].splitlines()[2:]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 4:
             break
         name, precision, recall, right = cells
         assert re.fullmatch(r"\d+/\d+", precision) and re.fullmatch(r"\d+/\d+", recall), line
-        claims[README_FIELD_NAMES[name]] = (precision, recall, int(right))
+        claims[DOC_FIELD_NAMES[name]] = (precision, recall, int(right))
     return claims
 
 
 def measured(scores: dict[str, FieldScore]) -> dict[str, tuple[str, str, int]]:
-    """``scores`` in the README's terms: precision and recall as fractions, papers right."""
+    """``scores`` in docs/identity.md's terms: precision and recall as fractions, papers right."""
     return {name: (f"{s.correct}/{s.extracted}", f"{s.correct}/{s.truths}", s.right)
             for name, s in scores.items()}

@@ -2,7 +2,7 @@
 
 Bound to loopback unless the user says otherwise twice (``--host`` and
 ``--allow-remote``); there is no TLS here, so a remote setup puts a TLS proxy
-in front (the README says how). The socket is bound before uvicorn starts, so
+in front (docs/api.md says how). The socket is bound before uvicorn starts, so
 ``--port 0`` works (the line printed says which port was taken) and a port in
 use is a one-line error, not a traceback.
 """

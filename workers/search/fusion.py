@@ -23,7 +23,7 @@ fusion for 0.82 (0.92 with sentence vectors, ``workers.pipeline.units``).
 
 Every constant here was chosen on the tune half of the retrieval set
 (``tests/data/retrieval_queries.json``) and reported on the test half
-(``tests/benchmarks/bench_retrieval.py``; README, Search quality).
+(``tests/benchmarks/bench_retrieval.py``; docs/search.md, Search quality).
 Standard library only.
 """
 

@@ -1,7 +1,7 @@
 """The vector side of search: every vector of one model in one float32 matrix.
 
-Chosen by measurement (``tests/benchmarks/bench_search.py``; figures in the
-README): an exact dot product over a normalised float32 matrix scores 100k
+Chosen by measurement (``tests/benchmarks/bench_search.py``; figures in
+docs/search.md): an exact dot product over a normalised float32 matrix scores 100k
 chunks in ~5 ms and 1M in ~50 ms on one core, which is inside the latency
 targets with no approximation, no extra dependency and no index to build. A
 float16 matrix halves the memory but numpy has no half-precision BLAS, so it

@@ -11,7 +11,7 @@ that contain the very form asked for come first, while everything stemming
 finds is still found. The two were summed until the search-quality work;
 a sum counts a word written as asked twice, which tilted the keyword side's
 order toward incidental exact words of long questions and was measured to
-cost the fused ranking (README, Search quality).
+cost the fused ranking (docs/search.md, Search quality).
 
 Ranking, the bound on common words and the user text -> FTS query rules are
 SQL and live here; fusing the keyword side with the vector side is
