@@ -160,7 +160,7 @@ class SettingsDialog(QDialog):
         self.queue_url.setPlaceholderText("redis://HOST:6379/0")
         self.queue_url.setToolTip(
             "The lab's Redis server. The library and your files stay on this computer; "
-            "only PDF bytes and results travel (see the README's Lab mode section).")
+            "only PDF bytes and results travel (see docs/lab.md).")
         self.queue_password = QLineEdit(password)
         self.queue_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.queue_password.setPlaceholderText("Redis password")
@@ -195,7 +195,7 @@ class SettingsDialog(QDialog):
         form.addRow("Port:", self.api_port)
         hint = QLabel("Listens on 127.0.0.1 only. The status page is http://127.0.0.1:PORT/"
                       "?token=TOKEN; `research-hub serve --print-token` prints the token (kept "
-                      "in the library folder as api-token). The README documents the API.")
+                      "in the library folder as api-token). docs/api.md documents the API.")
         hint.setWordWrap(True)
         form.addRow(hint)
         return group

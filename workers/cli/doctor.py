@@ -43,7 +43,7 @@ def _queue(data_dir: DataDir) -> tuple[dict[str, Any], int | str]:
         return {"mode": "lab (not usable)", "error": str(exc)}, "unknown"
     report: dict[str, Any] = {"mode": "lab" if config.lab else "solo", "queue": config.display}
     if config.lab:
-        report["lab_secret"] = "set" if config.secret else "missing (see README, Lab mode)"
+        report["lab_secret"] = "set" if config.secret else "missing (see docs/lab.md)"
         report["password"] = "set" if config.password else "none"
     try:
         with IngestQueue(data_dir, config) as queue:
