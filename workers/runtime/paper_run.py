@@ -30,9 +30,12 @@ that turns every way a run can end into an :class:`Outcome`:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -171,20 +174,25 @@ def run_paper(engine: Engine, guard: Guard, lease: Lease, sink: Sink,
     Raises what Huey must see after the outcome is delivered: the exception of
     a run it retries, and ``KeyboardInterrupt``.
     """
-    job = lease.take()
-    if job is None:
-        return None
+    with _stop_held() as stop:
+        # A stop that comes while the paper is taken (its row turned processing) and
+        # guarded waits for the ``try`` below, which puts the paper back: raised
+        # in between, it would leave the row processing for start-up to repair.
+        job = lease.take()
+        if job is None:
+            return None
 
-    def on_limit(error_class: str, detail: str) -> None:  # on the guard's thread
-        sink.deliver(job, Outcome(FAILED, error_class=ErrorClass(error_class), detail=detail),
-                     waiting=lambda: None)
+        def on_limit(error_class: str, detail: str) -> None:  # on the guard's thread
+            sink.deliver(job, Outcome(FAILED, error_class=ErrorClass(error_class),
+                                      detail=detail), waiting=lambda: None)
 
-    guard.hold(job.paper_id, renew=lease.renew, renew_every_s=lease.renew_every_s,
-               timeout_s=job.limits.timeout_for(job.page_count),
-               memory_limit_mb=job.limits.memory_limit_mb, on_limit=on_limit)
+        guard.hold(job.paper_id, renew=lease.renew, renew_every_s=lease.renew_every_s,
+                   timeout_s=job.limits.timeout_for(job.page_count),
+                   memory_limit_mb=job.limits.memory_limit_mb, on_limit=on_limit)
     outcome = Outcome(CANCELLED)
     raising: BaseException | None = None
     try:
+        stop.replay()  # KeyboardInterrupt now, if a stop was held
         source = lease.source(job)
         progress = _Progress(job, guard, lease)
         result = engine.ingest(source, job.pipeline, progress, file_name=job.file_name)
@@ -217,13 +225,59 @@ def run_paper(engine: Engine, guard: Guard, lease: Lease, sink: Sink,
             outcome, raising = Outcome(RETRY, detail=reason), exc  # Huey retries it later
         else:
             outcome = Outcome(FAILED, error_class=ErrorClass.INTERNAL, detail=reason)
-    try:
-        sink.deliver(job, outcome, waiting=guard.suspend_timeout)
-    finally:
-        guard.release(outcome.counts_as)
+    # Delivering is not interrupted either (a stop then changes nothing: the worker's stop
+    # flag, set with the signal, ends it after this task).
+    with _stop_held():
+        try:
+            sink.deliver(job, outcome, waiting=guard.suspend_timeout)
+        finally:
+            guard.release(outcome.counts_as)
     if raising is not None:
         raise raising
     return job, outcome
+
+
+class _HeldStop:
+    """The stop signals that came while :func:`_stop_held` held them."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[Callable[..., object], int]] = []
+
+    def replay(self) -> None:
+        """Run the first held signal's own handler (Huey's raises KeyboardInterrupt)."""
+        if self.held:
+            handler, signum = self.held[0]
+            self.held.clear()
+            handler(signum, None)
+
+
+@contextlib.contextmanager
+def _stop_held() -> Iterator[_HeldStop]:
+    """Hold SIGINT and SIGTERM (Huey's stop signals in a worker process) for the block.
+
+    Their Python handlers are swapped for one that only remembers the signal:
+    the kernel still delivers them, and nothing is lost, as :meth:`_HeldStop.replay`
+    runs the real handler where the caller can take it. Only the main thread may
+    set handlers (Huey runs tasks there); elsewhere nothing is held.
+    """
+    stop = _HeldStop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    def holder(handler: Callable[..., object]) -> Callable[[int, object], None]:
+        return lambda signum, _frame: stop.held.append((handler, signum))
+
+    saved: dict[signal.Signals, Callable[..., object]] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            saved[signum] = handler
+            signal.signal(signum, holder(handler))
+    try:
+        yield stop
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 class _Progress:

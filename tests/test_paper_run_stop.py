@@ -1,0 +1,125 @@
+"""A stop that lands while a paper is being taken, or its outcome delivered.
+
+Huey stops a busy worker process with a signal whose handler raises
+``KeyboardInterrupt`` wherever the task happens to be. Raised between taking
+the paper (its row turned ``processing``) and the run's ``try``, it left the
+paper processing with no worker until the next start repaired it (seen in
+``test_app_kill.py`` once in a few hundred runs). ``run_paper`` holds the stop
+across that window and raises it where the run puts the paper back; delivery
+is not cut in half either. The signal here is real (``os.kill`` of this
+process); the lease, guard, sink and engine are recorders, since what is under
+test is ``run_paper``'s own handling of the stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from workers.domain import Tier
+from workers.pipeline.ingest import PipelineSettings
+from workers.runtime.paper_run import STOPPED, Job, Limits, Outcome, run_paper
+
+
+def stop_signal() -> None:
+    """What Huey's consumer does to a busy worker: its interrupt signal."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.fixture
+def interrupt_handler() -> Iterator[None]:
+    """Huey's handler in a worker process: KeyboardInterrupt while a task runs."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    yield
+    assert signal.getsignal(signal.SIGINT) is interrupt  # restored after each window
+    signal.signal(signal.SIGINT, previous)
+
+
+JOB = Job(paper_id=7, sha256="0" * 64, file_name="p.pdf",
+          pipeline=PipelineSettings(tier=Tier.FAST), limits=Limits(60, 1, 0), page_count=3)
+
+
+class Lease:
+    renew_every_s = 1.0
+    why_lost = ""
+
+    def __init__(self, on_take: Callable[[], None] = lambda: None) -> None:
+        self.on_take = on_take
+        self.taken = False
+
+    def take(self) -> Job:
+        self.taken = True  # the row is processing from here on
+        self.on_take()
+        return JOB
+
+    def source(self, job: Job) -> bytes:
+        return b"%PDF-1.4"
+
+    def renew(self, *args: Any) -> bool:
+        return True
+
+
+class Guard:
+    def __init__(self) -> None:
+        self.held: list[int] = []
+        self.released: list[str] = []
+        self.lost = False
+
+    def hold(self, paper_id: int, **kwargs: Any) -> None:
+        self.held.append(paper_id)
+
+    def release(self, counts_as: str) -> None:
+        self.released.append(counts_as)
+
+    def suspend_timeout(self) -> None:
+        pass
+
+    def embeds_at(self, precision: str) -> None:
+        pass
+
+
+class Sink:
+    def __init__(self, during: Callable[[], None] = lambda: None) -> None:
+        self.during = during
+        self.delivered: list[Outcome] = []
+
+    def deliver(self, job: Job, outcome: Outcome, waiting: Callable[[], None]) -> None:
+        self.during()  # a stop in the middle of recording the outcome
+        self.delivered.append(outcome)
+
+
+class Engine:
+    def __init__(self, fail: BaseException) -> None:
+        self.fail = fail
+        self.calls = 0
+
+    def ingest(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        raise self.fail
+
+
+def test_a_stop_while_the_paper_is_taken_puts_it_back(interrupt_handler: None) -> None:
+    lease, guard, sink = Lease(on_take=stop_signal), Guard(), Sink()
+    engine = Engine(AssertionError("the paper must not be parsed after a stop"))
+    with pytest.raises(KeyboardInterrupt):  # Huey still sees the stop, after the put-back
+        run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
+    assert lease.taken and engine.calls == 0
+    assert [(o.kind, o.detail) for o in sink.delivered] == [(STOPPED, "worker stopped")]
+    assert guard.held == [JOB.paper_id] and guard.released == [""]
+
+
+def test_a_stop_while_the_outcome_is_delivered_lets_it_finish(interrupt_handler: None) -> None:
+    # The run stops (as mid-parse), and a second stop comes while that is recorded.
+    lease, guard, sink = Lease(), Guard(), Sink(during=stop_signal)
+    with pytest.raises(KeyboardInterrupt):
+        run_paper(Engine(KeyboardInterrupt()), guard, lease, sink,  # type: ignore[arg-type]
+                  retries_left=2)
+    assert [(o.kind, o.detail) for o in sink.delivered] == [(STOPPED, "worker stopped")]
+    assert guard.released == [""]
