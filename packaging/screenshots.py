@@ -36,6 +36,20 @@ PAPERS = [
 ]
 
 
+#: The Qt application of a screenshot script (kept alive for the whole run).
+_qapp = None
+
+
+def qt_application() -> None:
+    """Exit unless there is a display; make the script's Qt application."""
+    global _qapp
+    if not os.environ.get("DISPLAY"):
+        sys.exit("No DISPLAY: run me under xvfb-run (see the docstring).")
+    from PySide6.QtWidgets import QApplication
+
+    _qapp = QApplication.instance() or QApplication(sys.argv[:1])
+
+
 def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
     """Run Qt's event loop until ``predicate()`` holds or ``timeout_s`` passes."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -55,10 +69,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
-    if not os.environ.get("DISPLAY"):
-        sys.exit("No DISPLAY: run me under xvfb-run (see the docstring).")
-
-    from PySide6.QtWidgets import QApplication
+    qt_application()
 
     from app.application import ResearchHub
     from workers import settings as settings_mod
@@ -66,7 +77,6 @@ def main() -> None:
     from workers.store import Library, Status
 
     args.out.mkdir(parents=True, exist_ok=True)
-    _qapp = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive
     with tempfile.TemporaryDirectory() as tmp:
         data = DataDir.resolve(Path(tmp) / "data").ensure()
         library = Library(data)

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from screenshots import wait_until  # noqa: E402  (packaging/, beside this script)
+from screenshots import qt_application, wait_until  # noqa: E402  (packaging/, beside this script)
 
 #: Not in the retrieval evaluation set (tests/data): a question about trace trees.
 QUESTION = "how does the compiler cope with loops nested inside other loops"
@@ -51,17 +51,13 @@ def main() -> None:
     parser.add_argument("--library", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
-    if not os.environ.get("DISPLAY"):
-        sys.exit("No DISPLAY: run me under xvfb-run (see the docstring).")
-
-    from PySide6.QtWidgets import QApplication
+    qt_application()
 
     from app.application import ResearchHub
     from app.services.search_client import ClientState
     from workers.paths import DataDir
 
     args.out.mkdir(parents=True, exist_ok=True)
-    _qapp = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive
     with tempfile.TemporaryDirectory() as tmp:
         copy_library(args.library, Path(tmp) / "data")
         hub = ResearchHub(DataDir.resolve(Path(tmp) / "data"), start_worker=False, use_tray=False)

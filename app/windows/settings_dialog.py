@@ -175,11 +175,9 @@ class SettingsDialog(QDialog):
         form.addRow("Redis URL:", self.queue_url)
         form.addRow("Password:", self.queue_password)
         form.addRow("Lab secret:", self.lab_secret)
-        hint = QLabel("On each other machine: research-hub worker --queue URL --remote "
-                      "(with RESEARCH_HUB_REDIS_PASSWORD and RESEARCH_HUB_LAB_SECRET set). "
-                      "View → Workers shows them all.")
-        hint.setWordWrap(True)
-        form.addRow(hint)
+        _add_hint(form, "On each other machine: research-hub worker --queue URL --remote "
+                        "(with RESEARCH_HUB_REDIS_PASSWORD and RESEARCH_HUB_LAB_SECRET set). "
+                        "View → Workers shows them all.")
         return group
 
     def _api_group(self, settings: Settings) -> QGroupBox:
@@ -193,11 +191,9 @@ class SettingsDialog(QDialog):
         self.api_port.setValue(settings.api_port)
         form = QFormLayout(group)
         form.addRow("Port:", self.api_port)
-        hint = QLabel("Listens on 127.0.0.1 only. The status page is http://127.0.0.1:PORT/"
-                      "?token=TOKEN; `research-hub serve --print-token` prints the token (kept "
-                      "in the library folder as api-token). docs/api.md documents the API.")
-        hint.setWordWrap(True)
-        form.addRow(hint)
+        _add_hint(form, "Listens on 127.0.0.1 only. The status page is http://127.0.0.1:PORT/"
+                        "?token=TOKEN; `research-hub serve --print-token` prints the token (kept "
+                        "in the library folder as api-token). docs/api.md documents the API.")
         return group
 
     def _lab_problem(self) -> str:
@@ -233,3 +229,10 @@ class SettingsDialog(QDialog):
 
 def worker_needs_restart(old: Settings, new: Settings) -> bool:
     return any(getattr(old, name) != getattr(new, name) for name in WORKER_FIELDS)
+
+
+def _add_hint(form: QFormLayout, text: str) -> None:
+    """A wrapped line of explanation under a group's fields."""
+    hint = QLabel(text)
+    hint.setWordWrap(True)
+    form.addRow(hint)

@@ -241,13 +241,14 @@ class _HeldStop:
     """The stop signals that came while :func:`_stop_held` held them."""
 
     def __init__(self) -> None:
-        self.held: list[tuple[Callable[..., object], int]] = []
+        #: The first stop signal held, with its own handler (later ones add nothing).
+        self.held: tuple[Callable[..., object], int] | None = None
 
     def replay(self) -> None:
-        """Run the first held signal's own handler (Huey's raises KeyboardInterrupt)."""
-        if self.held:
-            handler, signum = self.held[0]
-            self.held.clear()
+        """Run the held signal's own handler (Huey's raises KeyboardInterrupt)."""
+        held, self.held = self.held, None
+        if held is not None:
+            handler, signum = held
             handler(signum, None)
 
 
@@ -265,7 +266,10 @@ def _stop_held() -> Iterator[_HeldStop]:
         yield stop
         return
     def holder(handler: Callable[..., object]) -> Callable[[int, object], None]:
-        return lambda signum, _frame: stop.held.append((handler, signum))
+        def hold(signum: int, _frame: object) -> None:
+            if stop.held is None:
+                stop.held = (handler, signum)
+        return hold
 
     saved: dict[signal.Signals, Callable[..., object]] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):

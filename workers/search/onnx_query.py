@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -249,15 +250,11 @@ class ExportProcess:
 
     def due(self) -> bool:
         """Whether :meth:`check` has something to look at now (cheap: no I/O)."""
-        import time
-
         return not self.done and time.monotonic() >= self._next_look
 
     def check(self, model: Any, idle: Any) -> None:
         """Start the export if it was never made and the worker is idle (``model``: returns
         the model setting; ``idle``: whether no paper waits)."""
-        import time
-
         now = time.monotonic()
         if self.done or now < self._next_look:
             return
@@ -284,8 +281,6 @@ class ExportProcess:
     def finished(self) -> bool:
         """Whether a ``--burst`` worker may leave: the export was looked at and is made, not
         needed, or not making progress (ended, or running longer than ``BURST_WAIT_S``)."""
-        import time
-
         if not self.done:
             return False
         process = self.process
