@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.options import app_parser, parse_app_args
+from app.platform import desktop_entry
 from app.platform.display import check_display, qt_platform
 from workers.cli.main import GLOBAL_OPTIONS, command_index
 from workers.cli.main import main as cli_main
@@ -70,6 +71,25 @@ def keep_startup_out_of_gc() -> None:
     gc.freeze()
 
 
+def desktop_entry_command(install: bool) -> int:
+    """``--install-desktop-entry`` / ``--uninstall-desktop-entry``: no window, no display."""
+    try:
+        files = desktop_entry.install() if install else desktop_entry.uninstall()
+    except desktop_entry.DesktopEntryError as exc:
+        print(f"research-hub: {exc}", file=sys.stderr)
+        return 1
+    if install:
+        print(f"research-hub: added to the application menu ({len(files)} files):")
+    elif files:
+        print(f"research-hub: removed from the application menu ({len(files)} files):")
+    else:
+        print("research-hub: no desktop entry was installed in "
+              f"{desktop_entry.data_home()}; nothing to remove")
+    for path in files:
+        print(f"  {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None = None) -> int:
     """``ready(hub)`` is called once the window is up (benchmarks time the real start)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -84,6 +104,8 @@ def main(argv: Sequence[str] | None = None, ready: Callable[[Any], None] | None 
                 print("\nWithout a command:\n\n" + app_parser().format_help(), end="")
         return cli_main(args)
     options = parse_app_args(args)
+    if options.install_desktop_entry or options.uninstall_desktop_entry:
+        return desktop_entry_command(install=options.install_desktop_entry)
     problem = check_display()
     if options.check_display:
         if problem is None:

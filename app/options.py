@@ -36,6 +36,18 @@ def app_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only check that a window can open here (system libraries, a display that answers); exit 0 or 1",
     )
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Research Hub to the desktop's application menu (Linux: a .desktop file, "
+        "icons and AppStream metainfo in $XDG_DATA_HOME, else ~/.local/share); then exit",
+    )
+    entry.add_argument(
+        "--uninstall-desktop-entry",
+        action="store_true",
+        help="remove exactly the files --install-desktop-entry writes; then exit",
+    )
     return parser
 
 
