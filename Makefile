@@ -6,12 +6,18 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -c packaging/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench setup
+.PHONY: run test lint bench setup bundle
 
 $(STAMP): pyproject.toml packaging/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -q --upgrade pip
 	$(PIP) -q -e ".[test]"
+	# rapidocr asks for opencv-python, Docling for opencv-python-headless; both unpack into
+	# the same cv2/ folder, and the last one wins. Make it the headless build, always: the
+	# worker needs no OpenCV windows, and the full build drags in its own Qt 5 and FFmpeg
+	# (about 110 MB more in the bundle, and a second Qt beside PySide6's).
+	$(PIP) -q --force-reinstall --no-deps "opencv-python-headless==$$($(PY) -c \
+		'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +32,16 @@ run: $(STAMP)
 # once); the corpus library is built once for both (tests/conftest.py).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
+
+# One folder, dist/research-hub/, that runs without Python or a venv (packaging/research-hub.spec
+# says what is in it and what is left out). The build tools come from the `bundle` extra, through
+# the same constraints (the pinned CPU torch is what gets bundled).
+bundle: $(STAMP)
+	$(PIP) -q -e ".[bundle]"
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/research-hub.spec
+	cp packaging/install.sh dist/research-hub/install.sh
+	@du -sh dist/research-hub
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app workers tests

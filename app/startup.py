@@ -118,10 +118,12 @@ def _quit_on_signals(owner: QObject) -> None:
     """Ctrl+C / SIGTERM quit cleanly (worker stopped politely) instead of being ignored.
 
     Python runs signal handlers only between bytecodes; a no-op timer gives the
-    interpreter a chance to do so while Qt's event loop sleeps in C++.
+    interpreter a chance to do so while Qt's event loop sleeps in C++. The quit is
+    queued, not called: a signal that lands while start-up code still runs (before
+    ``exec()``) would make ``quit()`` a no-op, and the app would ignore it for good.
     """
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: QApplication.quit())
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, QApplication.quit))
     timer = QTimer(owner)
     timer.timeout.connect(lambda: None)
     timer.start(300)

@@ -144,3 +144,32 @@ def test_a_data_folder_that_cannot_be_written_ends_the_app_with_a_clear_message(
     # The window was up first: the library is opened after it, off the GUI thread.
     assert text.index("window up") < text.index("cannot be written")
 
+
+
+def test_a_stop_signal_that_lands_during_start_up_still_quits(qapp) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (a logout, ``kill``) while start-up code runs, before the event loop: the
+    app must still quit once the loop runs (a direct ``quit()`` there is a no-op, and the
+    app then ignored the signal for good; the bundle benchmark caught it)."""
+    import os
+
+    from PySide6.QtCore import QObject, QTimer
+
+    from app.startup import _quit_on_signals
+    from tests.helpers.waits import REACT_MS
+
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    owner = QObject()
+    ignored: list[bool] = []
+    try:
+        _quit_on_signals(owner)
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, before exec()
+        guard = QTimer(owner, singleShot=True, interval=REACT_MS)
+        guard.timeout.connect(lambda: (ignored.append(True), qapp.exit(3)))
+        guard.start()
+        code = qapp.exec()
+        guard.stop()  # it must not end some later test's event loop
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        owner.deleteLater()
+    assert not ignored and code == 0

@@ -7,9 +7,7 @@ Each test runs the real launcher (``python -m app.launcher``) as a process.
 from __future__ import annotations
 
 import ast
-import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,9 @@ import pytest
 from app.platform.display import ENV_EXTRA_LIBRARIES, install_commands, qt_platform
 from tests.helpers.app_process import app_env, run_launcher, start_app
 from tests.helpers.pdfgen import TOPIC_PAGES, make_pdf
-from tests.helpers.skips import skip_or_fail
 from tests.helpers.waits import EXIT_S, REACT_S, START_S
 from tests.helpers.worker_processes import wait_for
+from tests.helpers.xserver import free_display, xvfb
 from workers.paths import DataDir
 from workers.store import Library
 
@@ -67,14 +65,6 @@ def test_no_display_is_a_message_and_exit_1(tmp_path: Path) -> None:
     assert "neither DISPLAY nor WAYLAND_DISPLAY is set" in out.stderr
 
 
-def free_display() -> int:
-    """A display number no X server holds here (no socket, no lock file)."""
-    for number in range(173, 273):
-        if not (Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists()):
-            return number
-    raise AssertionError("every display number from 173 to 272 is taken")
-
-
 def test_a_display_with_no_server_is_a_message_and_exit_1(tmp_path: Path) -> None:
     """DISPLAY is set, but nothing answers there (a closed X session, a stale forward):
     the check and the app both say so and exit 1, where Qt would abort with a core dump."""
@@ -96,26 +86,13 @@ def test_a_display_with_no_server_is_a_message_and_exit_1(tmp_path: Path) -> Non
 def test_a_display_with_a_server_passes_the_connection_check(tmp_path: Path) -> None:
     """A real X server (Xvfb) on a free display: the connection part of the check passes
     (whether Qt's xcb libraries are all installed is the other part, said separately)."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        skip_or_fail("Xvfb is not installed (Debian: apt-get install xvfb)")
-    number = free_display()
-    server = subprocess.Popen([xvfb, f":{number}", "-nolisten", "tcp", "-screen", "0",
-                               "800x600x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists() or server.poll() is not None,
-                 START_S, "Xvfb's socket")
-        assert server.poll() is None, "Xvfb exited"
-        out = run_launcher("--check-display",
-                           env=app_env(QT_QPA_PLATFORM="xcb", DISPLAY=f":{number}"))
+    with xvfb() as display:
+        out = run_launcher("--check-display", env=app_env(QT_QPA_PLATFORM="xcb", DISPLAY=display))
         assert "cannot open there" not in out.stderr, out.stderr
         if out.returncode == 0:
             assert "a window can open here (Qt platform: xcb)" in out.stdout
         else:  # only missing xcb libraries may stop it here
             assert "platform plugin needs system libraries that are missing" in out.stderr
-    finally:
-        server.terminate()
-        server.wait(EXIT_S)
 
 
 def test_a_missing_xcb_library_is_named_with_the_install_commands(tmp_path: Path) -> None:
