@@ -88,7 +88,7 @@ def test_the_bundle_adds_ingests_and_finds_a_paper_offline(run) -> None:  # type
     data = str(run.home / "library")
     added = run("--data-dir", data, "add", str(PAPER))
     assert added.returncode == 0, added.stdout + added.stderr
-    assert f"added      #1  {PAPER}" in added.stdout
+    assert f"added      #1  {PAPER.resolve()}" in added.stdout
 
     ingested = run("--data-dir", data, "worker", "--burst", "--workers", "1", timeout=INGEST_S)
     assert ingested.returncode == 0, ingested.stdout[-3000:] + ingested.stderr[-3000:]

@@ -9,10 +9,14 @@ Needs ``make bundle`` (``dist/research-hub/``), Xvfb and xwininfo. Prints:
 * **worker**: from starting ``research-hub worker --workers 1`` to its worker process
   saying "idle" on the status board (models loaded, taking papers).
 
+With ``--cold``, each start is timed with that side's files dropped from the OS page
+cache first (``posix_fadvise(DONTNEED)`` on every file of the bundle, or of the venv, this
+checkout and the Python the venv was made from): the first start after a reboot, as near
+as a running machine allows (shared system libraries stay cached on both sides).
+
 Each figure is measured for the bundle and the venv (``.venv/bin/research-hub``) in the
 same run, alternating (bundle, venv, bundle, venv...), so both see the same machine load.
-The first run of each is also the coldest (the OS has not cached the files yet). Nothing
-is asserted.
+Nothing is asserted.
 
     python tests/benchmarks/bench_bundle.py --runs 3
 """
@@ -21,13 +25,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +72,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def evict(side: str) -> None:
+    """Drop the side's files from the page cache (pages in use by a running process stay)."""
+    # The venv's side includes the Python it was made from (its standard library and
+    # libpython), as the bundle carries its own copies.
+    roots = [BUNDLE] if side == "bundle" else [REPO / ".venv", REPO / "app", REPO / "workers",
+                                               Path(sys.base_prefix)]
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    continue
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
@@ -125,6 +151,8 @@ def time_worker(exe: Path, home: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", action="store_true",
+                        help="drop each side's files from the page cache before every start")
     args = parser.parse_args()
     for name, exe in SIDES.items():
         if not exe.is_file():
@@ -143,16 +171,23 @@ def main() -> None:
             home = Path(home_dir)
             for run in range(args.runs):
                 for side, exe in SIDES.items():
-                    figures["command"][side].append(time_command(exe, home))
-                    figures["window"][side].append(time_window(exe, home, display))
-                    figures["worker"][side].append(time_worker(exe, home))
+                    starts: dict[str, Callable[[], float]] = {
+                        "command": partial(time_command, exe, home),
+                        "window": partial(time_window, exe, home, display),
+                        "worker": partial(time_worker, exe, home),
+                    }
+                    for kind, start in starts.items():
+                        if args.cold:
+                            evict(side)
+                        figures[kind][side].append(start())
                     print(f"run {run + 1} {side:<6}  command {figures['command'][side][-1]:5.2f} s"
                           f"  window {figures['window'][side][-1]:5.2f} s"
                           f"  worker {figures['worker'][side][-1]:5.2f} s", flush=True)
     finally:
         xvfb.terminate()
         xvfb.wait()
-    print("\nfigure    side     first    min   median  (seconds; same run, interleaved)")
+    cache = "cold page cache" if args.cold else "warm"
+    print(f"\nfigure    side     first    min   median  (seconds; same run, interleaved; {cache})")
     for kind, sides in figures.items():
         for side, values in sides.items():
             print(f"{kind:<9} {side:<7} {values[0]:6.2f} {min(values):6.2f} "
