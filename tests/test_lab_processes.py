@@ -317,22 +317,35 @@ def test_a_paper_dropped_during_a_backfill_of_50_starts_before_the_backfill_ends
     lab = shared_lab
     library = Library(lab.data_dir)
     configure(library, tier="fast")
-    with IngestQueue(lab.data_dir, lab.config) as queue:
-        # A watched folder's backfill: registered by the intake, queued at backfill priority.
-        files = generated(tmp_path / "backfill", 50)
-        backfill = library.intake.apply([file_info(p) for p in files]).added
-        queue.enqueue(backfill)
+    # Both files made first, and the owner (which journals each start) up before the
+    # backfill is queued: the shared lab's remote worker is warm and takes 50 small papers
+    # in a few seconds, so the drop must follow the backfill's first start at once (it
+    # once came after the last, when making its PDF on a loaded machine took 4 s).
+    files = generated(tmp_path / "backfill", 50)
+    drop = generated(tmp_path / "drop", 1, first=100)
     lab.owner(workers=0)
     lab.remote("remote-a")
-    wait_for(lambda: library.counts()[Status.COMPLETED] >= 3, START_S, "the backfill to run")
-    [dropped] = register_and_hide(lab, library, generated(tmp_path / "drop", 1, first=100))
+
+    events = raw_db(library)
+
+    def backfill_started() -> bool:
+        return events.execute(
+            "SELECT COUNT(*) FROM paper_events WHERE event = 'started'").fetchone()[0] > 0
+
+    with IngestQueue(lab.data_dir, lab.config) as queue:
+        # A watched folder's backfill: registered by the intake, queued at backfill priority.
+        backfill = library.intake.apply([file_info(p) for p in files]).added
+        queue.enqueue(backfill)
+    wait_for(backfill_started, START_S, "the backfill to start")
+    [dropped] = register_and_hide(lab, library, drop)
     wait_for(lambda: settled(library), INGEST_S, "every paper to settle")
     check_library(library, expected_papers=51)
     # The order the worker took the papers in (the owner journals each start as it is
     # claimed): the dropped paper overtook most of the backfill. Counted from the journal,
     # not from a snapshot of pending papers, which depends on how fast the worker is.
-    order = [pid for (pid,) in raw_db(library).execute(
+    order = [pid for (pid,) in events.execute(
         "SELECT paper_id FROM paper_events WHERE event = 'started' ORDER BY id")]
+    events.close()
     overtaken = len(order) - 1 - order.index(dropped)
     assert overtaken >= 25, f"only {overtaken} backfill papers started after the dropped one"
 
