@@ -20,7 +20,6 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -33,7 +32,7 @@ from app.panels.search_panel import SearchPanel
 from app.panels.status_bar import WORKER_TEXT
 from app.panels.watched_folders import WatchedFoldersPanel
 from app.panels.workers_panel import WorkersPanel
-from app.platform import desktop
+from app.platform import desktop, desktop_entry
 from app.services.background import TaskRunner
 from app.services.citation_service import CitationService
 from app.services.library_actions import LibraryActions
@@ -64,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("research_hub.app")
 
-ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "research-hub.svg"
+ICON_PATH = desktop_entry.ICONS / f"{desktop_entry.ICON_NAME}.svg"
 
 
 def api_command(data_dir: DataDir, port: int) -> list[str]:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.options import parse_app_args
 from app.panels.log_view import FORMAT, QtLogHandler
+from app.platform import desktop_entry
 from workers import logs as worker_logs
 from workers.paths import DataDir
 from workers.store.storage_errors import storage_error
@@ -155,7 +156,7 @@ def run_app(argv: list[str], ready: Callable[[object], None] | None = None) -> i
     )
     qapp.setApplicationName("research-hub")
     qapp.setApplicationDisplayName("Research Hub")
-    qapp.setDesktopFileName("research-hub")
+    qapp.setDesktopFileName(desktop_entry.DESKTOP_FILE.removesuffix(".desktop"))
     qapp.setOrganizationName("research-hub")
 
     name = server_name(data_dir)

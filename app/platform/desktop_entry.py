@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-#: ``app.startup`` calls ``setDesktopFileName("research-hub")``: the window is matched to
-#: this file by that name (Wayland's app id, the X11 class), so the names must agree.
+#: ``app.startup`` passes this name (without ".desktop") to ``setDesktopFileName``: the window
+#: is matched to this file by that name (Wayland's app id, the X11 class), so the names must agree.
 DESKTOP_FILE = "research-hub.desktop"
 ICON_NAME = "research-hub"
 METAINFO_FILE = "io.github.research_hub.metainfo.xml"
