@@ -307,3 +307,60 @@ def test_the_better_spelt_reading_of_a_name_wins() -> None:
     docling = ["Tomáš Hercig NTIS - New Technologies for the Information Society"]
     assert _best_spelling(["Tomás Hercig", "Pavel Král"], docling) == ["Tomáš Hercig", "Pavel Král"]
     assert _best_spelling(["Tomáš Hercig"], ["Tomas Hercig"]) == ["Tomáš Hercig"]  # never fewer
+
+
+# -- batch 4 of the tune half -------------------------------------------------------------
+
+
+def test_a_journal_abbreviation_is_no_name() -> None:
+    assert not looks_like_name("Front. Physiol")
+    assert looks_like_name("Chas. Darwin")  # an old abbreviated given name still is one
+    assert split_names("Front. Physiol, Romuald Lepers and Paul J. Stapley") == [
+        "Romuald Lepers", "Paul J. Stapley"]
+
+
+def test_a_mark_a_font_gives_no_unicode_for_separates_names() -> None:
+    assert split_names("Doug Downey,\x8e Jason Dunkelberger, Ahmed Elgohary") == [
+        "Doug Downey", "Jason Dunkelberger", "Ahmed Elgohary"]
+
+
+def test_a_journal_masthead_is_not_the_title() -> None:
+    from workers.identity.extract import _is_masthead
+
+    page = "Astronomy & Astrophysics\nA&A 466, 1179–1183 (2007)\nDOI: 10.1051/0004-6361:20066835"
+    assert _is_masthead("Astronomy & Astrophysics", page)
+    assert _is_masthead("Astronomy Astrophysics", page)  # the '&' in another font, lost
+    assert not _is_masthead("No evidence of a hot Jupiter around HD 188753 A", page)
+    assert not _is_masthead("Astronomy & Astrophysics", "Astronomy & Astrophysics\nVol. 3, 2007")
+
+
+def test_a_title_in_capitals_gets_ordinary_title_case() -> None:
+    from workers.identity.names import title_case_title_if_shouted
+
+    assert title_case_title_if_shouted(
+        "A STUDY OF DUST AND GAS AT MARS FROM COMET C/2013 A1 (SIDING SPRING)") == (
+        "A Study of Dust and Gas at Mars from Comet C/2013 A1 (Siding Spring)")
+    assert title_case_title_if_shouted("DEEP LEARNING: THE STATE OF THE ART") == (
+        "Deep Learning: The State of the Art")
+    assert title_case_title_if_shouted("Mixed Case Stays") == "Mixed Case Stays"
+
+
+def test_the_citation_a_page_gives_for_itself() -> None:
+    from workers.identity.extract import _cited_year
+
+    assert _cited_year("Roberto Calandra, Jan Peters. Learning torque control in presence of contacts. "
+                       "IEEE-RAS International Conference on Humanoid Robots (HUMANOIDS), Nov 2015, "
+                       "Seoul, South Korea. <hal-01205501>\nHAL Id: hal-01205501\nSubmitted on 25 Sep 2016") == 2015
+    assert _cited_year("Eveline Wree. Alternative sanctions. Crime, Law and Social Change, Springer "
+                       "Verlag, 2009, 52 (5), pp.513-525. <10.1007/s10611-009-9206-0>. <hal-00535466>") == 2009
+    assert _cited_year("V V Kazina et al 2021 IOP Conf. Ser.: Earth Environ. Sci. 640 022090\n"
+                       "View the article online for updates and enhancements.") == 2021
+    assert _cited_year("Lepers R and Stapley PJ (2016) Master Athletes Are Extending the Limits of "
+                       "Human Endurance in 2015. Front. Physiol. 7:613.") == 2016
+    assert _cited_year("Smith J. A title. Some Journal.") is None
+
+
+def test_the_acl_header_year_beats_its_copyright_line() -> None:
+    assert year_of("Proceedings of NAACL-HLT 2018, pages 84–91",
+                   "New Orleans, Louisiana, June 1 - 6, 2018. c 2017 Association for Computational "
+                   "Linguistics") == (2018, "citation line")

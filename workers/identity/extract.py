@@ -46,6 +46,7 @@ from workers.identity.names import (
     signature,
     split_names,
     title_case_if_shouted,
+    title_case_title_if_shouted,
 )
 from workers.identity.record import (
     ACM_REFERENCE,
@@ -231,7 +232,11 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
 
 def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
-    references = "\n".join(i.text for i in _reference_items(s.items))
+    # (an item that is a DOI and hardly a word besides is a running footer Docling left in
+    # the body, '10.1128/jb.00479-21 11': the paper's own DOI on every page; a citation has
+    # authors and a title around its DOI)
+    references = "\n".join(i.text for i in _reference_items(s.items)
+                           if len(re.findall(r"[^\W\d_]{2,}", DOI_RE.sub("", i.text))) >= 3)
     cited = {d.lower() for d in (clean_doi(m) for m in DOI_RE.findall(references)) if d}
     first_page = s.front_text(pages=1)
     # A DOI page 1 labels as a DOI ('doi:', 'doi.org/', '/doi/' in a link) outside the
@@ -335,30 +340,55 @@ def _usable_title(text: str) -> bool:
     return year is None or year.kind != "citation line"
 
 
+def _is_masthead(text: str, page: str) -> bool:
+    """A journal's name set large at the top ('Astronomy & Astrophysics'), told apart from the
+    title by the page's citation line, which abbreviates it to its capitals before a volume
+    number ('A&A 466, 1179-1183 (2007)'; 'MNRAS 000, 1-14')."""
+    capitals = "".join(w[0] for w in text.split() if w[:1].isupper())
+    if len(capitals) < 2:
+        return False
+    cited = {re.sub(r"[^A-Z]", "", m) for m in re.findall(r"(?<![\w&])([A-Z][A-Za-z&.]{1,9})\s+\d+\s*[,:(]", page)}
+    return capitals in cited
+
+
 def _clean_title(text: str) -> str:
     return join_cjk(strip_label_prefix(" ".join(text.split())))
 
 
 def _title_from_items(s: _Sources) -> str | None:
     page_one = [i for i in s.items if i.page == 1 and not i.furniture]
+    page = s.front_text(pages=1)
     for item in page_one:
-        if item.label == "title" and _usable_title(_clean_title(item.text)):
+        if item.label == "title" and _usable_title(_clean_title(item.text)) \
+                and not _is_masthead(item.text, page):
             return _clean_title(item.text)
     # Layout models without a title class (the balanced tier's) label it a section header;
     # the title is then the first header on page 1 that reads like one (labels such as
     # "Research Article" or "CHAPTER 5" are skipped, not taken).
-    for item in page_one[:8]:
+    for index, item in enumerate(page_one[:8]):
         text = _clean_title(item.text)
         if item.label == "section_header":
-            if is_label(item.text):
+            if is_label(item.text) or _is_masthead(item.text, page):
                 continue
             if _usable_title(text) and not split_names(text):
-                return text
+                return _with_series_part(text, page_one[index + 1: index + 3])
             if not _usable_title(text) and len(text) > 1:
                 continue
         elif item.label in ("text", "paragraph") and len(item.text) > 200:
             break
     return None
+
+
+def _with_series_part(title: str, after: list[Item]) -> str:
+    """A title and the part of a series set under it as a second heading, right above the
+    authors ('The HARPS survey for southern extra-solar planets' / 'II. A 14 Earth-masses
+    exoplanet around μ Arae'): one title."""
+    if len(after) < 2 or after[0].label != "section_header" or not names_line(after[1].text):
+        return title
+    part = _clean_title(after[0].text)
+    if not re.match(r"^(?:[IVX]+|\d{1,2}|part\s+\w+)[.:]\s+\S", part, re.I) or split_names(part):
+        return title
+    return f"{_strip_trailing_marks(title)} {part}"
 
 
 def _title_from_page_header(s: _Sources) -> str | None:
@@ -405,24 +435,29 @@ def _title_from_type(s: _Sources) -> str | None:
             break
         pending = ""
     text = _clean_title(" ".join(block))
-    return text if _usable_title(text) else None
+    return text if _usable_title(text) and not _is_masthead(text, s.front_text(pages=1)) else None
 
 
 def _title_above_authors(s: _Sources) -> str | None:
     """When no line stands out by type or layout (amsart: a title in small capitals over
     the names in small capitals), the lines above the first line of two or more names."""
-    page_one = [ln.with_marks for ln in s.lines[:30] if ln.page == 1]
-    for index, text in enumerate(page_one):
-        if not names_line(text):
+    page_one = [ln for ln in s.lines[:30] if ln.page == 1]
+    for index, names in enumerate(page_one):
+        if not names_line(names.with_marks):
             continue
         above: list[str] = []
         for line in reversed(page_one[:index][-3:]):
-            if (STAMP_RE.search(line) or is_label(line) or PUBLISHER_WORDS.search(line)
-                    or printed_year([line]) is not None):
+            text = line.with_marks
+            if (STAMP_RE.search(text) or is_label(text) or PUBLISHER_WORDS.search(text)
+                    or printed_year([text]) is not None):
                 break
-            above.insert(0, line)
+            # a title's lines share one type size; a smaller or larger line above is not
+            # part of it ('Preprint typeset using LaTeX style emulateapj')
+            if above and line.size > 0 and abs(line.size - page_one[index - len(above)].size) > 0.6:
+                break
+            above.insert(0, text)
         text = _clean_title(" ".join(above))
-        return title_case_if_shouted(text) if above and _usable_title(text) else None
+        return title_case_title_if_shouted(text) if above and _usable_title(text) else None
     return None
 
 
@@ -488,7 +523,7 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
 
 def _strip_trailing_marks(title: str) -> str:
     """'... Cluster Platforms ∗' -> '... Cluster Platforms' (a footnote mark, not a word)."""
-    return re.sub(r"[\s∗*†‡§¶]+$", "", title) or title
+    return re.sub(r"[\s∗*†‡§¶⋆★,]+$", "", title) or title
 
 
 def title_case_small_caps(title: str, s: _Sources) -> str:
@@ -738,7 +773,30 @@ def _metadata_names(s: _Sources) -> list[str]:
 
 _CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
 _PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
-_CITED_AS = re.compile(r"^(?:Reference|Citation|Cite as|To cite)[^:]*:\s*(.+)", re.I | re.M)
+#: The citation a page gives for itself: journals' 'Citation:' / 'Cite as:' boxes, the 'To cite
+#: this version/article:' of archive cover pages (HAL, IOP), 'APA Style' on library covers.
+_CITED_AS = re.compile(r"^(?:(?:Reference|Citation|Cite as|To cite|How to cite)[^:\n]{0,40}:"
+                       r"|APA(?: Style| citation)?[ \t]*$)\s*(.+)", re.I | re.M)
+
+
+def _cited_year(citation: str) -> int | None:
+    """The year in the citation a page gives for itself ('To cite this version: ... Nov 2015,
+    Seoul. <hal-01205501>', 'Lepers R and Stapley PJ (2016) ...', 'Kazina V V et al 2021 IOP
+    Conf. Ser. ...'): a year in brackets, else the last year of the citation (the title, which
+    comes first, may hold a year of its own). Identifiers and links are not read."""
+    text = " ".join(citation[:400].split())
+    text = re.split(r"\bHAL Id\b|https?://|\bThis content was downloaded|\bView the article", text)[0]
+    text = re.sub(r"<[^>]*>|⟨[^⟩]*⟩|\b10\.\d{4,9}/\S+|\barXiv:\S+", " ", text)
+    bracketed = re.search(r"\(((?:19|20)\d\d)[a-z]?\)", text)
+    if bracketed:
+        return int(bracketed.group(1))
+    years = re.findall(r"(?<![\d./:-])((?:19|20)\d\d)(?![\d/:-])", text)
+    return int(years[-1]) if years else None
+
+
+#: A line that is a date and nothing else ('February 2, 2008'): on an arXiv paper, often the
+#: date arXiv compiled its TeX (\today), years after the version was posted.
+_BARE_DATE = re.compile(r"^\s*[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4}\s*$|^\s*\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}\s*$")
 
 
 def _year_and_venue(
@@ -751,9 +809,9 @@ def _year_and_venue(
         if acm["venue"]:
             identity.set("venue", acm["venue"], ACM_REFERENCE)
     if cited_as and "year" not in identity.fields:
-        year = re.search(r"\(((?:19|20)\d\d)\)", cited_as.group(1))
+        year = _cited_year(page[cited_as.start(1):])
         if year:
-            identity.set("year", int(year.group(1)), PAGE)
+            identity.set("year", year, PAGE, why=f"the citation the page gives for itself: {cited_as.group(1)[:80]}")
     if "year" not in identity.fields:
         _year(identity, s, stamp_year)
     if "venue" not in identity.fields:
@@ -788,6 +846,9 @@ def _year(identity: Identity, s: _Sources, stamp_year: int | None) -> None:
     then the arXiv stamp, then guesses: an arXiv id's year, the PDF's date if printed."""
     page = s.front_text(pages=1)
     printed = printed_year(_page_lines(s, 1))
+    if (printed and printed.kind == "dated line" and stamp_year is not None
+            and printed.value > stamp_year and _BARE_DATE.match(printed.text)):
+        printed = None  # a compile date after the stamped version: not the paper's year
     conf = _CONF_STAMP.search(page)
     if printed and printed.kind in ("citation line", "dated line"):
         identity.set("year", printed.value, PAGE, why=f"the {printed.kind}: {printed.text[:80]}")

@@ -30,6 +30,31 @@ def title_case_if_shouted(text: str) -> str:
     return text
 
 
+#: Words a title in ordinary case keeps in lower case (unless first, or after a colon).
+_SMALL_WORDS = {"a", "an", "the", "and", "or", "nor", "but", "of", "in", "on", "at", "to", "for",
+                "from", "by", "with", "via", "vs", "as", "into", "over", "per", "versus"}
+
+
+def title_case_title_if_shouted(text: str) -> str:
+    """'A STUDY OF DUST AT MARS FROM COMET C/2013 A1 (SIDING SPRING)' -> 'A Study of Dust at Mars
+    from Comet C/2013 A1 (Siding Spring)': a title set in capitals, in ordinary title case
+    (codes with digits kept as printed); mixed case is left as printed."""
+    letters = [c for c in text if c.isalpha()]
+    if not (letters and all(c.isupper() for c in letters) and len(letters) > 3):
+        return text
+    out: list[str] = []
+    for word in text.split():
+        lead = re.match(r"[(\[\"'“‘]*", word).group(0)  # type: ignore[union-attr]
+        core = word[len(lead):]
+        if any(c.isdigit() for c in core):
+            out.append(word)
+        elif out and not out[-1].endswith(":") and core.lower().strip(",.;") in _SMALL_WORDS:
+            out.append(lead + core.lower())
+        else:
+            out.append(lead + _title_word(core))
+    return " ".join(out)
+
+
 def _title_word(word: str) -> str:
     if re.fullmatch(r"(?:[A-Z]\.)+-?(?:[A-Z]\.)*", word):
         return word  # initials stay
@@ -96,10 +121,18 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du"
               "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e"}
 
 
+#: A word cut short with a full stop: a journal's abbreviation ('Front.', 'Physiol.',
+#: 'Chem.'), never part of a name, unless it is one of the old abbreviated given names.
+_ABBREVIATED_WORD = re.compile(r"[A-Z][a-z]{3,}\.")
+_ABBREVIATED_GIVEN_NAMES = {"Chas.", "Thos.", "Benj.", "Robt.", "Mohd.", "Muhd."}
+
+
 def _name_token(token: str) -> bool:
     """A given name, family name, initial ("S.", "J.-P.") or particle, in any cased script."""
     if token.lower() in _PARTICLES:
         return True
+    if _ABBREVIATED_WORD.fullmatch(token) and token not in _ABBREVIATED_GIVEN_NAMES:
+        return False
     core = token.rstrip(".")
     return bool(core) and core[0].isupper() and all(
         c.isalpha() or c in "-'’." or unicodedata.category(c) == "Mn" for c in core)
@@ -111,8 +144,11 @@ def _strip_marks(text: str) -> str:
     for index, char in enumerate(text):
         prev = text[index - 1] if index else " "
         if (char in MARKS or char in _SUPERSCRIPTS or char.isdigit()
-                or unicodedata.category(char) in ("So", "Sm", "Sk")):
-            # digits, stars, daggers, circles, envelopes (✉), ORCID and other symbols
+                or unicodedata.category(char) in ("So", "Sm", "Sk")
+                or (unicodedata.category(char) in ("Cc", "Co") and not char.isspace())
+                or char == "\ufffd"):
+            # digits, stars, daggers, circles, envelopes (✉), ORCID and other symbols, and the
+            # control or private-use codes (or U+FFFD) a font without a Unicode map gives a mark
             out.append(",")
         elif "GREEK" in unicodedata.name(char, "") and (
                 (prev.isascii() and prev.isalpha())

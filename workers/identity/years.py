@@ -52,6 +52,9 @@ CITATION = [
     re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
     # "Proceedings of the 45th Annual Meeting ..., June 2007"
     re.compile(rf"\bproceedings\b.*?\b(?:{_MONTHS})\.?\s+(?:\d{{1,2}}(?:\s*[–-]\s*\d{{1,2}})?,?\s+)?({_Y})\b", re.I),
+    # "Proceedings of NAACL-HLT 2018, pages 84-91" (ACL's header; its copyright line may be a
+    # year behind)
+    re.compile(rf"\bproceedings of\b[^\n]{{0,100}}?\b({_Y})\s*,\s*pages?\s+\d+", re.I),
     # "Science 376, 1453-1458 (2022)", "Nature Communications | (2024)15:515"
     re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
 ]
