@@ -30,6 +30,8 @@ class Query:
     half: str
     #: Where on the page the answer is (for a reader checking the set).
     where: str = ""
+    #: 1: the set as first written and split; later batches were added to the tune half only.
+    batch: int = 1
 
     @property
     def answerable(self) -> bool:
@@ -40,5 +42,5 @@ def load(half: str | None = None, path: Path = FILE) -> list[Query]:
     """The queries (of one half, or all), in file order."""
     raw = json.loads(path.read_text(encoding="utf-8"))["queries"]
     queries = [Query(q["id"], q["text"], q["kind"], q["paper"], tuple(q["pages"]), q["half"],
-                     q.get("where", "")) for q in raw]
+                     q.get("where", ""), int(q.get("batch", 1))) for q in raw]
     return [q for q in queries if half is None or q.half == half]
