@@ -2,7 +2,8 @@
 
 It catches what the user can act on (not a PDF, password needed, damaged, no
 pages, too many pages) with a precise message in milliseconds, and finds which
-pages have no text layer, so that only those pay for OCR.
+pages have no usable text layer (none, or one of glyph codes from fonts without a
+Unicode map), so that only those pay for OCR.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from workers.pipeline.errors import IngestError
 MAX_PAGE_SIDE_PT = 14_400.0
 #: Fewer printable characters than this and a page counts as having no text layer.
 MIN_TEXT_CHARS = 16
+#: A text layer this garbled (its share of characters that stand for no letter) is no
+#: text layer: fonts without a Unicode map give their glyph codes (control characters,
+#: private-use code points, U+FFFD), which no one can search; the page is read by OCR.
+MAX_GARBLED_SHARE = 0.3
 
 _SIGNATURES = [
     (b"PK\x03\x04", "a ZIP archive (perhaps a Word or other Office document)"),
@@ -92,6 +97,18 @@ def decrypted_copy(path: Path, folder: Path) -> Path | None:
         pdf.close()
 
 
+def usable_text_layer(text: str) -> bool:
+    """Whether a page's text layer has enough characters, and few enough garbled ones, to
+    be read as it is rather than by OCR."""
+    import unicodedata
+
+    shown = [ch for ch in text if not ch.isspace() or unicodedata.category(ch) == "Cc"
+             and ch not in "\t\n\r "]
+    garbled = sum(1 for ch in shown if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn"))
+    readable = len(shown) - garbled
+    return readable >= MIN_TEXT_CHARS and garbled <= MAX_GARBLED_SHARE * len(shown)
+
+
 def preflight(path: Path, *, max_pages: int) -> Preflight:
     """Check the file and return its page facts, or raise :class:`IngestError`."""
     try:
@@ -142,11 +159,11 @@ def preflight(path: Path, *, max_pages: int) -> Preflight:
                 )
             textpage = page.get_textpage()
             try:
-                chars = len(textpage.get_text_range().strip())
+                text = textpage.get_text_range()
             finally:
                 textpage.close()
                 page.close()
-            if chars < MIN_TEXT_CHARS:
+            if not usable_text_layer(text):
                 without_text.append(index + 1)
         return Preflight(count, without_text, biggest)
     finally:
