@@ -364,3 +364,26 @@ def test_the_acl_header_year_beats_its_copyright_line() -> None:
     assert year_of("Proceedings of NAACL-HLT 2018, pages 84–91",
                    "New Orleans, Louisiana, June 1 - 6, 2018. c 2017 Association for Computational "
                    "Linguistics") == (2018, "citation line")
+
+
+def test_korean_citation_lines_give_the_year() -> None:
+    assert year_of("정보보호학회논문지 29(3), 2019.6, 675-684(10 pages)",
+                   "2021/01/20 15:25 (KST)") == (2019, "citation line")
+    assert year_of("한국통신학회 학술대회논문집 , 2019.6, 1039-1039(1 pages)") == (2019, "citation line")
+
+
+def test_names_in_the_papers_own_script_win_over_their_romanisation() -> None:
+    from workers.identity.extract import _in_the_title_script, _Sources
+    from workers.identity.sources import Line
+
+    lines = [Line(t, 10.0, 1) for t in ("스마트팩토리 도입 기업의 보안강화 사례 연구",
+                                          "Case Study on Security Enhancement of Smart Factory",
+                                          "저자", "(Authors)", "배춘석, 고승철",
+                                          "Chun-sock Bae, Sung-cheol Goh")]
+    s = _Sources([], lines, {}, {}, "paper.pdf")
+    title = "스마트팩토리 도입 기업의 보안강화 사례 연구"
+    assert _in_the_title_script(["Chun-sock Bae", "Sung-cheol Goh"], s, title) == ["배춘석", "고승철"]
+    # an English title keeps the romanised names; so does a count that does not match
+    assert _in_the_title_script(["Chun-sock Bae", "Sung-cheol Goh"], s, "Case Study") == [
+        "Chun-sock Bae", "Sung-cheol Goh"]
+    assert _in_the_title_script(["Chun-sock Bae"], s, title) == ["Chun-sock Bae"]

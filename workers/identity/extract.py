@@ -546,6 +546,7 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
     found = _authors_from_items(s, identity.value("title"))
     if found:
         names, confirmation = found
+        names = _in_the_title_script(names, s, identity.value("title"))
         if confirmation:
             identity.set("authors", names, PAGE, why=f"the author block; {confirmation}")
         else:
@@ -587,6 +588,29 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
         if names:
             identity.set("authors", names, PAGE, guess=True,
                          why="a signature at the end of a short piece, beside a role or affiliation")
+
+
+def _mostly_uncased(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(not c.isupper() and not c.islower() for c in letters) >= 0.6 * len(letters)
+
+
+def _in_the_title_script(names: list[str], s: _Sources, title: str | None) -> list[str]:
+    """The names as the paper's own script prints them, when it prints both: a Korean,
+    Chinese or Japanese paper sets its authors' names in its script with the romanised
+    names on the next line ('배춘석, 고승철' / 'Chun-sock Bae, Sung-cheol Goh'); the names
+    in the title's script are the authors' own."""
+    if not names or not title or not _mostly_uncased(title) or _mostly_uncased(names[0]):
+        return names
+    page_one = [ln.text for ln in s.lines if ln.page == 1]
+    for index, line in enumerate(page_one[1:], 1):
+        if names[0] not in line:
+            continue
+        above = [p.strip() for p in re.split(r"[,，、·;]|\s{2,}", page_one[index - 1]) if p.strip()]
+        if len(above) == len(names) and all(uncased_script(p) and len(p) <= 12 for p in above):
+            return above
+        break
+    return names
 
 
 def _authors_from_metadata(s: _Sources) -> tuple[list[str], str] | None:

@@ -55,6 +55,8 @@ CITATION = [
     # "Proceedings of NAACL-HLT 2018, pages 84-91" (ACL's header; its copyright line may be a
     # year behind)
     re.compile(rf"\bproceedings of\b[^\n]{{0,100}}?\b({_Y})\s*,\s*pages?\s+\d+", re.I),
+    # Korean journals' "정보보호학회논문지 29(3), 2019.6, 675-684" (the year, then the month)
+    re.compile(rf",\s*({_Y})\.(?:0?[1-9]|1[0-2])\s*,\s*\d+\s*[-–]\s*\d+"),
     # "Science 376, 1453-1458 (2022)", "Nature Communications | (2024)15:515"
     re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
 ]
