@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from workers import settings as settings_mod
@@ -220,6 +221,14 @@ class Searcher:
         self.index: VectorIndex | None = None
         self.state: VectorState | None = None
         self._seen_head = -1
+        self._keyword_pool: ThreadPoolExecutor | None = None
+
+    def _keyword_thread(self) -> ThreadPoolExecutor:
+        """The one thread the keyword side of hybrid queries runs on (it keeps its own
+        connection to the library: connections are per thread)."""
+        if self._keyword_pool is None:
+            self._keyword_pool = ThreadPoolExecutor(1, thread_name_prefix="keyword-search")
+        return self._keyword_pool
 
     def desired_model(self) -> str:
         if self._desired:
@@ -299,15 +308,29 @@ class Searcher:
         cosine: dict[int, float] = {}
         sentences: dict[int, dict[tuple[int, int], float]] = {}
         with chunks.snapshot():
-            if mode in ("hybrid", "keyword"):
-                for cid, score in keyword_ranking(self.library, query, CANDIDATES, scope):
-                    bm25[cid] = score
-                    found.setdefault(cid, []).append("keyword")
+            # In hybrid search the keyword side (SQLite) runs on a thread of its own while
+            # this one embeds the query and scores the vectors (ONNX/torch and numpy): all
+            # three release the GIL, so on two cores a query costs the slower side, not both.
+            pending: Future[list[tuple[int, float]]] | None = None
+            keyword_hits: list[tuple[int, float]] = []
+            if mode == "hybrid":
+                pending = self._keyword_thread().submit(
+                    keyword_ranking, self.library, query, CANDIDATES, scope)
+            elif mode == "keyword":
+                keyword_hits = keyword_ranking(self.library, query, CANDIDATES, scope)
+            vector_hits: list[tuple[int, float]] = []
             if mode in ("hybrid", "vector"):
                 assert self.embed is not None and self.index is not None
                 vector = self.embed(self.index.model, query)
-                allowed = chunks.allowed_papers(**scope)
-                for cid, cos in self.index.search(vector, CANDIDATES, allowed):
+                vector_hits = self.index.search(vector, CANDIDATES, chunks.allowed_papers(**scope))
+            if pending is not None:
+                keyword_hits = pending.result()
+            for cid, score in keyword_hits:
+                bm25[cid] = score
+                found.setdefault(cid, []).append("keyword")
+            if mode in ("hybrid", "vector"):
+                assert self.index is not None
+                for cid, cos in vector_hits:
                     cosine[cid] = cos
                     found.setdefault(cid, []).append("vector")
                 # Every candidate is judged on both sides: the keyword side's by their cosine too.
