@@ -144,8 +144,8 @@ def corpus() -> Path:
 def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The corpus papers ingested once per session by the real worker (``worker --burst``).
 
-    Shared by the ingestion and search tests (the ingestion takes about two
-    minutes): tests must only read it. Under pytest-xdist (``make test`` runs two
+    Shared by the ingestion and search tests (the ingestion takes about four
+    minutes, most of it OCR of TAMReview's garbled pages): tests must only read it. Under pytest-xdist (``make test`` runs two
     processes) it is built once for the run: the first process to need it builds
     it under a lock in the run's shared temporary folder, the other waits and
     opens the same library.
