@@ -75,6 +75,7 @@ from workers.identity.text import (
     is_label,
     is_rule,
     join_cjk,
+    mostly_uncased,
     numbered_lines,
     strip_label_prefix,
     strip_line_number,
@@ -590,17 +591,12 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
                          why="a signature at the end of a short piece, beside a role or affiliation")
 
 
-def _mostly_uncased(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(not c.isupper() and not c.islower() for c in letters) >= 0.6 * len(letters)
-
-
 def _in_the_title_script(names: list[str], s: _Sources, title: str | None) -> list[str]:
     """The names as the paper's own script prints them, when it prints both: a Korean,
     Chinese or Japanese paper sets its authors' names in its script with the romanised
     names on the next line ('배춘석, 고승철' / 'Chun-sock Bae, Sung-cheol Goh'); the names
     in the title's script are the authors' own."""
-    if not names or not title or not _mostly_uncased(title) or _mostly_uncased(names[0]):
+    if not names or not title or not mostly_uncased(title) or mostly_uncased(names[0]):
         return names
     page_one = [ln.text for ln in s.lines if ln.page == 1]
     for index, line in enumerate(page_one[1:], 1):

@@ -22,12 +22,15 @@ from workers.identity.text import is_label, is_rule, uncased_script
 # -- text helpers ------------------------------------------------------------------------------
 
 
+def _shouted(text: str) -> bool:
+    """Set entirely in capitals (more than three letters of them)."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 3 and all(c.isupper() for c in letters)
+
+
 def title_case_if_shouted(text: str) -> str:
     """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
-    letters = [c for c in text if c.isalpha()]
-    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
-        return " ".join(_title_word(w) for w in text.split())
-    return text
+    return " ".join(_title_word(w) for w in text.split()) if _shouted(text) else text
 
 
 #: Words a title in ordinary case keeps in lower case (unless first, or after a colon).
@@ -39,8 +42,7 @@ def title_case_title_if_shouted(text: str) -> str:
     """'A STUDY OF DUST AT MARS FROM COMET C/2013 A1 (SIDING SPRING)' -> 'A Study of Dust at Mars
     from Comet C/2013 A1 (Siding Spring)': a title set in capitals, in ordinary title case
     (codes with digits kept as printed); mixed case is left as printed."""
-    letters = [c for c in text if c.isalpha()]
-    if not (letters and all(c.isupper() for c in letters) and len(letters) > 3):
+    if not _shouted(text):
         return text
     out: list[str] = []
     for word in text.split():

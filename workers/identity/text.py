@@ -202,6 +202,12 @@ def uncased_script(text: str) -> bool:
     return bool(letters) and all(not c.isupper() and not c.islower() for c in letters)
 
 
+def mostly_uncased(text: str) -> bool:
+    """Most letters (60%) of a script without capitals: a Korean title with 'CCM' in it."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(not c.isupper() and not c.islower() for c in letters) >= 0.6 * len(letters)
+
+
 def is_rule(text: str) -> bool:
     """A line of dots, dashes or underscores (a rule drawn with characters)."""
     stripped = text.replace(" ", "")
