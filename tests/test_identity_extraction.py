@@ -153,6 +153,30 @@ def test_xmp_doi_is_taken_when_the_page_prints_it(read, tmp_path: Path, compress
     assert read(unprinted).value("doi") is None
 
 
+def test_the_papers_doi_in_two_cases_with_its_figure_dois_and_wrapped(
+        read, tmp_path: Path) -> None:
+    doi = "10.1371/journal.pone.0123456"
+    # The running head prints it in capitals, the citation line in lower case, and the
+    # page's figure gives a DOI that extends it: one DOI, not three tied candidates.
+    pdf = make_pdf(tmp_path / "plos.pdf", [
+        front_page(f"Citation: Doe J (2021) Glaciers. PLoS ONE 16(2). https://doi.org/{doi}",
+                   f"DOI: {doi.upper()}", f"Fig 1. Three valleys. https://doi.org/{doi}.g001"),
+        REFERENCES], heading_size=18, info={})
+    assert read(pdf).value("doi") == doi
+
+    # Wrapped at a line end after a letter's '.': one DOI, not the cut '10.1016/j.glaciol'.
+    wrapped = make_pdf(tmp_path / "wrapped.pdf", [
+        front_page("Journal of Glaciology 12 (2020) 1-9. https://doi.org/10.1016/j.glaciol.",
+                   "2020.103456 Received 3 March 2020"), REFERENCES], heading_size=18, info={})
+    assert read(wrapped).value("doi") == "10.1016/j.glaciol.2020.103456"
+
+    # A '.' after digits ends the sentence: the next line's number is not part of the DOI.
+    ended = make_pdf(tmp_path / "ended.pdf", [
+        front_page("Article published online at http://www.rnajournal.org/cgi/doi/10.1261/rna.034181.112.",
+                   "2056 RNA (2012), 18:2056-2072."), REFERENCES], heading_size=18, info={})
+    assert read(ended).value("doi") == "10.1261/rna.034181.112"
+
+
 def test_a_broken_xmp_packet_is_no_error(tmp_path: Path) -> None:
     assert xmp_fields("<x:xmpmeta><rdf:RDF>not closed") == {}
     assert xmp_fields('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>') == {}  # no entities

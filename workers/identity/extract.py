@@ -231,46 +231,84 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
     return None
 
 
+def printed_dois(text: str) -> list[str]:
+    """The DOIs printed in ``text``, cleaned; one broken at a line end is joined again.
+
+    A DOI that ends a line with "-" "_" "/" or a letter's "." and whose next word starts
+    with a lower-case letter or a digit and holds a digit ("10.1016/j.jbi.", "2020.103456")
+    is one DOI wrapped by the layout: cut there it would be another, wrong, DOI. (A "."
+    after a digit ends a sentence: "doi/10.1261/rna.034181.112." then "2056 RNA (2012)".)"""
+    found = []
+    for m in DOI_RE.finditer(text):
+        raw = m.group(1)
+        if raw[-1] in "-_/" or (raw[-1] == "." and raw[-2].isalpha()):
+            tail = re.match(r"[ \t]*\n?[ \t]*([0-9a-z][^\s\"<>{}]*)", text[m.end():])
+            if tail and re.search(r"\d", tail.group(1)):
+                raw += tail.group(1)
+        doi = clean_doi(raw)
+        if doi:
+            found.append(doi)
+    return found
+
+
+def _parts_folded(counts: dict[str, int]) -> dict[str, int]:
+    """DOI counts with a part of another DOI counted for it: PLOS's figure and table DOIs
+    ("10.1371/journal.pone.0123456.g001"), eLife's section DOIs and the like extend the
+    paper's own DOI and are not a second candidate."""
+    out = dict(counts)
+    for doi in sorted(counts, key=len, reverse=True):
+        parent = next((p for p in out if p != doi and doi.startswith(p)
+                       and doi[len(p)] in "./-_"), None)
+        if parent is not None:
+            out[parent] += out.pop(doi)
+    return out
+
+
 def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
+    # DOIs are case-insensitive ("10.1111/JOIM.12345" in a running head is the citation
+    # line's "10.1111/joim.12345"): they are compared lower-cased and returned as page 1
+    # prints them.
     # (an item that is a DOI and hardly a word besides is a running footer Docling left in
     # the body, '10.1128/jb.00479-21 11': the paper's own DOI on every page; a citation has
     # authors and a title around its DOI)
     references = "\n".join(i.text for i in _reference_items(s.items)
                            if len(re.findall(r"[^\W\d_]{2,}", DOI_RE.sub("", i.text))) >= 3)
-    cited = {d.lower() for d in (clean_doi(m) for m in DOI_RE.findall(references)) if d}
+    cited = {d.lower() for d in printed_dois(references)}
     first_page = s.front_text(pages=1)
     # A DOI page 1 labels as a DOI ('doi:', 'doi.org/', '/doi/' in a link) outside the
     # references is the paper's own even when the back matter repeats it ("Access the
     # most recent version at doi: ..."): one such label, not two, to stay unambiguous.
-    labelled_own = {d.lower() for d in (clean_doi(m) for m in re.findall(
-        r"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)(10\.\d{4,9}/[^\s\"<>{}]+)", first_page, re.I)) if d}
+    labelled_text = "\n".join(m.group(0) for m in re.finditer(
+        r"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)10\.\d{4,9}/[^\s\"<>{}]+(?:[ \t]*\n?[ \t]*\S+)?",
+        first_page, re.I))
+    labelled_own = {d.lower() for d in printed_dois(labelled_text)}
     if len(labelled_own) == 1:
         cited -= labelled_own
     counts: dict[str, int] = {}
+    printed: dict[str, str] = {}
     for text, weight in ((first_page, 2), (front, 1)):
-        for raw in DOI_RE.findall(text):
-            doi = clean_doi(raw)
-            if doi and doi.lower() not in cited:
-                counts[doi] = counts.get(doi, 0) + weight
-    for key in ("doi", "DOI"):
-        meta = clean_doi(s.info.get(key, ""))
-        if meta and meta in counts:
-            return meta, PDF_INFO
-    meta = s.xmp.get("doi")
-    if meta and meta in counts:
-        return meta, XMP
+        for doi in printed_dois(text):
+            key = doi.lower()
+            if key not in cited:
+                counts[key] = counts.get(key, 0) + weight
+                printed.setdefault(key, doi)
+    counts = _parts_folded(counts)
+    for meta, source in [(clean_doi(s.info.get(key, "")), PDF_INFO) for key in ("doi", "DOI")] + [
+            (clean_doi(s.xmp.get("doi", "")), XMP)]:
+        if meta and meta.lower() in counts:
+            return printed[meta.lower()], source
     if not counts:
         return None
     if len(counts) == 1:
-        return next(iter(counts)), PAGE
+        return printed[next(iter(counts))], PAGE
     # Several DOIs up front (a footnote may cite one): take one only if it is
     # labelled as this paper's (ACM/IEEE print "DOI:" / doi.org in the copyright block).
-    labelled = [d for d in counts
-                if re.search(r"(?:DOI:?\s*|doi\.org/)" + re.escape(d), first_page, re.I)]
+    labelled = [d for d in counts if d in labelled_own or re.search(
+        r"(?:DOI:?\s*|doi\.org/)" + re.escape(printed[d]), first_page, re.I)]
     best = sorted(labelled or counts, key=lambda d: -counts[d])
     if len(best) == 1 or counts[best[0]] > counts[best[1]]:
-        return best[0], PAGE
+        return printed[best[0]], PAGE
     return None
 
 
