@@ -68,6 +68,14 @@ def test_rare_terms_and_numbers_come_first(searcher: Searcher, query: str) -> No
     assert results.hits[0].highlights, "the matched term is highlighted in the snippet"
 
 
+def test_a_long_tables_words_are_found_one_by_one(searcher: Searcher) -> None:
+    """papermage's Table 3 (p. 13) is longer than a chunk: its column and row labels
+    ("GROBIDCRF", "I-VILA", "Footnote") were glued to their neighbours when it was split."""
+    results = searcher.search("GROBIDCRF I-VILA Footnote", k=5, mode="keyword")
+    assert rank_of(results, "papermage.pdf", {13}) == 1, [
+        (Path(h.path).name, h.pages, h.snippet[:80]) for h in results.hits[:3]]
+
+
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
 def test_an_exact_rare_word_puts_its_paper_first(searcher: Searcher, mode: str) -> None:
     """"technological" is in 2 chunks of one paper; its stemmed relatives ("technology",

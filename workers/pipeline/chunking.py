@@ -54,7 +54,8 @@ class Chunker:
             tokenizer=AutoTokenizer.from_pretrained(model_path, model_max_length=1_000_000),
             max_tokens=max_tokens,
         )
-        self._chunker = HybridChunker(tokenizer=tokenizer, merge_peers=True)
+        self._chunker = HybridChunker(tokenizer=tokenizer, merge_peers=True,
+                                      serializer_provider=_serializer_provider())
 
     def chunk(self, document: Any) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -75,6 +76,36 @@ class Chunker:
                 )
             )
         return chunks
+
+
+def _serializer_provider() -> Any:
+    """Docling's chunking serializer, with tables that keep their line breaks when split.
+
+    Without Docling's table model a table is one cell holding its text items
+    ("Abstract", "81.9 89.1 85.3", ...), serialised one per line. When such a table
+    is longer than a chunk, the chunker cuts its text into lines to repeat the header
+    and joins them again with nothing between them (docling-core 2.104's default
+    ``get_header_and_body_lines`` drops the line ends), so the words run together
+    ("StructureCategoryGROBIDCRF", "Abstract81.9") and cannot be found. Keeping each
+    line's end keeps them apart.
+    """
+    from docling_core.transforms.chunker.hierarchical_chunker import (
+        ChunkingDocSerializer,
+        ChunkingSerializerProvider,
+        TripletTableSerializer,
+    )
+
+    class LineKeepingTableSerializer(TripletTableSerializer):
+        def get_header_and_body_lines(
+            self, *, table_text: str, **kwargs: Any
+        ) -> tuple[list[str], list[str]]:
+            return [], [line + "\n" for line in table_text.split("\n") if line.strip()]
+
+    class Provider(ChunkingSerializerProvider):
+        def get_serializer(self, doc: Any) -> Any:
+            return ChunkingDocSerializer(doc=doc, table_serializer=LineKeepingTableSerializer())
+
+    return Provider()
 
 
 def _provenance(
