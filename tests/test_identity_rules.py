@@ -387,3 +387,42 @@ def test_names_in_the_papers_own_script_win_over_their_romanisation() -> None:
     assert _in_the_title_script(["Chun-sock Bae", "Sung-cheol Goh"], s, "Case Study") == [
         "Chun-sock Bae", "Sung-cheol Goh"]
     assert _in_the_title_script(["Chun-sock Bae"], s, title) == ["Chun-sock Bae"]
+
+
+def test_degrees_around_names_are_not_names() -> None:
+    assert split_names("Cindy W. Leung, ScD, MPH, 1 Aviva A. Musicus, BA, 2") == [
+        "Cindy W. Leung", "Aviva A. Musicus"]
+    assert split_names("Walter C. Willett, MD, DrPH, 2,3,4") == ["Walter C. Willett"]
+    assert split_names("DrPH Eric B. Rimm, ScD") == ["Eric B. Rimm"]
+    # 'Md' before a family name is a given name (Md. Rahman), not the degree
+    assert split_names("Md Rahman, Jane Doe") == ["Md Rahman", "Jane Doe"]
+
+
+def test_a_name_printed_twice_is_one_author() -> None:
+    from workers.identity.names import without_repeats
+
+    assert without_repeats(["Kirsten Corder", "Helen E Brown", "Brown HE"]) == [
+        "Kirsten Corder", "Helen E Brown"]
+    assert without_repeats(["Σουλιώτης Νίκος", "Νίκος Σουλιώτης"]) == ["Σουλιώτης Νίκος"]
+    # two people who share a family name stay two
+    assert without_repeats(["Helen E Brown", "Brown JT", "James Brown"]) == [
+        "Helen E Brown", "Brown JT", "James Brown"]
+
+
+def test_labels_fields_and_institutions_are_not_names() -> None:
+    assert split_names("Kevin J Loope, Michael Juhl, Sample ISSN") == ["Kevin J Loope", "Michael Juhl"]
+    assert split_names("Center for Environmental Genomics") == []
+    assert split_names("Environmental Genomics, Department of Biology") == []
+    assert split_names("Colin J. Davis, Royal Holloway, University of London") == ["Colin J. Davis"]
+
+
+def test_identifier_lines_and_running_heads_are_not_titles() -> None:
+    from workers.identity.extract import _clean_title, _usable_title
+
+    assert not _usable_title("HAL Id: tel-00567213")
+    assert not _usable_title("DOI: 10.1103/PhysRevA.103.033110")
+    assert _clean_title("PHYSICAL REVIEW A 103, 033110 (2021) Coherent control techniques for"
+                        " two-state quantum systems") == (
+        "Coherent control techniques for two-state quantum systems")
+    assert _clean_title("A Title With 2 Numbers, 3 of Them (2021) Kept") == (
+        "A Title With 2 Numbers, 3 of Them (2021) Kept")

@@ -47,6 +47,7 @@ from workers.identity.names import (
     split_names,
     title_case_if_shouted,
     title_case_title_if_shouted,
+    without_repeats,
 )
 from workers.identity.record import (
     ACM_REFERENCE,
@@ -359,7 +360,9 @@ def _acm_reference(s: _Sources) -> dict[str, Any] | None:
 _NOT_TITLES = re.compile(
     r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
     r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*|"
-    r"(?:cite this|citation|to cite this article|how to cite)\b.*)$", re.I)
+    r"(?:cite this|citation|to cite this article|how to cite)\b.*|"
+    # an identifier's label line: HAL's cover ("HAL Id: tel-00567213"), a DOI, an ISSN
+    r"(?:hal id|doi|e-?issn|issn|isbn|pmid|pmcid|article id|manuscript id)\b\s*:.*)$", re.I)
 
 
 def _usable_title(text: str) -> bool:
@@ -390,8 +393,15 @@ def _is_masthead(text: str, page: str) -> bool:
     return capitals in cited
 
 
+#: A journal's running head in capitals before the title it was read with:
+#: "PHYSICAL REVIEW A 103, 033110 (2021) Coherent control techniques ...".
+_RUNNING_HEAD_PREFIX = re.compile(
+    r"^[A-Z][A-Z&.\- ]{3,}\s+\d+\s*,\s*[A-Z]?\d+(?:\s*[-–]\s*\d+)?\s*\((?:19|20)\d\d\)\s+(?=\S)")
+
+
 def _clean_title(text: str) -> str:
-    return join_cjk(strip_label_prefix(" ".join(text.split())))
+    title = join_cjk(strip_label_prefix(" ".join(text.split())))
+    return _RUNNING_HEAD_PREFIX.sub("", title)
 
 
 def _title_from_items(s: _Sources) -> str | None:
@@ -585,7 +595,7 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
     found = _authors_from_items(s, identity.value("title"))
     if found:
         names, confirmation = found
-        names = _in_the_title_script(names, s, identity.value("title"))
+        names = without_repeats(_in_the_title_script(names, s, identity.value("title")))
         if confirmation:
             identity.set("authors", names, PAGE, why=f"the author block; {confirmation}")
         else:

@@ -95,7 +95,7 @@ AFFILIATION_WORDS = re.compile(
     r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|"
     r"sciences?|engineering|physics|chemistry|biology|biochemistry|mathematics|informatics|"
     r"computing|medicine|medical|technology|studies|economics|statistics|psychology|"
-    r"neuroscience|linguistics|humanities|"
+    r"neuroscience|linguistics|humanities|\w*omics|\w+olog(?:y|ie|ia|ical)|royal|"
     r"email|e-mail|equal|contribution|correspond\w*|work|done|during|internship|abstract|"
     r"keywords?|ccs|arxiv|preprint|submitted|accepted|published|received)\b",
     re.I,
@@ -110,6 +110,12 @@ PUBLISHER_WORDS = re.compile(
     re.I,
 )
 _HONORIFICS = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|sir|dame)\.?\s+", re.I)
+#: Academic degrees and post-nominals printed around names ("Walter C. Willett, ScD, DrPH").
+#: Only ones that cannot be a name or initials ("MD" can be Md. Rahman's given name, "MS"
+#: initials in a citation): they are cut from the start or end of a name.
+_DEGREE = (r"(?:Ph\.?\s?D|DrPH|MPH|M\.?Sc|B\.?Sc|Sc\.?D|D\.?Sc|DPhil|MPhil|MBBS|MBChB|PharmD|"
+           r"FRCP[CS]?|FRACP|MRCP|MSN|BSN|EdD|MBA|DVM|DDS|DMD|M\.D|MSW|MSPH|RD|RN|FACS|FAAP)\.?")
+_DEGREES_AROUND = re.compile(rf"^(?:{_DEGREE}\s+)+|(?:\s+{_DEGREE})+$")
 _IEEE_GRADE = re.compile(
     r",?\s*(?:(?:student|senior|life|graduate\s+student)\s+)?(?:member|fellow)(?:\s*,\s*ieee)?\b"
     r"|,\s*ieee\b", re.I)
@@ -125,6 +131,7 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du"
 
 #: A word cut short with a full stop: a journal's abbreviation ('Front.', 'Physiol.',
 #: 'Chem.'), never part of a name, unless it is one of the old abbreviated given names.
+_IDENTIFIER_LABELS = {"issn", "eissn", "e-issn", "isbn", "pmid", "pmcid", "orcid", "doi", "url"}
 _ABBREVIATED_WORD = re.compile(r"[A-Z][a-z]{3,}\.")
 _ABBREVIATED_GIVEN_NAMES = {"Chas.", "Thos.", "Benj.", "Robt.", "Mohd.", "Muhd."}
 
@@ -177,6 +184,8 @@ def looks_like_name(candidate: str, capitals: bool = True) -> bool:
         return False
     if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
         return False
+    if any(t.strip(".:").lower() in _IDENTIFIER_LABELS for t in tokens):
+        return False  # "Sample ISSN", "ORCID iD": a label of the page, not a person
     if not all(_name_token(t) for t in tokens) or tokens[0][:1].islower():
         return False  # 'de la Médecine': a name starts with a given name ('Bin Peng' does)
     mixed = [t for t in tokens if any(c.islower() for c in t)]
@@ -215,6 +224,9 @@ def _parts(text: str) -> list[str]:
     for part in re.split(r"[,;]|\s{2,}|\band\b", text):
         candidate = " ".join(part.split()).strip(" .-–—:")
         candidate = _HONORIFICS.sub("", candidate)
+        if re.fullmatch(rf"{_DEGREE}(?:\s+{_DEGREE})*", candidate):
+            continue  # 'MD, DrPH,' after a name: its degrees, not a name to carry to the next line
+        candidate = _DEGREES_AROUND.sub("", candidate)
         # a lone lower-case letter between commas is an affiliation mark ('Pearson ,b ,')
         if candidate and not re.fullmatch(r"[a-z]", candidate):
             parts += _split_at_initial(candidate) if len(candidate.split()) >= 4 else [candidate]
@@ -237,6 +249,30 @@ def _split_at_initial(part: str) -> list[str]:
             if looks_like_name(first) and looks_like_name(second):
                 return [first, second]
     return [part]
+
+
+def without_repeats(names: list[str]) -> list[str]:
+    """The names without a second printing of one of them: the citation line's form
+    ("Brown HE" after "Helen E Brown") or the cover's family-first order ("Σουλιώτης Νίκος"
+    after or before "Νίκος Σουλιώτης"). The first printing is kept."""
+    def initials(tokens: list[str]) -> str:
+        return "".join(t[0] for t in tokens if t[:1].isalpha()).upper()
+
+    kept: list[str] = []
+    for name in names:
+        tokens = [t.strip(".,") for t in name.split()]
+        repeat = False
+        for earlier in kept:
+            previous = [t.strip(".,") for t in earlier.split()]
+            if sorted(t.lower() for t in tokens) == sorted(t.lower() for t in previous):
+                repeat = True  # the same words in another order
+            elif (len(tokens) == 2 and tokens[1].isupper() and tokens[1].isalpha()
+                  and len(tokens[1]) <= 3 and tokens[0].lower() == previous[-1].lower()
+                  and tokens[1] == initials(previous[:-1])):
+                repeat = True  # 'Brown HE': family name and initials of 'Helen E Brown'
+        if not repeat:
+            kept.append(name)
+    return kept
 
 
 def split_names(text: str) -> list[str]:
