@@ -177,6 +177,16 @@ def test_the_papers_doi_in_two_cases_with_its_figure_dois_and_wrapped(
     assert read(ended).value("doi") == "10.1261/rna.034181.112"
 
 
+def test_a_doi_printed_after_the_papers_dates_at_its_end(read, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "science.pdf", [
+        front_page(), REFERENCES,
+        ["Acknowledgments: We thank the valley's guides.",
+         "Submitted 14 June 2022 Accepted 8 December 2022 Published 11 January 2023",
+         "10.1126/sciadv.add4623"]], heading_size=18, info={})
+    found = read(pdf)
+    assert found.value("doi") == "10.1126/sciadv.add4623" and found.fields["doi"].guess
+
+
 def test_a_broken_xmp_packet_is_no_error(tmp_path: Path) -> None:
     assert xmp_fields("<x:xmpmeta><rdf:RDF>not closed") == {}
     assert xmp_fields('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>') == {}  # no entities

@@ -218,8 +218,13 @@ def _identifiers(identity: Identity, s: _Sources) -> int | None:
             identity.set("arxiv", arxiv_id, XMP)
 
     doi = _own_doi(s, front)
+    dated = None if doi else _doi_after_its_dates(s)
     if doi:
         identity.set("doi", doi[0], doi[1])
+    elif dated:
+        identity.set("doi", dated, PAGE, guess=True,
+                     why="printed after the paper's accepted/published dates at its end, "
+                         "not on its first pages")
     else:
         acl = FILE_ACL_RE.match(stem)
         if acl and int(acl.group(1)) >= 2016:
@@ -312,6 +317,22 @@ def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     if len(best) == 1 or counts[best[0]] > counts[best[1]]:
         return printed[best[0]], PAGE
     return None
+
+
+#: A DOI printed right after the paper's own dates, at the end of the article (Science,
+#: Science Advances: "Submitted 14 June 2022 Accepted 8 December 2022 Published 11 January
+#: 2023 10.1126/sciadv.add4623"; "19 November 2018; accepted 28 February 2019 10.1126/...").
+_DATED_DOI = re.compile(
+    r"\b(?:accepted|published(?:\s+online)?)\s*:?\s+(?:\d{1,2}\s+)?[A-Z][a-z]+\.?\s+"
+    r"(?:\d{1,2},?\s+)?(?:19|20)\d\d\s*[.;,]?\s+(?:doi:?\s*|https?://(?:dx\.)?doi\.org/)?"
+    r"(10\.\d{4,9}/[^\s\"<>{}]+)", re.I)
+
+
+def _doi_after_its_dates(s: _Sources) -> str | None:
+    """The paper's DOI printed after its acceptance or publication date (one, unambiguous)."""
+    text = "\n".join(i.text for i in s.items if not i.furniture)  # the dates and DOI may be two items
+    found = {d.lower(): d for d in (clean_doi(m.group(1)) for m in _DATED_DOI.finditer(text)) if d}
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def _reference_items(items: list[Item]) -> list[Item]:
