@@ -426,22 +426,3 @@ def test_identifier_lines_and_running_heads_are_not_titles() -> None:
         "Coherent control techniques for two-state quantum systems")
     assert _clean_title("A Title With 2 Numbers, 3 of Them (2021) Kept") == (
         "A Title With 2 Numbers, 3 of Them (2021) Kept")
-
-
-def test_a_title_with_and_before_a_capitalised_phrase_is_not_a_names_line() -> None:
-    from workers.identity.names import only_names
-
-    assert not only_names("Retraining Automatic Action Tendencies Changes Alcoholic Patients'"
-                          " Approach Bias for Alcohol and Improves Treatment Outcome")
-    assert only_names("Jane Doe")
-    assert only_names("Reinout W. Wiers 1 , Carolin Eberl 2 , and Mike Rinck 3")
-
-
-def test_a_journal_cited_with_its_volume_is_a_masthead() -> None:
-    from workers.identity.extract import _is_masthead
-
-    page = ("Επιθεώρηση Κοινωνικών Ερευνών\nΤομ. 146, 2016\nΕισαγωγή: Κοινωνικές τάξεις\n"
-            "To cite this article:\nΕμμανουήλ (2016). Εισαγωγή: Κοινωνικές τάξεις. "
-            "Επιθεώρηση Κοινωνικών Ερευνών, 146, .")
-    assert _is_masthead("Επιθεώρηση Κοινωνικών Ερευνών", page)
-    assert not _is_masthead("Εισαγωγή: Κοινωνικές τάξεις", page)

@@ -42,7 +42,6 @@ from workers.identity.names import (
     labelled_authors,
     looks_like_name,
     names_line,
-    only_names,
     segment_by,
     signature,
     split_names,
@@ -408,9 +407,6 @@ def _is_masthead(text: str, page: str) -> bool:
     """A journal's name set large at the top ('Astronomy & Astrophysics'), told apart from the
     title by the page's citation line, which abbreviates it to its capitals before a volume
     number ('A&A 466, 1179-1183 (2007)'; 'MNRAS 000, 1-14')."""
-    if re.search(re.escape(" ".join(text.split())) + r"\s*,\s*(?:vol\.?\s*)?\d+\s*[,.(]",
-                 " ".join(page.split()), re.I):
-        return True  # cited as the journal: 'Επιθεώρηση Κοινωνικών Ερευνών, 146, .'
     capitals = "".join(w[0] for w in text.split() if w[:1].isupper())
     if len(capitals) < 2:
         return False
@@ -444,7 +440,7 @@ def _title_from_items(s: _Sources) -> str | None:
         if item.label == "section_header":
             if is_label(item.text) or _is_masthead(item.text, page):
                 continue
-            if _usable_title(text) and not only_names(text):
+            if _usable_title(text) and not split_names(text):
                 return _with_series_part(text, page_one[index + 1: index + 3])
             if not _usable_title(text) and len(text) > 1:
                 continue

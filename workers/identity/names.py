@@ -275,14 +275,6 @@ def without_repeats(names: list[str]) -> list[str]:
     return kept
 
 
-def only_names(text: str) -> bool:
-    """Whether ``text`` is names and nothing else: one name ('Jane Doe') or several. A title
-    with 'and' before a capitalised phrase ('... for Alcohol and Improves Treatment
-    Outcome') holds a name-like part, but not only names."""
-    parts = _parts(text)
-    return bool(parts) and all(looks_like_name(p) for p in parts)
-
-
 def split_names(text: str) -> list[str]:
     """Author names from one author line or block, without their marks, in order."""
     return [_as_printed(p) for p in _parts(text) if looks_like_name(p)]
