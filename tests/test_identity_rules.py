@@ -426,3 +426,10 @@ def test_identifier_lines_and_running_heads_are_not_titles() -> None:
         "Coherent control techniques for two-state quantum systems")
     assert _clean_title("A Title With 2 Numbers, 3 of Them (2021) Kept") == (
         "A Title With 2 Numbers, 3 of Them (2021) Kept")
+
+
+def test_brackets_a_symbol_font_garbles_are_not_part_of_a_doi() -> None:
+    from workers.identity.extract import printed_dois
+
+    assert printed_dois("Institute of Physics. 关DOI: 10.1063/1.2409490兴") == ["10.1063/1.2409490"]
+    assert printed_dois("Physics. DOI: 10.1063/1.2409490\x04\nI. INTRODUCTION") == ["10.1063/1.2409490"]

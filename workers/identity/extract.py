@@ -86,7 +86,8 @@ from workers.identity.years import printed_year
 
 # -- identifiers ---------------------------------------------------------------------------
 
-DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}]+)", re.I)
+#: (control characters end it: a font without a Unicode map gives them for a bracket)
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}\x00-\x1f\x7f]+)", re.I)
 #: The stamp arXiv prints in the left margin: "arXiv:2202.00535v1 [cs.CL] 1 Feb 2022".
 STAMP_RE = re.compile(
     r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
