@@ -94,12 +94,11 @@ def test_an_upload_completes_and_a_non_pdf_fails_with_its_reason_as_events_say(
 
 def test_the_status_page_follows_an_upload_to_completed_without_a_reload(
         live: tuple[ApiServer, DataDir], browser: Any, tmp_path: Path) -> None:
-    from selenium.webdriver.common.by import By
-
     server, data_dir = live
     browser.get(f"{server.url}/?token={server.token}")
     assert browser.current_url == f"{server.url}/"  # the token left the address
-    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", REACT_S, "the live feed")
+    wait_for(lambda: browser.execute_script("return document.getElementById('live').innerText;")
+             == "live", REACT_S, "the live feed")
     browser.execute_script("window.__loadedOnce = true")
 
     pdf = make_pdf(tmp_path / "oceans.pdf", TOPIC_PAGES, title="Oceans", salt="page")
@@ -117,14 +116,27 @@ def test_the_status_page_follows_an_upload_to_completed_without_a_reload(
     wait_for(lambda: row_status(bad) == "failed", INGEST_S, "the broken upload to fail")
     assert browser.execute_script("return window.__loadedOnce") is True  # never reloaded
 
+    # Each read in one script: the page replaces a row (or a table) whenever what it
+    # shows changes, so an element found first and read after may be gone by then.
     failure = f'#failures tr[data-id="{bad}"]'
-    assert "not a PDF" in browser.find_element(By.CSS_SELECTOR, failure).text
-    workers = browser.find_elements(By.CSS_SELECTOR, "#workers tr[data-worker]")
-    assert workers and {w.get_attribute("data-state") for w in workers} & {"idle", "working"}
-    assert "waiting" in browser.find_element(By.ID, "queue").text
+    assert "not a PDF" in str(browser.execute_script(
+        "const row = document.querySelector(arguments[0]); return row ? row.innerText : '';",
+        failure))
+
+    def worker_states() -> set[str]:
+        return set(browser.execute_script(
+            "return Array.from(document.querySelectorAll('#workers tr[data-worker]'),"
+            " row => row.dataset.state);"))
+
+    wait_for(lambda: worker_states() & {"idle", "working"}, REACT_S, "a live worker row")
+    assert "waiting" in str(browser.execute_script(
+        "return document.getElementById('queue').innerText;"))
 
     library = Library(data_dir)
-    browser.find_element(By.CSS_SELECTOR, f"{failure} button").click()  # Retry: queued again, fails again
+    # Retry (queued again, fails again), clicked where the row is at that moment.
+    assert browser.execute_script(
+        "const button = document.querySelector(arguments[0]);"
+        " if (!button) return false; button.click(); return true;", f"{failure} button")
     wait_for(lambda: [e for e in library.events(bad) if e["detail"] == "retry"], REACT_S, "the retry")
     wait_for(lambda: library.get(bad).status.value == "failed", INGEST_S, "the second failure")
     wait_for(lambda: row_status(bad) == "failed", REACT_S, "the row to say so")

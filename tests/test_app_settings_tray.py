@@ -52,6 +52,11 @@ def test_worker_settings_restart_the_worker(qtbot, hub: ResearchHub, data_dir: D
     qtbot.waitUntil(lambda: supervisor.state == "running", timeout=START_MS)
     states: list[str] = []
     supervisor.state_changed.connect(states.append)
+    # What the status bar says as the restart begins (it is shown for 10 s only, and a
+    # restart on a busy machine can take longer than that).
+    said: list[str] = []
+    supervisor.state_changed.connect(
+        lambda state: said.append(hub.window.status.currentMessage()) if state == "stopping" else None)
 
     for change in (lambda d: d.workers.setValue(3),
                    lambda d: d.tier.setCurrentIndex(d.tier.findData(Tier.FAST.value))):
@@ -64,7 +69,7 @@ def test_worker_settings_restart_the_worker(qtbot, hub: ResearchHub, data_dir: D
                         timeout=START_MS)
         assert states[:2] == ["stopping", "stopped"] and states[-1] == "running"
         assert before is not None and not alive([before])
-    assert "restarting the worker" in hub.window.status.currentMessage()
+    assert len(said) == 2 and all("restarting the worker" in text for text in said), said
     assert (saved(data_dir).workers, saved(data_dir).tier) == (3, "fast")
     assert (hub.settings.workers, hub.settings.tier) == (3, "fast")
 
