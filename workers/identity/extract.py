@@ -86,8 +86,10 @@ from workers.identity.years import printed_year
 
 # -- identifiers ---------------------------------------------------------------------------
 
-#: (control characters end it: a font without a Unicode map gives them for a bracket)
-DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}\x00-\x1f\x7f]+)", re.I)
+#: A DOI's suffix characters (control characters end it: a font without a Unicode map
+#: gives them for a bracket); one definition for every pattern below that reads a DOI.
+_DOI_SUFFIX = r"[^\s\"<>{}\x00-\x1f\x7f]"
+DOI_RE = re.compile(rf"\b(10\.\d{{4,9}}/{_DOI_SUFFIX}+)", re.I)
 #: The stamp arXiv prints in the left margin: "arXiv:2202.00535v1 [cs.CL] 1 Feb 2022".
 STAMP_RE = re.compile(
     r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
@@ -249,7 +251,7 @@ def printed_dois(text: str) -> list[str]:
     for m in DOI_RE.finditer(text):
         raw = m.group(1)
         if raw[-1] in "-_/" or (raw[-1] == "." and raw[-2].isalpha()):
-            tail = re.match(r"[ \t]*\n?[ \t]*([0-9a-z][^\s\"<>{}]*)", text[m.end():])
+            tail = re.match(rf"[ \t]*\n?[ \t]*([0-9a-z]{_DOI_SUFFIX}*)", text[m.end():])
             if tail and re.search(r"\d", tail.group(1)):
                 raw += tail.group(1)
         doi = clean_doi(raw)
@@ -287,7 +289,7 @@ def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     # references is the paper's own even when the back matter repeats it ("Access the
     # most recent version at doi: ..."): one such label, not two, to stay unambiguous.
     labelled_text = "\n".join(m.group(0) for m in re.finditer(
-        r"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)10\.\d{4,9}/[^\s\"<>{}]+(?:[ \t]*\n?[ \t]*\S+)?",
+        rf"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)10\.\d{{4,9}}/{_DOI_SUFFIX}+(?:[ \t]*\n?[ \t]*\S+)?",
         first_page, re.I))
     labelled_own = {d.lower() for d in printed_dois(labelled_text)}
     if len(labelled_own) == 1:
@@ -325,7 +327,7 @@ def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
 _DATED_DOI = re.compile(
     r"\b(?:accepted|published(?:\s+online)?)\s*:?\s+(?:\d{1,2}\s+)?[A-Z][a-z]+\.?\s+"
     r"(?:\d{1,2},?\s+)?(?:19|20)\d\d\s*[.;,]?\s+(?:doi:?\s*|https?://(?:dx\.)?doi\.org/)?"
-    r"(10\.\d{4,9}/[^\s\"<>{}]+)", re.I)
+    rf"(10\.\d{{4,9}}/{_DOI_SUFFIX}+)", re.I)
 
 
 def _doi_after_its_dates(s: _Sources) -> str | None:

@@ -116,6 +116,7 @@ _HONORIFICS = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|sir|dame)\.?\s+", re.
 _DEGREE = (r"(?:Ph\.?\s?D|DrPH|MPH|M\.?Sc|B\.?Sc|Sc\.?D|D\.?Sc|DPhil|MPhil|MBBS|MBChB|PharmD|"
            r"FRCP[CS]?|FRACP|MRCP|MSN|BSN|EdD|MBA|DVM|DDS|DMD|M\.D|MSW|MSPH|RD|RN|FACS|FAAP)\.?")
 _DEGREES_AROUND = re.compile(rf"^(?:{_DEGREE}\s+)+|(?:\s+{_DEGREE})+$")
+_DEGREES_ONLY = re.compile(rf"{_DEGREE}(?:\s+{_DEGREE})*")
 _IEEE_GRADE = re.compile(
     r",?\s*(?:(?:student|senior|life|graduate\s+student)\s+)?(?:member|fellow)(?:\s*,\s*ieee)?\b"
     r"|,\s*ieee\b", re.I)
@@ -129,9 +130,10 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du"
               "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e"}
 
 
+#: Words that label an identifier on the page ('Sample ISSN', 'ORCID iD'): never in a name.
+_IDENTIFIER_LABELS = {"issn", "eissn", "e-issn", "isbn", "pmid", "pmcid", "orcid", "doi", "url"}
 #: A word cut short with a full stop: a journal's abbreviation ('Front.', 'Physiol.',
 #: 'Chem.'), never part of a name, unless it is one of the old abbreviated given names.
-_IDENTIFIER_LABELS = {"issn", "eissn", "e-issn", "isbn", "pmid", "pmcid", "orcid", "doi", "url"}
 _ABBREVIATED_WORD = re.compile(r"[A-Z][a-z]{3,}\.")
 _ABBREVIATED_GIVEN_NAMES = {"Chas.", "Thos.", "Benj.", "Robt.", "Mohd.", "Muhd."}
 
@@ -224,7 +226,7 @@ def _parts(text: str) -> list[str]:
     for part in re.split(r"[,;]|\s{2,}|\band\b", text):
         candidate = " ".join(part.split()).strip(" .-–—:")
         candidate = _HONORIFICS.sub("", candidate)
-        if re.fullmatch(rf"{_DEGREE}(?:\s+{_DEGREE})*", candidate):
+        if _DEGREES_ONLY.fullmatch(candidate):
             continue  # 'MD, DrPH,' after a name: its degrees, not a name to carry to the next line
         candidate = _DEGREES_AROUND.sub("", candidate)
         # a lone lower-case letter between commas is an affiliation mark ('Pearson ,b ,')

@@ -150,9 +150,7 @@ def clean_doi(raw: str) -> str | None:
     """A DOI as printed, without trailing punctuation or a doi.org prefix; None if not one."""
     # A bracket a symbol font maps to a CJK code point ('关DOI: 10.1063/1.2409490兴', AIP)
     # is not part of an ASCII DOI.
-    doi = raw.strip()
-    if doi.isascii() is False and doi[:doi.find("/")].isascii():
-        doi = re.sub(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef].*$", "", doi)
+    doi = re.sub(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef].*$", "", raw.strip())
     doi = doi.rstrip(".,;:)]}'\"’")
     doi = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/", "", doi, flags=re.I)
     doi = re.sub(r"^doi:\s*", "", doi, flags=re.I)
