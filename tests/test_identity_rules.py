@@ -433,3 +433,158 @@ def test_brackets_a_symbol_font_garbles_are_not_part_of_a_doi() -> None:
 
     assert printed_dois("Institute of Physics. 关DOI: 10.1063/1.2409490兴") == ["10.1063/1.2409490"]
     assert printed_dois("Physics. DOI: 10.1063/1.2409490\x04\nI. INTRODUCTION") == ["10.1063/1.2409490"]
+
+
+def test_titles_and_running_heads_in_capitals_are_not_names() -> None:
+    assert not looks_like_name("FROM DOMINOES TO HEXAGONS")
+    assert not looks_like_name("APPEARED IN BULLETIN OF THE")
+    assert not looks_like_name("On Proof")
+    assert split_names("DYLAN P. THURSTON") == ["Dylan P. Thurston"]
+    # given names that are English words elsewhere stay names
+    assert split_names("Or Litany, Xin An") == ["Or Litany", "Xin An"]
+
+
+def test_a_download_covers_counters_are_not_names() -> None:
+    # ResearchGate's cover: counters between the names and their affiliations
+    assert block("CITATIONS", "73", "READS", "65", "2 AUTHORS:", "Rafael Pérez y Pérez",
+                 "Metropolitan Autonomous University", "17 PUBLICATIONS 150 CITATIONS",
+                 "SEE PROFILE", "Mike Sharples", "The Open University (UK)") == [
+        "Rafael Pérez y Pérez", "Mike Sharples"]
+    assert year_of("ARTICLE in JOURNAL OF EXPERIMENTAL & THEORETICAL ARTIFICIAL INTELLIGENCE"
+                   " · APRIL 2001") == (2001, "citation line")
+    assert year_of("Conference Paper · June 2010") == (2010, "citation line")
+
+
+def test_names_in_citation_form_under_a_repository_covers_title() -> None:
+    from workers.identity.names import family_first
+
+    assert family_first("Salden, A.H.; Goedvolk, E.-J.; Ter Doest, H.") == (
+        "A.H. Salden, E.-J. Goedvolk, H. Ter Doest")
+    assert family_first("Weigelt, B.") == "B. Weigelt"
+    assert family_first("Results, and a discussion") is None
+    assert block("Salden, A.H.; Goedvolk, E.-J.; Prins, J.E.J.", "Published in:") == [
+        "A.H. Salden", "E.-J. Goedvolk", "J.E.J. Prins"]
+
+
+def test_an_oup_citation_line_beats_the_advance_access_date() -> None:
+    assert year_of("British Medical Bulletin, 2015, 113:45–58", "doi: 10.1093/bmb/ldu038",
+                   "Advance Access Publication Date: 22 December 2014") == (2015, "citation line")
+
+
+def test_labels_of_manuscripts_and_theses_are_not_titles() -> None:
+    assert is_label("Running Head: Common Ground")
+    assert is_label("Running title: Glaciers")
+    assert is_label("本科生毕业设计[论文]")
+    assert not is_label("Common Ground and Coordination in Joint Activity")
+
+
+def test_the_papers_own_apa_citation_is_no_title_but_gives_title_and_year() -> None:
+    from workers.identity.extract import _cited_title, _own_citation, _Sources, _usable_title
+    from workers.identity.sources import Item
+
+    citation = ("Lopatovska, I., & Arapakis, I. (2011). Theories, Methods and Current Research on"
+                " Emotions. Information Processing and Management, 47(4), 575-592.")
+    assert not _usable_title(citation)
+    title = "Theories, Methods and Current Research on Emotions"
+    s = _Sources([Item("text", citation, 1, False), Item("section_header", title, 1, False)],
+                 [], {}, {}, "m.pdf")
+    assert _own_citation(s, title) == (citation, "2011")
+    assert _own_citation(s, "Another Paper Entirely") is None
+
+    cover = [Item("text", "UvA-DARE (Digital Academic Repository)", 1, False),
+             Item("text", "Molecular markers of breast cancer metastasis", 1, False),
+             Item("text", "Citation for published version (APA):", 1, False),
+             Item("text", "Weigelt, B. (2005). Molecular markers of breast cancer metastasis", 1, False)]
+    assert _cited_title(_Sources(cover, [], {}, {}, "c.pdf")) == "Molecular markers of breast cancer metastasis"
+    # a title the page prints nowhere else is not taken from the citation alone
+    assert _cited_title(_Sources(cover[2:], [], {}, {}, "c.pdf")) is None
+    quoted = [Item("text", "Overview of the Technology Acceptance Model", 1, False),
+              Item("text", 'Reference: Chuttur M.Y. (2009). "Overview of the Technology Acceptance'
+                   ' Model ," Indiana University, USA . Sprouts: Working Papers, 9(37)', 1, False)]
+    assert _cited_title(_Sources(quoted, [], {}, {}, "q.pdf")) == "Overview of the Technology Acceptance Model"
+
+
+def test_a_figures_doi_is_not_the_papers_when_a_footer_repeats_the_papers() -> None:
+    from workers.identity.extract import _own_doi, _Sources
+    from workers.identity.sources import Item
+
+    doi = "10.1371/journal.pone.0194893"
+    items = [Item("text", f"Citation: Bastien R (2018) PLoS ONE 13(3). https://doi.org/{doi}", 1, False),
+             Item("caption", f"Fig 1. Wheat coleoptiles. https://doi.org/{doi}.g001", 1, False),
+             Item("section_header", "References", 9, False),
+             # the running footer among the references, read as a citation
+             Item("text", f"PLOS ONE | https://doi.org/{doi} March 29, 2018", 9, False)]
+    s = _Sources(items, [], {}, {}, "plos.pdf")
+    assert _own_doi(s, s.front_text(pages=2)) == (doi, "page text")
+
+
+def test_names_over_the_title() -> None:
+    from workers.identity.extract import _names_before_title
+
+    lines = ["FUNGAL DISEASES", "Sheila Ruswandi · Keiji Kitani · Kazuya Akimitsu",
+             "Takashi Tsuge · Tomonori Shiraishi", "Structural analysis of cosmid clone pcAFT-2",
+             "carrying AFT10-1", "Received: May 26, 2004"]
+    assert _names_before_title(lines, "Structural analysis of cosmid clone pcAFT-2 carrying AFT10-1") == [
+        "Sheila Ruswandi", "Keiji Kitani", "Kazuya Akimitsu", "Takashi Tsuge", "Tomonori Shiraishi"]
+    assert _names_before_title(["Results in Physics", "A Study of Ice"], "A Study of Ice") == []
+
+
+def test_a_reference_list_on_page_one_gives_no_year() -> None:
+    from workers.identity.extract import _page_lines, _Sources
+    from workers.identity.sources import Line
+
+    lines = [Line(t, 9.0, 1) for t in (
+        "©2012 Optical Society of America", "References and links",
+        "1. G. Smith, “Holographic topography,” J. Opt. Soc. Am. 72(1), 156–160 (1982).")]
+    page = _page_lines(_Sources([], lines, {}, {}, "osa.pdf"))
+    assert page == ["©2012 Optical Society of America"]
+    assert year_of(*page) == (2012, "copyright line")
+
+
+def test_the_title_above_names_each_over_its_affiliation() -> None:
+    from workers.identity.extract import _Sources, _title_above_authors
+    from workers.identity.sources import Line
+
+    def title_of(*texts: str) -> str | None:
+        return _title_above_authors(_Sources([], [Line(t, 13.3, 1) for t in texts], {}, {}, "m.pdf"))
+
+    assert title_of("Running Head: Common Ground", "Common Ground and Coordination in Joint Activity",
+                    "Gary Klein", "Klein Associates Inc.", "Paul J. Feltovich",
+                    "Institute for Human and Machine Cognition") == (
+        "Common Ground and Coordination in Joint Activity")
+    # one name-like heading over a line with an affiliation's word, and no second name: an
+    # outline, not an author block
+    assert title_of("An Overview of Maturation and Growth", "Motor Development",
+                    "Focus on Research: Sports Participation", "HAVE YOU EVER HEARD adults") is None
+
+
+def test_japanese_era_years() -> None:
+    assert year_of("令和2年2月") == (2020, "dated line")
+    assert year_of("平成元年3月") == (1989, "dated line")
+    assert year_of("昭和 60 年") == (1985, "dated line")
+
+
+def test_a_title_in_the_papers_own_script_above_its_translation() -> None:
+    from workers.identity.extract import _Sources, _title_in_its_script
+    from workers.identity.sources import Line
+
+    english = "Implementation and Evaluation of a Bit-parallel Algorithm for Regular Expression Matching"
+    lines = [Line("ビット並列手法を用いた", 16.6, 1), Line("正規表現照合アルゴリズムの実証実験", 16.6, 1),
+             Line("Implementation and Evaluation of a Bit-parallel Algorithm", 15.2, 1),
+             Line("for Regular Expression Matching", 15.4, 1)]
+    s = _Sources([], lines, {}, {}, "t.pdf")
+    assert _title_in_its_script(english, s) == "ビット並列手法を用いた正規表現照合アルゴリズムの実証実験"
+    # a journal's name in small type above an English title is no title
+    small = _Sources([], [Line("中国科学", 9.0, 1), *lines[2:]], {}, {}, "j.pdf")
+    assert _title_in_its_script(english, small) is None
+    university = _Sources([], [Line("北海道大学工学部", 16.6, 1), *lines[2:]], {}, {}, "u.pdf")
+    assert _title_in_its_script(english, university) is None
+
+
+def test_a_line_keyed_by_the_mark_ending_the_line_before_is_an_affiliation() -> None:
+    assert block("Laura Lucaccioni†, Helen Lyall§", "†", "Research Group, University of Glasgow,",
+                 "Glasgow, UK, §", "Assisted Conception", "Unit, Glasgow Royal Infirmary") == [
+        "Laura Lucaccioni", "Helen Lyall"]
+    # before any affiliation, a mark at a line's end is a name's
+    assert block("Laura Lucaccioni†", ", Sze Choong Wong†", "University of Glasgow") == [
+        "Laura Lucaccioni", "Sze Choong Wong"]

@@ -163,6 +163,22 @@ def test_a_garbled_text_layer_is_not_usable() -> None:
     assert not usable_text_layer("\ufffd\ufffd\ufffd\ufffd \ufffd\ufffd\ufffd the model \ufffd\ufffd\ufffd\ufffd")
     assert not usable_text_layer("  12  ")  # a page number alone is no text layer
 
+    # A font whose Unicode map is off by one gives letters, but not the page's: 'Dolma: an
+    # Open Corpus' reads 'CnklZ: Zm Nodm Bnqotr'. Such a page is read by OCR.
+    prose = ("Information about pretraining corpora used to train the current best-performing"
+             " language models is seldom discussed: commercial models rarely detail their data,"
+             " and even open models are often released without accompanying training data or"
+             " recipes to reproduce them. As a result, it is challenging to conduct and advance"
+             " scientific research on language modeling.")
+    shifted = "".join(chr(ord(c) - 1) if c.isalpha() and c not in "aA" else
+                      ("Z" if c in "aA" else c) for c in prose)
+    assert usable_text_layer(prose)
+    assert not usable_text_layer(shifted)
+    # few letters (a table of numbers, a title page) are not judged by their vowels
+    assert usable_text_layer("Tbl 3 Prfrmnc 12.1 13.4 15.9 Rslts 7 8 9 10 11")
+    # nor is a language that writes fewer vowels than English
+    assert usable_text_layer("Strč prst skrz krk. " * 3 + prose)
+
 
 PARAPHRASES = {
     "helping patients make sense of clinical research articles with language technology":

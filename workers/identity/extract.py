@@ -42,6 +42,7 @@ from workers.identity.names import (
     labelled_authors,
     looks_like_name,
     names_line,
+    only_names,
     segment_by,
     signature,
     split_names,
@@ -104,7 +105,7 @@ FILE_ARXIV_RE = re.compile(r"^(?:arxiv[_\-. ]?)?(\d{4}\.\d{4,5})(v\d+)?$", re.I)
 FILE_ACL_RE = re.compile(r"^(\d{4})\.([a-z\d]+)-([a-z\d]+)\.(\d+)$")
 REFERENCES_RE = re.compile(
     r"^\s*(?:[\dIVX]+\.?\s*)?(references|bibliography|works cited|literature cited|"
-    r"reference list|literatur|références)\s*:?\s*$", re.I,
+    r"reference list|literatur|références|references\s+and\s+(?:links|notes))\s*:?\s*$", re.I,
 )
 ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung|resumo|resumen|riassunto|"
                          r"abstrakt|аннотация|摘\s*要|要\s*旨|초\s*록)\s*[.:—–-]?\s*", re.I)
@@ -291,8 +292,8 @@ def _own_doi(s: _Sources, front: str) -> tuple[str, str] | None:
     labelled_text = "\n".join(m.group(0) for m in re.finditer(
         rf"(?:\bdoi\s*[:.]?\s*|doi\.org/|/doi/)10\.\d{{4,9}}/{_DOI_SUFFIX}+(?:[ \t]*\n?[ \t]*\S+)?",
         first_page, re.I))
-    labelled_own = {d.lower() for d in printed_dois(labelled_text)}
-    if len(labelled_own) == 1:
+    labelled_own = set(_parts_folded({d.lower(): 1 for d in printed_dois(labelled_text)}))
+    if len(labelled_own) == 1:  # (a figure's DOI, "….g001", is a part of it, not a second one)
         cited -= labelled_own
     counts: dict[str, int] = {}
     printed: dict[str, str] = {}
@@ -385,12 +386,23 @@ _NOT_TITLES = re.compile(
     r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
     r"table of contents|proceedings\b.*|.*\bworking papers?\b.*|arxiv:.*|preprint.*|"
     r"(?:cite this|citation|to cite this article|how to cite)\b.*|"
+    # the stamp of Elsevier's submission system on a manuscript
+    r".*\bclick here to view linked references\b.*|"
     # an identifier's label line: HAL's cover ("HAL Id: tel-00567213"), a DOI, an ISSN
     r"(?:hal id|doi|e-?issn|issn|isbn|pmid|pmcid|article id|manuscript id)\b\s*:.*)$", re.I)
 
 
+#: A reference in APA style at its start: 'Lopatovska, I., & Arapakis, I. (2011).' An
+#: accepted manuscript may print the citation of its published version above its title.
+_APA_CITATION = re.compile(
+    r"^[^\W\d_][\w'’-]+,\s+(?:[A-Z]\.[\s-]*){1,3}"
+    r"(?:,?\s*(?:&|and)?\s*[^\W\d_][\w'’-]+,\s+(?:[A-Z]\.[\s-]*){1,3})*\s*\(((?:19|20)\d\d)[a-z]?\)")
+
+
 def _usable_title(text: str) -> bool:
     words = text.split()
+    if _APA_CITATION.match(text):
+        return False  # a citation of the paper (it holds the title), not the title
     enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
     if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
             and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
@@ -447,8 +459,9 @@ def _title_from_items(s: _Sources) -> str | None:
                 return _with_series_part(text, page_one[index + 1: index + 3])
             if not _usable_title(text) and len(text) > 1:
                 continue
-        elif item.label in ("text", "paragraph") and len(item.text) > 200:
-            break
+        elif item.label in ("text", "paragraph") and len(item.text) > 200 \
+                and not _APA_CITATION.match(item.text):
+            break  # (the paper's own citation above the title is no paragraph of text)
     return None
 
 
@@ -513,10 +526,15 @@ def _title_from_type(s: _Sources) -> str | None:
 
 def _title_above_authors(s: _Sources) -> str | None:
     """When no line stands out by type or layout (amsart: a title in small capitals over
-    the names in small capitals), the lines above the first line of two or more names."""
+    the names in small capitals), the lines above the first line of two or more names, or
+    of names each over its affiliation ('Gary Klein' / 'Klein Associates Inc.' / 'Paul J.
+    Feltovich' ...)."""
     page_one = [ln for ln in s.lines[:30] if ln.page == 1]
     for index, names in enumerate(page_one):
-        if not names_line(names.with_marks):
+        one_name = (len(split_names(names.with_marks)) == 1 and only_names(names.with_marks)
+                    and len(page_one) > index + 2 and is_affiliation(page_one[index + 1].text)
+                    and any(only_names(ln.with_marks) for ln in page_one[index + 2:index + 5]))
+        if not (names_line(names.with_marks) or one_name):
             continue
         above: list[str] = []
         for line in reversed(page_one[:index][-3:]):
@@ -566,6 +584,17 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
         above = _title_above_authors(s)
         if above:
             candidates.append((above, PAGE, "the lines above the author names"))
+    # A repository cover's own citation of the paper ('Citation for published version
+    # (APA): Weigelt, B. (2005). Molecular markers of ...') gives the title without the
+    # cover's heading that the type size runs into it ('UvA-DARE (Digital Academic
+    # Repository) Molecular markers ...').
+    cited = _cited_title(s)
+    if cited:
+        reading = (cited, PAGE, "the citation the page gives for itself")
+        if candidates and norm(cited) in norm(candidates[0][0]):
+            candidates[0] = reading
+        else:
+            candidates.append(reading)
     for title, source in confirmed_meta:
         candidates.append((title, source, f"the {source}"))
     if acm:
@@ -590,8 +619,34 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
         why = f"only {readings[0]} gives it; no second reading of the page confirms it"
         guess = True
     source = next((c[1] for c in agreeing if c[1] != PAGE), best[1]) if not guess else best[1]
-    identity.set("title", _strip_trailing_marks(title_case_small_caps(best[0], s)), source,
-                 guess, why)
+    # a title set in capitals is typography: ordinary title case, unless metadata spells it
+    title = title_case_title_if_shouted(title_case_small_caps(best[0], s))
+    own = _title_in_its_script(title, s)
+    if own:
+        title, why = own, f"{why}; the page prints it in its own script above: that is the title"
+    identity.set("title", _strip_trailing_marks(title), source, guess, why)
+
+
+def _title_in_its_script(title: str, s: _Sources) -> str | None:
+    """The title in the paper's own script when the page prints it above a translation
+    (a Japanese thesis: 'ビット並列手法を用いた' / '正規表現照合アルゴリズムの実証実験' /
+    'Implementation and Evaluation of ...'): the lines right above the found title, in a
+    script without letter case and in type no smaller than it, that are neither labels nor
+    institutions."""
+    if mostly_uncased(title):
+        return None
+    page_one = [ln for ln in s.lines[:30] if ln.page == 1]
+    start = next((i for i, ln in enumerate(page_one)
+                  if len(norm(ln.text)) >= 8 and norm(ln.text) in norm(title)), None)
+    if not start:
+        return None
+    above: list[str] = []
+    for line in reversed(page_one[max(0, start - 3):start]):
+        if not (mostly_uncased(line.text) and line.size >= page_one[start].size - 0.6
+                and not is_label(line.text) and not is_affiliation(line.text)):
+            break
+        above.insert(0, line.text)
+    return join_cjk(" ".join(above)) if above else None
 
 
 def _strip_trailing_marks(title: str) -> str:
@@ -624,7 +679,7 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
             identity.set("authors", names, PAGE, why=f"the author block; {confirmation}")
         else:
             identity.set("authors", names, PAGE, guess=True,
-                         why="the author block after the title; no second reading "
+                         why="the author block by the title; no second reading "
                              "(Docling's layout, the metadata, the e-mail addresses) confirms it")
         return
     names = _authors_on_page_two(s, identity.value("title"))
@@ -768,6 +823,25 @@ def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     return [n for n in block.names if not title or norm(n) not in norm(title)]
 
 
+def _names_before_title(texts: list[str], title: str | None) -> list[str]:
+    """Names in the lines right above the title, when nothing but names is there: some
+    Springer journals set the authors over the title ('Sheila Ruswandi · Keiji Kitani ·
+    Kazuya Akimitsu' / 'Takashi Tsuge · ...' / 'Structural analysis of ...')."""
+    end = _after_title(texts, title)
+    if not end or not title:
+        return []
+    title_words = " " + norm(title) + " "
+    start = end
+    while start > 0 and norm(texts[start - 1]) and " " + norm(texts[start - 1]) + " " in title_words:
+        start -= 1
+    above: list[str] = []
+    for text in reversed(texts[max(0, start - 4):start]):
+        if not names_line(text):
+            break
+        above.insert(0, text)
+    return [n for text in above for n in split_names(text)]
+
+
 def _family_key(name: str) -> str:
     return norm(family_name(name)).replace(" ", "")
 
@@ -808,6 +882,9 @@ def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str]
                 _confirmation(from_lines, from_items, s))
     if from_items:
         return from_items, _confirmation(from_items, [], s)
+    above = _names_before_title(lines, title) if lines else []
+    if above:
+        return above, _confirmation(above, _names_before_title(items, title), s)
     # Names run together on one line ('Zoltán Gyöngyi Hector Garcia-Molina Jan Pedersen'):
     # the metadata's list says where one ends, the page how each is spelt.
     meta = _metadata_names(s)
@@ -891,6 +968,42 @@ def _cited_year(citation: str) -> int | None:
 _BARE_DATE = re.compile(r"^\s*[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4}\s*$|^\s*\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}\s*$")
 
 
+def _own_citation(s: _Sources, title: str | None) -> tuple[str, str] | None:
+    """(text, year) of an APA citation of the paper itself at the top of page 1 (one that
+    holds the paper's title): an accepted manuscript citing its published version."""
+    if not title:
+        return None
+    for item in [i for i in s.items if i.page == 1][:6]:
+        found = _APA_CITATION.match(item.text)
+        if found and norm(title)[:60] in norm(item.text):
+            return item.text, found.group(1)
+    return None
+
+
+def _cited_title(s: _Sources) -> str | None:
+    """The title in the APA citation a page gives for itself ('Citation for published version
+    (APA): Salden, A. H., ... & Prins, J. E. J. (2002). Digital Rights Management in
+    Information Publishing. In International ...'), when the page prints it elsewhere too."""
+    page = s.front_text(pages=1)
+    cited_as = _CITED_AS.search(page)
+    if not cited_as:
+        return None
+    citation = " ".join(cited_as.group(1)[:600].split())  # (one item: Docling joined its lines)
+    found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)(?:[.?!]\s+(?=In\s|[A-Z])|[.?!]?$)",
+                     citation)
+    if not found:
+        return None
+    title = found.group(1).strip()
+    quoted = re.match(r"[\"“‘'](.+?)[\"”’']", title)
+    if quoted:  # 'Chuttur M.Y. (2009). "Overview of ... Directions ," Indiana University'
+        title = quoted.group(1)
+    title = title.strip(" ,;:")
+    elsewhere = page[:cited_as.start()] + page[cited_as.end():]
+    # (not judged by _usable_title: a labelled citation says where its title is, and a title
+    # may hold a word that a publisher's line does, 'Publishing')
+    return title if len(title.split()) >= 2 and norm(title) in norm(elsewhere) else None
+
+
 def _year_and_venue(
     identity: Identity, s: _Sources, acm: dict[str, Any] | None, stamp_year: int | None
 ) -> None:
@@ -904,6 +1017,9 @@ def _year_and_venue(
         year = _cited_year(page[cited_as.start(1):])
         if year:
             identity.set("year", year, PAGE, why=f"the citation the page gives for itself: {cited_as.group(1)[:80]}")
+    own = _own_citation(s, identity.value("title"))
+    if own and "year" not in identity.fields:
+        identity.set("year", int(own[1]), PAGE, why=f"the citation the page gives for itself: {own[0][:80]}")
     if "year" not in identity.fields:
         _year(identity, s, stamp_year)
     if "venue" not in identity.fields:
@@ -928,9 +1044,10 @@ def _year_and_venue(
 
 def _page_lines(s: _Sources, page: int = 1) -> list[str]:
     """One page's text, the text layer's lines first, then Docling's items (furniture too:
-    running heads are where journals print the year)."""
-    return [ln.text for ln in s.lines if ln.page == page] + [
-        i.text for i in s.items if i.page == page]
+    running heads are where journals print the year), up to a reference list: OSA's
+    journals start theirs on page 1, and a cited paper's year is not this one's."""
+    return [ln.text for ln in _before_references_lines(s.lines) if ln.page == page] + [
+        i.text for i in _before_references(s.items) if i.page == page]
 
 
 def _year(identity: Identity, s: _Sources, stamp_year: int | None) -> None:

@@ -120,6 +120,10 @@ _DEGREES_ONLY = re.compile(rf"{_DEGREE}(?:\s+{_DEGREE})*")
 _IEEE_GRADE = re.compile(
     r",?\s*(?:(?:student|senior|life|graduate\s+student)\s+)?(?:member|fellow)(?:\s*,\s*ieee)?\b"
     r"|,\s*ieee\b", re.I)
+#: English function words that are no part of a person's name in any language we met ("in",
+#: "an", "a", "or" are left out: Korean "In", Vietnamese "An", Hebrew "Or" are given names).
+_NOT_IN_NAMES = {"of", "the", "for", "with", "from", "among", "at", "by", "its", "their", "as",
+                 "via", "into", "is", "are", "on", "to"}
 _FUNCTION_WORDS = {"of", "the", "and", "for", "in", "on", "to", "with", "from", "among", "at",
                    "by", "an", "a", "its", "their", "as", "or", "via", "into", "is", "are"}
 
@@ -188,6 +192,9 @@ def looks_like_name(candidate: str, capitals: bool = True) -> bool:
         return False
     if any(t.strip(".:").lower() in _IDENTIFIER_LABELS for t in tokens):
         return False  # "Sample ISSN", "ORCID iD": a label of the page, not a person
+    if any(t.lower() in _NOT_IN_NAMES for t in tokens):
+        return False  # "FROM DOMINOES TO HEXAGONS", "APPEARED IN BULLETIN OF THE": a title or a
+        # running head set in capitals, which title case makes look like names
     if not all(_name_token(t) for t in tokens) or tokens[0][:1].islower():
         return False  # 'de la Médecine': a name starts with a given name ('Bin Peng' does)
     mixed = [t for t in tokens if any(c.islower() for c in t)]
@@ -239,6 +246,15 @@ def names_line(text: str) -> bool:
     """A line of two or more names and nothing else (marks and conjunctions aside)."""
     parts = _parts(text)
     return len(parts) >= 2 and all(looks_like_name(p) for p in parts)
+
+
+def only_names(text: str) -> bool:
+    """A line of one or more names and nothing else ('WALTER DEAN AND ALBERTO NAIBO', and
+    'INHERENT MATHEMATICAL DIFFICULTY', which reads as one); not a title that holds a
+    name-like phrase among other words ('... Information Retrieval and Human-Computer
+    Interaction')."""
+    parts = _parts(text)
+    return bool(parts) and all(looks_like_name(p) for p in parts)
 
 
 def _split_at_initial(part: str) -> list[str]:
@@ -301,6 +317,38 @@ def _phrase(text: str) -> bool:
             and not split_names(text) and not is_affiliation(text) and "@" not in text)
 
 
+#: The counters and buttons a download cover (ResearchGate's) prints among the author
+#: names: 'CITATIONS', '73', 'READS', '2 AUTHORS:', '17 PUBLICATIONS 150 CITATIONS',
+#: 'SEE PROFILE'. Neither names nor the end of the author block.
+_COVER_COUNTS = re.compile(
+    r"(?:citations|reads|see\s+profile|\d+\s+authors?\s*:?|[\d,.]+\s*k?"
+    r"|[\d,.]+\s+publications\s+[\d,.]+\s+citations)", re.I)
+
+
+#: One entry of an author list in citation form, family name first: 'Salden, A.H.',
+#: 'Ter Doest, H.', 'Goedvolk, E.-J.'.
+_FAMILY_FIRST = r"[^\W\d_][\w'’-]*(?:\s[^\W\d_][\w'’-]*){0,2},\s*(?:[A-Z]\.[\s-]*)+"
+_FAMILY_FIRST_LINE = re.compile(rf"\s*{_FAMILY_FIRST}(?:;\s*{_FAMILY_FIRST})*\s*")
+
+
+def family_first(line: str) -> str | None:
+    """'Salden, A.H.; Goedvolk, E.-J.; Ter Doest, H.' -> 'A.H. Salden, E.-J. Goedvolk, H. Ter
+    Doest': the author line of a university repository's cover (Pure portals: Tilburg, UvA),
+    names in citation form separated by semicolons; None for any other line."""
+    if not _FAMILY_FIRST_LINE.fullmatch(line):
+        return None
+    names = []
+    for entry in line.split(";"):
+        family, initials = entry.split(",", 1)
+        names.append(f"{initials.strip()} {family.strip()}")
+    return ", ".join(names)
+
+
+#: Symbols that key an affiliation to its authors ('Glasgow, UK, §' ends one affiliation and
+#: keys the next line's).
+_KEY_MARKS = "∗*†‡§¶‖"
+
+
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -311,6 +359,7 @@ class AuthorBlock:
         self._carry = ""
         self._editors = False
         self._after_mark = False
+        self._keyed_next = False
 
     def add(self, line: str) -> bool:
         """Take one line; False when the block has ended (the caller stops)."""
@@ -321,6 +370,10 @@ class AuthorBlock:
             self._after_mark = True  # a line of marks alone ('3', '*', '1,2'): what follows is keyed
             return True
         if is_rule(line) or is_label(line):
+            return True
+        line = family_first(line) or line
+        if _COVER_COUNTS.fullmatch(line.strip()):
+            self._carry = ""  # a download cover's counters ('CITATIONS', '73', 'SEE PROFILE')
             return True
         line = _IEEE_GRADE.sub(",", line)  # 'Avideh Zakhor, Member, IEEE'
         if _EDITORS.match(line):
@@ -350,6 +403,12 @@ class AuthorBlock:
                 parts[0] = joined
         self._carry = ""
         holds_affiliation = any(is_affiliation(p) for p in parts)
+        keyed_after = self._keyed_next
+        self._keyed_next = self.affiliations and line.rstrip()[-1:] in _KEY_MARKS
+        if self.affiliations and keyed_after:
+            # 'Glasgow, UK, §' / 'Assisted Conception Unit, ...': an affiliation keyed by the
+            # mark that ends the line before; its first words are no name
+            return True
         if holds_affiliation and (re.match(r"^\W*\d", line) or line.lstrip()[:1] in MARKS
                                   or after_mark):
             # '38330 Montbonnot Saint-Martin, France' (an address), '§Lead Molecular Design,

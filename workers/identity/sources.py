@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.record import clean_doi
-from workers.identity.text import join_accents
+from workers.identity.text import join_accents, usable_text_layer
 
 # -- reading the document --------------------------------------------------------------------
 
@@ -234,6 +234,8 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
             textpage = page.get_textpage()
             try:
                 text = textpage.get_text_range()
+                if not usable_text_layer(text):
+                    continue  # glyph codes, not words: the page is read by OCR (preflight)
                 box = raw.FS_RECTF()
                 pdfium_index = 0  # of the current line's first character
                 for count, raw_line in enumerate(text.split("\n")):

@@ -129,8 +129,13 @@ _DOCUMENT_TYPE = re.compile(
     r"|^\s*(?:tesis|tese|disserta[çc][ãa]o)(?:\s+de\s+\w+)?\s*$"
     r"|^\s*(?:выпускная\s+квалификационная|бакалаврская|дипломная|магистерская|курсовая)\s+"
     r"(?:работа|диссертация)\s*$|^\s*(?:магистерская\s+)?диссертация\s*$"
-    r"|^\s*(?:硕士|博士|学士|本科)?(?:研究生)?(?:学位|毕业)?论文\s*$|^\s*(?:证券)?研究报告(?:\s*[|｜].*)?$",
+    r"|^\s*(?:硕士|博士|学士|本科)?(?:研究生)?(?:学位|毕业)?论文\s*$|^\s*(?:证券)?研究报告(?:\s*[|｜].*)?$"
+    r"|^\s*(?:本科生?)?毕业设计\s*(?:[\[［(（]\s*论文\s*[\]］)）])?\s*$",
     re.I)
+
+
+#: A manuscript's label for its short title: 'Running Head: Common Ground', 'Running title: ...'.
+_RUNNING_HEAD = re.compile(r"^\s*running\s+(?:head|title)\s*:", re.I)
 
 
 def _fragments(text: str) -> bool:
@@ -148,7 +153,7 @@ def is_label(text: str) -> bool:
     stripped = text.strip()
     if not stripped:
         return False
-    if _fragments(stripped) or _DOCUMENT_TYPE.match(stripped):
+    if _fragments(stripped) or _DOCUMENT_TYPE.match(stripped) or _RUNNING_HEAD.match(stripped):
         return True
     if _CHAPTER.match(stripped) and not _CHAPTER.sub("", stripped).strip():
         return True
@@ -212,3 +217,33 @@ def is_rule(text: str) -> bool:
     """A line of dots, dashes or underscores (a rule drawn with characters)."""
     stripped = text.replace(" ", "")
     return len(stripped) >= 5 and not any(c.isalnum() for c in stripped)
+
+
+# -- whether a text layer can be read at all -------------------------------------------------
+
+#: Fewer printable characters than this and a page counts as having no text layer.
+MIN_TEXT_CHARS = 16
+#: A text layer this garbled (its share of characters that stand for no letter) is no
+#: text layer: fonts without a Unicode map give their glyph codes (control characters,
+#: private-use code points, U+FFFD), which no one can search; the page is read by OCR.
+MAX_GARBLED_SHARE = 0.3
+#: A page of Latin letters (at least MIN_LETTERS_FOR_VOWELS) with fewer vowels than this
+#: share is another font's glyph codes read as letters: a font whose Unicode map is off by
+#: one gives 'CnklZ: Zm Nodm Bnqotr' for 'Dolma: an Open Corpus' (vowels 7% of its letters;
+#: every other page of the 1,066 in the identity gold set and the corpus has 26% or more).
+MIN_VOWEL_SHARE = 0.15
+MIN_LETTERS_FOR_VOWELS = 200
+
+
+def usable_text_layer(text: str) -> bool:
+    """Whether a page's text layer has enough characters, and few enough garbled ones, to
+    be read as it is rather than by OCR."""
+    shown = [ch for ch in text if not ch.isspace() or unicodedata.category(ch) == "Cc"
+             and ch not in "\t\n\r "]
+    garbled = sum(1 for ch in shown if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn"))
+    readable = len(shown) - garbled
+    if readable < MIN_TEXT_CHARS or garbled > MAX_GARBLED_SHARE * len(shown):
+        return False
+    letters = [ch for ch in text if "a" <= ch.lower() <= "z"]
+    vowels = sum(1 for ch in letters if ch.lower() in "aeiouy")
+    return len(letters) < MIN_LETTERS_FOR_VOWELS or vowels >= MIN_VOWEL_SHARE * len(letters)

@@ -39,8 +39,9 @@ CITATION = [
     # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)"
     re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*[,:–-]"),
     re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
-    # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293"
-    re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+)"),
+    # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293",
+    # "British Medical Bulletin, 2015, 113:45-58"
+    re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+|:\s*\d+)"),
     # "To appear in OSDI 2004", "In Proceedings of VLDB 2004"
     re.compile(rf"\b(?:to appear in|appeared in|in proceedings of)\b[^\n]{{0,120}}?\b({_Y})\b", re.I),
     # "BMC Health Services Research 2014, 14:1"
@@ -57,6 +58,10 @@ CITATION = [
     re.compile(rf"\bproceedings of\b[^\n]{{0,100}}?\b({_Y})\s*,\s*pages?\s+\d+", re.I),
     # Korean journals' "정보보호학회논문지 29(3), 2019.6, 675-684" (the year, then the month)
     re.compile(rf",\s*({_Y})\.(?:0?[1-9]|1[0-2])\s*,\s*\d+\s*[-–]\s*\d+"),
+    # a download cover's publication line (ResearchGate's): "ARTICLE in JOURNAL OF ... · APRIL
+    # 2001", "Conference Paper · June 2010"
+    re.compile(rf"^(?:article|conference\s+paper|chapter|book|thesis|preprint|technical\s+report)"
+               rf"\b[^\n·]{{0,200}}·\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
     # "Science 376, 1453-1458 (2022)", "Nature Communications | (2024)15:515"
     re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
 ]
@@ -94,7 +99,16 @@ class Year:
     text: str
 
 
+#: A year of a Japanese era, as Japanese theses and reports date themselves ('令和2年2月').
+_ERA_YEAR = re.compile(r"(令和|平成|昭和)\s*(\d{1,2}|元)\s*年")
+#: The Western year before each era's first year (令和元年 = 2019).
+_ERA_START = {"令和": 2018, "平成": 1988, "昭和": 1925}
+
+
 def _chinese_year(line: str) -> int | None:
+    era = _ERA_YEAR.search(line)
+    if era:
+        return _ERA_START[era.group(1)] + (1 if era.group(2) == "元" else int(era.group(2)))
     found = _CHINESE_YEAR.search(line)
     if not found:
         return None

@@ -13,16 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.domain import ErrorClass
+from workers.identity.text import usable_text_layer
 from workers.pipeline.errors import IngestError
 
 #: The PDF specification caps a page side at 14,400 units (200 inches).
 MAX_PAGE_SIDE_PT = 14_400.0
-#: Fewer printable characters than this and a page counts as having no text layer.
-MIN_TEXT_CHARS = 16
-#: A text layer this garbled (its share of characters that stand for no letter) is no
-#: text layer: fonts without a Unicode map give their glyph codes (control characters,
-#: private-use code points, U+FFFD), which no one can search; the page is read by OCR.
-MAX_GARBLED_SHARE = 0.3
 
 _SIGNATURES = [
     (b"PK\x03\x04", "a ZIP archive (perhaps a Word or other Office document)"),
@@ -95,18 +90,6 @@ def decrypted_copy(path: Path, folder: Path) -> Path | None:
         return out
     finally:
         pdf.close()
-
-
-def usable_text_layer(text: str) -> bool:
-    """Whether a page's text layer has enough characters, and few enough garbled ones, to
-    be read as it is rather than by OCR."""
-    import unicodedata
-
-    shown = [ch for ch in text if not ch.isspace() or unicodedata.category(ch) == "Cc"
-             and ch not in "\t\n\r "]
-    garbled = sum(1 for ch in shown if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn"))
-    readable = len(shown) - garbled
-    return readable >= MIN_TEXT_CHARS and garbled <= MAX_GARBLED_SHARE * len(shown)
 
 
 def preflight(path: Path, *, max_pages: int) -> Preflight:
