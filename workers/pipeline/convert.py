@@ -10,6 +10,8 @@ standard pipeline with RapidOCR. The batches are joined back into one
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +174,26 @@ class Converter:
             done += last - first + 1
             on_pages(done, total)
         document = parts[0] if len(parts) == 1 else DoclingDocument.concatenate(parts)
+        _base_letters(document)
         return ParsedDocument(document, sorted(facts.pages_without_text), total, ocr_s)
+
+
+#: Arabic presentation forms (the shapes a letter takes at a word's start, middle or end,
+#: and lam-alef ligatures), which some PDFs' text layers give instead of the letters.
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefc]+")
+
+
+def _base_letters(document: Any) -> None:
+    """Arabic-script text in its letters, not their presentation forms: Docling keeps the
+    forms a text layer gives ('ﮐﺘﺎﺑﺨﺎﻧﻪ'), and neither the keyword index (SQLite's unicode61
+    does not fold them) nor the embedding model matches them to the letters a reader types
+    ('کتابخانه'). NFKC maps each form to its letter, a lam-alef ligature to two."""
+    for item in document.texts:
+        for field in ("text", "orig"):
+            value = getattr(item, field, None)
+            if value and _PRESENTATION_FORMS.search(value):
+                setattr(item, field, _PRESENTATION_FORMS.sub(
+                    lambda m: unicodedata.normalize("NFKC", m.group()), value))
 
 
 def _batches(total: int, ocr_pages: set[int], size: int) -> Iterator[tuple[int, int, bool]]:
