@@ -105,7 +105,9 @@ _ERA_YEAR = re.compile(r"(令和|平成|昭和)\s*(\d{1,2}|元)\s*年")
 _ERA_START = {"令和": 2018, "平成": 1988, "昭和": 1925}
 
 
-def _chinese_year(line: str) -> int | None:
+def _cjk_year(line: str) -> int | None:
+    """A year written the Chinese or Japanese way: in Chinese digits ('二〇一九年') or in a
+    Japanese era ('令和2年')."""
     era = _ERA_YEAR.search(line)
     if era:
         return _ERA_START[era.group(1)] + (1 if era.group(2) == "元" else int(era.group(2)))
@@ -130,7 +132,7 @@ def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
     if found:
         return found
     for line in lines:
-        year = _chinese_year(line)
+        year = _cjk_year(line)
         if year and year <= this_year:
             return Year(year, "dated line", line.strip())
     for line in lines:
