@@ -258,6 +258,35 @@ def test_raised_letters_tie_names_to_affiliations(read, tmp_path: Path) -> None:
     assert found.value("title") == TITLE
 
 
+def test_names_side_by_side_in_columns_are_told_apart(read, tmp_path: Path) -> None:
+    """Names set in columns, each over its own affiliation (ACL 2006): the text layer gives
+    them as one line with a single space between, so only the gutter's width parts them."""
+    pdf = make_pdf(tmp_path / "paper.pdf", [[
+        TITLE, "Jane Doe\tAna Pérez", "University of Innsbruck\tETH Zurich",
+        "jane.doe@uibk.ac.at\tana@ethz.ch", "", "Abstract",
+        ABSTRACT[:90], ABSTRACT[90:], *BODY]], heading_size=18, info={})
+    found = read(pdf)
+    assert found.value("authors") == ["Jane Doe", "Ana Pérez"]
+    assert found.value("title") == TITLE
+
+
+def test_a_repository_cover_before_the_paper(read, tmp_path: Path) -> None:
+    """A DSpace cover page (the title, a citation row, rows of links) before the manuscript,
+    whose names carry raised letters: the title from the cover, the names from page 2
+    without their marks."""
+    pdf = make_pdf(tmp_path / "paper.pdf", [
+        [TITLE, f'Citation Doe, Jane et al. "{TITLE}." Journal of Ice 4 (2010): 1-9.',
+         "As Published http://dx.doi.org/10.5555/ice.2010.1", "Publisher Elsevier",
+         "Version Author's final manuscript", "Citable Link http://hdl.handle.net/1721.1/60946"],
+        [TITLE, "Jane Doe^{a}, John Q. Smith^{b}, Ana Pérez^{a}",
+         "^{a}Institute of Glaciology, University of Innsbruck, Austria",
+         "^{b}Alpine Research Station, Obergurgl, Austria", "", "Abstract",
+         ABSTRACT[:90], ABSTRACT[90:], *BODY]], info={})
+    found = read(pdf)
+    assert found.value("title") == TITLE
+    assert found.value("authors") == AUTHORS
+
+
 def test_labels_and_running_heads_are_not_titles_and_the_printed_year_wins(
     read, tmp_path: Path
 ) -> None:

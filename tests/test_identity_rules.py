@@ -264,6 +264,19 @@ def test_names_run_together_are_cut_where_the_metadata_says() -> None:
     assert segment_by(["Jan Pedersen"], ["Zoltán Gyöngyi Jan Pedersen"]) == []
 
 
+def test_names_run_together_are_cut_where_the_mail_addresses_say() -> None:
+    from workers.identity.names import segment_by_mail
+
+    assert segment_by_mail("Jake Poznanski Luca Soldaini Kyle Lo", ["jakep", "lucas", "kylel"]) == [
+        "Jake Poznanski", "Luca Soldaini", "Kyle Lo"]
+    assert segment_by_mail("Ana María Pérez John Smith", ["aperez", "jsmith"]) == [
+        "Ana María Pérez", "John Smith"]
+    # no cut fits, or more than one does: nothing is guessed
+    assert segment_by_mail("Jake Poznanski Luca Soldaini", ["info", "press"]) == []
+    assert segment_by_mail("Jake Poznanski Luca Soldaini", ["jakep"]) == []
+    assert segment_by_mail("Ann Lee Kim Ann Lee", ["annlee", "annlee"]) == []
+
+
 def test_more_citation_lines() -> None:
     assert year_of("G3, 2024, 14(3), jkad293", "Advance Access Publication Date: 22 December 2023") == (
         2024, "citation line")
@@ -588,3 +601,135 @@ def test_a_line_keyed_by_the_mark_ending_the_line_before_is_an_affiliation() -> 
     # before any affiliation, a mark at a line's end is a name's
     assert block("Laura Lucaccioni†", ", Sze Choong Wong†", "University of Glasgow") == [
         "Laura Lucaccioni", "Sze Choong Wong"]
+
+
+# -- batch 7 of the tune half ---------------------------------------------------------------
+
+
+def test_a_name_ending_in_a_particle_is_whole_when_marks_end_it() -> None:
+    # 'Du' is a family name when marks follow it on its line; at the line's end it may be
+    # the start of one ('Edward Van' / 'Keuren'), and 'Ana Cristina Franco da' / 'Silva' is
+    # one name over two lines
+    assert block(f"Shilong Ying {MARK}, {MARK}", f", Xiaojing Du {MARK}, {MARK}, {MARK}",
+                 f", Weitao Fu {MARK}") == ["Shilong Ying", "Xiaojing Du", "Weitao Fu"]
+    assert block("Jonas Fritzsch, Markus Haug, Ana Cristina Franco da",
+                 "Silva, Carolin Rubner") == [
+        "Jonas Fritzsch", "Markus Haug", "Ana Cristina Franco da Silva", "Carolin Rubner"]
+    assert block("Jane Doe and Edward Van", "Keuren") == ["Jane Doe", "Edward Van Keuren"]
+
+
+def test_front_matter_boxes_end_the_author_block() -> None:
+    from workers.identity.extract import _names_after_title
+
+    lines = ["A Multi-Year Grey Literature Review on AI-assisted Test Automation",
+             "Filippo Ricca", "and Andrea Stocco", "University of Genoa, Via Balbi 5, Genova, Italy",
+             "A R T I C L E I N F O", "Keywords:", "Test Automation", "Artificial Intelligence"]
+    title = lines[0]
+    assert _names_after_title(lines, title) == ["Filippo Ricca", "Andrea Stocco"]
+    lines[4] = "Keywords:"
+    assert _names_after_title(lines, title) == ["Filippo Ricca", "Andrea Stocco"]
+
+
+def test_an_issues_date_in_front_of_the_title_is_cut() -> None:
+    from workers.identity.extract import _clean_title
+
+    assert _clean_title("February 2002 Fundamentals of Distributed Computing: A Practical Tour") == (
+        "Fundamentals of Distributed Computing: A Practical Tour")
+    assert _clean_title("May 5, 2019 A Study") == "A Study"
+    assert _clean_title("May the Force Be with You") == "May the Force Be with You"
+
+
+def test_a_subtitle_in_smaller_type_over_the_names_completes_the_title() -> None:
+    from workers.identity.extract import _Sources, _with_subtitle
+    from workers.identity.sources import Line
+
+    def sources(*sized: tuple[str, float]) -> _Sources:
+        return _Sources([], [Line(t, size, 1) for t, size in sized], {}, {}, "p.pdf")
+
+    s = sources(("Pandemic programming", 12.0),
+                ("How COVID-19 affects software developers and how their", 10.2),
+                ("organizations can help", 10.2),
+                ("Paul Ralph · Sebastian Baltes · Gianisa Adisaputri ·", 8.9), ("Abstract", 8.9))
+    assert _with_subtitle("Pandemic programming", s) == (
+        "Pandemic programming: How COVID-19 affects software developers and how their "
+        "organizations can help")
+    # names right under the title, or a line in the names' type, add nothing
+    assert _with_subtitle("Pandemic programming", sources(
+        ("Pandemic programming", 12.0), ("Paul Ralph · Sebastian Baltes", 8.9))) == "Pandemic programming"
+    assert _with_subtitle("Pandemic programming", sources(
+        ("Pandemic programming", 12.0), ("A survey of developers", 8.9),
+        ("Paul Ralph · Sebastian Baltes", 8.9))) == "Pandemic programming"
+    # an affiliation in between is no subtitle
+    assert _with_subtitle("Pandemic programming", sources(
+        ("Pandemic programming", 12.0), ("Department of Computer Science, Dalhousie University", 10.2),
+        ("Paul Ralph · Sebastian Baltes", 8.9))) == "Pandemic programming"
+
+
+def test_a_russian_cover_names_its_author_with_patronymic() -> None:
+    from workers.identity.names import cover_authors, patronymic_name, title_case_title_if_shouted
+
+    cover = ["Факультет вычислительной математики и кибернетики", "Гордеев Михаил Михайлович",
+             "О длине некоторых периодических функций", "ВЫПУСКНАЯ КВАЛИФИКАЦИОННАЯ РАБОТА",
+             "Научный руководитель:", "к.ф-м.н., доцент", "Селезнева Светлана Николаевна",
+             "Москва, 2015"]
+    assert cover_authors(cover) == [(1, "Гордеев Михаил Михайлович")]
+    assert patronymic_name("Олемская Александра Витальевна") == "Олемская Александра Витальевна"
+    assert patronymic_name("Московский государственный университет") is None
+    assert patronymic_name("Alexandra Olemskaya Vitalievna") is None
+    # a title set in Cyrillic capitals is given in sentence case, as Russian titles are
+    assert title_case_title_if_shouted("О НЕКОТОРЫХ ЧАСТНЫХ СЛУЧАЯХ ЗАДАЧИ") == (
+        "О некоторых частных случаях задачи")
+
+
+def test_the_title_under_the_authors_name_on_a_russian_cover() -> None:
+    from workers.identity.extract import _Sources, _title_under_cover_name
+    from workers.identity.sources import Line
+
+    texts = ["«ВЫСШАЯ ШКОЛА ЭКОНОМИКИ»", "Олемская Александра Витальевна",
+             "О НЕКОТОРЫХ ЧАСТНЫХ СЛУЧАЯХ ЗАДАЧИ ПОИСКА ПУТЕЙ", "С КОНТЕКСТНО-СВОБОДНЫМИ ОГРАНИЧЕНИЯМИ",
+             "Выпускная квалификационная работа - БАКАЛАВРСКАЯ РАБОТА", "Рецензент", "Д. Г. Сагунов"]
+    s = _Sources([], [Line(t, 14.3, 1) for t in texts], {}, {}, "diploma.pdf")
+    assert _title_under_cover_name(s) == (
+        "О некоторых частных случаях задачи поиска путей с контекстно-свободными ограничениями")
+
+
+def test_a_repository_covers_citation_row_gives_the_quoted_title() -> None:
+    from workers.identity.extract import _cited_title, _Sources
+    from workers.identity.sources import Item
+
+    page = ["Meep: A flexible free-software package for electromagnetic simulations by the FDTD method",
+            'Citation Oskooi, Ardavan F. et al. "Meep: A flexible free-software package for '
+            'electromagnetic simulations by the FDTD method." Computer Physics Communications 181.3 '
+            "(2010): 687-702.", "As Published http://dx.doi.org/10.1016/j.cpc.2009.11.008"]
+    s = _Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "cover.pdf")
+    assert _cited_title(s) == page[0]
+    # a quoted title the page does not print elsewhere is not taken
+    s = _Sources([Item("text", t, 1, False) for t in page[1:]], [], {}, {}, "cover.pdf")
+    assert _cited_title(s) is None
+
+
+def test_volume_lines_elsevier_dashes_and_conference_footnotes_give_the_year() -> None:
+    assert year_of("© 2016 Elsevier Masson SAS.",
+                   "European Journal of Medicinal Chemistry 127 (2017) 885e899") == (2017, "citation line")
+    assert year_of("Accepted 8 March 2006", "Vol. 29 No. 2, 2007") == (2007, "citation line")
+    assert year_of("31st Conference on Neural Information Processing Systems (NIPS 2017), Long "
+                   "Beach, CA, USA.") == (2017, "citation line")
+    # a conference named in running text is no footnote of the paper's own
+    assert year_of("We use the data of the Conference on Machine Translation (WMT 2014).") is None
+
+
+def test_a_doi_prefix_whose_suffix_follows_a_break_or_a_space() -> None:
+    from workers.identity.extract import printed_dois
+
+    assert printed_dois("DOI: https://doi.org/10.1093/\nnar/gkz123") == ["10.1093/nar/gkz123"]
+    assert printed_dois("DOI: 10.1177/ 0956797611400615") == ["10.1177/0956797611400615"]
+    # a prefix followed by words is no DOI
+    assert printed_dois("doi: 10.1016/\nthe journal's site") == []
+
+
+def test_a_templates_placeholder_doi_is_no_doi() -> None:
+    from workers.identity.extract import printed_dois
+
+    assert printed_dois("Digital Object Identifier 10.1109/ACCESS.2017.DOI") == []
+    assert printed_dois("https://doi.org/10.1145/XXXXXXX.XXXXXXX") == []
+    assert printed_dois("DOI: 10.1109/ACCESS.2019.2915023") == ["10.1109/ACCESS.2019.2915023"]

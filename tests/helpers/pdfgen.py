@@ -22,12 +22,15 @@ def _text_string(text: str) -> str:
 
 def _line_ops(line: str, size: float = 11) -> list[str]:
     """One line's text operators; ``^{...}`` is set raised and smaller, as affiliation
-    marks are ("Jane Doe^{a}" prints a superscript a)."""
+    marks are ("Jane Doe^{a}" prints a superscript a), and a tab is a column's gap (six
+    ems: names set side by side in columns)."""
     import re
 
     ops: list[str] = []
     for plain, sup in re.findall(r"([^^]*)(?:\^\{([^}]*)\})?", line):
-        if plain:
+        if "\t" in plain:
+            ops.append("[" + " -6000 ".join(f"({_escape(p)})" for p in plain.split("\t")) + "] TJ")
+        elif plain:
             ops.append(f"({_escape(plain)}) Tj")
         if sup:
             ops += [f"/F1 {size * 0.6:g} Tf", f"{size * 0.4:g} Ts", f"({_escape(sup)}) Tj",

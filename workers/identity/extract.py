@@ -37,13 +37,16 @@ from workers.identity.names import (
     AuthorBlock,
     byline,
     confirmed_by,
+    cover_authors,
     email_blocks,
     is_affiliation,
     labelled_authors,
     looks_like_name,
     names_line,
     only_names,
+    patronymic_name,
     segment_by,
+    segment_by_mail,
     signature,
     split_names,
     title_case_if_shouted,
@@ -90,7 +93,7 @@ from workers.identity.years import printed_year
 #: A DOI's suffix characters (control characters end it: a font without a Unicode map
 #: gives them for a bracket); one definition for every pattern below that reads a DOI.
 _DOI_SUFFIX = r"[^\s\"<>{}\x00-\x1f\x7f]"
-DOI_RE = re.compile(rf"\b(10\.\d{{4,9}}/{_DOI_SUFFIX}+)", re.I)
+DOI_RE = re.compile(rf"\b(10\.\d{{4,9}}/{_DOI_SUFFIX}*)", re.I)
 #: The stamp arXiv prints in the left margin: "arXiv:2202.00535v1 [cs.CL] 1 Feb 2022".
 STAMP_RE = re.compile(
     r"arXiv:\s*((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(v\d+)?\s*"
@@ -251,7 +254,13 @@ def printed_dois(text: str) -> list[str]:
     found = []
     for m in DOI_RE.finditer(text):
         raw = m.group(1)
-        if raw[-1] in "-_/" or (raw[-1] == "." and raw[-2].isalpha()):
+        if raw.endswith("/") and raw.count("/") == 1:
+            # the prefix alone, its suffix after a line break or a space the text layer put
+            # after the slash ('10.1093/' / 'nar/gkz123', 'DOI: 10.1177/ 0956797611400615')
+            tail = re.match(rf"[ \t]*\n?[ \t]*([0-9A-Za-z]{_DOI_SUFFIX}*)", text[m.end():])
+            if tail and re.search(r"\d", tail.group(1)):
+                raw += tail.group(1)
+        elif raw[-1] in "-_/" or (raw[-1] == "." and raw[-2].isalpha()):
             tail = re.match(rf"[ \t]*\n?[ \t]*([0-9a-z]{_DOI_SUFFIX}*)", text[m.end():])
             if tail and re.search(r"\d", tail.group(1)):
                 raw += tail.group(1)
@@ -435,9 +444,15 @@ _RUNNING_HEAD_PREFIX = re.compile(
     r"^[A-Z][A-Z&.\- ]{3,}\s+\d+\s*,\s*[A-Z]?\d+(?:\s*[-–]\s*\d+)?\s*\((?:19|20)\d\d\)\s+(?=\S)")
 
 
+#: An issue's date read in front of the title ('February 2002 Fundamentals of ...').
+_DATE_PREFIX = re.compile(
+    r"^(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\s+(?:\d{1,2},?\s+)?(?:19|20)\d\d)\s+(?=\S)")
+
+
 def _clean_title(text: str) -> str:
     title = join_cjk(strip_label_prefix(" ".join(text.split())))
-    return _RUNNING_HEAD_PREFIX.sub("", title)
+    return _DATE_PREFIX.sub("", _RUNNING_HEAD_PREFIX.sub("", title))
 
 
 def _title_from_items(s: _Sources) -> str | None:
@@ -552,6 +567,28 @@ def _title_above_authors(s: _Sources) -> str | None:
     return None
 
 
+#: What a Russian cover says the work is, under its title ('Выпускная квалификационная
+#: работа', 'по направлению подготовки 01.03.02', 'диссертация на соискание ...').
+_WORK_TYPE_RU = re.compile(r"работа|диссертац|реферат|отч[её]т|по направлению|специальност", re.I)
+
+
+def _title_under_cover_name(s: _Sources) -> str | None:
+    """A cover that sets everything in one type (a Russian thesis): the lines right under
+    the author's full name, up to what the work is ('Выпускная квалификационная работа')."""
+    page_one = [ln.text for ln in s.lines if ln.page == 1][:40]
+    cover = cover_authors(page_one)
+    if not cover:
+        return None
+    block: list[str] = []
+    for text in page_one[cover[-1][0] + 1:][:5]:
+        if (is_label(text) or _WORK_TYPE_RU.search(text) or printed_year([text]) is not None
+                or patronymic_name(text) or is_affiliation(text)):
+            break
+        block.append(text)
+    text = _clean_title(" ".join(block))
+    return title_case_title_if_shouted(text) if block and _usable_title(text) else None
+
+
 def _contiguous(candidate: str, s: _Sources) -> bool:
     """The candidate's words run together in one reading of page 1 (a title and the
     journal name printed elsewhere on the page are not one title)."""
@@ -580,6 +617,10 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
         header = _title_from_page_header(s)
         if header:
             candidates.append((header, PAGE, "a line at the top of page 1 only"))
+    if not candidates:
+        under = _title_under_cover_name(s)
+        if under:
+            candidates.append((under, PAGE, "the lines under the author's full name"))
     if not candidates:
         above = _title_above_authors(s)
         if above:
@@ -620,11 +661,41 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
         guess = True
     source = next((c[1] for c in agreeing if c[1] != PAGE), best[1]) if not guess else best[1]
     # a title set in capitals is typography: ordinary title case, unless metadata spells it
-    title = title_case_title_if_shouted(title_case_small_caps(best[0], s))
+    full = _with_subtitle(best[0], s)
+    if full != best[0]:
+        source, why = PAGE, f"{why}; the subtitle set under it in smaller type completes it"
+    title = title_case_title_if_shouted(title_case_small_caps(full, s))
     own = _title_in_its_script(title, s)
     if own:
         title, why = own, f"{why}; the page prints it in its own script above: that is the title"
     identity.set("title", _strip_trailing_marks(title), source, guess, why)
+
+
+def _with_subtitle(title: str, s: _Sources) -> str:
+    """The title and the subtitle set under it in smaller type, over the author names in
+    smaller type still (Springer: 'Pandemic programming' / 'How COVID-19 affects software
+    developers and how their organizations can help' / 'Paul Ralph · Sebastian Baltes ·')."""
+    page_one = [ln for ln in s.lines[:40] if ln.page == 1]
+    end = _after_title([ln.text for ln in page_one], title)
+    if not end or end >= len(page_one) or page_one[end - 1].size <= 0:
+        return title
+    sub: list[Line] = []
+    for line in page_one[end:end + 4]:
+        if (sub and abs(line.size - sub[0].size) > 0.3) or not (
+                0 < line.size < page_one[end - 1].size - 0.6):
+            break
+        sub.append(line)
+    if not sub or len(sub) == 4 or end + len(sub) >= len(page_one):
+        return title
+    names = page_one[end + len(sub)]
+    text = " ".join(ln.text for ln in sub)
+    if (not (names_line(names.with_marks) or only_names(names.with_marks))
+            or names.size > sub[0].size - 0.6 or norm(text) in norm(title)
+            or any(is_label(ln.text) or only_names(ln.with_marks) or is_affiliation(ln.text)
+                   or printed_year([ln.text]) is not None for ln in sub)
+            or not _usable_title(text)):
+        return title
+    return f"{title} {text}" if re.search(r"[:?!.—–-]$", title) else f"{title}: {text}"
 
 
 def _title_in_its_script(title: str, s: _Sources) -> str | None:
@@ -670,6 +741,13 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
     if acm:
         identity.set("authors", acm["authors"], ACM_REFERENCE,
                      why="the ACM reference block lists them")
+        return
+    page_one = [ln.text for ln in s.lines if ln.page == 1]
+    cover = [] if labelled_authors(page_one) else cover_authors(page_one[:40])
+    if cover:  # (a labelled field, 'Выполнил:', says more than a name's form: it comes below)
+        identity.set("authors", [name for _, name in cover], PAGE, guess=True,
+                     why="a full name with patronymic on the cover page, under no "
+                         "supervisor's or reviewer's label")
         return
     found = _authors_from_items(s, identity.value("title"))
     if found:
@@ -807,6 +885,17 @@ def _after_title(texts: list[str], title: str | None) -> int:
     return best if best_cover >= min(12, len(flat)) else 0
 
 
+#: The boxes of front matter that follow the author block ('A R T I C L E I N F O',
+#: 'Keywords:', 'Article history:', 'Index Terms'): no names after them.
+_FRONT_BOX = re.compile(r"^(?:article\s*info(?:rmation)?|article\s*history|keywords?|key\s+words|"
+                        r"index\s+terms)\b\s*[:.—–-]?", re.I)
+
+
+def _letter_spaced(text: str) -> str:
+    """'A R T I C L E I N F O' -> 'ARTICLEINFO'; other text as it is."""
+    return text.replace(" ", "") if re.fullmatch(r"(?:\w ){3,}\w", text.strip()) else text
+
+
 def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     """Author names in the lines after the title, up to the abstract or first section."""
     start = _after_title(texts, title)
@@ -815,6 +904,8 @@ def _names_after_title(texts: list[str], title: str | None) -> list[str]:
         if is_rule(text):
             continue
         if ABSTRACT_RE.match(text) and (len(text) < 30 or len(text) > 200):
+            break
+        if _FRONT_BOX.match(_letter_spaced(text)):
             break
         if _section_heading(text) or _is_prose(text) or len(text) > 400:
             break
@@ -846,6 +937,17 @@ def _family_key(name: str) -> str:
     return norm(family_name(name)).replace(" ", "")
 
 
+def _mail_locals(s: _Sources) -> list[str]:
+    """Page 1's e-mail local parts in order, one per author ('{banko,mjc}@cs...',
+    '{jakep|lucas|kylel}@...', 'fay@google.com, jeff@...'), folded; each once, as the text
+    layer and Docling both give them."""
+    found = []
+    for group, single in re.findall(r"[{(\[]([^{}()\[\]@\n]{1,200})[})\]]\s*@|([\w.+-]+)@",
+                                    s.front_text(pages=1)):
+        found += [norm(p).replace(" ", "") for p in re.split(r"[,|]", group or single) if p.strip()]
+    return list(dict.fromkeys(found))
+
+
 def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
     """What confirms the names a reading found, or '' (then they are a guess)."""
     if other and [_family_key(n) for n in other] == [_family_key(n) for n in names]:
@@ -853,10 +955,7 @@ def _confirmation(names: list[str], other: list[str], s: _Sources) -> str:
     meta = _metadata_names(s)
     if meta and [_family_key(n) for n in meta] == [_family_key(n) for n in names]:
         return "the PDF's metadata lists the same names"
-    # e-mail local parts, one per author ('{banko,mjc}@cs...', 'fay@google.com, jeff@...')
-    locals_ = [norm(p).replace(" ", "") for chunk in re.findall(r"[\w.{},|()\[\] -]+(?=@)",
-                                                                 s.front_text(pages=1))
-               for p in re.split(r"[,|]", chunk.strip("{}()[] ")) if p.strip()]
+    locals_ = _mail_locals(s)
     if len(locals_) == len(names) and all(
             any(_family_key(n)[:4] in local or norm(n.split()[0])[:4] in local for local in locals_)
             for n in names):
@@ -872,11 +971,27 @@ def _authors_from_items(s: _Sources, title: str | None) -> tuple[list[str], str]
     Washington, USA LUCY LU WANG, ..."), and their raised marks. Docling's items
     are the fallback when the PDF is not at hand, and the second reading otherwise.
     """
-    lines = [ln.with_marks for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
+    page_one = [ln for ln in s.lines if ln.page == 1 and not STAMP_RE.search(ln.text)]
+    gapped = [ln.with_gaps for ln in page_one]
+    lines = [ln.with_marks for ln in page_one]
     items = [i.text for i in s.items if i.page == 1 and not i.furniture
              and not STAMP_RE.search(i.text)]
     from_lines = _names_after_title(lines, title) if lines else []
     from_items = _names_after_title(items, title)
+    if gapped != lines:
+        # Names side by side in columns ('Yusuke Shinyama      Satoshi Sekine') are one line
+        # of the text layer; cut at the gutters, they are taken when something confirms them
+        # (a gutter may also part a name from a box beside it that reads like one).
+        cut = _names_after_title(gapped, title)
+        if cut != from_lines and _confirmation(cut, from_items, s):
+            from_lines = cut
+    if len(from_lines or from_items) <= 1:
+        # one line running the names together, the e-mail addresses under it one per name
+        locals_ = _mail_locals(s)
+        for text in lines[_after_title(lines, title):][:3] if len(locals_) >= 2 else []:
+            cut = segment_by_mail(text, locals_)
+            if cut:
+                return cut, "every name matches one of as many e-mail addresses"
     if from_lines:
         return (_best_spelling(from_lines, items[:12]),
                 _confirmation(from_lines, from_items, s))
@@ -922,7 +1037,7 @@ def _best_spelling(names: list[str], texts: list[str]) -> list[str]:
 def _authors_on_page_two(s: _Sources, title: str | None) -> list[str]:
     """A summary or cover page first (Cell Press, some repositories): the title is set
     again on page 2, over the full author list."""
-    lines = [ln.text for ln in s.lines if ln.page == 2]
+    lines = [ln.with_marks for ln in s.lines if ln.page == 2]
     if not title or not lines or not _after_title(lines, title):
         return []
     return _names_after_title(lines, title)
@@ -987,12 +1102,12 @@ def _cited_title(s: _Sources) -> str | None:
     page = s.front_text(pages=1)
     cited_as = _CITED_AS.search(page)
     if not cited_as:
-        return None
+        return _quoted_cited_title(page)
     citation = " ".join(cited_as.group(1)[:600].split())  # (one item: Docling joined its lines)
     found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)(?:[.?!]\s+(?=In\s|[A-Z])|[.?!]?$)",
                      citation)
     if not found:
-        return None
+        return _quoted_cited_title(page)
     title = found.group(1).strip()
     quoted = re.match(r"[\"“‘'](.+?)[\"”’']", title)
     if quoted:  # 'Chuttur M.Y. (2009). "Overview of ... Directions ," Indiana University'
@@ -1001,6 +1116,25 @@ def _cited_title(s: _Sources) -> str | None:
     elsewhere = page[:cited_as.start()] + page[cited_as.end():]
     # (not judged by _usable_title: a labelled citation says where its title is, and a title
     # may hold a word that a publisher's line does, 'Publishing')
+    return title if len(title.split()) >= 2 and norm(title) in norm(elsewhere) else None
+
+
+#: A repository cover's citation row (DSpace: 'Citation  Oskooi, Ardavan F. et al. "Meep: A
+#: flexible ... FDTD method." Computer Physics Communications 181.3 (2010)'), title in quotes.
+_QUOTED_CITATION = re.compile(r"^Citation\s+([^\n]{2,200}(?:\n[^\n]{2,200}){0,2})", re.M)
+
+
+def _quoted_cited_title(page: str) -> str | None:
+    """The quoted title of a cover's citation row, when the page prints it elsewhere too."""
+    row = _QUOTED_CITATION.search(page)
+    if not row:
+        return None
+    citation = " ".join(row.group(1).split())
+    quoted = re.match(r"[^“\"]{2,200}?[“\"](.{8,300}?)[.,]?[”\"]", citation)
+    if not quoted:
+        return None
+    title = quoted.group(1).strip(" ,;:")
+    elsewhere = page[:row.start()] + page[row.end():]
     return title if len(title.split()) >= 2 and norm(title) in norm(elsewhere) else None
 
 

@@ -44,6 +44,12 @@ def title_case_title_if_shouted(text: str) -> str:
     (codes with digits kept as printed); mixed case is left as printed."""
     if not _shouted(text):
         return text
+    letters = [c for c in text if c.isalpha()]
+    if sum(c.isascii() for c in letters) < len(letters) / 2:
+        # Cyrillic, Greek: titles are in sentence case ('О некоторых частных случаях ...')
+        lowered = " ".join(w if any(c.isdigit() for c in w) else w.lower() for w in text.split())
+        start = next((i for i, c in enumerate(lowered) if c.isalpha()), 0)
+        return lowered[:start] + lowered[start:start + 1].upper() + lowered[start + 1:]
     out: list[str] = []
     for word in text.split():
         lead = re.match(r"[(\[\"'“‘]*", word).group(0)  # type: ignore[union-attr]
@@ -181,9 +187,11 @@ def _acronym(token: str) -> bool:
     return len(core) >= 2 and core.isalpha() and core.isupper()
 
 
-def looks_like_name(candidate: str, capitals: bool = True) -> bool:
+def looks_like_name(candidate: str, capitals: bool = True, ended: bool = False) -> bool:
     """Whether ``candidate`` reads as one person's name; ``capitals`` allows a family name
-    set in capitals after a given name in ordinary case ('Ross G. DOUGLAS')."""
+    set in capitals after a given name in ordinary case ('Ross G. DOUGLAS'); ``ended`` says
+    that marks or a comma end it on its line, so a capitalised last word that is also a
+    particle is a family name ('Xiaojing Du¹,²'), not the start of one ('Edward Van')."""
     candidate = title_case_if_shouted(candidate)  # 'AMIR SHEIKHAHMADI' is judged as 'Amir Sheikhahmadi'
     tokens = candidate.split()
     if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
@@ -203,7 +211,7 @@ def looks_like_name(candidate: str, capitals: bool = True) -> bool:
     # The last token must be a family name, not an initial or a particle; set in capitals
     # ("Ross G. DOUGLAS") only after a given name in ordinary case.
     last = tokens[-1]
-    if last.endswith(".") or not last[0].isupper() or last.lower() in _PARTICLES:
+    if last.endswith(".") or not last[0].isupper() or (last.lower() in _PARTICLES and not ended):
         return False
     return any(c.islower() for c in last) or (capitals and bool(mixed) and _acronym(last))
 
@@ -419,7 +427,7 @@ class AuthorBlock:
         # ordinary case ('C. Contreras, Michigan State University'), not 'London SE5 9PJ'
         capitals = not self.affiliations
         for part in parts:
-            if looks_like_name(part, capitals):
+            if looks_like_name(part, capitals, ended=not line.rstrip().endswith(part.split()[-1])):
                 found.append(part)
             elif holds_affiliation or self.affiliations:
                 break  # names come before their affiliation on a line
@@ -430,11 +438,15 @@ class AuthorBlock:
         elif parts and len(found) < len(parts) and not re.search(r"[,;]\s*$", line):
             tail = parts[-1]
             words = tail.split()
-            # a name broken over two lines: "Marimikel" / "Charrier", "Edward Van" / "Keuren"
-            if (1 <= len(words) <= 3 and all(_name_token(w) for w in words)
+            # a name broken over two lines: "Marimikel" / "Charrier", "Edward Van" / "Keuren",
+            # "Ana Cristina Franco da" / "Silva"
+            if (1 <= len(words) <= 4 and all(_name_token(w) for w in words)
+                    and line.rstrip().endswith(words[-1])  # not 'Xiaojing Du ¹,²,'
                     and (len(words) == 1 or words[-1].lower() in _PARTICLES)):
                 self._carry = tail
-        if found and found[-1].split()[-1].lower() in _PARTICLES:
+        if (found and found[-1].split()[-1].lower() in _PARTICLES
+                and line.rstrip().endswith(found[-1].split()[-1])):
+            # 'Edward Van' / 'Keuren'; not 'Xiaojing Du ¹,²,' whose marks end the name
             self._carry = found.pop()
         for name in found:
             printed = _as_printed(name)
@@ -458,9 +470,37 @@ _AUTHOR_LABEL = re.compile(
     r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?)\s*[:：]?\s*(.*)$", re.I)
 #: Labels of people who are not authors (advisors, supervisors, editors, reviewers).
 _NOT_AUTHOR_LABEL = re.compile(
-    r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|"
+    r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|консультант|"
     r"orientador(?:a)?|co-?orientador(?:a)?|supervisor|advis(?:o|e)r|betreuer(?:in)?|"
     r"directeur|director|editor|reviewer|学\s*号|院\s*系|专\s*业)", re.I)
+
+
+#: A patronymic ('Михайлович', 'Витальевна', 'Ильинична'): East Slavic full names are
+#: family, given name and patronymic, the way a thesis cover or a report names its author.
+_PATRONYMIC = re.compile(r"(?:ович|евич|ьич|ич|овна|евна|ьевна|ична|инична|івна|ївна)$", re.I)
+
+
+def patronymic_name(text: str) -> str | None:
+    """'Гордеев Михаил Михайлович' (three Cyrillic words, the last a patronymic) as one
+    name, else None."""
+    words = text.split()
+    if len(words) != 3 or not all(re.fullmatch(r"[А-ЯЁІЇЄа-яёіїє-]{2,}", w) and w[0].isupper()
+                                  for w in words):
+        return None
+    return text.strip() if _PATRONYMIC.search(words[2]) else None
+
+
+def cover_authors(lines: list[str]) -> list[tuple[int, str]]:
+    """Full names with patronymic on a cover page, each with its line's index; a name under
+    a supervisor's, reviewer's or consultant's label (up to three lines above) is not an
+    author's."""
+    found = []
+    for index, line in enumerate(lines):
+        name = patronymic_name(line)
+        if name and not any(_NOT_AUTHOR_LABEL.match(above)
+                            for above in lines[max(0, index - 3):index]):
+            found.append((index, name))
+    return found
 
 
 def _script_name(text: str) -> str | None:
@@ -536,6 +576,36 @@ def segment_by(names: list[str], lines: list[str]) -> list[str]:
                 at += len(name)
             return out
     return []
+
+
+def segment_by_mail(line: str, locals_: list[str]) -> list[str]:
+    """A line that runs several names together ('Jake Poznanski Luca Soldaini Kyle Lo'),
+    cut so that each name, in order, matches the next e-mail local part under them
+    ('{jakep|lucas|kylel}@'): by the first four letters of its given or family name.
+    A name is two or three words; [] unless exactly one cut fits."""
+    words = line.split()
+    if len(locals_) < 2 or not 2 * len(locals_) <= len(words) <= 3 * len(locals_):
+        return []
+
+    def fits(name: list[str], local: str) -> bool:
+        keys = [norm(name[0]).replace(" ", ""), norm(name[-1]).replace(" ", "")]
+        return (looks_like_name(" ".join(name))
+                and any(len(k) >= 2 and k[:4] in local for k in keys))
+
+    cuts: list[list[str]] = []
+
+    def walk(at: int, done: list[str]) -> None:
+        if len(done) == len(locals_):
+            if at == len(words):
+                cuts.append(done)
+            return
+        for size in (2, 3):
+            name = words[at:at + size]
+            if len(name) == size and fits(name, locals_[len(done)]):
+                walk(at + size, [*done, " ".join(name)])
+
+    walk(0, [])
+    return cuts[0] if len(cuts) == 1 else []
 
 
 _BYLINE = re.compile(r"^\s*(?:by|von|par|por|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)

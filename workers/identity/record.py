@@ -154,6 +154,8 @@ def clean_doi(raw: str) -> str | None:
     doi = doi.rstrip(".,;:)]}'\"’")
     doi = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/", "", doi, flags=re.I)
     doi = re.sub(r"^doi:\s*", "", doi, flags=re.I)
+    if re.search(r"\.DOI$|X{3,}|x{4,}", doi):
+        return None  # a template's placeholder ('10.1109/ACCESS.2017.DOI', '10.1145/XXXXXXX')
     return doi if re.fullmatch(r"10\.\d{4,9}/\S+", doi) else None
 
 

@@ -85,9 +85,10 @@ def _item(item: dict[str, Any], furniture: bool) -> Item:
 
 @dataclass(frozen=True)
 class Line:
-    """One line of the text layer. On page 1, ``marked`` is the text with its raised small
-    characters (affiliation and footnote marks: ``Lane^{a,c}``, ``Doe^1``) replaced by
-    ``MARK``, and ``text`` is the line without them."""
+    """One line of the text layer. On the first lines of pages 1 and 2, ``marked`` is the
+    text with its raised small characters (affiliation and footnote marks: ``Lane^{a,c}``,
+    ``Doe^1``) replaced by ``MARK`` and its column gaps by ``GAP``, and ``text`` is the line
+    without them."""
 
     text: str
     size: float
@@ -99,13 +100,22 @@ class Line:
 
     @property
     def with_marks(self) -> str:
+        return " ".join(self.marked.replace(GAP, " ").split()) if self.marked else self.text
+
+    @property
+    def with_gaps(self) -> str:
+        """The line with its marks and its column gaps (``GAP``)."""
         return self.marked or self.text
 
 
 #: Stands for a superscript run in ``Line.marked``.
 MARK = "\ue000"  # private use: never in a text layer, and not whitespace
-#: Page-1 lines whose characters are measured one by one (the title block is within them).
-_MEASURED_LINES = 100
+#: Stands for a column-wide gap in ``Line.marked``: names set side by side in columns
+#: ('Yusuke Shinyama      Satoshi Sekine') come as one line with a single space between.
+GAP = "\ue001"
+#: Lines of page 1 and of page 2 whose characters are measured one by one: the title block
+#: is within them, on page 2 too when page 1 is a cover (a repository's, a summary page).
+_MEASURED_LINES = (100, 30)
 
 
 _ACCENTS = set("´`¨ˆ˜¸˛ˇ˘˝˚¯˙")
@@ -174,14 +184,41 @@ def _accent_moves(raw_line: str, glyphs: list[_Glyph | None]) -> dict[int, int]:
     return moves
 
 
+def _wide_gaps(raw_line: str, glyphs: list[_Glyph | None]) -> set[int]:
+    """Offsets of the spaces that span more than three times the type's height (its loose
+    box, about 1.2 em) between the letters or digits either side: the gutter between
+    columns of names (5.3 to 11.9 on the gold set's tune half), which a word space, even
+    stretched in a justified line (up to 2.1 there), never is."""
+    heights = sorted(g.height for c, g in zip(raw_line, glyphs, strict=True) if g is not None and c.isalpha())
+    if len(heights) < 4:
+        return set()
+    median = heights[len(heights) // 2]
+    gaps = set()
+    for offset, char in enumerate(raw_line):
+        if char != " ":
+            continue
+        # (a spacing accent may be drawn far from where the text order puts it)
+        before = next((glyphs[o] for o in range(offset - 1, -1, -1)
+                       if raw_line[o].isalnum() and glyphs[o] is not None), None)
+        after = next((glyphs[o] for o in range(offset + 1, len(raw_line))
+                      if raw_line[o].isalnum() and glyphs[o] is not None), None)
+        if before and after and after.left - before.right > 3 * median:
+            gaps.add(offset)
+    return gaps
+
+
 def _measured(raw_line: str, glyphs: list[_Glyph | None]) -> str:
-    """The line with its accents beside their letters and each run of marks (with the
-    commas inside it) replaced by ``MARK``; '' when it has neither."""
+    """The line with its accents beside their letters, each run of marks (with the
+    commas inside it) replaced by ``MARK`` and each column gap by ``GAP``; '' when it has
+    none of them."""
     sup = _superscripts(raw_line, glyphs)
     moves = _accent_moves(raw_line, glyphs) if any(c in _ACCENTS for c in raw_line) else {}
-    if not sup and not moves:
+    gaps = _wide_gaps(raw_line, glyphs)
+    if not sup and not moves and not gaps:
         return ""
     chars = list(raw_line)
+    for offset in gaps:
+        chars[offset] = f" {GAP} "
     for accent, letter in sorted(moves.items(), reverse=True):
         chars[letter] = chars[accent] + chars[letter]
         chars[accent] = ""
@@ -212,7 +249,8 @@ def _clean(text: str) -> str:
 
 
 def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
-    """The text layer's lines of the first pages; page 1's with their type size and marks.
+    """The text layer's lines of the first pages; page 1's with their type size and place,
+    the first lines of pages 1 and 2 with their marks.
 
     The type size is the one signal Docling's labels lack: on a title page the
     title is set in the largest type. It is the height of a few letters' loose
@@ -252,20 +290,21 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
                         for index in letters[:: max(1, len(letters) // 3)][:4]:
                             if raw.FPDFText_GetLooseCharBox(textpage, index, box):
                                 size = max(size, float(box.top - box.bottom))
-                        if (count < _MEASURED_LINES and 0 < len(raw_line) <= 400
-                                and abs(raw.FPDFText_GetCharAngle(textpage, indexes[0])) <= 0.01):
-                            # (rotated text, a margin stamp, has glyph widths for heights)
-                            glyphs = _glyphs(textpage, indexes)
-                            marked = _clean(_measured(raw_line, glyphs))
-                            first = next((g for g in glyphs if g is not None and g.height > 0), None)
-                            if first is not None:
-                                x, y = first.left, first.origin_y
+                    if (count < (_MEASURED_LINES[number] if number < 2 else 0) and 0 < len(raw_line) <= 400
+                            and abs(raw.FPDFText_GetCharAngle(textpage, indexes[0])) <= 0.01):
+                        # (rotated text, a margin stamp, has glyph widths for heights)
+                        glyphs = _glyphs(textpage, indexes)
+                        marked = _clean(_measured(raw_line, glyphs))
+                        first = next((g for g in glyphs if g is not None and g.height > 0), None)
+                        if first is not None and number == 0:
+                            x, y = first.left, first.origin_y
                     clean = _clean(raw_line.replace(MARK, ""))
                     if marked:
-                        clean = " ".join(marked.replace(MARK, " ").split())
+                        clean = " ".join(marked.replace(MARK, " ").replace(GAP, " ").split())
                     if clean:
+                        kept = marked if MARK in marked or GAP in marked else ""
                         lines.append(Line(clean, round(size, 1), number + 1,
-                                          marked if MARK in marked else "", round(x, 1), round(y, 1)))
+                                          kept, round(x, 1), round(y, 1)))
             finally:
                 textpage.close()
                 page.close()

@@ -36,8 +36,9 @@ CITATION = [
     # "eLife 2023;12:RP91357", "Postgrad Med J 2010;86:272"
     re.compile(rf"\b({_Y})\s*;\s*\d+\s*[(:]"),
     # "Clinical Science (2014) 126, 305", "Journal of Hydrology 310 (2005) 253-265",
-    # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)"
-    re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*[,:–-]"),
+    # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)",
+    # and Elsevier's "Chemistry 127 (2017) 885e899", whose font gives its en dash as 'e'
+    re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*(?:[,:–-]|e\d)"),
     re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
     # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293",
     # "British Medical Bulletin, 2015, 113:45-58"
@@ -46,9 +47,13 @@ CITATION = [
     re.compile(rf"\b(?:to appear in|appeared in|in proceedings of)\b[^\n]{{0,120}}?\b({_Y})\b", re.I),
     # "BMC Health Services Research 2014, 14:1"
     re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*:\s*\d+"),
-    # "VOL. 7, NO. 5, OCTOBER 1997", "Volume 18, Issue 3 ... January 2007"
-    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*,\s*(?:no|issue)\.?\s*\d+\s*[.,]?\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})", re.I),
+    # "VOL. 7, NO. 5, OCTOBER 1997", "Volume 18, Issue 3 ... January 2007", "Vol. 29 No. 2, 2007"
+    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*,?\s*(?:no|issue)\.?\s*\d+\s*[.,]?\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})", re.I),
     re.compile(rf"(?:{_MONTHS})\s+({_Y})\s*,\s*vol(?:ume)?\.?\s*\d+", re.I),
+    # a conference's footnote on its papers' first page: "31st Conference on Neural Information
+    # Processing Systems (NIPS 2017), Long Beach, CA, USA."
+    re.compile(rf"^\s*(?:\d+(?:st|nd|rd|th)\s+)?(?:annual\s+)?(?:conference|workshop|symposium)\s+on\b"
+               rf"[^\n]{{0,120}}?\((?:[A-Z][\w-]*\s+)?({_Y})\)", re.I),
     # "Volume 2010, Article ID 157939"
     re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
     # "Proceedings of the 45th Annual Meeting ..., June 2007"
