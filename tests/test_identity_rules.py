@@ -733,3 +733,158 @@ def test_a_templates_placeholder_doi_is_no_doi() -> None:
     assert printed_dois("Digital Object Identifier 10.1109/ACCESS.2017.DOI") == []
     assert printed_dois("https://doi.org/10.1145/XXXXXXX.XXXXXXX") == []
     assert printed_dois("DOI: 10.1109/ACCESS.2019.2915023") == ["10.1109/ACCESS.2019.2915023"]
+
+
+def test_a_long_heading_over_a_line_of_names_is_the_title() -> None:
+    from workers.identity.extract import _heading_over_names
+    from workers.identity.sources import Item
+
+    title = ("Analyzing Passenger Incidence Behavior in Heterogeneous Transit Services Using "
+             "Smartcard Data and Schedule-Based Assignment")
+    names = [Item("text", "Michael Frumin and Jinhua Zhao", 1, False)]
+    assert _heading_over_names(title, names)
+    # a heading of names alone, a short one, or one over prose is not taken
+    assert not _heading_over_names("Michael Frumin and Jinhua Zhao", names)
+    assert not _heading_over_names("Data and Schedule-Based Assignment", names)
+    assert not _heading_over_names(title, [Item("text", "Passenger incidence behavior has been "
+                                                       "studied primarily to understand", 1, False)])
+
+
+# -- batch 8 of the tune half ---------------------------------------------------------------
+
+
+def test_a_heading_with_words_no_name_holds_is_a_title_not_names() -> None:
+    from workers.identity.extract import _heading_over_names
+
+    assert _heading_over_names("IDIOSYNCRATIC SHOCKS AND THE ROLE OF NONCONVEXITIES IN PLANT AND "
+                               "AGGREGATE INVESTMENT DYNAMICS", [])
+    # an affiliation with the same words is not
+    assert not _heading_over_names("Jane Doe, Department of Physics, University of Oxford, Parks "
+                                   "Road, Oxford", [])
+
+
+def test_a_drop_cap_is_not_a_lines_type_size() -> None:
+    from workers.identity.sources import type_size
+
+    assert type_size([41.3, 8.9, 8.9, 8.8]) == 8.9  # 'S' of 'Scalable ...', three lines high
+    assert type_size([13.0, 10.2, 10.2]) == 13.0  # a capital among small capitals
+    assert type_size([]) == 0.0
+
+
+def test_a_heading_that_ran_on_into_the_authors_name() -> None:
+    from workers.identity.extract import _without_run_on_name
+
+    assert _without_run_on_name("Manoel de Oliveira Le langage pur Gérard Grugeau",
+                                "Manoel de Oliveira Le langage pur") == "Manoel de Oliveira Le langage pur"
+    assert _without_run_on_name("Deep Learning for Radar Imaging of Glaciers",
+                                "Deep Learning for Radar") == "Deep Learning for Radar Imaging of Glaciers"
+
+
+def test_names_listed_after_an_author_label() -> None:
+    from workers.identity.names import label_listed_names
+
+    lines = ["Relações sociais entre Estudantes Brasileiros do Ensino Médio: um olhar a partir",
+             "Autores: Rogério Gomes Neto, Marilda Aparecida Dantas, Marcos Toledo Benassi,",
+             "Daniela C. Guerreiro-Casanova, Roberta Gurgel Azzi.",
+             "Faculdade de Educação – Universidade Estadual de Campinas/SP – Brasil", "Resumo:"]
+    names = ["Rogério Gomes Neto", "Marilda Aparecida Dantas", "Marcos Toledo Benassi",
+             "Daniela C. Guerreiro-Casanova", "Roberta Gurgel Azzi"]
+    assert labelled_authors(lines) == names
+    assert block(*lines[1:]) == names
+    assert label_listed_names(lines[1]) == names[:3]
+    # 'Bypass ...' or a label with one name is not a list
+    assert label_listed_names("Bypass surgery and stenting, a comparison") == []
+    assert label_listed_names("Autor: Rogério Gomes Neto") == []
+
+
+def test_the_title_above_a_labelled_author_list() -> None:
+    from workers.identity.extract import _Sources, _title_above_authors
+    from workers.identity.sources import Line
+
+    texts = ["Relações sociais entre Estudantes Brasileiros do Ensino Médio: um olhar a partir",
+             "das Habilidades Sociais.",
+             "Autores: Rogério Gomes Neto, Marilda Aparecida Dantas, Marcos Toledo Benassi,"]
+    s = _Sources([], [Line(t, 11.3, 1) for t in texts], {}, {}, "evento.pdf")
+    assert _title_above_authors(s) == ("Relações sociais entre Estudantes Brasileiros do Ensino "
+                                       "Médio: um olhar a partir das Habilidades Sociais.")
+
+
+def test_a_brazilian_thesis_cover() -> None:
+    from workers.identity.extract import _Sources, _title_under_cover_name
+    from workers.identity.sources import Line
+
+    texts = ["BACHAREL EM SISTEMAS DE INFORMAÇÃO", "PRISCILA MANHÃES DA SILVA",
+             "DESENVOLVIMENTO DE NOVAS FUNCIONALIDADES PARA A",
+             "FERRAMENTA DE MANIPULAÇÃO DE ARQUIVOS EM NUVEM", "Campos dos Goytacazes/RJ", "2012"]
+    assert not looks_like_name("Bacharel em Sistemas de Informação")
+    s = _Sources([], [Line(t, 12.8, 1) for t in texts], {}, {}, "tcc.pdf")
+    assert (_title_under_cover_name(s) or "").lower() == (
+        "desenvolvimento de novas funcionalidades para a ferramenta de manipulação de arquivos "
+        "em nuvem")
+    # a long page is no cover: a name line alone there is not its author over its title
+    s = _Sources([], [Line(t, 12.8, 1) for t in texts + ["Resumo"] * 12], {}, {}, "tcc.pdf")
+    assert _title_under_cover_name(s) is None
+
+
+def test_organisations_and_compound_institution_names_are_not_people() -> None:
+    for text in ("Utvecklingscentrum Stockholm", "Alibaba Group", "Qwen Team",
+                 "Forschungszentrum Jülich", "Karolinska Institutet"):
+        assert not looks_like_name(text), text
+
+
+def test_spaced_chinese_names() -> None:
+    from workers.identity.names import spaced_han_names
+
+    assert spaced_han_names("罗兴武 孙 萌 刘 洋 陈 帅") == ["罗兴武", "孙萌", "刘洋", "陈帅"]
+    # a label and a name, a name and a rank, a Japanese name's two halves: not a list
+    assert spaced_han_names("姓 名 刘长江") == []
+    assert spaced_han_names("刘宏志 教授") == []
+    assert spaced_han_names("光吉 健汰") == []
+
+
+def test_more_years_an_issue_a_report_and_chinese_dates() -> None:
+    assert year_of("Numéro 189, décembre 2018") == (2018, "citation line")
+    assert year_of("Rapport oktober 2015 (ÅM-A 2014/1182)") == (2015, "dated line")
+    assert year_of("收稿时间：2022-11-15；拟录用时间：2024-1-30；网络首发时间：2024-3-23。") == (
+        2024, "dated line")
+    assert year_of("收稿时间：2022-11-15；拟录用时间：2024-1-30") == (2024, "accepted date")
+
+
+def test_a_french_cite_this_article_gives_title_and_year() -> None:
+    from workers.identity.extract import _CITED_AS, _cited_title, _cited_year, _Sources
+    from workers.identity.sources import Item
+
+    page = ["Manoel de Oliveira Le langage pur Gérard Grugeau", "Citer cet article",
+            "Grugeau, G. (2018). Manoel de Oliveira : le langage pur. 24 images, (189), 56-61."]
+    s = _Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "erudit.pdf")
+    assert _cited_title(s) == "Manoel de Oliveira : le langage pur"
+    cited = _CITED_AS.search(s.front_text())
+    assert cited is not None and _cited_year(cited.group(1)) == 2018
+    # the citation alone, twice (the text layer and Docling each give it): not printed elsewhere
+    s = _Sources([Item("text", t, 1, False) for t in page[1:] * 2], [], {}, {}, "erudit.pdf")
+    assert _cited_title(s) is None
+
+
+def test_one_word_set_large_over_its_subtitle_is_a_title() -> None:
+    from workers.identity.extract import _Sources, _title_from_type
+    from workers.identity.sources import Line
+
+    lines = [Line("Åldersbestämning", 42.8, 1), Line("Probleminventering av frågor rörande", 21.4, 1),
+             Line("åldersbestämning av unga lagöverträdare", 21.4, 1),
+             Line("Rapport oktober 2015 (ÅM-A 2014/1182)", 13.1, 1),
+             Line("Utvecklingscentrum Stockholm", 13.1, 1)] + [Line("Sammanfattning text", 11.0, 1)] * 6
+    assert _title_from_type(_Sources([], lines, {}, {}, "r.pdf")) == (
+        "Åldersbestämning: Probleminventering av frågor rörande åldersbestämning av unga "
+        "lagöverträdare")
+    # a logo's acronym over the title is not
+    lines[0] = Line("MPRA", 72.7, 1)
+    assert _title_from_type(_Sources([], lines, {}, {}, "r.pdf")) is None
+
+
+def test_a_title_item_run_on_into_its_doi_ends_the_title() -> None:
+    from workers.identity.extract import _after_title
+
+    items = ["新质生产力：数字化专题",
+             "数字拟人品：数字技术、拟社会互动与 商业模式内容创新的共演 * DOI:10.19744/j.cnki.11-1235/f.20240321.001",
+             "罗兴武 孙 萌 刘 洋 陈 帅"]
+    assert _after_title(items, "数字拟人品：数字技术、拟社会互动与商业模式内容创新的共演") == 2

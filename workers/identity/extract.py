@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.identity.names import (
+    NOT_IN_NAMES,
     PUBLISHER_WORDS,
     AuthorBlock,
     byline,
@@ -40,6 +41,8 @@ from workers.identity.names import (
     cover_authors,
     email_blocks,
     is_affiliation,
+    is_shouted,
+    label_listed_names,
     labelled_authors,
     looks_like_name,
     names_line,
@@ -470,7 +473,8 @@ def _title_from_items(s: _Sources) -> str | None:
         if item.label == "section_header":
             if is_label(item.text) or _is_masthead(item.text, page):
                 continue
-            if _usable_title(text) and not split_names(text):
+            if _usable_title(text) and (not split_names(text)
+                                        or _heading_over_names(text, page_one[index + 1:index + 2])):
                 return _with_series_part(text, page_one[index + 1: index + 3])
             if not _usable_title(text) and len(text) > 1:
                 continue
@@ -478,6 +482,19 @@ def _title_from_items(s: _Sources) -> str | None:
                 and not _APA_CITATION.match(item.text):
             break  # (the paper's own citation above the title is no paragraph of text)
     return None
+
+
+def _heading_over_names(text: str, after: list[Item]) -> bool:
+    """A long heading that holds a name-like phrase ('... for Alcohol and Improves Treatment
+    Outcome', '... Smartcard Data and Schedule-Based Assignment') is the title, not names,
+    right over a line of names alone ('Michael Frumin and Jinhua Zhao'), or when two of its
+    words are ones no name holds ('IDIOSYNCRATIC SHOCKS AND THE ROLE OF NONCONVEXITIES IN
+    ...': 'the', 'of'), unless it is an affiliation."""
+    if len(text.split()) < 8 or only_names(text):
+        return False
+    if after and after[0].label in ("text", "paragraph") and only_names(after[0].text):
+        return True
+    return sum(w.lower() in NOT_IN_NAMES for w in text.split()) >= 2 and not is_affiliation(text)
 
 
 def _with_series_part(title: str, after: list[Item]) -> str:
@@ -536,6 +553,10 @@ def _title_from_type(s: _Sources) -> str | None:
             break
         pending = ""
     text = _clean_title(" ".join(block))
+    if len(text.split()) == 1 and not _usable_title(text) and not text.isupper():
+        # one word set large over its subtitle ('Åldersbestämning' / 'Probleminventering av
+        # frågor ...'): a title with the subtitle, not a label (nor a logo: 'MPRA')
+        text = _with_subtitle(text, s)
     return text if _usable_title(text) and not _is_masthead(text, s.front_text(pages=1)) else None
 
 
@@ -546,6 +567,8 @@ def _title_above_authors(s: _Sources) -> str | None:
     Feltovich' ...)."""
     page_one = [ln for ln in s.lines[:30] if ln.page == 1]
     for index, names in enumerate(page_one):
+        if label_listed_names(names.text):  # 'Autores: Rogério Gomes Neto, Marilda ...'
+            names = Line(", ".join(label_listed_names(names.text)), names.size, names.page)
         one_name = (len(split_names(names.with_marks)) == 1 and only_names(names.with_marks)
                     and len(page_one) > index + 2 and is_affiliation(page_one[index + 1].text)
                     and any(only_names(ln.with_marks) for ln in page_one[index + 2:index + 5]))
@@ -572,17 +595,31 @@ def _title_above_authors(s: _Sources) -> str | None:
 _WORK_TYPE_RU = re.compile(r"работа|диссертац|реферат|отч[её]т|по направлению|специальност", re.I)
 
 
-def _title_under_cover_name(s: _Sources) -> str | None:
-    """A cover that sets everything in one type (a Russian thesis): the lines right under
-    the author's full name, up to what the work is ('Выпускная квалификационная работа')."""
-    page_one = [ln.text for ln in s.lines if ln.page == 1][:40]
+def _cover_name(page_one: list[str]) -> int | None:
+    """The line of the author's name on a thesis cover: a full name with patronymic, or on a
+    short page (a cover has few lines) a line of one name alone ('PRISCILA MANHÃES DA SILVA')."""
     cover = cover_authors(page_one)
-    if not cover:
+    if cover:
+        return cover[-1][0]
+    if len(page_one) > 15:
+        return None
+    return next((i for i, text in enumerate(page_one) if only_names(text)
+                 and len(split_names(text)) == 1 and not is_affiliation(text)), None)
+
+
+def _title_under_cover_name(s: _Sources) -> str | None:
+    """A cover that sets everything in one type (a Russian or a Brazilian thesis): the lines
+    right under the author's name, up to what the work is ('Выпускная квалификационная
+    работа'), a place or a date, or a line no longer in capitals when the title is."""
+    page_one = [ln.text for ln in s.lines if ln.page == 1][:40]
+    at = _cover_name(page_one)
+    if at is None:
         return None
     block: list[str] = []
-    for text in page_one[cover[-1][0] + 1:][:5]:
+    for text in page_one[at + 1:][:5]:
         if (is_label(text) or _WORK_TYPE_RU.search(text) or printed_year([text]) is not None
-                or patronymic_name(text) or is_affiliation(text)):
+                or patronymic_name(text) or is_affiliation(text)
+                or (block and is_shouted(block[0]) and not is_shouted(text))):
             break
         block.append(text)
     text = _clean_title(" ".join(block))
@@ -609,6 +646,8 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
     # neighbour line; metadata confirmed by the page restores a title split in two.
     # Each candidate: (text, source, reading) where the reading names what found it.
     candidates: list[tuple[str, str, str]] = []
+    if from_items and from_type:
+        from_items = _without_run_on_name(from_items, from_type)
     if from_items:
         candidates.append((from_items, PAGE, "Docling's title heading"))
     if from_type:
@@ -672,9 +711,10 @@ def _title(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> None:
 
 
 def _with_subtitle(title: str, s: _Sources) -> str:
-    """The title and the subtitle set under it in smaller type, over the author names in
-    smaller type still (Springer: 'Pandemic programming' / 'How COVID-19 affects software
-    developers and how their organizations can help' / 'Paul Ralph · Sebastian Baltes ·')."""
+    """The title and the subtitle set under it in smaller type, over the author names (or a
+    report's date) in smaller type still (Springer: 'Pandemic programming' / 'How COVID-19
+    affects software developers and how their organizations can help' / 'Paul Ralph ·
+    Sebastian Baltes ·')."""
     page_one = [ln for ln in s.lines[:40] if ln.page == 1]
     end = _after_title([ln.text for ln in page_one], title)
     if not end or end >= len(page_one) or page_one[end - 1].size <= 0:
@@ -687,15 +727,25 @@ def _with_subtitle(title: str, s: _Sources) -> str:
         sub.append(line)
     if not sub or len(sub) == 4 or end + len(sub) >= len(page_one):
         return title
-    names = page_one[end + len(sub)]
+    names = page_one[end + len(sub)]  # (or a report's date line: 'Rapport oktober 2015')
     text = " ".join(ln.text for ln in sub)
-    if (not (names_line(names.with_marks) or only_names(names.with_marks))
+    if (not (names_line(names.with_marks) or only_names(names.with_marks)
+             or printed_year([names.text]) is not None)
             or names.size > sub[0].size - 0.6 or norm(text) in norm(title)
             or any(is_label(ln.text) or only_names(ln.with_marks) or is_affiliation(ln.text)
                    or printed_year([ln.text]) is not None for ln in sub)
             or not _usable_title(text)):
         return title
     return f"{title} {text}" if re.search(r"[:?!.—–-]$", title) else f"{title}: {text}"
+
+
+def _without_run_on_name(heading: str, typeset: str) -> str:
+    """Docling's heading cut back to the typeset title when it ran on into the author's name
+    under it, in smaller type ('Manoel de Oliveira Le langage pur Gérard Grugeau')."""
+    if norm(heading).startswith(norm(typeset) + " ") and heading.startswith(typeset) \
+            and only_names(heading[len(typeset):].strip(" ,;:")):
+        return typeset
+    return heading
 
 
 def _title_in_its_script(title: str, s: _Sources) -> str | None:
@@ -748,6 +798,13 @@ def _authors(identity: Identity, s: _Sources, acm: dict[str, Any] | None) -> Non
         identity.set("authors", [name for _, name in cover], PAGE, guess=True,
                      why="a full name with patronymic on the cover page, under no "
                          "supervisor's or reviewer's label")
+        return
+    at = _cover_name(page_one[:40])
+    title = identity.value("title")
+    if (at is not None and title and at + 1 < len(page_one)
+            and norm(page_one[at + 1]) and norm(page_one[at + 1]) in norm(title)):
+        identity.set("authors", split_names(page_one[at])[:1], PAGE, guess=True,
+                     why="the one name right above the title on a cover page")
         return
     found = _authors_from_items(s, identity.value("title"))
     if found:
@@ -867,8 +924,12 @@ def _after_title(texts: list[str], title: str | None) -> int:
 
     def piece(text: str) -> bool:
         words = norm(text)
+        # (or the whole title with a mark and its DOI run on: '数字拟人品：... 的共演 * DOI:10.19744/...')
         return bool(words) and (" " + words + " " in title_words
-                                or (len(words) >= 4 and words.replace(" ", "") in flat))
+                                or (len(words) >= 4 and words.replace(" ", "") in flat)
+                                or (len(flat) >= 12 and words.replace(" ", "").startswith(flat)
+                                    and re.match(r"(?:doi|\d|$)", words.replace(" ", "")[len(flat):])
+                                    is not None))
 
     best, best_cover, index = 0, 0, 0
     while index < min(len(texts), 80):
@@ -1059,8 +1120,10 @@ _CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
 _PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
 #: The citation a page gives for itself: journals' 'Citation:' / 'Cite as:' boxes, the 'To cite
 #: this version/article:' of archive cover pages (HAL, IOP), 'APA Style' on library covers.
-_CITED_AS = re.compile(r"^(?:(?:Reference|Citation|Cite as|To cite|How to cite)[^:\n]{0,40}:"
-                       r"|APA(?: Style| citation)?[ \t]*$)\s*(.+)", re.I | re.M)
+_CITED_AS = re.compile(r"^(?:(?:Reference|Citation|Cite as|To cite|How to cite|Citer cet article|"
+                       r"Pour citer|C[óo]mo citar|Como citar|Zitiervorschlag)[^:\n]{0,40}:"
+                       r"|(?:APA(?: Style| citation)?|Citer cet article|Cite this article)[ \t]*$)"
+                       r"\s*(.+)", re.I | re.M)
 
 
 def _cited_year(citation: str) -> int | None:
@@ -1104,8 +1167,8 @@ def _cited_title(s: _Sources) -> str | None:
     if not cited_as:
         return _quoted_cited_title(page)
     citation = " ".join(cited_as.group(1)[:600].split())  # (one item: Docling joined its lines)
-    found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)(?:[.?!]\s+(?=In\s|[A-Z])|[.?!]?$)",
-                     citation)
+    found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)"
+                     r"(?:[.?!]\s+(?=In\s|[A-Z]|\d)|[.?!]?$)", citation)
     if not found:
         return _quoted_cited_title(page)
     title = found.group(1).strip()
@@ -1113,7 +1176,8 @@ def _cited_title(s: _Sources) -> str | None:
     if quoted:  # 'Chuttur M.Y. (2009). "Overview of ... Directions ," Indiana University'
         title = quoted.group(1)
     title = title.strip(" ,;:")
-    elsewhere = page[:cited_as.start()] + page[cited_as.end():]
+    # (every copy of the citation left out: the text layer and Docling each give one)
+    elsewhere = _CITED_AS.sub(" ", page)
     # (not judged by _usable_title: a labelled citation says where its title is, and a title
     # may hold a word that a publisher's line does, 'Publishing')
     return title if len(title.split()) >= 2 and norm(title) in norm(elsewhere) else None

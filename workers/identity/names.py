@@ -22,7 +22,7 @@ from workers.identity.text import is_label, is_rule, uncased_script
 # -- text helpers ------------------------------------------------------------------------------
 
 
-def _shouted(text: str) -> bool:
+def is_shouted(text: str) -> bool:
     """Set entirely in capitals (more than three letters of them)."""
     letters = [c for c in text if c.isalpha()]
     return len(letters) > 3 and all(c.isupper() for c in letters)
@@ -30,7 +30,7 @@ def _shouted(text: str) -> bool:
 
 def title_case_if_shouted(text: str) -> str:
     """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
-    return " ".join(_title_word(w) for w in text.split()) if _shouted(text) else text
+    return " ".join(_title_word(w) for w in text.split()) if is_shouted(text) else text
 
 
 #: Words a title in ordinary case keeps in lower case (unless first, or after a colon).
@@ -42,7 +42,7 @@ def title_case_title_if_shouted(text: str) -> str:
     """'A STUDY OF DUST AT MARS FROM COMET C/2013 A1 (SIDING SPRING)' -> 'A Study of Dust at Mars
     from Comet C/2013 A1 (Siding Spring)': a title set in capitals, in ordinary title case
     (codes with digits kept as printed); mixed case is left as printed."""
-    if not _shouted(text):
+    if not is_shouted(text):
         return text
     letters = [c for c in text if c.isalpha()]
     if sum(c.isascii() for c in letters) < len(letters) / 2:
@@ -87,6 +87,8 @@ AFFILIATION_WORDS = re.compile(
     r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|polytechn\w*|technion|"
     r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|"
     r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
+    r"bacharel\w*|licenciad\w*|licenciatura|mestrado|doutorado|gradua[çc][ãa]o|group|team|"
+    r"\w+(?:centrum|zentrum)|\w+institut\w*|\w+universitet\w*|"
     r"dipartimento|abteilung|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
     r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
     r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
@@ -128,7 +130,7 @@ _IEEE_GRADE = re.compile(
     r"|,\s*ieee\b", re.I)
 #: English function words that are no part of a person's name in any language we met ("in",
 #: "an", "a", "or" are left out: Korean "In", Vietnamese "An", Hebrew "Or" are given names).
-_NOT_IN_NAMES = {"of", "the", "for", "with", "from", "among", "at", "by", "its", "their", "as",
+NOT_IN_NAMES = {"of", "the", "for", "with", "from", "among", "at", "by", "its", "their", "as",
                  "via", "into", "is", "are", "on", "to"}
 _FUNCTION_WORDS = {"of", "the", "and", "for", "in", "on", "to", "with", "from", "among", "at",
                    "by", "an", "a", "its", "their", "as", "or", "via", "into", "is", "are"}
@@ -200,7 +202,7 @@ def looks_like_name(candidate: str, capitals: bool = True, ended: bool = False) 
         return False
     if any(t.strip(".:").lower() in _IDENTIFIER_LABELS for t in tokens):
         return False  # "Sample ISSN", "ORCID iD": a label of the page, not a person
-    if any(t.lower() in _NOT_IN_NAMES for t in tokens):
+    if any(t.lower() in NOT_IN_NAMES for t in tokens):
         return False  # "FROM DOMINOES TO HEXAGONS", "APPEARED IN BULLETIN OF THE": a title or a
         # running head set in capitals, which title case makes look like names
     if not all(_name_token(t) for t in tokens) or tokens[0][:1].islower():
@@ -357,6 +359,28 @@ def family_first(line: str) -> str | None:
 _KEY_MARKS = "∗*†‡§¶‖"
 
 
+def spaced_han_names(text: str) -> list[str]:
+    """A line of Chinese names spaced to one width ('罗兴武 孙 萌 刘 洋 陈 帅': two-character
+    names letter-spaced to align with three-character ones): the names, else []."""
+    tokens = text.split()
+    if len(tokens) < 2 or not all(re.fullmatch(r"[\u4e00-\u9fff]{1,3}", t) for t in tokens):
+        return []
+    names: list[str] = []
+    index = 0
+    while index < len(tokens):
+        if len(tokens[index]) > 1:
+            names.append(tokens[index])
+            index += 1
+        elif index + 1 < len(tokens) and len(tokens[index + 1]) == 1:
+            names.append(tokens[index] + tokens[index + 1])
+            index += 2
+        else:
+            return []  # '王 小明': not a spaced name, and not one to guess at
+    # three names or more, one of them spaced: not a label and a name ('姓 名 刘长江'), a name
+    # and a rank ('刘宏志 教授'), or a Japanese name's two halves ('光吉 健汰')
+    return names if len(names) >= 3 and len(names) < len(tokens) else []
+
+
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -379,7 +403,12 @@ class AuthorBlock:
             return True
         if is_rule(line) or is_label(line):
             return True
-        line = family_first(line) or line
+        han = spaced_han_names(line)  # '罗兴武 孙 萌 刘 洋 陈 帅'
+        if han:
+            self.names += [name for name in han if name not in self.names]
+            return True
+        listed = label_listed_names(line)  # 'Autores: Rogério Gomes Neto, Marilda ...'
+        line = ", ".join(listed) if listed else family_first(line) or line
         if _COVER_COUNTS.fullmatch(line.strip()):
             self._carry = ""  # a download cover's counters ('CITATIONS', '73', 'SEE PROFILE')
             return True
@@ -518,11 +547,32 @@ def _script_name(text: str) -> str | None:
     return None
 
 
+def label_listed_names(line: str) -> list[str]:
+    """The names a label lists on its line ('Autores: Rogério Gomes Neto, Marilda Aparecida
+    Dantas, ...'), when there are two or more and nothing else."""
+    found = _AUTHOR_LABEL.match(line)
+    if not found or not found.group(1) or not re.match(r"^\s*\S+\s*[:：]", line):
+        return []
+    listed = found.group(1).rstrip(" .")
+    names = split_names(listed)
+    return names if len(names) >= 2 and len(names) == len(_parts(listed)) else []
+
+
 def labelled_authors(lines: list[str]) -> list[str]:
-    """Names after author labels ('姓 名： 王宇晨', '证券分析师' / '倪正洋', 'Автор:' ...)."""
+    """Names after author labels ('姓 名： 王宇晨', '证券分析师' / '倪正洋', 'Автор:' ...,
+    'Autores: A, B,' / 'C, D.')."""
     names: list[str] = []
     index = 0
     while index < len(lines):
+        listed = label_listed_names(lines[index])
+        if listed:
+            # the list may run on over the next lines ('Daniela C. Guerreiro-Casanova, ...')
+            for more in lines[index + 1:index + 4]:
+                parts = _parts(more.rstrip(" ."))
+                if not parts or len(split_names(more.rstrip(" ."))) != len(parts):
+                    break
+                listed += split_names(more.rstrip(" ."))
+            return listed
         found = _AUTHOR_LABEL.match(lines[index])
         if not found:
             index += 1

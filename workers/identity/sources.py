@@ -236,6 +236,16 @@ def _measured(raw_line: str, glyphs: list[_Glyph | None]) -> str:
     return "".join(out)
 
 
+def type_size(heights: list[float]) -> float:
+    """A line's type size from some of its letters' heights: the tallest (the capitals of a
+    title in small capitals), unless it is twice the next, a drop cap ('S' of 'Scalable ...',
+    three lines high)."""
+    ordered = sorted(heights)
+    if len(ordered) >= 2 and ordered[-1] > 2 * ordered[-2]:
+        return ordered[-2]
+    return ordered[-1] if ordered else 0.0
+
+
 def _plain_hyphens(text: str) -> str:
     """Soft hyphens out ('Zhao-\xadQi'), non-breaking and Unicode hyphens made plain
     ('Lindorff\u2011Larsen')."""
@@ -287,9 +297,9 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
                     x = y = 0.0
                     if number == 0:
                         letters = [indexes[o] for o, c in enumerate(raw_line) if c.isalpha()]
-                        for index in letters[:: max(1, len(letters) // 3)][:4]:
-                            if raw.FPDFText_GetLooseCharBox(textpage, index, box):
-                                size = max(size, float(box.top - box.bottom))
+                        size = type_size([float(box.top - box.bottom)
+                                          for index in letters[:: max(1, len(letters) // 3)][:4]
+                                          if raw.FPDFText_GetLooseCharBox(textpage, index, box)])
                     if (count < (_MEASURED_LINES[number] if number < 2 else 0) and 0 < len(raw_line) <= 400
                             and abs(raw.FPDFText_GetCharAngle(textpage, indexes[0])) <= 0.01):
                         # (rotated text, a margin stamp, has glyph widths for heights)

@@ -54,6 +54,8 @@ CITATION = [
     # Processing Systems (NIPS 2017), Long Beach, CA, USA."
     re.compile(rf"^\s*(?:\d+(?:st|nd|rd|th)\s+)?(?:annual\s+)?(?:conference|workshop|symposium)\s+on\b"
                rf"[^\n]{{0,120}}?\((?:[A-Z][\w-]*\s+)?({_Y})\)", re.I),
+    # an issue's line: "Numéro 189, décembre 2018", "Issue 3, March 2019", "Heft 2, 2020"
+    re.compile(rf"\b(?:issue|num[ée]ro|n[úu]mero|heft)\s*\d+\s*,\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
     # "Volume 2010, Article ID 157939"
     re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
     # "Proceedings of the 45th Annual Meeting ..., June 2007"
@@ -81,6 +83,11 @@ DATED = [
     re.compile(rf"^[^\d]{{0,40}},\s*(?:(?:{_MONTHS})\s+(?:de\s+)?)?({_Y})\s*(?:г\.?)?\s*$", re.I),
     re.compile(rf"^\s*(?:(?:{_MONTHS})\.?\s+)(?:\d{{1,2}},?\s+)?({_Y})\s*$", re.I),
     re.compile(rf"\b({_Y})\s*年\s*\d{{1,2}}\s*月"),
+    # a report's own date line: "Rapport oktober 2015 (ÅM-A 2014/1182)", "Report, March 2019"
+    re.compile(rf"^\s*(?:rapport|report|bericht|relat[óo]rio|informe|rapporto)\b[\s,:]*"
+               rf"(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
+    # Chinese journals' first-online date: "网络首发时间：2024-3-23"
+    re.compile(rf"(?:网络首发|出版|发表)(?:时间|日期)\s*[:：]\s*({_Y})"),
 ]
 _CHINESE_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
                    "六": "6", "七": "7", "八": "8", "九": "9"}
@@ -90,8 +97,8 @@ COPYRIGHT = re.compile(rf"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|(?<![\w.])c)\s*(
 ODD_COPYRIGHT = re.compile(rf"(?<![\w.])[Óqr]\s+({_Y})\s+[A-Z]")
 _PUBLISHER_LINE = re.compile(r"rights reserved|elsevier|wiley|springer|inc\.|ltd|society|"
                              r"association|press|publish", re.I)
-ACCEPTED = re.compile(rf"\baccepted\b\s*:?\s*(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?)?"
-                      rf"({_Y})", re.I)
+ACCEPTED = re.compile(rf"(?:\baccepted\b\s*:?|(?:拟)?录用(?:时间|日期)\s*[:：])\s*"
+                      rf"(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?)?({_Y})", re.I)
 RECEIVED = re.compile(rf"\breceived\b\s*:?\s*(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?)?"
                       rf"({_Y})", re.I)
 
