@@ -342,11 +342,12 @@ def test_the_info_author_is_used_when_the_page_prints_it(read, tmp_path: Path) -
 
 def test_an_info_author_in_a_script_without_capitals() -> None:
     """Names without capitals (Han) are compared as printed; the page must show them."""
-    from workers.identity.extract import _authors_from_metadata, _Sources
+    from workers.identity.authors import _authors_from_metadata
+    from workers.identity.page import Sources
     from workers.identity.sources import Item
 
     page = [Item("text", "北京大学 硕士研究生学位论文", 1, False), Item("text", "姓 名： 王宇晨", 1, False)]
-    assert _authors_from_metadata(_Sources(page, [], {"Author": "王宇晨"}, {}, "t.pdf")) == (
+    assert _authors_from_metadata(Sources(page, [], {"Author": "王宇晨"}, {}, "t.pdf")) == (
         ["王宇晨"], PDF_INFO)
-    assert _authors_from_metadata(_Sources(page, [], {"Author": "李四"}, {}, "t.pdf")) is None
-    assert _authors_from_metadata(_Sources(page, [], {"Author": "北京大学"}, {}, "t.pdf")) is None
+    assert _authors_from_metadata(Sources(page, [], {"Author": "李四"}, {}, "t.pdf")) is None
+    assert _authors_from_metadata(Sources(page, [], {"Author": "北京大学"}, {}, "t.pdf")) is None

@@ -285,14 +285,14 @@ def test_more_citation_lines() -> None:
 
 
 def test_the_title_run_is_the_one_covering_most_of_it() -> None:
-    from workers.identity.extract import _after_title
+    from workers.identity.page import after_title
 
     title = "Intestinal Microbiota Influence Doxorubicin Responsiveness in Triple-Negative Breast Cancer"
     lines = ["Citation: Bawaneh, A.; Wilson, A.S. Intestinal Microbiota Influence",
              "Doxorubicin Responsiveness in", "Triple-Negative Breast Cancer.", "Academic Editors: X",
              "Intestinal Microbiota Influence Doxorubicin Responsiveness in",
              "Triple-Negative Breast Cancer", "Alaa Bawaneh 1,2 , Adam S. Wilson 1"]
-    assert _after_title(lines, title) == 6
+    assert after_title(lines, title) == 6
 
 
 # -- batch 3 of the tune half -------------------------------------------------------------
@@ -315,7 +315,7 @@ def test_address_lines_after_an_affiliation_give_no_names() -> None:
 
 
 def test_the_better_spelt_reading_of_a_name_wins() -> None:
-    from workers.identity.extract import _best_spelling
+    from workers.identity.authors import _best_spelling
 
     docling = ["Tomáš Hercig NTIS - New Technologies for the Information Society"]
     assert _best_spelling(["Tomás Hercig", "Pavel Král"], docling) == ["Tomáš Hercig", "Pavel Král"]
@@ -338,7 +338,7 @@ def test_a_mark_a_font_gives_no_unicode_for_separates_names() -> None:
 
 
 def test_a_journal_masthead_is_not_the_title() -> None:
-    from workers.identity.extract import _is_masthead
+    from workers.identity.titles import _is_masthead
 
     page = "Astronomy & Astrophysics\nA&A 466, 1179–1183 (2007)\nDOI: 10.1051/0004-6361:20066835"
     assert _is_masthead("Astronomy & Astrophysics", page)
@@ -359,18 +359,18 @@ def test_a_title_in_capitals_gets_ordinary_title_case() -> None:
 
 
 def test_the_citation_a_page_gives_for_itself() -> None:
-    from workers.identity.extract import _cited_year
+    from workers.identity.page import cited_year
 
-    assert _cited_year("Roberto Calandra, Jan Peters. Learning torque control in presence of contacts. "
+    assert cited_year("Roberto Calandra, Jan Peters. Learning torque control in presence of contacts. "
                        "IEEE-RAS International Conference on Humanoid Robots (HUMANOIDS), Nov 2015, "
                        "Seoul, South Korea. <hal-01205501>\nHAL Id: hal-01205501\nSubmitted on 25 Sep 2016") == 2015
-    assert _cited_year("Eveline Wree. Alternative sanctions. Crime, Law and Social Change, Springer "
+    assert cited_year("Eveline Wree. Alternative sanctions. Crime, Law and Social Change, Springer "
                        "Verlag, 2009, 52 (5), pp.513-525. <10.1007/s10611-009-9206-0>. <hal-00535466>") == 2009
-    assert _cited_year("V V Kazina et al 2021 IOP Conf. Ser.: Earth Environ. Sci. 640 022090\n"
+    assert cited_year("V V Kazina et al 2021 IOP Conf. Ser.: Earth Environ. Sci. 640 022090\n"
                        "View the article online for updates and enhancements.") == 2021
-    assert _cited_year("Lepers R and Stapley PJ (2016) Master Athletes Are Extending the Limits of "
+    assert cited_year("Lepers R and Stapley PJ (2016) Master Athletes Are Extending the Limits of "
                        "Human Endurance in 2015. Front. Physiol. 7:613.") == 2016
-    assert _cited_year("Smith J. A title. Some Journal.") is None
+    assert cited_year("Smith J. A title. Some Journal.") is None
 
 
 def test_the_acl_header_year_beats_its_copyright_line() -> None:
@@ -386,14 +386,15 @@ def test_korean_citation_lines_give_the_year() -> None:
 
 
 def test_names_in_the_papers_own_script_win_over_their_romanisation() -> None:
-    from workers.identity.extract import _in_the_title_script, _Sources
+    from workers.identity.authors import _in_the_title_script
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
 
     lines = [Line(t, 10.0, 1) for t in ("스마트팩토리 도입 기업의 보안강화 사례 연구",
                                           "Case Study on Security Enhancement of Smart Factory",
                                           "저자", "(Authors)", "배춘석, 고승철",
                                           "Chun-sock Bae, Sung-cheol Goh")]
-    s = _Sources([], lines, {}, {}, "paper.pdf")
+    s = Sources([], lines, {}, {}, "paper.pdf")
     title = "스마트팩토리 도입 기업의 보안강화 사례 연구"
     assert _in_the_title_script(["Chun-sock Bae", "Sung-cheol Goh"], s, title) == ["배춘석", "고승철"]
     # an English title keeps the romanised names; so does a count that does not match
@@ -430,7 +431,7 @@ def test_labels_fields_and_institutions_are_not_names() -> None:
 
 
 def test_identifier_lines_and_running_heads_are_not_titles() -> None:
-    from workers.identity.extract import _clean_title, _usable_title
+    from workers.identity.titles import _clean_title, _usable_title
 
     assert not _usable_title("HAL Id: tel-00567213")
     assert not _usable_title("DOI: 10.1103/PhysRevA.103.033110")
@@ -492,33 +493,35 @@ def test_labels_of_manuscripts_and_theses_are_not_titles() -> None:
 
 
 def test_the_papers_own_apa_citation_is_no_title_but_gives_title_and_year() -> None:
-    from workers.identity.extract import _cited_title, _own_citation, _Sources, _usable_title
+    from workers.identity.page import Sources, cited_title, own_citation
     from workers.identity.sources import Item
+    from workers.identity.titles import _usable_title
 
     citation = ("Lopatovska, I., & Arapakis, I. (2011). Theories, Methods and Current Research on"
                 " Emotions. Information Processing and Management, 47(4), 575-592.")
     assert not _usable_title(citation)
     title = "Theories, Methods and Current Research on Emotions"
-    s = _Sources([Item("text", citation, 1, False), Item("section_header", title, 1, False)],
+    s = Sources([Item("text", citation, 1, False), Item("section_header", title, 1, False)],
                  [], {}, {}, "m.pdf")
-    assert _own_citation(s, title) == (citation, "2011")
-    assert _own_citation(s, "Another Paper Entirely") is None
+    assert own_citation(s, title) == (citation, "2011")
+    assert own_citation(s, "Another Paper Entirely") is None
 
     cover = [Item("text", "UvA-DARE (Digital Academic Repository)", 1, False),
              Item("text", "Molecular markers of breast cancer metastasis", 1, False),
              Item("text", "Citation for published version (APA):", 1, False),
              Item("text", "Weigelt, B. (2005). Molecular markers of breast cancer metastasis", 1, False)]
-    assert _cited_title(_Sources(cover, [], {}, {}, "c.pdf")) == "Molecular markers of breast cancer metastasis"
+    assert cited_title(Sources(cover, [], {}, {}, "c.pdf")) == "Molecular markers of breast cancer metastasis"
     # a title the page prints nowhere else is not taken from the citation alone
-    assert _cited_title(_Sources(cover[2:], [], {}, {}, "c.pdf")) is None
+    assert cited_title(Sources(cover[2:], [], {}, {}, "c.pdf")) is None
     quoted = [Item("text", "Overview of the Technology Acceptance Model", 1, False),
               Item("text", 'Reference: Chuttur M.Y. (2009). "Overview of the Technology Acceptance'
                    ' Model ," Indiana University, USA . Sprouts: Working Papers, 9(37)', 1, False)]
-    assert _cited_title(_Sources(quoted, [], {}, {}, "q.pdf")) == "Overview of the Technology Acceptance Model"
+    assert cited_title(Sources(quoted, [], {}, {}, "q.pdf")) == "Overview of the Technology Acceptance Model"
 
 
 def test_a_figures_doi_is_not_the_papers_when_a_footer_repeats_the_papers() -> None:
-    from workers.identity.extract import _own_doi, _Sources
+    from workers.identity.extract import _own_doi
+    from workers.identity.page import Sources
     from workers.identity.sources import Item
 
     doi = "10.1371/journal.pone.0194893"
@@ -527,12 +530,12 @@ def test_a_figures_doi_is_not_the_papers_when_a_footer_repeats_the_papers() -> N
              Item("section_header", "References", 9, False),
              # the running footer among the references, read as a citation
              Item("text", f"PLOS ONE | https://doi.org/{doi} March 29, 2018", 9, False)]
-    s = _Sources(items, [], {}, {}, "plos.pdf")
+    s = Sources(items, [], {}, {}, "plos.pdf")
     assert _own_doi(s, s.front_text(pages=2)) == (doi, "page text")
 
 
 def test_names_over_the_title() -> None:
-    from workers.identity.extract import _names_before_title
+    from workers.identity.authors import _names_before_title
 
     lines = ["FUNGAL DISEASES", "Sheila Ruswandi · Keiji Kitani · Kazuya Akimitsu",
              "Takashi Tsuge · Tomonori Shiraishi", "Structural analysis of cosmid clone pcAFT-2",
@@ -543,23 +546,25 @@ def test_names_over_the_title() -> None:
 
 
 def test_a_reference_list_on_page_one_gives_no_year() -> None:
-    from workers.identity.extract import _page_lines, _Sources
+    from workers.identity.extract import _page_lines
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
 
     lines = [Line(t, 9.0, 1) for t in (
         "©2012 Optical Society of America", "References and links",
         "1. G. Smith, “Holographic topography,” J. Opt. Soc. Am. 72(1), 156–160 (1982).")]
-    page = _page_lines(_Sources([], lines, {}, {}, "osa.pdf"))
+    page = _page_lines(Sources([], lines, {}, {}, "osa.pdf"))
     assert page == ["©2012 Optical Society of America"]
     assert year_of(*page) == (2012, "copyright line")
 
 
 def test_the_title_above_names_each_over_its_affiliation() -> None:
-    from workers.identity.extract import _Sources, _title_above_authors
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_above_authors
 
     def title_of(*texts: str) -> str | None:
-        return _title_above_authors(_Sources([], [Line(t, 13.3, 1) for t in texts], {}, {}, "m.pdf"))
+        return _title_above_authors(Sources([], [Line(t, 13.3, 1) for t in texts], {}, {}, "m.pdf"))
 
     assert title_of("Running Head: Common Ground", "Common Ground and Coordination in Joint Activity",
                     "Gary Klein", "Klein Associates Inc.", "Paul J. Feltovich",
@@ -578,19 +583,20 @@ def test_japanese_era_years() -> None:
 
 
 def test_a_title_in_the_papers_own_script_above_its_translation() -> None:
-    from workers.identity.extract import _Sources, _title_in_its_script
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_in_its_script
 
     english = "Implementation and Evaluation of a Bit-parallel Algorithm for Regular Expression Matching"
     lines = [Line("ビット並列手法を用いた", 16.6, 1), Line("正規表現照合アルゴリズムの実証実験", 16.6, 1),
              Line("Implementation and Evaluation of a Bit-parallel Algorithm", 15.2, 1),
              Line("for Regular Expression Matching", 15.4, 1)]
-    s = _Sources([], lines, {}, {}, "t.pdf")
+    s = Sources([], lines, {}, {}, "t.pdf")
     assert _title_in_its_script(english, s) == "ビット並列手法を用いた正規表現照合アルゴリズムの実証実験"
     # a journal's name in small type above an English title is no title
-    small = _Sources([], [Line("中国科学", 9.0, 1), *lines[2:]], {}, {}, "j.pdf")
+    small = Sources([], [Line("中国科学", 9.0, 1), *lines[2:]], {}, {}, "j.pdf")
     assert _title_in_its_script(english, small) is None
-    university = _Sources([], [Line("北海道大学工学部", 16.6, 1), *lines[2:]], {}, {}, "u.pdf")
+    university = Sources([], [Line("北海道大学工学部", 16.6, 1), *lines[2:]], {}, {}, "u.pdf")
     assert _title_in_its_script(english, university) is None
 
 
@@ -619,7 +625,7 @@ def test_a_name_ending_in_a_particle_is_whole_when_marks_end_it() -> None:
 
 
 def test_front_matter_boxes_end_the_author_block() -> None:
-    from workers.identity.extract import _names_after_title
+    from workers.identity.authors import _names_after_title
 
     lines = ["A Multi-Year Grey Literature Review on AI-assisted Test Automation",
              "Filippo Ricca", "and Andrea Stocco", "University of Genoa, Via Balbi 5, Genova, Italy",
@@ -631,7 +637,7 @@ def test_front_matter_boxes_end_the_author_block() -> None:
 
 
 def test_an_issues_date_in_front_of_the_title_is_cut() -> None:
-    from workers.identity.extract import _clean_title
+    from workers.identity.titles import _clean_title
 
     assert _clean_title("February 2002 Fundamentals of Distributed Computing: A Practical Tour") == (
         "Fundamentals of Distributed Computing: A Practical Tour")
@@ -640,11 +646,12 @@ def test_an_issues_date_in_front_of_the_title_is_cut() -> None:
 
 
 def test_a_subtitle_in_smaller_type_over_the_names_completes_the_title() -> None:
-    from workers.identity.extract import _Sources, _with_subtitle
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _with_subtitle
 
-    def sources(*sized: tuple[str, float]) -> _Sources:
-        return _Sources([], [Line(t, size, 1) for t, size in sized], {}, {}, "p.pdf")
+    def sources(*sized: tuple[str, float]) -> Sources:
+        return Sources([], [Line(t, size, 1) for t, size in sized], {}, {}, "p.pdf")
 
     s = sources(("Pandemic programming", 12.0),
                 ("How COVID-19 affects software developers and how their", 10.2),
@@ -682,30 +689,31 @@ def test_a_russian_cover_names_its_author_with_patronymic() -> None:
 
 
 def test_the_title_under_the_authors_name_on_a_russian_cover() -> None:
-    from workers.identity.extract import _Sources, _title_under_cover_name
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_under_cover_name
 
     texts = ["«ВЫСШАЯ ШКОЛА ЭКОНОМИКИ»", "Олемская Александра Витальевна",
              "О НЕКОТОРЫХ ЧАСТНЫХ СЛУЧАЯХ ЗАДАЧИ ПОИСКА ПУТЕЙ", "С КОНТЕКСТНО-СВОБОДНЫМИ ОГРАНИЧЕНИЯМИ",
              "Выпускная квалификационная работа - БАКАЛАВРСКАЯ РАБОТА", "Рецензент", "Д. Г. Сагунов"]
-    s = _Sources([], [Line(t, 14.3, 1) for t in texts], {}, {}, "diploma.pdf")
+    s = Sources([], [Line(t, 14.3, 1) for t in texts], {}, {}, "diploma.pdf")
     assert _title_under_cover_name(s) == (
         "О некоторых частных случаях задачи поиска путей с контекстно-свободными ограничениями")
 
 
 def test_a_repository_covers_citation_row_gives_the_quoted_title() -> None:
-    from workers.identity.extract import _cited_title, _Sources
+    from workers.identity.page import Sources, cited_title
     from workers.identity.sources import Item
 
     page = ["Meep: A flexible free-software package for electromagnetic simulations by the FDTD method",
             'Citation Oskooi, Ardavan F. et al. "Meep: A flexible free-software package for '
             'electromagnetic simulations by the FDTD method." Computer Physics Communications 181.3 '
             "(2010): 687-702.", "As Published http://dx.doi.org/10.1016/j.cpc.2009.11.008"]
-    s = _Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "cover.pdf")
-    assert _cited_title(s) == page[0]
+    s = Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "cover.pdf")
+    assert cited_title(s) == page[0]
     # a quoted title the page does not print elsewhere is not taken
-    s = _Sources([Item("text", t, 1, False) for t in page[1:]], [], {}, {}, "cover.pdf")
-    assert _cited_title(s) is None
+    s = Sources([Item("text", t, 1, False) for t in page[1:]], [], {}, {}, "cover.pdf")
+    assert cited_title(s) is None
 
 
 def test_volume_lines_elsevier_dashes_and_conference_footnotes_give_the_year() -> None:
@@ -736,8 +744,8 @@ def test_a_templates_placeholder_doi_is_no_doi() -> None:
 
 
 def test_a_long_heading_over_a_line_of_names_is_the_title() -> None:
-    from workers.identity.extract import _heading_over_names
     from workers.identity.sources import Item
+    from workers.identity.titles import _heading_over_names
 
     title = ("Analyzing Passenger Incidence Behavior in Heterogeneous Transit Services Using "
              "Smartcard Data and Schedule-Based Assignment")
@@ -754,7 +762,7 @@ def test_a_long_heading_over_a_line_of_names_is_the_title() -> None:
 
 
 def test_a_heading_with_words_no_name_holds_is_a_title_not_names() -> None:
-    from workers.identity.extract import _heading_over_names
+    from workers.identity.titles import _heading_over_names
 
     assert _heading_over_names("IDIOSYNCRATIC SHOCKS AND THE ROLE OF NONCONVEXITIES IN PLANT AND "
                                "AGGREGATE INVESTMENT DYNAMICS", [])
@@ -772,7 +780,7 @@ def test_a_drop_cap_is_not_a_lines_type_size() -> None:
 
 
 def test_a_heading_that_ran_on_into_the_authors_name() -> None:
-    from workers.identity.extract import _without_run_on_name
+    from workers.identity.titles import _without_run_on_name
 
     assert _without_run_on_name("Manoel de Oliveira Le langage pur Gérard Grugeau",
                                 "Manoel de Oliveira Le langage pur") == "Manoel de Oliveira Le langage pur"
@@ -798,31 +806,33 @@ def test_names_listed_after_an_author_label() -> None:
 
 
 def test_the_title_above_a_labelled_author_list() -> None:
-    from workers.identity.extract import _Sources, _title_above_authors
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_above_authors
 
     texts = ["Relações sociais entre Estudantes Brasileiros do Ensino Médio: um olhar a partir",
              "das Habilidades Sociais.",
              "Autores: Rogério Gomes Neto, Marilda Aparecida Dantas, Marcos Toledo Benassi,"]
-    s = _Sources([], [Line(t, 11.3, 1) for t in texts], {}, {}, "evento.pdf")
+    s = Sources([], [Line(t, 11.3, 1) for t in texts], {}, {}, "evento.pdf")
     assert _title_above_authors(s) == ("Relações sociais entre Estudantes Brasileiros do Ensino "
                                        "Médio: um olhar a partir das Habilidades Sociais.")
 
 
 def test_a_brazilian_thesis_cover() -> None:
-    from workers.identity.extract import _Sources, _title_under_cover_name
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_under_cover_name
 
     texts = ["BACHAREL EM SISTEMAS DE INFORMAÇÃO", "PRISCILA MANHÃES DA SILVA",
              "DESENVOLVIMENTO DE NOVAS FUNCIONALIDADES PARA A",
              "FERRAMENTA DE MANIPULAÇÃO DE ARQUIVOS EM NUVEM", "Campos dos Goytacazes/RJ", "2012"]
     assert not looks_like_name("Bacharel em Sistemas de Informação")
-    s = _Sources([], [Line(t, 12.8, 1) for t in texts], {}, {}, "tcc.pdf")
+    s = Sources([], [Line(t, 12.8, 1) for t in texts], {}, {}, "tcc.pdf")
     assert (_title_under_cover_name(s) or "").lower() == (
         "desenvolvimento de novas funcionalidades para a ferramenta de manipulação de arquivos "
         "em nuvem")
     # a long page is no cover: a name line alone there is not its author over its title
-    s = _Sources([], [Line(t, 12.8, 1) for t in texts + ["Resumo"] * 12], {}, {}, "tcc.pdf")
+    s = Sources([], [Line(t, 12.8, 1) for t in texts + ["Resumo"] * 12], {}, {}, "tcc.pdf")
     assert _title_under_cover_name(s) is None
 
 
@@ -851,40 +861,41 @@ def test_more_years_an_issue_a_report_and_chinese_dates() -> None:
 
 
 def test_a_french_cite_this_article_gives_title_and_year() -> None:
-    from workers.identity.extract import _CITED_AS, _cited_title, _cited_year, _Sources
+    from workers.identity.page import CITED_AS, Sources, cited_title, cited_year
     from workers.identity.sources import Item
 
     page = ["Manoel de Oliveira Le langage pur Gérard Grugeau", "Citer cet article",
             "Grugeau, G. (2018). Manoel de Oliveira : le langage pur. 24 images, (189), 56-61."]
-    s = _Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "erudit.pdf")
-    assert _cited_title(s) == "Manoel de Oliveira : le langage pur"
-    cited = _CITED_AS.search(s.front_text())
-    assert cited is not None and _cited_year(cited.group(1)) == 2018
+    s = Sources([Item("text", t, 1, False) for t in page], [], {}, {}, "erudit.pdf")
+    assert cited_title(s) == "Manoel de Oliveira : le langage pur"
+    cited = CITED_AS.search(s.front_text())
+    assert cited is not None and cited_year(cited.group(1)) == 2018
     # the citation alone, twice (the text layer and Docling each give it): not printed elsewhere
-    s = _Sources([Item("text", t, 1, False) for t in page[1:] * 2], [], {}, {}, "erudit.pdf")
-    assert _cited_title(s) is None
+    s = Sources([Item("text", t, 1, False) for t in page[1:] * 2], [], {}, {}, "erudit.pdf")
+    assert cited_title(s) is None
 
 
 def test_one_word_set_large_over_its_subtitle_is_a_title() -> None:
-    from workers.identity.extract import _Sources, _title_from_type
+    from workers.identity.page import Sources
     from workers.identity.sources import Line
+    from workers.identity.titles import _title_from_type
 
     lines = [Line("Åldersbestämning", 42.8, 1), Line("Probleminventering av frågor rörande", 21.4, 1),
              Line("åldersbestämning av unga lagöverträdare", 21.4, 1),
              Line("Rapport oktober 2015 (ÅM-A 2014/1182)", 13.1, 1),
              Line("Utvecklingscentrum Stockholm", 13.1, 1)] + [Line("Sammanfattning text", 11.0, 1)] * 6
-    assert _title_from_type(_Sources([], lines, {}, {}, "r.pdf")) == (
+    assert _title_from_type(Sources([], lines, {}, {}, "r.pdf")) == (
         "Åldersbestämning: Probleminventering av frågor rörande åldersbestämning av unga "
         "lagöverträdare")
     # a logo's acronym over the title is not
     lines[0] = Line("MPRA", 72.7, 1)
-    assert _title_from_type(_Sources([], lines, {}, {}, "r.pdf")) is None
+    assert _title_from_type(Sources([], lines, {}, {}, "r.pdf")) is None
 
 
 def test_a_title_item_run_on_into_its_doi_ends_the_title() -> None:
-    from workers.identity.extract import _after_title
+    from workers.identity.page import after_title
 
     items = ["新质生产力：数字化专题",
              "数字拟人品：数字技术、拟社会互动与 商业模式内容创新的共演 * DOI:10.19744/j.cnki.11-1235/f.20240321.001",
              "罗兴武 孙 萌 刘 洋 陈 帅"]
-    assert _after_title(items, "数字拟人品：数字技术、拟社会互动与商业模式内容创新的共演") == 2
+    assert after_title(items, "数字拟人品：数字技术、拟社会互动与商业模式内容创新的共演") == 2
