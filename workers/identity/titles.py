@@ -305,18 +305,16 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
         candidates.append((from_items, PAGE, "Docling's title heading"))
     if from_type:
         candidates.append((from_type, PAGE, "the largest type on page 1"))
-    if not candidates:
-        header = _title_from_page_header(s)
-        if header:
-            candidates.append((header, PAGE, "a line at the top of page 1 only"))
-    if not candidates:
-        under = _title_under_cover_name(s)
-        if under:
-            candidates.append((under, PAGE, "the lines under the author's full name"))
-    if not candidates:
-        above = _title_above_authors(s)
-        if above:
-            candidates.append((above, PAGE, "the lines above the author names"))
+    # with neither, the fallbacks in turn, each with the reading it names
+    fallbacks = ((_title_from_page_header, "a line at the top of page 1 only"),
+                 (_title_under_cover_name, "the lines under the author's name on a cover page"),
+                 (_title_above_authors, "the lines above the author names"))
+    for reader, named in fallbacks:
+        if candidates:
+            break
+        found = reader(s)
+        if found:
+            candidates.append((found, PAGE, named))
     # A repository cover's own citation of the paper ('Citation for published version
     # (APA): Weigelt, B. (2005). Molecular markers of ...') gives the title without the
     # cover's heading that the type size runs into it ('UvA-DARE (Digital Academic
