@@ -39,6 +39,9 @@ NUMBERED_HEADING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+\S")
 
 @dataclass
 class Sources:
+    """One paper as identity extraction reads it: Docling's items, the text layer's lines of
+    the first pages, the PDF's Info dictionary and XMP fields, and the file name."""
+
     items: list[Item]
     lines: list[Line]
     info: dict[str, str]
@@ -53,6 +56,7 @@ class Sources:
 
 
 def before_references(items: Iterable[Item]) -> Iterator[Item]:
+    """The items up to a reference list's heading: a cited paper's identifiers are not these."""
     for item in items:
         if item.label in ("section_header", "title", "text") and REFERENCES_RE.match(item.text):
             return
@@ -60,11 +64,11 @@ def before_references(items: Iterable[Item]) -> Iterator[Item]:
 
 
 def before_references_lines(lines: Iterable[Line]) -> Iterator[Line]:
+    """The text layer's lines up to a reference list's heading."""
     for line in lines:
         if REFERENCES_RE.match(line.text):
             return
         yield line
-
 
 
 #: A reference in APA style at its start: 'Lopatovska, I., & Arapakis, I. (2011).' An
@@ -72,7 +76,6 @@ def before_references_lines(lines: Iterable[Line]) -> Iterator[Line]:
 APA_CITATION = re.compile(
     r"^[^\W\d_][\w'’-]+,\s+(?:[A-Z]\.[\s-]*){1,3}"
     r"(?:,?\s*(?:&|and)?\s*[^\W\d_][\w'’-]+,\s+(?:[A-Z]\.[\s-]*){1,3})*\s*\(((?:19|20)\d\d)[a-z]?\)")
-
 
 
 def is_prose(text: str) -> bool:
@@ -126,7 +129,6 @@ def after_title(texts: list[str], title: str | None) -> int:
     return best if best_cover >= min(12, len(flat)) else 0
 
 
-
 #: The citation a page gives for itself: journals' 'Citation:' / 'Cite as:' boxes, the 'To cite
 #: this version/article:' of archive cover pages (HAL, IOP), 'APA Style' on library covers.
 CITED_AS = re.compile(r"^(?:(?:Reference|Citation|Cite as|To cite|How to cite|Citer cet article|"
@@ -148,7 +150,6 @@ def cited_year(citation: str) -> int | None:
         return int(bracketed.group(1))
     years = re.findall(r"(?<![\d./:-])((?:19|20)\d\d)(?![\d/:-])", text)
     return int(years[-1]) if years else None
-
 
 
 def own_citation(s: Sources, title: str | None) -> tuple[str, str] | None:
