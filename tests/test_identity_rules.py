@@ -899,3 +899,88 @@ def test_a_title_item_run_on_into_its_doi_ends_the_title() -> None:
              "数字拟人品：数字技术、拟社会互动与 商业模式内容创新的共演 * DOI:10.19744/j.cnki.11-1235/f.20240321.001",
              "罗兴武 孙 萌 刘 洋 陈 帅"]
     assert after_title(items, "数字拟人品：数字技术、拟社会互动与商业模式内容创新的共演") == 2
+
+
+# -- batches 9 and 10 (theses, Chinese journals, covers) ---------------------------------------
+
+
+def test_chinese_names_set_apart_by_commas_and_their_translation_ends_the_block() -> None:
+    assert block("郜帅，侯心迪，刘宁春，张宏科", "（北京交通大学电子信息工程学院，北京 100044）") == [
+        "郜帅", "侯心迪", "刘宁春", "张宏科"]
+    # a two-character name letter-spaced to the width of three, marks after names
+    assert block("陈 红，刘宁春，郜 帅1,2，周华春") == ["陈红", "刘宁春", "郜帅", "周华春"]
+    # the byline again in Latin letters after the Chinese one is not more authors
+    assert block("柴若楠 郜 帅 兰江雨 刘宁春", "（北京交通大学电子信息工程学院）",
+                 "Efficient Computing Resource Metric Method in Computing-First Network",
+                 "Chai Ruonan, Gao Shuai, Lan Jiangyu, and Liu Ningchun") == [
+        "柴若楠", "郜帅", "兰江雨", "刘宁春"]
+    # a keywords line is no names
+    assert block("多模态网络，异构标识空间管控，网络融合与调度机制研究") == []
+
+
+@pytest.mark.parametrize("words", ["Job Market Paper", "Master’s Thesis", "Trabajo de Diploma",
+                                   "Citation Information", "Éditeur Belin", "Original Citation"])
+def test_what_a_document_says_about_itself_is_no_name(words: str) -> None:
+    assert not looks_like_name(words)
+    assert looks_like_name("Antoine Arnoud")
+
+
+def test_spaced_and_full_width_dois_of_chinese_journals() -> None:
+    from workers.identity.extract import _unspaced_dois, printed_dois
+
+    assert printed_dois(_unspaced_dois("doi： 10．3969 / j．issn．1673－629X．2020．12．023")) == [
+        "10.3969/j.issn.1673-629X.2020.12.023"]
+    # a damaged text layer's '鄄' for the hyphen, spaces after the dots
+    assert printed_dois(_unspaced_dois("DOI:10. 13190 / j. jbupt. 2020鄄203  文章编号")) == [
+        "10.13190/j.jbupt.2020-203"]
+    assert printed_dois("DOI: 10.11959/j.issn.1000−436x.2022084") == ["10.11959/j.issn.1000-436x.2022084"]
+    # an ordinary DOI keeps what follows it on the line apart
+    assert printed_dois(_unspaced_dois("DOI: 10.1234/abc.5 Received 2020. Next")) == ["10.1234/abc.5"]
+
+
+def test_a_heading_cut_mid_phrase_takes_the_line_under_it() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Item
+    from workers.identity.titles import _title_from_items
+
+    items = [Item("text", "ΕΘΝΙΚΟ ΜΕΤΣΟΒΙΟ ΠΟΛΥΤΕΧΝΕΙΟ", 1, False),
+             Item("section_header", "Mitigation of performance variability induced by", 1, False),
+             Item("text", "Checkpoint-Restart using DVFS", 1, False),
+             Item("text", "ΔΙΠΛΩΜΑΤΙΚΗ ΕΡΓΑΣΙΑ", 1, False)]
+    assert _title_from_items(Sources(items, [], {}, {}, "t.pdf")) == (
+        "Mitigation of performance variability induced by Checkpoint-Restart using DVFS")
+    items[1] = Item("section_header", "Mitigation of performance variability", 1, False)
+    assert _title_from_items(Sources(items, [], {}, {}, "t.pdf")) == "Mitigation of performance variability"
+
+
+def test_a_cover_title_ends_at_the_place_in_capitals() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_under_cover_name
+
+    lines = [Line(t, 12.0, 1) for t in ("ALEXANDRE RADEMAKER", "Uma Ferramenta Formal para Especificação e",
+                                        "Análise de Arquiteturas de Software", "NITERÓI", "2005")]
+    assert _title_under_cover_name(Sources([], lines, {}, {}, "t.pdf")) == (
+        "Uma Ferramenta Formal para Especificação e Análise de Arquiteturas de Software")
+
+
+def test_a_japanese_cover_names_its_author_last_and_its_advisors_with_their_rank() -> None:
+    from workers.identity.authors import _han_cover_name
+
+    page = ["超音波照射された擬塑性流体中の落下球実験", "杉山 和靖 教授", "渡村 友昭 助教", "指導",
+            "大阪大学大学院 基礎工学研究科 機能創成専攻", "29B20038", "丹羽 英人"]
+    assert _han_cover_name(page, page[0]) == "丹羽 英人"
+    assert _han_cover_name(page[:-1], page[0]) is None
+    # not on a paper in English
+    assert _han_cover_name(page, "A study of falling spheres") is None
+
+
+def test_a_french_publication_date_and_placeholder_metadata_authors() -> None:
+    from workers.identity.authors import _metadata_names
+    from workers.identity.page import Sources
+
+    found = printed_year(["Date de publication : 1 mai 2011"])
+    assert found is not None and found.value == 2011
+    assert _metadata_names(Sources([], [], {"Author": "作者"}, {}, "x.pdf")) == []
+    assert _metadata_names(Sources([], [], {"Author": "Jane Doe; John Roe"}, {}, "x.pdf")) == [
+        "Jane Doe", "John Roe"]

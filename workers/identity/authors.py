@@ -71,6 +71,12 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
         identity.set("authors", split_names(page_one[at])[:1], PAGE, guess=True,
                      why="the one name right above the title on a cover page")
         return
+    han = _han_cover_name(page_one, title)
+    if han:
+        identity.set("authors", [han], PAGE, guess=True,
+                     why="the last name alone on its line on a cover page in the title's script "
+                         "(advisors, printed with their rank, come before it)")
+        return
     found = _authors_from_items(s, identity.value("title"))
     if found:
         names, confirmation = found
@@ -118,6 +124,20 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
                          why="a signature at the end of a short piece, beside a role or affiliation")
 
 
+#: A Japanese name as a cover sets it, family and given name apart: '伊豆 真哉', '丹羽 英人'.
+_SPACED_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{1,3} [\u4e00-\u9fff\u3040-\u30ff]{1,4}")
+
+
+def _han_cover_name(page_one: list[str], title: str | None) -> str | None:
+    """The author of a Japanese thesis cover: the last line that is one spaced name and
+    nothing else (an advisor's line carries a rank, '杉山 和靖 教授', or a label)."""
+    if not title or not mostly_uncased(title) or len(page_one) > 25 or labelled_authors(page_one):
+        return None
+    alone = [ln.strip() for ln in page_one if _SPACED_HAN_NAME.fullmatch(ln.strip())
+             and not is_affiliation(ln) and ln.replace(" ", "") not in title.replace(" ", "")]
+    return alone[-1] if alone else None
+
+
 def _in_the_title_script(names: list[str], s: Sources, title: str | None) -> list[str]:
     """The names as the paper's own script prints them, when it prints both: a Korean,
     Chinese or Japanese paper sets its authors' names in its script with the romanised
@@ -136,6 +156,11 @@ def _in_the_title_script(names: list[str], s: Sources, title: str | None) -> lis
     return names
 
 
+#: What a template or a tool writes in the Author field when nobody filled it in.
+_PLACEHOLDER_AUTHORS = {"author", "authors", "作者", "作 者", "administrator", "admin", "user",
+                        "owner", "unknown", "anonymous", "microsoft office user", "windows user"}
+
+
 def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
     """Info or XMP authors, when every one is a person's name the page prints: an
     organisation ('Cambridge Journals', 'IEEE') or a name the page does not show is
@@ -149,7 +174,8 @@ def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
         candidates.append(([a.strip() for a in re.split(r";|,|\band\b|、|，", s.info["Author"])
                             if a.strip()], PDF_INFO))
     for names, source in candidates:
-        names = [title_case_if_shouted(" ".join(n.split())) for n in names]
+        names = [title_case_if_shouted(" ".join(n.split())) for n in names
+                 if " ".join(n.split()).lower() not in _PLACEHOLDER_AUTHORS]
         if not names or any(is_affiliation(n) or PUBLISHER_WORDS.search(n) for n in names):
             continue
         if all(uncased_script(n) and 2 <= len(n.replace(" ", "")) <= 12
@@ -319,10 +345,11 @@ def _authors_on_page_two(s: Sources, title: str | None) -> list[str]:
 
 
 def _metadata_names(s: Sources) -> list[str]:
-    """The XMP or Info author list, affiliations in brackets left out."""
+    """The XMP or Info author list, affiliations in brackets and placeholders left out."""
     entries = list(s.xmp.get("authors") or []) or [s.info.get("Author", "")]
     names: list[str] = []
     for entry in entries:
         entry = re.sub(r"\([^)]*\)|\[[^]]*\]", "", entry)
-        names += [" ".join(a.split()) for a in re.split(r";|,|\band\b|、|，", entry) if a.strip()]
+        names += [" ".join(a.split()) for a in re.split(r";|,|\band\b|、|，", entry)
+                  if a.strip() and " ".join(a.split()).lower() not in _PLACEHOLDER_AUTHORS]
     return names

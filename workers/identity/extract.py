@@ -27,6 +27,7 @@ result.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -224,8 +225,25 @@ def _parts_folded(counts: dict[str, int]) -> dict[str, int]:
     return out
 
 
+#: A labelled DOI typeset with spaces around its dots and slash, as Chinese journals
+#: print it ('DOI:10. 13190 / j. jbupt. 2020-203', 'doi： 10．3969 / j．issn．1673-629X').
+_SPACED_DOI = re.compile(r"(\bdoi\s*:?\s*)(10\.\s?\d{4,9}\s*/\s*\S.*)$", re.I | re.M)
+
+
+def _unspaced_dois(text: str) -> str:
+    """``text`` with full-width forms read as ASCII and spaced DOIs closed up."""
+    def close_up(m: re.Match[str]) -> str:
+        doi = m.group(2)
+        if not re.match(r"10\.\s|10\.\d+\s*/\s", doi):
+            return m.group(0)  # an ordinary DOI: what follows it on the line is not part of it
+        doi = re.sub(r"\s*/\s*", "/", doi, count=1)
+        return m.group(1) + re.sub(r"(?<=[.\-])\s+(?=[a-z0-9])|\s+(?=\.)", "", doi)
+    return _SPACED_DOI.sub(close_up, unicodedata.normalize("NFKC", text))
+
+
 def _own_doi(s: Sources, front: str) -> tuple[str, str] | None:
     """The paper's own DOI: printed on its first page(s) outside the references, unambiguous."""
+    front = _unspaced_dois(front)
     # DOIs are case-insensitive ("10.1111/JOIM.12345" in a running head is the citation
     # line's "10.1111/joim.12345"): they are compared lower-cased and returned as page 1
     # prints them.
@@ -235,7 +253,7 @@ def _own_doi(s: Sources, front: str) -> tuple[str, str] | None:
     references = "\n".join(i.text for i in _reference_items(s.items)
                            if len(re.findall(r"[^\W\d_]{2,}", DOI_RE.sub("", i.text))) >= 3)
     cited = {d.lower() for d in printed_dois(references)}
-    first_page = s.front_text(pages=1)
+    first_page = _unspaced_dois(s.front_text(pages=1))
     # A DOI page 1 labels as a DOI ('doi:', 'doi.org/', '/doi/' in a link) outside the
     # references is the paper's own even when the back matter repeats it ("Access the
     # most recent version at doi: ..."): one such label, not two, to stay unambiguous.

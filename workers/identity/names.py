@@ -85,7 +85,9 @@ def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
 
 AFFILIATION_WORDS = re.compile(
     r"\b(universi\w*|univ\.?|institut\w*|hochschule|politecnico|polytechn\w*|technion|"
-    r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|"
+    r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|министерств\w*|"
+    r"минобрнауки|федеральн\w*|государственн\w*|бюджетн\w*|образовательн\w*|учреждени\w*|"
+    r"кафедр\w*|факультет\w*|"
     r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
     r"bacharel\w*|licenciad\w*|licenciatura|mestrado|doutorado|gradua[çc][ãa]o|group|team|"
     r"\w+(?:centrum|zentrum)|\w+institut\w*|\w+universitet\w*|"
@@ -108,6 +110,13 @@ AFFILIATION_WORDS = re.compile(
     r"keywords?|ccs|arxiv|preprint|submitted|accepted|published|received)\b",
     re.I,
 )
+#: Words of what a document is or says about itself, which two capitalised words in an
+#: author block can look like a name with ('Job Market Paper', 'Master’s Thesis', 'Trabajo de
+#: Diploma', 'Citation Information', 'Éditeur Belin'). Only names are judged by them: in a
+#: title or an affiliation they are ordinary words.
+_DOCUMENT_WORDS = re.compile(
+    r"\b(paper|thesis|theses|dissertation|diploma|\w*arbeit|m[ée]moire|tese|tesis|trabajo|"
+    r"citation|information|software|network|editor|[ée]diteur|[ée]ditions?)\b", re.I)
 #: Copyright, licence, publisher and journal lines: never a source of names.
 PUBLISHER_WORDS = re.compile(
     r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
@@ -199,6 +208,8 @@ def looks_like_name(candidate: str, capitals: bool = True, ended: bool = False) 
     if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
         return False
     if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
+        return False
+    if _DOCUMENT_WORDS.search(candidate):
         return False
     if any(t.strip(".:").lower() in _IDENTIFIER_LABELS for t in tokens):
         return False  # "Sample ISSN", "ORCID iD": a label of the page, not a person
@@ -381,6 +392,19 @@ def spaced_han_names(text: str) -> list[str]:
     return names if len(names) >= 3 and len(names) < len(tokens) else []
 
 
+def listed_han_names(text: str) -> list[str]:
+    """A line of Chinese names set apart by commas ('郜帅，侯心迪，刘宁春，张宏科'), a
+    two-character one letter-spaced ('陈 红，刘宁春，郜 帅'), each perhaps with its
+    affiliation mark: the names, else []."""
+    # (marks are stripped from each name in turn: a box between two words, '学术学位□专业学位',
+    # is no comma)
+    tokens = [_strip_marks(t).strip(" ,") for t in re.split(r"[，、,]", text)]
+    names = [t.replace(" ", "") for t in tokens if t]
+    if len(names) < 2 or not all(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", n) for n in names):
+        return []
+    return names
+
+
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -403,7 +427,7 @@ class AuthorBlock:
             return True
         if is_rule(line) or is_label(line):
             return True
-        han = spaced_han_names(line)  # '罗兴武 孙 萌 刘 洋 陈 帅'
+        han = spaced_han_names(line) or listed_han_names(line)  # '罗兴武 孙 萌 刘 洋 陈 帅'
         if han:
             self.names += [name for name in han if name not in self.names]
             return True
@@ -477,6 +501,8 @@ class AuthorBlock:
                 and line.rstrip().endswith(found[-1].split()[-1])):
             # 'Edward Van' / 'Keuren'; not 'Xiaojing Du ¹,²,' whose marks end the name
             self._carry = found.pop()
+        if found and self.names and all(re.fullmatch(r"[\u4e00-\u9fff]+", n) for n in self.names):
+            return False  # the byline again in Latin letters ('Chai Ruonan, Gao Shuai'): a translation
         for name in found:
             printed = _as_printed(name)
             if printed not in self.names:

@@ -30,7 +30,10 @@ STAMP_RE = re.compile(
 )
 REFERENCES_RE = re.compile(
     r"^\s*(?:[\dIVX]+\.?\s*)?(references|bibliography|works cited|literature cited|"
-    r"reference list|literatur|références|references\s+and\s+(?:links|notes))\s*:?\s*$", re.I,
+    r"reference list|literatur|références|references\s+and\s+(?:links|notes)|"
+    # a thesis assignment's reading list ('Resources:', 'Recommended literature:')
+    r"resources|(?:recommended\s+)?literature|literatura|bibliographie|bibliografía|"
+    r"bibliografia|referências|referencias|список литературы|参考文献|참고\s*문헌)\s*:?\s*$", re.I,
 )
 ABSTRACT_RE = re.compile(r"^\s*(abstract|summary|résumé|zusammenfassung|resumo|resumen|riassunto|"
                          r"abstrakt|аннотация|摘\s*要|要\s*旨|초\s*록)\s*[.:—–-]?\s*", re.I)

@@ -48,7 +48,6 @@ from workers.identity.text import (
     join_cjk,
     mostly_uncased,
     strip_label_prefix,
-    uncased_script,
 )
 from workers.identity.years import printed_year
 
@@ -66,7 +65,7 @@ def _usable_title(text: str) -> bool:
     words = text.split()
     if APA_CITATION.match(text):
         return False  # a citation of the paper (it holds the title), not the title
-    enough = len(words) >= 2 or (uncased_script(text) and len(text) >= 6)
+    enough = len(words) >= 2 or (mostly_uncased(text) and len(text) >= 6)  # a Japanese title with "DAG" in it
     if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
             and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
             and not STAMP_RE.search(text) and not re.search(r"\S@\S+\.[a-z]{2,}", text)
@@ -109,13 +108,29 @@ def _clean_title(text: str) -> str:
     return _DATE_PREFIX.sub("", _RUNNING_HEAD_PREFIX.sub("", title))
 
 
+#: Words a title never ends with: a heading that does is cut short at a line end.
+_OPEN_ENDINGS = NOT_IN_NAMES | {"a", "an", "and", "or", "in"}
+
+
+def _with_cut_end(title: str, after: list[Item]) -> str:
+    """A heading that ends mid-phrase ('Mitigation of performance variability induced by')
+    and the item under it that ends the phrase ('Checkpoint-Restart using DVFS'): one title."""
+    if not after or title.split()[-1] not in _OPEN_ENDINGS or after[0].label not in (
+            "text", "paragraph", "section_header"):
+        return title
+    rest = _clean_title(after[0].text)
+    if len(rest.split()) > 12 or is_label(rest) or split_names(rest) or is_affiliation(rest):
+        return title
+    return f"{title} {rest}"
+
+
 def _title_from_items(s: Sources) -> str | None:
     page_one = [i for i in s.items if i.page == 1 and not i.furniture]
     page = s.front_text(pages=1)
-    for item in page_one:
+    for index, item in enumerate(page_one):
         if item.label == "title" and _usable_title(_clean_title(item.text)) \
                 and not _is_masthead(item.text, page):
-            return _clean_title(item.text)
+            return _with_cut_end(_clean_title(item.text), page_one[index + 1:index + 2])
     # Layout models without a title class (the balanced tier's) label it a section header;
     # the title is then the first header on page 1 that reads like one (labels such as
     # "Research Article" or "CHAPTER 5" are skipped, not taken).
@@ -126,7 +141,8 @@ def _title_from_items(s: Sources) -> str | None:
                 continue
             if _usable_title(text) and (not split_names(text)
                                         or _heading_over_names(text, page_one[index + 1:index + 2])):
-                return _with_series_part(text, page_one[index + 1: index + 3])
+                return _with_series_part(_with_cut_end(text, page_one[index + 1:index + 2]),
+                                         page_one[index + 1: index + 3])
             if not _usable_title(text) and len(text) > 1:
                 continue
         elif item.label in ("text", "paragraph") and len(item.text) > 200 \
@@ -218,8 +234,9 @@ def _title_above_authors(s: Sources) -> str | None:
     Feltovich' ...)."""
     page_one = [ln for ln in s.lines[:30] if ln.page == 1]
     for index, names in enumerate(page_one):
-        if label_listed_names(names.text):  # 'Autores: Rogério Gomes Neto, Marilda ...'
-            names = Line(", ".join(label_listed_names(names.text)), names.size, names.page)
+        listed = label_listed_names(names.text)  # 'Autores: Rogério Gomes Neto, Marilda ...'
+        if listed:
+            names = Line(", ".join(listed), names.size, names.page)
         one_name = (len(split_names(names.with_marks)) == 1 and only_names(names.with_marks)
                     and len(page_one) > index + 2 and is_affiliation(page_one[index + 1].text)
                     and any(only_names(ln.with_marks) for ln in page_one[index + 2:index + 5]))
@@ -261,7 +278,8 @@ def cover_name(page_one: list[str]) -> int | None:
 def _title_under_cover_name(s: Sources) -> str | None:
     """A cover that sets everything in one type (a Russian or a Brazilian thesis): the lines
     right under the author's name, up to what the work is ('Выпускная квалификационная
-    работа'), a place or a date, or a line no longer in capitals when the title is."""
+    работа'), a place or a date, or a line whose case differs from the title's (a title in capitals
+    over the place in ordinary case, or a place in capitals, 'NITERÓI', under the title)."""
     page_one = [ln.text for ln in s.lines if ln.page == 1][:40]
     at = cover_name(page_one)
     if at is None:
@@ -270,7 +288,7 @@ def _title_under_cover_name(s: Sources) -> str | None:
     for text in page_one[at + 1:][:5]:
         if (is_label(text) or _WORK_TYPE_RU.search(text) or printed_year([text]) is not None
                 or patronymic_name(text) or is_affiliation(text)
-                or (block and is_shouted(block[0]) and not is_shouted(text))):
+                or (block and is_shouted(block[0]) != is_shouted(text))):
             break
         block.append(text)
     text = _clean_title(" ".join(block))

@@ -74,7 +74,9 @@ CITATION = [
 ]
 DATED = [
     re.compile(rf"\bposted\s+(?:on\s+)?(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
-    re.compile(rf"\b(?:published|publication date|version of record published)\s*(?:online)?\s*:?\s*"
+    re.compile(rf"\b(?:published|publication date|version of record published|date de publication|"
+               rf"publi[ée]e? le|fecha de publicaci[óo]n|data de publica[çc][ãa]o|publicado(?: em| el| en)?|"
+               rf"ver[öo]ffentlicht(?: am)?)\s*(?:online)?\s*:?\s*"
                rf"(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?({_Y})", re.I),
     re.compile(rf"^\s*(?:by\s+.+?\s+on\s+)(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
     re.compile(rf"\b(?:draft version|dated?|preprint)\s*:?\s*(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+"
