@@ -914,8 +914,9 @@ def test_chinese_names_set_apart_by_commas_and_their_translation_ends_the_block(
                  "Efficient Computing Resource Metric Method in Computing-First Network",
                  "Chai Ruonan, Gao Shuai, Lan Jiangyu, and Liu Ningchun") == [
         "柴若楠", "郜帅", "兰江雨", "刘宁春"]
-    # a keywords line is no names
+    # a keywords line is no names, nor two boxes to tick
     assert block("多模态网络，异构标识空间管控，网络融合与调度机制研究") == []
+    assert block("学术学位□专业学位") == []
 
 
 @pytest.mark.parametrize("words", ["Job Market Paper", "Master’s Thesis", "Trabajo de Diploma",
@@ -984,3 +985,10 @@ def test_a_french_publication_date_and_placeholder_metadata_authors() -> None:
     assert _metadata_names(Sources([], [], {"Author": "作者"}, {}, "x.pdf")) == []
     assert _metadata_names(Sources([], [], {"Author": "Jane Doe; John Roe"}, {}, "x.pdf")) == [
         "Jane Doe", "John Roe"]
+
+
+def test_a_name_broken_after_its_initial_is_joined_again() -> None:
+    # no name ends with an initial: 'Colin M.' / 'Palmer' is one name (Acta Cryst.)
+    assert block("Fabrice Gorrec,* Colin M.", "Palmer, Guillaume Lebon and", "Tony Warne",
+                 "MRC Laboratory of Molecular Biology,") == [
+        "Fabrice Gorrec", "Colin M. Palmer", "Guillaume Lebon", "Tony Warne"]

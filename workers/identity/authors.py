@@ -113,6 +113,12 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
                      why=f"the {meta[1]}, every name printed on page 1" + (
                          "; it names one person, and may leave others out" if alone else ""))
         return
+    names = _names_over_affiliation([ln.text for ln in s.lines if ln.page == 1][:80])
+    if names:
+        identity.set("authors", names, PAGE, guess=True,
+                     why="a line of names over an affiliation, apart from the title (a "
+                         "sidebar beside the abstract)")
+        return
     # A short piece (an editorial, a letter) is signed at its end.
     last_page = max((i.page for i in s.items), default=0)
     if 0 < last_page <= 4:
@@ -122,6 +128,16 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
         if names:
             identity.set("authors", names, PAGE, guess=True,
                          why="a signature at the end of a short piece, beside a role or affiliation")
+
+
+def _names_over_affiliation(page_one: list[str]) -> list[str]:
+    """Two or more names alone on a line right over an affiliation ('Dong-Jin Oh, Kwang-Jae
+    Lee' / 'Department of Internal Medicine, ...'), the first such line of page 1: the
+    authors of a layout that sets them in a column beside the abstract."""
+    for line, below in zip(page_one, page_one[1:]):
+        if names_line(line) and is_affiliation(below) and not PUBLISHER_WORDS.search(line):
+            return split_names(line)
+    return []
 
 
 #: A Japanese name as a cover sets it, family and given name apart: '伊豆 真哉', '丹羽 英人'.

@@ -492,11 +492,13 @@ class AuthorBlock:
             tail = parts[-1]
             words = tail.split()
             # a name broken over two lines: "Marimikel" / "Charrier", "Edward Van" / "Keuren",
-            # "Ana Cristina Franco da" / "Silva"
+            # "Ana Cristina Franco da" / "Silva", "Colin M." / "Palmer" (no name ends with an
+            # initial)
             if (1 <= len(words) <= 4 and all(_name_token(w) for w in words)
-                    and line.rstrip().endswith(words[-1])  # not 'Xiaojing Du ¹,²,'
-                    and (len(words) == 1 or words[-1].lower() in _PARTICLES)):
-                self._carry = tail
+                    and line.rstrip().rstrip(".").endswith(words[-1])  # not 'Xiaojing Du ¹,²,'
+                    and (len(words) == 1 or words[-1].lower() in _PARTICLES
+                         or (len(words[-1]) == 1 and line.rstrip().endswith(".")))):
+                self._carry = tail + "." if len(words[-1]) == 1 else tail
         if (found and found[-1].split()[-1].lower() in _PARTICLES
                 and line.rstrip().endswith(found[-1].split()[-1])):
             # 'Edward Van' / 'Keuren'; not 'Xiaojing Du ¹,²,' whose marks end the name
