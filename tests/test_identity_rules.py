@@ -992,3 +992,26 @@ def test_a_name_broken_after_its_initial_is_joined_again() -> None:
     assert block("Fabrice Gorrec,* Colin M.", "Palmer, Guillaume Lebon and", "Tony Warne",
                  "MRC Laboratory of Molecular Biology,") == [
         "Fabrice Gorrec", "Colin M. Palmer", "Guillaume Lebon", "Tony Warne"]
+
+
+def test_a_latin_name_with_its_chinese_characters_after_it() -> None:
+    assert split_names("Chen Lai 陳來") == ["Chen Lai"]
+
+
+def test_a_thesis_cover_set_in_one_type_titles_the_lines_over_what_the_work_is() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_above_thesis_type
+
+    page = ["Fachbereich 1 – Life Sciences and Engineering",
+            "Studiengang Landwirtschaft und Umwelt (M.Sc.)",
+            "Fördern Agroforstsysteme die Biodiversität? – am Beispiel der",
+            "hohlraumnistenden Wildbienen, Wespen und ihrer Gegenspieler",
+            "Masterarbeit", "vorgelegt am 03.11.2025", "von", "Pia Bergknecht"]
+    lines = [Line(t, 10.4, 1) for t in page]
+    assert _title_above_thesis_type(Sources([], lines, {}, {}, "t.pdf")) == (
+        "Fördern Agroforstsysteme die Biodiversität? – am Beispiel der hohlraumnistenden "
+        "Wildbienen, Wespen und ihrer Gegenspieler")
+    # a form's labels over the work type give none
+    lines = [Line(t, 12.0, 1) for t in ("Title:", "Student:", "Master’s Thesis", "Graph networks")]
+    assert _title_above_thesis_type(Sources([], lines, {}, {}, "t.pdf")) is None

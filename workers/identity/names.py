@@ -91,7 +91,7 @@ AFFILIATION_WORDS = re.compile(
     r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
     r"bacharel\w*|licenciad\w*|licenciatura|mestrado|doutorado|gradua[çc][ãa]o|group|team|"
     r"\w+(?:centrum|zentrum)|\w+institut\w*|\w+universitet\w*|"
-    r"dipartimento|abteilung|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
+    r"dipartimento|abteilung|fachbereich|studiengang|lehrstuhl|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
     r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
     r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
     r"facility|facilities|observator\w*|agency|ministry|council|museum|division|campus|"
@@ -243,6 +243,8 @@ def _parts(text: str) -> list[str]:
     # e-mails, with a fragment of their local part set apart ('sahand n@eecs.berkeley.edu')
     text = re.sub(r"\{[^}]*\}@\S+|\([^)]*\)@\S+|\[[^]]*\]@\S+|(?:\b[a-z][\w.-]*\s)?\S+@\S+", ",",
                   text)
+    # a name in Latin letters with its Chinese characters after it: 'Chen Lai 陳來'
+    text = re.sub(r"(?<=[a-z])\s+[\u4e00-\u9fff]{2,4}(?=\s*(?:[,;*\d]|$))", "", text)
     # initials glued to the family name: 'Yu.A.Pusep', 'L.Fernandes' -> 'Yu.A. Pusep'
     text = re.sub(r"(?<=[A-Z]\.)(?=[A-Z][a-z])", " ", text)
     # affiliation letters a text layer set apart: 'Yamin Gong a,b,1 , Zhifeng Wang a,1'

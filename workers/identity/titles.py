@@ -295,6 +295,31 @@ def _title_under_cover_name(s: Sources) -> str | None:
     return title_case_title_if_shouted(text) if block and _usable_title(text) else None
 
 
+#: The line of a thesis cover that says what the work is, under its title.
+_THESIS_TYPE = re.compile(
+    r"^\s*(?:(?:master|bachelor|diploma|doctoral|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|dissertation|"
+    r"masterarbeit|bachelorarbeit|diplomarbeit|doktorarbeit|m[ée]moire(?:\s+de\s+\w+)?|"
+    r"th[èe]se(?:\s+de\s+doctorat)?|tese(?:\s+de\s+\w+)?|disserta[çc][ãa]o(?:\s+de\s+\w+)?|"
+    r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)\s*$", re.I)
+
+
+def _title_above_thesis_type(s: Sources) -> str | None:
+    """A thesis cover set in one type: the lines right above the one saying what the work
+    is ('Masterarbeit', 'Master's Thesis'), below the institution's lines."""
+    page_one = [ln.text for ln in s.lines if ln.page == 1][:30]
+    at = next((i for i, text in enumerate(page_one) if _THESIS_TYPE.match(text)), None)
+    if not at:
+        return None
+    block: list[str] = []
+    for text in reversed(page_one[max(0, at - 4):at]):
+        if (is_label(text) or is_affiliation(text) or only_names(text)
+                or printed_year([text]) is not None or text.rstrip().endswith(":")):
+            break
+        block.insert(0, text)
+    text = _clean_title(" ".join(block))
+    return text if block and _usable_title(text) else None
+
+
 def _contiguous(candidate: str, s: Sources) -> bool:
     """The candidate's words run together in one reading of page 1 (a title and the
     journal name printed elsewhere on the page are not one title)."""
@@ -326,7 +351,8 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     # with neither, the fallbacks in turn, each with the reading it names
     fallbacks = ((_title_from_page_header, "a line at the top of page 1 only"),
                  (_title_under_cover_name, "the lines under the author's name on a cover page"),
-                 (_title_above_authors, "the lines above the author names"))
+                 (_title_above_authors, "the lines above the author names"),
+                 (_title_above_thesis_type, "the lines above what a thesis cover says the work is"))
     for reader, named in fallbacks:
         if candidates:
             break
