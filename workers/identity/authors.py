@@ -134,7 +134,7 @@ def _names_over_affiliation(page_one: list[str]) -> list[str]:
     """Two or more names alone on a line right over an affiliation ('Dong-Jin Oh, Kwang-Jae
     Lee' / 'Department of Internal Medicine, ...'), the first such line of page 1: the
     authors of a layout that sets them in a column beside the abstract."""
-    for line, below in zip(page_one, page_one[1:]):
+    for line, below in zip(page_one, page_one[1:], strict=False):
         if names_line(line) and is_affiliation(below) and not PUBLISHER_WORDS.search(line):
             return split_names(line)
     return []
