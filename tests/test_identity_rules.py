@@ -1015,3 +1015,18 @@ def test_a_thesis_cover_set_in_one_type_titles_the_lines_over_what_the_work_is()
     # a form's labels over the work type give none
     lines = [Line(t, 12.0, 1) for t in ("Title:", "Student:", "Master’s Thesis", "Graph networks")]
     assert _title_above_thesis_type(Sources([], lines, {}, {}, "t.pdf")) is None
+
+
+@pytest.mark.parametrize("text", ["\"Ôóâìì‡ ï‡úâï‡úëẫòí‡ ïó‰âî", "Assignment of master’s thesis",
+                                  "Masterarbeit", "Master's Thesis", "Trabajo de Diploma"])
+def test_mojibake_and_what_a_thesis_is_are_no_titles(text: str) -> None:
+    from workers.identity.titles import _usable_title
+
+    assert not _usable_title(text)
+    assert _usable_title("Économie et société à Genève au XIXe siècle")
+
+
+def test_a_russian_journal_issue_line_gives_its_year_and_no_names() -> None:
+    found = printed_year(["Силовая Электроника, № 2’2008 Приводы"])
+    assert found is not None and found.value == 2008
+    assert split_names("Силовая Электроника, № 2’2008 Приводы") == []

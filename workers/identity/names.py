@@ -122,6 +122,7 @@ PUBLISHER_WORDS = re.compile(
     r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
     r"\bverlag\b|\belsevier\b|\bspringer\b|\bwiley\b|\bieee\b|\bacm\b|\bmdpi\b|\bplos\b|"
     r"\bhindawi\b|\bbiomed\b|\bfrontiers\b|\bjournals?\b|\bproceedings\b|\bconference\b|"
+    r"\bжурнал\w*|№\s*\d|"  # a journal's issue ('Силовая Электроника, № 2’2008')
     r"\bcreative\s+commons\b|\bopen\s+access\b|\bpermission\b|\bdownloaded\b|\bdoi\b|https?://|www\.|"
     r"\bcite\s+this\b|\bread\s+online\b|\brecommendations\b|\bmetrics\b|\bsubmit\s+your\b",
     re.I,

@@ -61,10 +61,31 @@ _NOT_TITLES = re.compile(
     r"(?:hal id|doi|e-?issn|issn|isbn|pmid|pmcid|article id|manuscript id)\b\s*:.*)$", re.I)
 
 
+#: The line of a thesis cover that says what the work is, under its title.
+_THESIS_TYPE = re.compile(
+    r"^\s*(?:(?:master|bachelor|diploma|doctoral|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|dissertation|"
+    r"masterarbeit|bachelorarbeit|diplomarbeit|doktorarbeit|m[ée]moire(?:\s+de\s+\w+)?|"
+    r"th[èe]se(?:\s+de\s+doctorat)?|tese(?:\s+de\s+\w+)?|disserta[çc][ãa]o(?:\s+de\s+\w+)?|"
+    r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)\s*$", re.I)
+#: A thesis's assignment form, in front of its cover ('Assignment of master’s thesis').
+_THESIS_ASSIGNMENT = re.compile(r"^\s*assignment\s+of\s+(?:a\s+)?(?:master|bachelor|diploma)\S*\s+thesis\s*$",
+                                re.I)
+
+
+def _garbled(text: str) -> bool:
+    """Text a font without a Unicode map gave as Latin-1 look-alikes ('"Ôóâìì‡ ï‡úâï‡'): most
+    of its letters accented Latin-1 capitals and small letters, or the '‡' such fonts give."""
+    letters = [c for c in text if c.isalpha()]
+    odd = sum("\u00c0" <= c <= "\u00ff" for c in letters)
+    return bool(letters) and (odd >= 0.4 * len(letters) or "‡" in text)
+
+
 def _usable_title(text: str) -> bool:
     words = text.split()
     if APA_CITATION.match(text):
         return False  # a citation of the paper (it holds the title), not the title
+    if _garbled(text) or _THESIS_TYPE.match(text) or _THESIS_ASSIGNMENT.match(text):
+        return False  # mojibake; what a thesis cover says the work is ('Master’s Thesis')
     enough = len(words) >= 2 or (mostly_uncased(text) and len(text) >= 6)  # a Japanese title with "DAG" in it
     if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
             and not NUMBERED_HEADING_RE.match(text) and sum(c.isalpha() for c in text) >= 4
@@ -293,14 +314,6 @@ def _title_under_cover_name(s: Sources) -> str | None:
         block.append(text)
     text = _clean_title(" ".join(block))
     return title_case_title_if_shouted(text) if block and _usable_title(text) else None
-
-
-#: The line of a thesis cover that says what the work is, under its title.
-_THESIS_TYPE = re.compile(
-    r"^\s*(?:(?:master|bachelor|diploma|doctoral|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|dissertation|"
-    r"masterarbeit|bachelorarbeit|diplomarbeit|doktorarbeit|m[ée]moire(?:\s+de\s+\w+)?|"
-    r"th[èe]se(?:\s+de\s+doctorat)?|tese(?:\s+de\s+\w+)?|disserta[çc][ãa]o(?:\s+de\s+\w+)?|"
-    r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)\s*$", re.I)
 
 
 def _title_above_thesis_type(s: Sources) -> str | None:

@@ -69,6 +69,8 @@ CITATION = [
     # 2001", "Conference Paper · June 2010"
     re.compile(rf"^(?:article|conference\s+paper|chapter|book|thesis|preprint|technical\s+report)"
                rf"\b[^\n·]{{0,200}}·\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
+    # a Russian journal's issue and year: "Силовая Электроника, № 2’2008"
+    re.compile(rf"№\s*\d+\s*[’']\s*({_Y})\b"),
     # "Science 376, 1453-1458 (2022)", "Nature Communications | (2024)15:515"
     re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
 ]
