@@ -1029,4 +1029,4 @@ def test_mojibake_and_what_a_thesis_is_are_no_titles(text: str) -> None:
 def test_a_russian_journal_issue_line_gives_its_year_and_no_names() -> None:
     found = printed_year(["Силовая Электроника, № 2’2008 Приводы"])
     assert found is not None and found.value == 2008
-    assert split_names("Силовая Электроника, № 2’2008 Приводы") == []
+    assert block("Силовая Электроника, № 2’2008 Приводы") == []
