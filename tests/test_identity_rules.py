@@ -1030,3 +1030,9 @@ def test_a_russian_journal_issue_line_gives_its_year_and_no_names() -> None:
     found = printed_year(["Силовая Электроника, № 2’2008 Приводы"])
     assert found is not None and found.value == 2008
     assert block("Силовая Электроника, № 2’2008 Приводы") == []
+
+
+def test_an_old_scans_copyright_line_read_with_a_zero_for_the_sign() -> None:
+    found = printed_year(["0 1990 ACM 089791365 5/!90/0@35/0322$150"])
+    assert found is not None and (found.value, found.kind) == (1990, "copyright line")
+    assert printed_year(["0 1990 patients were seen"]) is None

@@ -99,6 +99,8 @@ _CHINESE_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
 COPYRIGHT = re.compile(rf"(?:©|\(c\)|copyright\s*(?:©|\(c\))?|(?<![\w.])c)\s*({_Y})\b", re.I)
 #: Fonts that draw © as another glyph: 'Ó 2014 Elsevier', 'q 2005 Elsevier', 'r 1998 Wiley-Liss'.
 ODD_COPYRIGHT = re.compile(rf"(?<![\w.])[Óqr]\s+({_Y})\s+[A-Z]")
+#: OCR of an old scan that reads © as a zero: '0 1990 ACM 089791365 5/90'.
+OCR_COPYRIGHT = re.compile(rf"(?<![\w.])[0O]\s+({_Y})\s+(?:ACM|IEEE)\s+\d")
 _PUBLISHER_LINE = re.compile(r"rights reserved|elsevier|wiley|springer|inc\.|ltd|society|"
                              r"association|press|publish", re.I)
 ACCEPTED = re.compile(rf"(?:\baccepted\b\s*:?|(?:拟)?录用(?:时间|日期)\s*[:：])\s*"
@@ -153,7 +155,8 @@ def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
             return Year(year, "dated line", line.strip())
     for line in lines:
         match = COPYRIGHT.search(line) or (
-            ODD_COPYRIGHT.search(line) if _PUBLISHER_LINE.search(line) else None)
+            ODD_COPYRIGHT.search(line) if _PUBLISHER_LINE.search(line) else None) or (
+            OCR_COPYRIGHT.search(line))
         if match and int(match.group(1)) <= this_year:
             return Year(int(match.group(1)), "copyright line", line.strip())
     return first([ACCEPTED], "accepted date") or first([RECEIVED], "received date")
