@@ -1036,3 +1036,18 @@ def test_an_old_scans_copyright_line_read_with_a_zero_for_the_sign() -> None:
     found = printed_year(["0 1990 ACM 089791365 5/!90/0@35/0322$150"])
     assert found is not None and (found.value, found.kind) == (1990, "copyright line")
     assert printed_year(["0 1990 patients were seen"]) is None
+
+
+def test_a_thesis_covers_year_alone_on_its_line() -> None:
+    from workers.identity.extract import _cover_year
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+
+    page = ["Evaluating the Go Programming Language with Design Patterns", "by", "Frank Schmager",
+            "A thesis", "submitted to the Victoria University of Wellington",
+            "Victoria University of Wellington", "2010"]
+    s = Sources([], [Line(t, 12.0, 1) for t in page], {}, {}, "t.pdf")
+    assert _cover_year(s, s.front_text(pages=1)) == 2010
+    # a paper's page with a year alone on a line is no cover
+    s = Sources([], [Line(t, 12.0, 1) for t in page[:3] + page[5:]], {}, {}, "t.pdf")
+    assert _cover_year(s, s.front_text(pages=1)) is None

@@ -429,6 +429,9 @@ def _year(identity: Identity, s: Sources, stamp_year: int | None) -> None:
     elif printed:
         identity.set("year", printed.value, PAGE, guess=True,
                      why=f"only the {printed.kind} is printed: {printed.text[:80]}")
+    elif _cover_year(s, page):
+        identity.set("year", _cover_year(s, page), PAGE, guess=True,
+                     why="a thesis or report cover's year, alone on its line")
     elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
         identity.set("year", 2000 + int(identity.value("arxiv")[:2]),
                      identity.fields["arxiv"].source, guess=True,
@@ -440,6 +443,21 @@ def _year(identity: Identity, s: Sources, stamp_year: int | None) -> None:
             identity.set("year", int(created.group(1)), PDF_INFO, guess=True,
                          why="no year is printed as a date; the PDF was made that year and the "
                              "page mentions it")
+
+
+#: What a thesis or report cover says it is.
+_COVER_WORDS = re.compile(r"\b(?:thesis|dissertation|submitted|report|m[ée]moire|th[èe]se|tese|tesis|"
+                          r"arbeit|rapport)\b", re.I)
+
+
+def _cover_year(s: Sources, page: str) -> int | None:
+    """A year alone on its line on a thesis or report cover ('Victoria University of
+    Wellington' / '2010'), the last such line; None on any other page."""
+    if not _COVER_WORDS.search(page):
+        return None
+    alone = [int(m.group(1)) for ln in _page_lines(s, 1)
+             for m in [re.fullmatch(r"\s*((?:19|20)\d\d)\s*", ln)] if m]
+    return alone[-1] if alone else None
 
 
 # -- abstract and references --------------------------------------------------------------------
