@@ -1051,3 +1051,23 @@ def test_a_thesis_covers_year_alone_on_its_line() -> None:
     # a paper's page with a year alone on a line is no cover
     s = Sources([], [Line(t, 12.0, 1) for t in page[:3] + page[5:]], {}, {}, "t.pdf")
     assert _cover_year(s, s.front_text(pages=1)) is None
+
+
+def test_names_set_in_the_titles_capitals_end_the_title() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_from_type
+
+    body = [Line("Most convicted offenders serve their sentences under supervision.", 7.5, 1)] * 8
+    lines = [Line("WHO GETS A SECOND CHANCE? EFFECTIVENESS AND", 9.4, 1),
+             Line("EQUITY IN SUPERVISION OF CRIMINAL OFFENDERS∗", 9.4, 1),
+             Line("EVAN K. ROSE", 9.4, 1)] + body
+    assert _title_from_type(Sources([], lines, {}, {}, "q.pdf")) == (
+        "WHO GETS A SECOND CHANCE? EFFECTIVENESS AND EQUITY IN SUPERVISION OF CRIMINAL OFFENDERS∗")
+    lines = [Line("THE IMPACT OF INCARCERATION ON EMPLOYMENT", 9.9, 1), Line("ANDREW GARIN", 9.9, 1),
+             Line("Heinz College, Carnegie Mellon University and NBER", 8.1, 1)] + body
+    assert _title_from_type(Sources([], lines, {}, {}, "e.pdf")) == "THE IMPACT OF INCARCERATION ON EMPLOYMENT"
+    # a last title line that reads like a name, over a label, stays in the title
+    lines = [Line("EDUCATIONAL TIMETABLING: PROBLEMS, BENCHMARKS, AND", 15.4, 1),
+             Line("STATE-OF-THE-ART RESULTS", 15.4, 1), Line("A PREPRINT", 8.9, 1)] + body
+    assert _title_from_type(Sources([], lines, {}, {}, "m.pdf")).endswith("STATE-OF-THE-ART RESULTS")

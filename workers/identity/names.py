@@ -103,6 +103,12 @@ AFFILIATION_WORDS = re.compile(
     r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
     r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
     r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|"
+    # US states and cities that are no one's name ('Southern California, Los Angeles')
+    r"california|texas|florida|illinois|ohio|michigan|massachusetts|pennsylvania|arizona|"
+    r"oregon|minnesota|wisconsin|maryland|connecticut|utah|iowa|kansas|nebraska|kentucky|"
+    r"tennessee|louisiana|alabama|oklahoma|arkansas|missouri|nevada|idaho|wyoming|vermont|"
+    r"hawaii|alaska|new\s+(?:york|jersey|mexico|hampshire)|rhode\s+island|los\s+angeles|"
+    r"san\s+(?:francisco|diego|jose)|policy|"
     r"sciences?|engineering|physics|chemistry|biology|biochemistry|mathematics|informatics|"
     r"computing|medicine|medical|technology|studies|economics|statistics|psychology|"
     r"neuroscience|linguistics|humanities|\w*omics|\w+olog(?:y|ie|ia|ical)|royal|"

@@ -212,6 +212,18 @@ def _title_from_page_header(s: Sources) -> str | None:
     return None
 
 
+def _name_under_title(text: str, below: list[Line]) -> bool:
+    """One person's name alone on its line in capitals, told from a title line in capitals
+    that reads like one ('NEURAL NETWORKS') by an initial ('EVAN K. ROSE') or the
+    affiliation under it. (A title in ordinary case is not cut this way: 'State-Of-The-Art
+    Results' over an address reads like a name too.)"""
+    if not is_shouted(text) or not only_names(text) or len(split_names(text)) != 1:
+        return False
+    return bool(re.search(r"(?:^|\s)[A-Z]\.(?:\s|$)", text)) or bool(
+        below and is_affiliation(below[0].text) and "," in below[0].text
+        and not is_label(below[0].text))  # ('A PREPRINT' under a title is no address)
+
+
 def _title_from_type(s: Sources) -> str | None:
     """The lines set in the largest type in the first part of page 1 (labels in the
     same type, such as 'Research Article' above the title, left out)."""
@@ -226,7 +238,10 @@ def _title_from_type(s: Sources) -> str | None:
         return None
     block: list[str] = []
     pending = ""
-    for ln in [ln for ln in s.lines[:40] if ln.page == 1]:
+    ordered = [ln for ln in s.lines[:40] if ln.page == 1]
+    for index, ln in enumerate(ordered):
+        if block and _name_under_title(ln.text, ordered[index + 1:index + 2]):
+            break  # names set in the title's type (Econometrica, QJE: 'EVAN K. ROSE')
         if ln not in usable:
             # a raised digit between two title lines ('Ising on S' '2' '- The ...') is part
             # of the title ('S2'); other lines between title lines are skipped
