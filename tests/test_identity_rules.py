@@ -1071,3 +1071,20 @@ def test_names_set_in_the_titles_capitals_end_the_title() -> None:
     lines = [Line("EDUCATIONAL TIMETABLING: PROBLEMS, BENCHMARKS, AND", 15.4, 1),
              Line("STATE-OF-THE-ART RESULTS", 15.4, 1), Line("A PREPRINT", 8.9, 1)] + body
     assert _title_from_type(Sources([], lines, {}, {}, "m.pdf")).endswith("STATE-OF-THE-ART RESULTS")
+
+
+def test_years_a_figure_credit_and_a_volume_line_with_the_year_first() -> None:
+    found = printed_year(["© 2014 Macmillan Publishers Limited. All rights reserved R. NUZZO; "
+                          "SOURCE: T. SELLKE ET AL. AM. STAT. 55, 62–71 (2001)"])
+    assert found is not None and (found.value, found.kind) == (2014, "copyright line")
+    found = printed_year(["The Annals of Applied Probability 2000, Vol. 10, No. 3, 726–752"])
+    assert found is not None and (found.value, found.kind) == (2000, "citation line")
+
+
+def test_a_proceedings_headers_acronym_with_its_year() -> None:
+    from workers.identity.extract import _CONF_STAMP
+
+    found = _CONF_STAMP.search("Proceedings of the Thirty-First International Joint Conference on "
+                               "Artificial Intelligence (IJCAI-22)")
+    assert found is not None and (found.group(3), found.group(4)) == ("IJCAI", "22")
+    assert _CONF_STAMP.search("a ratio (COVID-19) in the text") is None

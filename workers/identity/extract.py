@@ -355,7 +355,10 @@ def _acm_reference(s: Sources) -> dict[str, Any] | None:
 _BARE_DATE = re.compile(r"^\s*[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4}\s*$|^\s*\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}\s*$")
 
 
-_CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,")
+_CONF_STAMP = re.compile(r"\b([A-Z][A-Za-z]{1,12})\s?['’](\d\d)\b,"
+                         # a proceedings header's acronym: '... Intelligence (IJCAI-22)'
+                         r"|\b(?i:proceedings|conference|symposium|workshop)\b[^\n]{0,150}?"
+                         r"\(([A-Z]{2,12})-(\d\d)\)")
 _PROCEEDINGS = re.compile(r"\b(Proceedings of (?:the )?[^,.\n]{8,200})", re.I)
 def _year_and_venue(
     identity: Identity, s: Sources, acm: dict[str, Any] | None, stamp_year: int | None
@@ -381,7 +384,8 @@ def _year_and_venue(
         if proceedings:
             identity.set("venue", " ".join(proceedings.group(1).split()), PAGE)
         elif conf:
-            identity.set("venue", f"{conf.group(1)} ’{conf.group(2)}", PAGE)
+            identity.set("venue", f"{conf.group(1) or conf.group(3)} ’{conf.group(2) or conf.group(4)}",
+                         PAGE)
         elif cited_as:
             # "Chuttur M.Y. (2009). "Title," ... . Sprouts: Working Papers on ..., 9(37)."
             tail = re.search(r"[.\"”]\s*([A-Z][^.\"”]{4,120}?,\s*\d+\(\d+\))", cited_as.group(1)
@@ -422,8 +426,9 @@ def _year(identity: Identity, s: Sources, stamp_year: int | None) -> None:
                      why=f"the copyright line: {printed.text[:80]}" + (
                          "" if agrees else f"; the arXiv stamp says {stamp_year}"))
     elif conf:
-        identity.set("year", 2000 + int(conf.group(2)) if int(conf.group(2)) < 50
-                     else 1900 + int(conf.group(2)), PAGE, why=f"the conference stamp {conf.group(0)}")
+        digits = int(conf.group(2) or conf.group(4))
+        identity.set("year", 2000 + digits if digits < 50 else 1900 + digits, PAGE,
+                     why=f"the conference stamp {conf.group(0)}")
     elif stamp_year is not None:
         identity.set("year", stamp_year, STAMP, why="the arXiv stamp's date (this version's)")
     elif printed:

@@ -45,6 +45,8 @@ CITATION = [
     re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+|:\s*\d+)"),
     # "To appear in OSDI 2004", "In Proceedings of VLDB 2004"
     re.compile(rf"\b(?:to appear in|appeared in|in proceedings of)\b[^\n]{{0,120}}?\b({_Y})\b", re.I),
+    # "The Annals of Applied Probability 2000, Vol. 10, No. 3, 726-752"
+    re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*vol(?:ume)?\.?\s*\d+\s*,\s*(?:no|issue)\.?\s*\d+", re.I),
     # "BMC Health Services Research 2014, 14:1"
     re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*:\s*\d+"),
     # "VOL. 7, NO. 5, OCTOBER 1997", "Volume 18, Issue 3 ... January 2007", "Vol. 29 No. 2, 2007"
@@ -109,6 +111,11 @@ RECEIVED = re.compile(rf"\breceived\b\s*:?\s*(?:(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.
                       rf"({_Y})", re.I)
 
 
+#: A figure's credit to another work ('SOURCE: T. SELLKE ET AL. AM. STAT. 55, 62–71 (2001)'):
+#: the citation after it is that work's, not the paper's.
+_CREDIT = re.compile(r"\b(?:source|adapted\s+from|reprinted\s+from|data\s+from)\s*:?", re.I)
+
+
 @dataclass(frozen=True)
 class Year:
     value: int
@@ -142,7 +149,8 @@ def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
         for line in lines:
             for pattern in patterns:
                 found = pattern.search(line)
-                if found and int(found.group(1)) <= this_year:
+                if (found and int(found.group(1)) <= this_year
+                        and not _CREDIT.search(line[max(0, found.start() - 80):found.start()])):
                     return Year(int(found.group(1)), kind, line.strip())
         return None
 
