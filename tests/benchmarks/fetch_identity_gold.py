@@ -36,6 +36,8 @@ def _from_mirror(paper: GoldPaper, mirrors: Path) -> bytes | None:
     git_dir = mirrors / paper.source_repo.replace("/", "+")
     if (git_dir / "repo").is_dir():
         git_dir = git_dir / "repo"
+    if (git_dir / ".git").is_dir():  # a clone with a work tree, not a bare one
+        git_dir = git_dir / ".git"
     if not git_dir.is_dir():
         return None
     done = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{paper.commit}:{paper.source_path}"],
