@@ -1024,6 +1024,7 @@ def test_mojibake_and_what_a_thesis_is_are_no_titles(text: str) -> None:
 
     assert not _usable_title(text)
     assert _usable_title("Économie et société à Genève au XIXe siècle")
+    assert _usable_title("Scalable Inference for Sparse Models‡")  # a footnote mark
 
 
 def test_a_russian_journal_issue_line_gives_its_year_and_no_names() -> None:

@@ -434,8 +434,8 @@ def _year(identity: Identity, s: Sources, stamp_year: int | None) -> None:
     elif printed:
         identity.set("year", printed.value, PAGE, guess=True,
                      why=f"only the {printed.kind} is printed: {printed.text[:80]}")
-    elif _cover_year(s, page):
-        identity.set("year", _cover_year(s, page), PAGE, guess=True,
+    elif cover := _cover_year(s, page):
+        identity.set("year", cover, PAGE, guess=True,
                      why="a thesis or report cover's year, alone on its line")
     elif identity.value("arxiv") and NEW_ARXIV_RE.match(identity.value("arxiv")):
         identity.set("year", 2000 + int(identity.value("arxiv")[:2]),

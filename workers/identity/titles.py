@@ -74,10 +74,11 @@ _THESIS_ASSIGNMENT = re.compile(r"^\s*assignment\s+of\s+(?:a\s+)?(?:master|bache
 
 def _garbled(text: str) -> bool:
     """Text a font without a Unicode map gave as Latin-1 look-alikes ('"Ôóâìì‡ ï‡úâï‡'): most
-    of its letters accented Latin-1 capitals and small letters, or the '‡' such fonts give."""
+    of its letters accented Latin-1 capitals and small letters, or the '‡' such fonts give
+    inside words (after a title, '‡' is a footnote mark)."""
     letters = [c for c in text if c.isalpha()]
     odd = sum("\u00c0" <= c <= "\u00ff" for c in letters)
-    return bool(letters) and (odd >= 0.4 * len(letters) or "‡" in text)
+    return bool(letters) and (odd >= 0.4 * len(letters) or bool(re.search(r"\w‡\w", text)))
 
 
 def _usable_title(text: str) -> bool:
