@@ -58,7 +58,8 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
                      why="the ACM reference block lists them")
         return
     page_one = [ln.text for ln in s.lines if ln.page == 1]
-    cover = [] if labelled_authors(page_one) else cover_authors(page_one[:40])
+    labelled = labelled_authors(page_one)
+    cover = [] if labelled else cover_authors(page_one[:40])
     if cover:  # (a labelled field, 'Выполнил:', says more than a name's form: it comes below)
         identity.set("authors", [name for _, name in cover], PAGE, guess=True,
                      why="a full name with patronymic on the cover page, under no "
@@ -71,7 +72,7 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
         identity.set("authors", split_names(page_one[at])[:1], PAGE, guess=True,
                      why="the one name right above the title on a cover page")
         return
-    han = _han_cover_name(page_one, title)
+    han = None if labelled else _han_cover_name(page_one, title)
     if han:
         identity.set("authors", [han], PAGE, guess=True,
                      why="the last name alone on its line on a cover page in the title's script "
@@ -113,7 +114,7 @@ def read_authors(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> 
                      why=f"the {meta[1]}, every name printed on page 1" + (
                          "; it names one person, and may leave others out" if alone else ""))
         return
-    names = _names_over_affiliation([ln.text for ln in s.lines if ln.page == 1][:80])
+    names = _names_over_affiliation(page_one[:80])
     if names:
         identity.set("authors", names, PAGE, guess=True,
                      why="a line of names over an affiliation, apart from the title (a "
@@ -146,8 +147,9 @@ _SPACED_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{1,3} [\u4e00-\u9fff\u3040-\u30ff
 
 def _han_cover_name(page_one: list[str], title: str | None) -> str | None:
     """The author of a Japanese thesis cover: the last line that is one spaced name and
-    nothing else (an advisor's line carries a rank, '杉山 和靖 教授', or a label)."""
-    if not title or not mostly_uncased(title) or len(page_one) > 25 or labelled_authors(page_one):
+    nothing else (an advisor's line carries a rank, '杉山 和靖 教授'); the caller asks only
+    when no labelled field names the author."""
+    if not title or not mostly_uncased(title) or len(page_one) > 25:
         return None
     alone = [ln.strip() for ln in page_one if _SPACED_HAN_NAME.fullmatch(ln.strip())
              and not is_affiliation(ln) and ln.replace(" ", "") not in title.replace(" ", "")]
@@ -177,6 +179,17 @@ _PLACEHOLDER_AUTHORS = {"author", "authors", "作者", "作 者", "administrator
                         "owner", "unknown", "anonymous", "microsoft office user", "windows user"}
 
 
+def _field_names(names: list[str]) -> list[str]:
+    """Metadata names with their spacing tidied, placeholders ('作者', 'Administrator') left out."""
+    tidy = [" ".join(n.split()) for n in names]
+    return [n for n in tidy if n and n.lower() not in _PLACEHOLDER_AUTHORS]
+
+
+def _split_field(entry: str) -> list[str]:
+    """An Info Author field's names: 'A; B', 'A, B', 'A and B', '甲、乙', '甲，乙'."""
+    return re.split(r";|,|\band\b|、|，", entry)
+
+
 def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
     """Info or XMP authors, when every one is a person's name the page prints: an
     organisation ('Cambridge Journals', 'IEEE') or a name the page does not show is
@@ -187,11 +200,9 @@ def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
     if s.xmp.get("authors"):
         candidates.append((list(s.xmp["authors"]), XMP))
     if s.info.get("Author"):
-        candidates.append(([a.strip() for a in re.split(r";|,|\band\b|、|，", s.info["Author"])
-                            if a.strip()], PDF_INFO))
+        candidates.append((_split_field(s.info["Author"]), PDF_INFO))
     for names, source in candidates:
-        names = [title_case_if_shouted(" ".join(n.split())) for n in names
-                 if " ".join(n.split()).lower() not in _PLACEHOLDER_AUTHORS]
+        names = [title_case_if_shouted(n) for n in _field_names(names)]
         if not names or any(is_affiliation(n) or PUBLISHER_WORDS.search(n) for n in names):
             continue
         if all(uncased_script(n) and 2 <= len(n.replace(" ", "")) <= 12
@@ -366,6 +377,5 @@ def _metadata_names(s: Sources) -> list[str]:
     names: list[str] = []
     for entry in entries:
         entry = re.sub(r"\([^)]*\)|\[[^]]*\]", "", entry)
-        names += [" ".join(a.split()) for a in re.split(r";|,|\band\b|、|，", entry)
-                  if a.strip() and " ".join(a.split()).lower() not in _PLACEHOLDER_AUTHORS]
+        names += _field_names(_split_field(entry))
     return names
