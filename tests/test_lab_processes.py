@@ -378,8 +378,10 @@ def test_the_owner_s_own_workers_run_the_lab_task_and_re_embed_the_library(
     assert out.returncode == 0, out.stderr
 
     def reembedded() -> bool:
+        # (the old vectors are dropped first, then the papers are marked with the new
+        # model in a transaction of their own: wait for the last step)
         models = {r[0] for r in raw_db(library).execute("SELECT DISTINCT model FROM embeddings")}
-        return models == {model}
+        return models == {model} and {p.model for p in library.get_many(ids)} == {model}
 
     wait_for(reembedded, INGEST_S, "the chunks to be re-embedded")
     assert {p.model for p in library.get_many(ids)} == {model}
