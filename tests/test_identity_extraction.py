@@ -98,6 +98,27 @@ def test_metadata_that_contradicts_the_page_is_ignored(read, tmp_path: Path) -> 
     assert read(other).value("title") == TITLE
 
 
+def test_the_info_dictionarys_doi_settles_a_doi_the_page_breaks_after_a_digits_dot(
+        read, tmp_path: Path) -> None:
+    # The page breaks its DOI after "2020.", where a sentence could end too: read alone it
+    # gives the prefix (a wrong DOI). The Info dictionary's DOI key, which PDFium's own
+    # listing leaves out, is printed there with the line break folded away.
+    doi = "10.1016/j.neuroimage.2020.117123"
+    lines = front_page("NeuroImage 220 (2020). https://doi.org/10.1016/j.neuroimage.2020.",
+                       "117123 Received 3 March 2020")
+    pdf = make_pdf(tmp_path / "paper.pdf", [lines, REFERENCES], heading_size=18,
+                   info={"Title": "", "doi": doi})
+    found = read(pdf)
+    assert found.value("doi") == doi and found.fields["doi"].source == PDF_INFO
+    # Without the metadata the page's reading stands: the DOI cut short at the break.
+    bare = make_pdf(tmp_path / "bare.pdf", [lines, REFERENCES], heading_size=18, info={})
+    assert read(bare).value("doi") == "10.1016/j.neuroimage.2020"
+    # The Subject line (Elsevier, Springer, Nature) names the DOI as well.
+    subject = make_pdf(tmp_path / "subject.pdf", [lines, REFERENCES], heading_size=18,
+                       info={"Subject": f"NeuroImage, 220 (2020) 117123. doi:{doi}"})
+    assert read(subject).value("doi") == doi
+
+
 def test_metadata_confirmed_by_the_page_is_used(read, tmp_path: Path) -> None:
     # No larger type for the title, so the page alone does not say which line it is;
     # the Info title does, and the page confirms it.

@@ -726,6 +726,33 @@ def test_volume_lines_elsevier_dashes_and_conference_footnotes_give_the_year() -
     assert year_of("We use the data of the Conference on Machine Translation (WMT 2014).") is None
 
 
+def test_a_metadata_doi_is_taken_only_where_the_page_prints_it_in_some_form() -> None:
+    from workers.identity.extract import _own_doi
+    from workers.identity.page import Sources
+    from workers.identity.record import PDF_INFO, XMP
+    from workers.identity.sources import Item
+
+    doi = "10.1007/s00125-024-06103-w"
+
+    def own(page: str, info: dict[str, str], xmp: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        items = [Item("text", page, 1, False), Item("section_header", "References", 3, False),
+                 Item("text", "[1] A. Cited, B. Paper. Their Title Here. doi:10.1000/cited.1", 3, False)]
+        s = Sources(items, [], info, xmp or {}, "paper.pdf")
+        return _own_doi(s, s.front_text(pages=2))
+
+    # typographic hyphens (U+2010) in the page's text layer, the XMP packet's DOI in ASCII
+    assert own("Diabetologia https://doi.org/10.1007/s00125‐024‐06103‐w", {},
+               {"doi": doi}) == (doi, XMP)
+    # spaced out by justification, the Info dictionary's DOI key
+    assert own("DOI 10.1007/s00125- 024-06103 -w", {"DOI": doi}) == (doi, PDF_INFO)
+    # metadata the page does not print is not taken, even when the page prints no DOI
+    assert own("Diabetologia (2024) 67:1-10", {"doi": doi}) is None
+    # nor a metadata DOI that only the reference list prints
+    assert own("Diabetologia (2024) 67:1-10", {"Subject": "doi:10.1000/cited.1"}) is None
+    # a Subject naming two DOIs says nothing
+    assert own("see 10.1000/a.1 and 10.1000/b.2", {"Subject": "doi:10.1000/a.1 doi:10.1000/b.2"}) is None
+
+
 def test_a_doi_prefix_whose_suffix_follows_a_break_or_a_space() -> None:
     from workers.identity.extract import printed_dois
 

@@ -57,6 +57,7 @@ from workers.identity.record import (
     clean_doi,
 )
 from workers.identity.sources import (
+    INFO_DOI_KEYS,
     Item,
     Line,
     document_items,
@@ -272,21 +273,64 @@ def _own_doi(s: Sources, front: str) -> tuple[str, str] | None:
                 counts[key] = counts.get(key, 0) + weight
                 printed.setdefault(key, doi)
     counts = _parts_folded(counts)
-    for meta, source in [(clean_doi(s.info.get(key, "")), PDF_INFO) for key in ("doi", "DOI")] + [
-            (clean_doi(s.xmp.get("doi", "")), XMP)]:
-        if meta and meta.lower() in counts:
+    metadata = _metadata_dois(s)
+    for meta, source in metadata:
+        if meta.lower() in counts:
             return printed[meta.lower()], source
+    from_page = _page_doi(counts, printed, labelled_own, first_page)
+    # The metadata's DOI, printed where the reading above missed it or cut it short (broken
+    # after a digit's ".", spaced out, a typographic hyphen), is confirmed by the page's
+    # text with line breaks, spaces and dash forms folded away.
+    folded_front = _folded(front)
+    for meta, source in metadata:
+        key = _folded(meta)
+        if key in folded_front and key not in {_folded(d) for d in cited}:
+            return meta, source
+    return (from_page, PAGE) if from_page else None
+
+
+def _folded(text: str) -> str:
+    """``text`` lower-cased, without whitespace or soft hyphens, every dash form a hyphen."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u00ad", "")
+    return re.sub(r"\s+", "", re.sub(r"[\u2010-\u2015\u2212]", "-", text))
+
+
+def _metadata_dois(s: Sources) -> list[tuple[str, str]]:
+    """The DOIs the PDF's metadata gives for itself: the Info dictionary's DOI key, the XMP
+    packet's, and one printed in the Info Subject or Keywords (Elsevier, Springer, Wiley and
+    Nature write "Journal, 12 (2020) 1-10. doi:10.…" there)."""
+    found: list[tuple[str, str]] = []
+    for key in INFO_DOI_KEYS:
+        found.append((clean_doi(s.info.get(key, "")) or "", PDF_INFO))
+    found.append((clean_doi(s.xmp.get("doi", "")) or "", XMP))
+    for key in ("Subject", "Keywords"):
+        described = {d.lower(): d for d in printed_dois(s.info.get(key, ""))}
+        if len(described) == 1:
+            found.append((next(iter(described.values())), PDF_INFO))
+    seen: set[str] = set()
+    out = []
+    for doi, source in found:
+        if doi and doi.lower() not in seen:
+            seen.add(doi.lower())
+            out.append((doi, source))
+    return out
+
+
+def _page_doi(counts: dict[str, int], printed: dict[str, str], labelled_own: set[str],
+              first_page: str) -> str | None:
+    """The one DOI the first pages print for the paper (counts: lower-cased DOI -> weight),
+    or None when there is none or it is ambiguous."""
     if not counts:
         return None
     if len(counts) == 1:
-        return printed[next(iter(counts))], PAGE
+        return printed[next(iter(counts))]
     # Several DOIs up front (a footnote may cite one): take one only if it is
     # labelled as this paper's (ACM/IEEE print "DOI:" / doi.org in the copyright block).
     labelled = [d for d in counts if d in labelled_own or re.search(
         r"(?:DOI:?\s*|doi\.org/)" + re.escape(printed[d]), first_page, re.I)]
     best = sorted(labelled or counts, key=lambda d: -counts[d])
     if len(best) == 1 or counts[best[0]] > counts[best[1]]:
-        return printed[best[0]], PAGE
+        return printed[best[0]]
     return None
 
 

@@ -150,9 +150,10 @@ def clean_doi(raw: str) -> str | None:
     """A DOI as printed, without trailing punctuation or a doi.org prefix; None if not one."""
     # A bracket a symbol font maps to a CJK code point ('关DOI: 10.1063/1.2409490兴', AIP)
     # is not part of an ASCII DOI.
-    # A minus sign for a hyphen ('1000−436x'), and the '鄄' a damaged Chinese text layer
-    # gives for one ('2020鄄203'), are the hyphen the DOI has.
-    raw = re.sub(r"(?<=[0-9A-Za-z])[\u2212\u9104](?=[0-9A-Za-z])", "-", raw)
+    # A minus sign or a typographic hyphen or dash for a hyphen ('1000−436x', 's00125‐024'),
+    # and the '鄄' a damaged Chinese text layer gives for one ('2020鄄203'), are the hyphen
+    # the DOI has (DOIs are printed in ASCII).
+    raw = re.sub(r"(?<=[0-9A-Za-z])[\u2010-\u2015\u2212\u9104](?=[0-9A-Za-z])", "-", raw)
     doi = re.sub(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef].*$", "", raw.strip())
     doi = doi.rstrip(".,;:)]}'\"’")
     doi = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/", "", doi, flags=re.I)

@@ -323,13 +323,23 @@ def pdf_lines(path: Path, pages: int = 2) -> list[Line]:
     return lines
 
 
+#: Info keys publishers add for the DOI (Elsevier, Springer: "doi"; ASM: "Doi"). PDFium's
+#: dictionary reader lists only the standard keys, so these are asked for by name.
+INFO_DOI_KEYS = ("doi", "DOI", "Doi")
+
+
 def pdf_metadata(path: Path) -> dict[str, str]:
-    """The Info dictionary (Title, Author, Subject, Keywords, CreationDate...)."""
+    """The Info dictionary (Title, Author, Subject, Keywords, CreationDate...) and a DOI key."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return {k: str(v or "").strip() for k, v in pdf.get_metadata_dict().items()}
+        info = {k: str(v or "").strip() for k, v in pdf.get_metadata_dict().items()}
+        for key in INFO_DOI_KEYS:
+            value = str(pdf.get_metadata_value(key) or "").strip()
+            if value:
+                info[key] = value
+        return info
     finally:
         pdf.close()
 
