@@ -1116,3 +1116,62 @@ def test_a_proceedings_headers_acronym_with_its_year() -> None:
                                "Artificial Intelligence (IJCAI-22)")
     assert found is not None and (found.group(3), found.group(4)) == ("IJCAI", "22")
     assert _CONF_STAMP.search("a ratio (COVID-19) in the text") is None
+
+
+def test_a_chapters_doi_whose_underscore_the_text_layer_gives_as_a_space() -> None:
+    from workers.identity.extract import printed_dois
+
+    assert printed_dois("DOI: 10.1007/978-3-319-23117-4 18\nAbstract") == ["10.1007/978-3-319-23117-4_18"]
+    assert printed_dois("10.1007/978-3-319-23117-4_18") == ["10.1007/978-3-319-23117-4_18"]
+    # a year or a price after a book's DOI is not a chapter number
+    assert printed_dois("doi:10.1007/978-3-319-23117-4 2015 edition") == ["10.1007/978-3-319-23117-4"]
+    assert printed_dois("doi:10.1007/978-3-319-23117-4 49.99 EUR") == ["10.1007/978-3-319-23117-4"]
+    # a journal DOI is never extended
+    assert printed_dois("doi:10.1007/s10664-020-09875-y 12 pages") == ["10.1007/s10664-020-09875-y"]
+
+
+def test_an_unfilled_doi_ending_in_a_question_mark_is_no_doi() -> None:
+    from workers.identity.extract import printed_dois
+
+    assert printed_dois("doi:10.21468/SciPostPhysProc.? Received 3 May") == []
+    assert printed_dois("doi:10.21468/SciPostPhysProc.8.012 Received") == ["10.21468/SciPostPhysProc.8.012"]
+
+
+def test_a_journals_name_set_large_is_no_title_when_its_citation_line_names_it() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_from_type
+
+    title = ["Fundus Image Classification Using VGG-19", "Architecture with PCA and SVD"]
+    body = ["Muhammad Mateen, Junhao Wen and Sun Song", "School of Big Data, Chongqing University",
+            "Received: 22 November 2018; Accepted: 18 December 2018", "Abstract: Automated analysis",
+            "of medical images is an emerging field.", "Keywords: deep learning"]
+    lines = [Line("S Ssymmetry", 21.0, 1), Line("Article", 9.8, 1),
+             *[Line(t, 17.5, 1) for t in title], *[Line(t, 9.8, 1) for t in body],
+             Line("Symmetry 2019, 11, 1; doi:10.3390/sym11010001 www.mdpi.com/journal/symmetry", 9.9, 1)]
+    assert _title_from_type(Sources([], lines, {}, {}, "m.pdf")) == " ".join(title)
+    # Without the citation line the logo's line is the largest type: it is taken.
+    assert _title_from_type(Sources([], lines[:-1], {}, {}, "m.pdf")) == "S Ssymmetry"
+    # A title that only starts with the journal's name is a title.
+    own = [Line("Symmetry Breaking in Neural Networks", 21.0, 1), *lines[1:]]
+    assert _title_from_type(Sources([], own, {}, {}, "m.pdf")) == "Symmetry Breaking in Neural Networks"
+
+
+def test_citation_lines_with_spaced_brackets_or_year_volume_and_article_number() -> None:
+    assert year_of("Procedia Computer Science 90 ( 2016 ) 200 – 205") == (2016, "citation line")
+    assert year_of("Received 20 December 2018", "Symmetry 2019, 11, 1; doi:10.3390/sym11010001") == (
+        2019, "citation line")
+    from workers.identity.titles import _usable_title
+
+    assert not _usable_title("Procedia Computer Science 90 ( 2016 ) 200 – 205")
+
+
+def test_brackets_a_math_font_gives_as_eth_and_thorn_and_cacms_section_label() -> None:
+    from workers.identity.text import is_label
+    from workers.identity.titles import _clean_title
+
+    assert _clean_title("Resonances in 7 Beðα;γÞ 11 C Relevant to νp-Process") == (
+        "Resonances in 7 Be(α;γ) 11 C Relevant to νp-Process")
+    assert _clean_title("Þingvellir and the Sagas of Iceland") == "Þingvellir and the Sagas of Iceland"
+    assert is_label("contributed articles") and is_label("research highlights")
+    assert not is_label("Contributed Talks on Highlights of Research Software")

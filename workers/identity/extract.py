@@ -207,10 +207,20 @@ def printed_dois(text: str) -> list[str]:
             tail = re.match(rf"[ \t]*\n?[ \t]*([0-9a-z]{_DOI_SUFFIX}*)", text[m.end():])
             if tail and re.search(r"\d", tail.group(1)):
                 raw += tail.group(1)
+        elif _BOOK_DOI.fullmatch(raw):
+            # a chapter's DOI is its book's and its number joined by '_', which some text
+            # layers give as a space (LNCS: 'DOI: 10.1007/978-3-319-23117-4 18')
+            chapter = re.match(r"[ \t]+(\d{1,3})\b(?![.,]\d)", text[m.end():])
+            if chapter:
+                raw += "_" + chapter.group(1)
         doi = clean_doi(raw)
         if doi:
             found.append(doi)
     return found
+
+
+#: A book's DOI, built on its ISBN ('10.1007/978-3-319-23117-4').
+_BOOK_DOI = re.compile(r"10\.\d{4,9}/97[89]-(?:\d+-){3}[\dX]")
 
 
 def _parts_folded(counts: dict[str, int]) -> dict[str, int]:

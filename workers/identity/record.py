@@ -158,8 +158,10 @@ def clean_doi(raw: str) -> str | None:
     doi = doi.rstrip(".,;:)]}'\"’")
     doi = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/", "", doi, flags=re.I)
     doi = re.sub(r"^doi:\s*", "", doi, flags=re.I)
-    if re.search(r"\.DOI$|X{3,}|x{4,}", doi):
-        return None  # a template's placeholder ('10.1109/ACCESS.2017.DOI', '10.1145/XXXXXXX')
+    if re.search(r"\.DOI$|X{3,}|x{4,}|\?$", doi):
+        # a template's placeholder ('10.1109/ACCESS.2017.DOI', '10.1145/XXXXXXX',
+        # SciPost's unfilled '10.21468/SciPostPhysProc.?')
+        return None
     return doi if re.fullmatch(r"10\.\d{4,9}/\S+", doi) else None
 
 

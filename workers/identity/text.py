@@ -112,7 +112,7 @@ _LABEL_WORDS = {
     "open", "access", "paper", "papers", "full", "regular", "a", "peer", "reviewed", "forum",
     "invited", "special", "issue", "feature", "focus", "essay", "discussion", "abstract",
     "conference", "proceedings", "extended", "preprint", "accepted", "manuscript", "author",
-    "version", "edge", "hot", "topic",
+    "version", "edge", "hot", "topic", "contributed", "highlights",
 }
 _CHAPTER = re.compile(
     r"^\s*(?:chapter|kapitel|chapitre|cap[ií]tulo|capitolo|глава|hoofdstuk)\s*[\dIVXLC]*\s*[.:]?\s*"

@@ -49,7 +49,7 @@ from workers.identity.text import (
     mostly_uncased,
     strip_label_prefix,
 )
-from workers.identity.years import printed_year
+from workers.identity.years import CITATION, printed_year
 
 _NOT_TITLES = re.compile(
     r"^(abstract|introduction|contents|preface|acknowledg\w*|references|keywords|index|"
@@ -106,11 +106,30 @@ def _is_masthead(text: str, page: str) -> bool:
     """A journal's name set large at the top ('Astronomy & Astrophysics'), told apart from the
     title by the page's citation line, which abbreviates it to its capitals before a volume
     number ('A&A 466, 1179-1183 (2007)'; 'MNRAS 000, 1-14')."""
+    if _names_a_cited_journal(text, page):
+        return True
     capitals = "".join(w[0] for w in text.split() if w[:1].isupper())
     if len(capitals) < 2:
         return False
     cited = {re.sub(r"[^A-Z]", "", m) for m in re.findall(r"(?<![\w&])([A-Z][A-Za-z&.]{1,9})\s+\d+\s*[,:(]", page)}
     return capitals in cited
+
+
+def _names_a_cited_journal(text: str, page: str) -> bool:
+    """Whether ``text`` is the journal's name that the page's citation line starts with
+    ('Symmetry 2019, 11, 1'), spelt out in full, give or take the letters of a logo set
+    beside it ('S Ssymmetry': MDPI's)."""
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    if len(letters) < 4:
+        return False
+    for line in page.splitlines():
+        for pattern in CITATION:
+            found = pattern.search(line)
+            if found:
+                name = re.sub(r"[^a-z]", "", line[:found.start(1)].lower())
+                if len(name) >= 4 and letters.endswith(name) and len(letters) - len(name) <= 3:
+                    return True
+    return False
 
 
 #: A journal's running head in capitals before the title it was read with:
@@ -125,8 +144,14 @@ _DATE_PREFIX = re.compile(
     r"December)\s+(?:\d{1,2},?\s+)?(?:19|20)\d\d)\s+(?=\S)")
 
 
+#: Brackets that APS's math font maps to 'ð' and 'Þ' in the text layer ('7Beðα;γÞ11C'); a
+#: word of Icelandic or Old English never closes an 'ð' with a capital 'Þ' inside a word.
+_FONT_BRACKETS = re.compile(r"ð([^ðÞ\s]{1,40})Þ")
+
+
 def _clean_title(text: str) -> str:
     title = join_cjk(strip_label_prefix(" ".join(text.split())))
+    title = _FONT_BRACKETS.sub(r"(\1)", title)
     return _DATE_PREFIX.sub("", _RUNNING_HEAD_PREFIX.sub("", title))
 
 
@@ -229,8 +254,10 @@ def _title_from_type(s: Sources) -> str | None:
     """The lines set in the largest type in the first part of page 1 (labels in the
     same type, such as 'Research Article' above the title, left out)."""
     page_one = [ln for ln in s.lines[:40] if ln.page == 1 and ln.size > 0]
+    front = s.front_text(pages=1)
     usable = [ln for ln in page_one if sum(c.isalpha() for c in ln.text) >= 3
-              and not STAMP_RE.search(ln.text) and not is_label(ln.text)]
+              and not STAMP_RE.search(ln.text) and not is_label(ln.text)
+              and not _names_a_cited_journal(ln.text, front)]
     if not usable:
         return None
     biggest = max(ln.size for ln in usable)

@@ -38,8 +38,11 @@ CITATION = [
     # "Clinical Science (2014) 126, 305", "Journal of Hydrology 310 (2005) 253-265",
     # "International Psychogeriatrics (2014), 26:1", "MNRAS 000, 1-14 (2025)", "54 a, 272-273 (1999)",
     # and Elsevier's "Chemistry 127 (2017) 885e899", whose font gives its en dash as 'e'
-    re.compile(rf"[A-Za-z.]\s*\d*\s*\(({_Y})\)\s*,?\s*\d+\s*(?:[,:–-]|e\d)"),
+    # (Elsevier's Procedia series spaces its brackets: "Procedia Computer Science 90 ( 2016 ) 200 – 205")
+    re.compile(rf"[A-Za-z.]\s*\d*\s*\(\s*({_Y})\s*\)\s*,?\s*\d+\s*(?:[,:–-]|e\d)"),
     re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
+    # MDPI's "Symmetry 2019, 11, 1; doi:10.3390/sym11010001" (year, volume, article number)
+    re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*,\s*\d+\s*;"),
     # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293",
     # "British Medical Bulletin, 2015, 113:45-58"
     re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+|:\s*\d+)"),
