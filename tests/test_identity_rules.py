@@ -1175,3 +1175,37 @@ def test_brackets_a_math_font_gives_as_eth_and_thorn_and_cacms_section_label() -
     assert _clean_title("Þingvellir and the Sagas of Iceland") == "Þingvellir and the Sagas of Iceland"
     assert is_label("contributed articles") and is_label("research highlights")
     assert not is_label("Contributed Talks on Highlights of Research Software")
+
+
+def test_springers_envelope_plos_orcid_logo_and_current_address_marks_after_names() -> None:
+    from workers.identity.names import split_names
+
+    assert split_names("Mark Borg(B) and Kenneth P. Camilleri") == ["Mark Borg", "Kenneth P. Camilleri"]
+    assert split_names("Lucille CalmonID, Elisabetta ColosiID") == ["Lucille Calmon", "Elisabetta Colosi"]
+    assert split_names("Qinglong Zeng, Jeet Sukumaran¤") == ["Qinglong Zeng", "Jeet Sukumaran"]
+    # a name that ends in capitals is not cut ('Kay IDE' is a name set in capitals)
+    assert split_names("Anna Idris, Kay IDE") == ["Anna Idris", "Kay Ide"]
+
+
+def test_allen_is_a_given_name_and_a_family_name_may_be_a_particle_at_the_lines_end() -> None:
+    from workers.identity.names import AuthorBlock, looks_like_name
+
+    assert looks_like_name("Allen Rodrigo")
+    assert not looks_like_name("Allen Institute")
+
+    def block(*lines: str) -> list[str]:
+        reader = AuthorBlock()
+        for line in lines:
+            reader.add(line)
+        reader.flush()
+        return reader.names
+
+    # ICLR: a second group of names under the first group's affiliation; 'Le' ends the line
+    assert block("Adams Wei Yu", "Carnegie Mellon University, Google Brain",
+                 "Rui Zhao, Kai Chen, Quoc V. Le", "Google Brain") == [
+        "Adams Wei Yu", "Rui Zhao", "Kai Chen", "Quoc V. Le"]
+    assert block("Jane Doe and Quoc V. Le") == ["Jane Doe", "Quoc V. Le"]
+    # ... while a name broken after its particle is still joined with the next line
+    assert block("Edward Van", "Keuren", "Dept. of Physics") == ["Edward Van Keuren"]
+    assert block("Jane Doe, Ana Cristina Franco da", "Silva", "MIT") == [
+        "Jane Doe", "Ana Cristina Franco da Silva"]

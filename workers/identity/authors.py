@@ -239,6 +239,7 @@ def _names_after_title(texts: list[str], title: str | None) -> list[str]:
             break
         if not block.add(text):
             break
+    block.flush()
     return [n for n in block.names if not title or norm(n) not in norm(title)]
 
 

@@ -95,7 +95,7 @@ AFFILIATION_WORDS = re.compile(
     r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
     r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
     r"facility|facilities|observator\w*|agency|ministry|council|museum|division|campus|"
-    r"google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|mozilla|bloomberg|allen|ai2|"
+    r"google|microsoft|amazon|facebook|meta|ibm|nvidia|adobe|intel|mozilla|bloomberg|ai2|"
     r"street|road|avenue|rue|rua|calle|stra(?:ss|ß)e|p\.\s?o\.|box|suite|"
     r"usa|u\.s\.a\.|china|germany|france|japan|canada|india|uk|u\.k\.|korea|italy|spain|"
     r"switzerland|netherlands|australia|brazil|brasil|portugal|sweden|norway|denmark|finland|"
@@ -177,13 +177,21 @@ def _name_token(token: str) -> bool:
         c.isalpha() or c in "-'’." or unicodedata.category(c) == "Mn" for c in core)
 
 
+#: Marks some publishers' text layers give as letters after a name: Springer's envelope
+#: for the corresponding author as "(B)" ('Mark Borg(B)'), PLOS's ORCID logo as "ID"
+#: ('Lucille CalmonID').
+_LETTER_MARKS = re.compile(r"(?<=[^\W\d_])(?:\(B\)|(?<=[a-z])ID)(?![^\W\d_])")
+
+
 def _strip_marks(text: str) -> str:
     """Replace affiliation marks with separators, so names glued to them come apart."""
+    text = _LETTER_MARKS.sub(",", text)
     out: list[str] = []
     for index, char in enumerate(text):
         prev = text[index - 1] if index else " "
         if (char in MARKS or char in _SUPERSCRIPTS or char.isdigit()
-                or unicodedata.category(char) in ("So", "Sm", "Sk")
+                # (currency signs: PLOS marks a current address with '¤')
+                or unicodedata.category(char) in ("So", "Sm", "Sk", "Sc")
                 or (unicodedata.category(char) in ("Cc", "Co") and not char.isspace())
                 or char == "\ufffd"):
             # digits, stars, daggers, circles, envelopes (✉), ORCID and other symbols, and the
@@ -426,6 +434,13 @@ class AuthorBlock:
         self._after_mark = False
         self._keyed_next = False
 
+    def flush(self) -> None:
+        """A name held back because it ended its line with what may start a family name
+        ('Quoc V. Le', 'Edward Van'), which the next line did not continue: it is whole."""
+        carry, self._carry = self._carry, ""
+        if carry and looks_like_name(carry, ended=True) and _as_printed(carry) not in self.names:
+            self.names.append(_as_printed(carry))
+
     def add(self, line: str) -> bool:
         """Take one line; False when the block has ended (the caller stops)."""
         after_mark, self._after_mark = self._after_mark, False
@@ -471,7 +486,8 @@ class AuthorBlock:
             joined = f"{self._carry} {parts[0]}"
             if looks_like_name(joined):
                 parts[0] = joined
-        self._carry = ""
+                self._carry = ""
+        self.flush()
         holds_affiliation = any(is_affiliation(p) for p in parts)
         keyed_after = self._keyed_next
         self._keyed_next = self.affiliations and line.rstrip()[-1:] in _KEY_MARKS
@@ -493,6 +509,14 @@ class AuthorBlock:
                 found.append(part)
             elif holds_affiliation or self.affiliations:
                 break  # names come before their affiliation on a line
+        held = ""
+        if (parts and len(found) == len(parts) - 1 and not holds_affiliation
+                and parts[-1].split()[-1].lower() in _PARTICLES
+                and line.rstrip().endswith(parts[-1].split()[-1])
+                and looks_like_name(parts[-1], capitals, ended=True)):
+            # 'Quoc V. Le' ends the line: a whole name unless the next line goes on with it
+            # ('Edward Van' / 'Keuren'), which the next line decides (see flush)
+            held, parts = parts[-1], parts[:-1]
         if holds_affiliation:
             self.affiliations = True
         elif self.affiliations and len(found) < len(parts):
@@ -518,6 +542,8 @@ class AuthorBlock:
             printed = _as_printed(name)
             if printed not in self.names:
                 self.names.append(printed)
+        if held:
+            self._carry = held
         return True
 
 
