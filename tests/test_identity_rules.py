@@ -1209,3 +1209,49 @@ def test_allen_is_a_given_name_and_a_family_name_may_be_a_particle_at_the_lines_
     assert block("Edward Van", "Keuren", "Dept. of Physics") == ["Edward Van Keuren"]
     assert block("Jane Doe, Ana Cristina Franco da", "Silva", "MIT") == [
         "Jane Doe", "Ana Cristina Franco da Silva"]
+
+
+def test_a_japanese_title_over_its_english_translation_in_the_same_type() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _without_translation
+
+    lines = [Line("対称群の Bruhat inversion と A 型 quiver の表現論", 15.9, 1),
+             Line("Bruhat inversions in symmetric groups", 15.3, 1),
+             Line("and representation theory of quivers of type A", 15.3, 1), Line("榎本 悠久", 11.1, 1)]
+    s = Sources([], lines, {}, {}, "r.pdf")
+    joined = " ".join(ln.text for ln in lines[:3])
+    assert _without_translation(joined, s) == lines[0].text
+    # an English term that ends a Japanese title on its own line is part of it
+    assert _without_translation("深層学習による Named Entity Recognition", s) == (
+        "深層学習による Named Entity Recognition")
+    assert _without_translation("Bruhat inversions in symmetric groups", s) == (
+        "Bruhat inversions in symmetric groups")
+
+
+def test_turkish_capitals_lower_to_dotless_and_dotted_i() -> None:
+    from workers.identity.names import split_names, title_case_title_if_shouted
+
+    assert title_case_title_if_shouted("FPGA TABANLI SAYISAL SİNYAL İŞLEME") == "Fpga Tabanlı Sayısal Sinyal İşleme"
+    assert title_case_title_if_shouted("DEEP LEARNING IN IRAN") == "Deep Learning in Iran"
+    assert split_names("Cansu KÜNAR, Salih Enes METİN") == ["Cansu Künar", "Salih Enes Metin"]
+
+
+def test_a_thesis_covers_university_line_degree_examiners_and_presenter() -> None:
+    from workers.identity.authors import _names_after_title
+    from workers.identity.names import labelled_authors
+    from workers.identity.titles import _usable_title
+
+    assert not _usable_title("Thèse de Doctorat de l'Université de Limoges")
+    assert not _usable_title("PhD Thesis, University of Oxford")
+    assert not _usable_title("DOCTEUR DE L'UNIVERSITÉ DE LIMOGES")
+    assert not _usable_title("Doctor of Philosophy in Computer Science")
+    assert _usable_title("Doctor of the Future: Medicine in 2050")
+    assert _usable_title("Thesis on the University of Life and the Origins of Universities in Medieval Europe")
+    title = "Contributions à la Cryptographie Post-Quantique"
+    cover = ["Présentée et soutenue publiquement par", "Jean-Christophe Deneuville",
+             "le 1 Décembre 2016, pour obtenir le grade de", title, "JURY :",
+             "Philippe Gaborit Professeur, Université de Limoges Directeur",
+             "Ayoub Otmani Professeur, Université de Rouen Examinateur"]
+    assert _names_after_title(cover, title) == []
+    assert labelled_authors(cover) == ["Jean-Christophe Deneuville"]

@@ -216,7 +216,11 @@ def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
 #: The boxes of front matter that follow the author block ('A R T I C L E I N F O',
 #: 'Keywords:', 'Article history:', 'Index Terms'): no names after them.
 _FRONT_BOX = re.compile(r"^(?:article\s*info(?:rmation)?|article\s*history|keywords?|key\s+words|"
-                        r"index\s+terms)\b\s*[:.—–-]?", re.I)
+                        r"index\s+terms|"
+                        # a thesis cover's examiners ('JURY :', 'Thesis Committee:')
+                        r"jury|composition\s+du\s+jury|membres\s+du\s+jury|(?:thesis|examining|"
+                        r"dissertation|doctoral)\s+committee|banca\s+examinadora|tribunal|"
+                        r"prüfungskommission|gutachter(?:in)?)\b\s*[:.—–-]?", re.I)
 
 
 def _letter_spaced(text: str) -> str:

@@ -30,7 +30,8 @@ def is_shouted(text: str) -> bool:
 
 def title_case_if_shouted(text: str) -> str:
     """'LUCY LU WANG' -> 'Lucy Lu Wang'; mixed case is left as printed."""
-    return " ".join(_title_word(w) for w in text.split()) if is_shouted(text) else text
+    turkish = _turkish(text)
+    return " ".join(_title_word(w, turkish) for w in text.split()) if is_shouted(text) else text
 
 
 #: Words a title in ordinary case keeps in lower case (unless first, or after a colon).
@@ -51,22 +52,34 @@ def title_case_title_if_shouted(text: str) -> str:
         start = next((i for i, c in enumerate(lowered) if c.isalpha()), 0)
         return lowered[:start] + lowered[start:start + 1].upper() + lowered[start + 1:]
     out: list[str] = []
+    turkish = _turkish(text)
     for word in text.split():
         lead = re.match(r"[(\[\"'“‘]*", word).group(0)  # type: ignore[union-attr]
         core = word[len(lead):]
         if any(c.isdigit() for c in core):
             out.append(word)
         elif out and not out[-1].endswith(":") and core.lower().strip(",.;") in _SMALL_WORDS:
-            out.append(lead + core.lower())
+            out.append(lead + _lower(core, turkish))
         else:
-            out.append(lead + _title_word(core))
+            out.append(lead + _title_word(core, turkish))
     return " ".join(out)
 
 
-def _title_word(word: str) -> str:
+def _title_word(word: str, turkish: bool = False) -> str:
     if re.fullmatch(r"(?:[A-Z]\.)+-?(?:[A-Z]\.)*", word):
         return word  # initials stay
-    return "-".join(p[:1] + p[1:].lower() for p in word.split("-"))
+    return "-".join(p[:1] + _lower(p[1:], turkish) for p in word.split("-"))
+
+
+def _turkish(text: str) -> bool:
+    """Capitals only Turkish has ('İ', 'Ş', 'Ğ'): there 'I' is the capital of a dotless 'ı'."""
+    return bool(re.search("[İŞĞ]", text))
+
+
+def _lower(text: str, turkish: bool) -> str:
+    """Lower case; in Turkish 'I' and 'İ' lower to 'ı' and 'i' (not to 'i' and an 'i' with
+    a combining dot)."""
+    return (text.replace("I", "ı").replace("İ", "i") if turkish else text).lower()
 
 
 def confirmed_by(candidate: str, page_text: str, share: float = 0.9) -> bool:
@@ -249,7 +262,9 @@ def _as_printed(candidate: str) -> str:
     shouted = title_case_if_shouted(candidate)
     if shouted != candidate:
         return shouted
-    return " ".join(_title_word(t) if _acronym(t) and len(t) > 2 else t for t in candidate.split())
+    turkish = _turkish(candidate)
+    return " ".join(_title_word(t, turkish) if _acronym(t) and len(t) > 2 else t
+                    for t in candidate.split())
 
 
 def _parts(text: str) -> list[str]:
@@ -559,7 +574,11 @@ _EDITORS = re.compile(r"^\s*(?:academic\s+editors?|handling\s+editors?|monitorin
 _AUTHOR_LABEL = re.compile(
     r"^\s*(?:姓\s*名|作\s*者|著\s*者|研\s*究\s*生|学\s*生\s*姓\s*名|证券分析师|分\s*析\s*师|研究助理|"
     r"저\s*자|성\s*명|автор(?:ы)?|выполнил(?:а|и)?|студент(?:ка)?|author(?:s)?|by|"
-    r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?)\s*[:：]?\s*(.*)$", re.I)
+    r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?|"
+    # a thesis cover's 'Présentée et soutenue publiquement par' / 'Jean-Christophe Deneuville'
+    r"pr[ée]sent[ée]e?\s+(?:et\s+soutenue\s+(?:publiquement\s+)?)?par|soutenue\s+par|"
+    r"(?:submitted|presented)\s+by|(?:eingereicht|vorgelegt)\s+von|"
+    r"(?:apresentad[ao]|presentad[ao])\s+por)\s*[:：]?\s*(.*)$", re.I)
 #: Labels of people who are not authors (advisors, supervisors, editors, reviewers).
 _NOT_AUTHOR_LABEL = re.compile(
     r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|консультант|"

@@ -190,15 +190,15 @@ def strip_label_prefix(title: str) -> str:
 # -- scripts --------------------------------------------------------------------------------
 
 
-def _cjk(char: str) -> bool:
+def is_cjk(char: str) -> bool:
     return "CJK" in unicodedata.name(char, "") or "HIRAGANA" in unicodedata.name(char, "") \
         or "KATAKANA" in unicodedata.name(char, "") or "HANGUL" in unicodedata.name(char, "")
 
 
 def join_cjk(text: str) -> str:
     """Lines joined with a space between two CJK characters lose it ('中小 企业' -> '中小企业')."""
-    return re.sub(r"(?<=\S) (?=\S)", lambda m: "" if _cjk(text[m.start() - 1]) and
-                  _cjk(text[m.end()]) else " ", text)
+    return re.sub(r"(?<=\S) (?=\S)", lambda m: "" if is_cjk(text[m.start() - 1]) and
+                  is_cjk(text[m.end()]) else " ", text)
 
 
 def uncased_script(text: str) -> bool:

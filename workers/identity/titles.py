@@ -44,6 +44,7 @@ from workers.identity.sources import (
     Line,
 )
 from workers.identity.text import (
+    is_cjk,
     is_label,
     join_cjk,
     mostly_uncased,
@@ -66,7 +67,15 @@ _THESIS_TYPE = re.compile(
     r"^\s*(?:(?:master|bachelor|diploma|doctoral|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|dissertation|"
     r"masterarbeit|bachelorarbeit|diplomarbeit|doktorarbeit|m[ée]moire(?:\s+de\s+\w+)?|"
     r"th[èe]se(?:\s+de\s+doctorat)?|tese(?:\s+de\s+\w+)?|disserta[çc][ãa]o(?:\s+de\s+\w+)?|"
-    r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)\s*$", re.I)
+    r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)"
+    # ... of a university ('Thèse de Doctorat de l'Université de Limoges')
+    r"(?:\s*,?\s*(?:(?:de|of|at|der|an\s+der|da|della|di)\s+)?(?:l['’]\s*|la\s+|the\s+)?"
+    r"(?:universit|universidad|università)\S*(?:\s+\S+){0,6})?\s*$", re.I)
+#: The degree a thesis is for, on its cover ('pour obtenir le grade de' / 'DOCTEUR DE
+#: L'UNIVERSITÉ DE LIMOGES', 'Doctor of Philosophy in Sciences').
+_DEGREE_LINE = re.compile(
+    r"^\s*(?:docteur|doctor|doktor|dottore|doutor)\s+(?:de|of|en|der|in|em|di)\b.*"
+    r"\b(?:universit\w*|philosoph\w*|sciences?|ci[êe]ncias?)\b", re.I)
 #: A thesis's assignment form, in front of its cover ('Assignment of master’s thesis').
 _THESIS_ASSIGNMENT = re.compile(r"^\s*assignment\s+of\s+(?:a\s+)?(?:master|bachelor|diploma)\S*\s+thesis\s*$",
                                 re.I)
@@ -85,7 +94,8 @@ def _usable_title(text: str) -> bool:
     words = text.split()
     if APA_CITATION.match(text):
         return False  # a citation of the paper (it holds the title), not the title
-    if _garbled(text) or _THESIS_TYPE.match(text) or _THESIS_ASSIGNMENT.match(text):
+    if (_garbled(text) or _THESIS_TYPE.match(text) or _THESIS_ASSIGNMENT.match(text)
+            or _DEGREE_LINE.match(text)):
         return False  # mojibake; what a thesis cover says the work is ('Master’s Thesis')
     enough = len(words) >= 2 or (mostly_uncased(text) and len(text) >= 6)  # a Japanese title with "DAG" in it
     if not (enough and len(words) <= 40 and len(text) <= 300 and not _NOT_TITLES.match(text)
@@ -458,6 +468,8 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     own = _title_in_its_script(title, s)
     if own:
         title, why = own, f"{why}; the page prints it in its own script above: that is the title"
+    elif (own := _without_translation(title, s)) != title:
+        title, why = own, f"{why}; the lines in Latin letters under it translate it"
     identity.set("title", _strip_trailing_marks(title), source, guess, why)
 
 
@@ -519,6 +531,20 @@ def _title_in_its_script(title: str, s: Sources) -> str | None:
             break
         above.insert(0, line.text)
     return join_cjk(" ".join(above)) if above else None
+
+
+def _without_translation(title: str, s: Sources) -> str:
+    """A title in Japanese, Chinese or Korean, and its English translation set under it in
+    the same type ('対称群の Bruhat inversion と A 型 quiver の表現論' / 'Bruhat inversions in
+    symmetric groups' / 'and representation theory ...'): the first part, the title."""
+    last = max((i for i, c in enumerate(title) if is_cjk(c)), default=-1)
+    head, rest = title[:last + 1].strip(), title[last + 1:].strip()
+    if sum(is_cjk(c) for c in head) < 4 or len(re.findall(r"[A-Za-z]{2,}", rest)) < 3:
+        return title
+    # the translation starts a line of its own
+    starts = norm(rest)[:20]
+    page_one = [norm(ln.text) for ln in s.lines[:40] if ln.page == 1]
+    return head if any(starts and line.startswith(starts) for line in page_one) else title
 
 
 def _strip_trailing_marks(title: str) -> str:
