@@ -1255,3 +1255,16 @@ def test_a_thesis_covers_university_line_degree_examiners_and_presenter() -> Non
              "Ayoub Otmani Professeur, Université de Rouen Examinateur"]
     assert _names_after_title(cover, title) == []
     assert labelled_authors(cover) == ["Jean-Christophe Deneuville"]
+
+
+def test_a_magazines_by_line_acs_cite_this_line_and_an_overseas_territory() -> None:
+    from workers.identity.names import AuthorBlock, looks_like_name
+
+    block = AuthorBlock()
+    for line in ("by Edwin P. Gerber, Amy Butler, Natalia Calvo,", "Tiffany A. Shaw, and Shingo Watanabe"):
+        block.add(line)
+    assert block.names == ["Edwin P. Gerber", "Amy Butler", "Natalia Calvo", "Tiffany A. Shaw",
+                           "Shingo Watanabe"]
+    assert year_of("Published: December 20, 2022",
+                   "Cite This: J. Phys. Chem. B 2023, 127, 378−386 Read Online") == (2023, "citation line")
+    assert not looks_like_name("French Polynesia")

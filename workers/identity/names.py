@@ -115,7 +115,8 @@ AFFILIATION_WORDS = re.compile(
     r"poland|russia|austria|belgium|ireland|israel|egypt|iran|pakistan|bangladesh|singapore|"
     r"taiwan|mexico|m[ée]xico|argentina|chile|greece|turkey|africa|zealand|hungary|czech|"
     r"romania|ukraine|vietnam|thailand|malaysia|indonesia|nigeria|kenya|arabia|emirates|"
-    r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|"
+    r"qatar|states|kingdom|republic|federation|estadual|federal|nacional|polynesia|caledonia|"
+    r"guiana|"
     # US states and cities that are no one's name ('Southern California, Los Angeles')
     r"california|texas|florida|illinois|ohio|michigan|massachusetts|pennsylvania|arizona|"
     r"oregon|minnesota|wisconsin|maryland|connecticut|utah|iowa|kansas|nebraska|kentucky|"
@@ -437,6 +438,10 @@ def listed_han_names(text: str) -> list[str]:
     return names
 
 
+#: A byline's 'by' in front of the first name.
+_BY = re.compile(r"^\s*(?:by|von|par|por)\s+(?=[A-Z])", re.I)
+
+
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -472,6 +477,7 @@ class AuthorBlock:
             return True
         listed = label_listed_names(line)  # 'Autores: Rogério Gomes Neto, Marilda ...'
         line = ", ".join(listed) if listed else family_first(line) or line
+        line = _BY.sub("", line)  # 'by Edwin P. Gerber, Amy Butler, ...' (a magazine's byline)
         if _COVER_COUNTS.fullmatch(line.strip()):
             self._carry = ""  # a download cover's counters ('CITATIONS', '73', 'SEE PROFILE')
             return True

@@ -41,8 +41,9 @@ CITATION = [
     # (Elsevier's Procedia series spaces its brackets: "Procedia Computer Science 90 ( 2016 ) 200 – 205")
     re.compile(rf"[A-Za-z.]\s*\d*\s*\(\s*({_Y})\s*\)\s*,?\s*\d+\s*(?:[,:–-]|e\d)"),
     re.compile(rf"\d+\s*[–-]\s*\d+\s*\(({_Y})\)"),
-    # MDPI's "Symmetry 2019, 11, 1; doi:10.3390/sym11010001" (year, volume, article number)
-    re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*,\s*\d+\s*;"),
+    # MDPI's "Symmetry 2019, 11, 1; doi:10.3390/sym11010001" (year, volume, article number),
+    # ACS's "Cite This: J. Phys. Chem. B 2023, 127, 378−386"
+    re.compile(rf"[A-Za-z]\s+({_Y})\s*,\s*\d+\s*,\s*\d+\s*(?:;|[-–−]\s*\d)"),
     # "Nucleic Acids Research, 2024, 52, 4151-4166", "G3, 2024, 14(3), jkad293",
     # "British Medical Bulletin, 2015, 113:45-58"
     re.compile(rf"[A-Za-z0-9]\s*,\s*({_Y})\s*,\s*\d+\s*(?:\(\d+\)|,\s*\d+|:\s*\d+)"),
