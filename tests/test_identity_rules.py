@@ -1268,3 +1268,33 @@ def test_a_magazines_by_line_acs_cite_this_line_and_an_overseas_territory() -> N
     assert year_of("Published: December 20, 2022",
                    "Cite This: J. Phys. Chem. B 2023, 127, 378−386 Read Online") == (2023, "citation line")
     assert not looks_like_name("French Polynesia")
+
+
+def test_a_japanese_or_korean_authors_name_alone_under_the_title_or_on_the_cover() -> None:
+    from workers.identity.authors import _han_cover_name
+    from workers.identity.text import join_cjk
+
+    cover = ["卒業論文", "電力制約下における蓄電池を用いた", "高性能計算システムの性能向上",
+             "03-120601 酒井 崇至", "指導教員 中村 宏 教授", "2014 年 2 月"]
+    assert _han_cover_name(cover, "電力制約下における蓄電池を用いた高性能計算システムの性能向上") == "酒井 崇至"
+    korean = ["공학박사학위논문", "정적 분석기 사용자 편의성 증대에 관한 연구", "2016년 2월", "서울대학교 대학원",
+              "이 우 석"]
+    assert _han_cover_name(korean, "정적 분석기 사용자 편의성 증대에 관한 연구") == "이우석"
+    # a report whose page goes on with text: only the lines right under the title count
+    body = ["対称群の表現論", "榎本 悠久 ∗", "名古屋大学, 2020 年 2 月", *[f"本文の行 {i} です。" for i in range(30)],
+            "以下 本稿"]
+    assert _han_cover_name(body, "対称群の表現論") == "榎本 悠久"
+    # Korean keeps the spaces between its words; Chinese and Japanese lines join without one
+    assert join_cjk("정적 분석기 사용자") == "정적 분석기 사용자"
+    assert join_cjk("中小 企业") == "中小企业"
+
+
+def test_a_citations_title_ends_before_a_venue_in_hangul() -> None:
+    from workers.identity.page import Sources, cited_title
+    from workers.identity.sources import Line
+
+    lines = [Line("주요국 스마트팩토리 해외 동향", 11.0, 1), Line("저자", 8.0, 1), Line("이상우", 8.0, 1),
+             Line("APA Style", 8.0, 1),
+             Line("이상우 (2019). 주요국 스마트팩토리 해외 동향. 한국통신학회 학술대회논문집, 1039-1039", 8.0, 1)]
+    s = Sources([], lines, {}, {}, "k.pdf")
+    assert cited_title(s) == "주요국 스마트팩토리 해외 동향"

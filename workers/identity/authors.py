@@ -142,18 +142,31 @@ def _names_over_affiliation(page_one: list[str]) -> list[str]:
 
 
 #: A Japanese name as a cover sets it, family and given name apart: '伊豆 真哉', '丹羽 英人'.
-_SPACED_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{1,3} [\u4e00-\u9fff\u3040-\u30ff]{1,4}")
+#: One name alone on its line: a Japanese family and given name with a space between
+#: ('榎本 悠久'), or a Korean name letter-spaced to fill its place ('이 우 석'); after a
+#: student number ('03-120601 酒井 崇至') or before a footnote mark ('榎本 悠久 ∗').
+_SPACED_HAN_NAME = re.compile(
+    r"(?:[\d-]{5,}\s+)?([\u4e00-\u9fff]{1,3} [\u4e00-\u9fff\u3040-\u30ff]{1,4}|"
+    r"[\uac00-\ud7a3](?: [\uac00-\ud7a3]){2})\s*[∗*†‡]?")
 
 
 def _han_cover_name(page_one: list[str], title: str | None) -> str | None:
-    """The author of a Japanese thesis cover: the last line that is one spaced name and
-    nothing else (an advisor's line carries a rank, '杉山 和靖 教授'); the caller asks only
-    when no labelled field names the author."""
-    if not title or not mostly_uncased(title) or len(page_one) > 25:
+    """The author of a Japanese or Korean thesis cover or report: the last line that is
+    one spaced name and nothing else (an advisor's line carries a rank, '杉山 和靖 教授'),
+    on a cover, or among the few lines right under the title of a page that goes on with
+    text; the caller asks only when no labelled field names the author."""
+    if not title or not mostly_uncased(title):
         return None
-    alone = [ln.strip() for ln in page_one if _SPACED_HAN_NAME.fullmatch(ln.strip())
-             and not is_affiliation(ln) and ln.replace(" ", "") not in title.replace(" ", "")]
-    return alone[-1] if alone else None
+    if len(page_one) > 25:
+        end = after_title(page_one, title)
+        page_one = page_one[end:end + 4] if end else []
+    alone = [m.group(1) for m in (_SPACED_HAN_NAME.fullmatch(ln.strip()) for ln in page_one
+                                  if not is_affiliation(ln)) if m
+             and m.group(1).replace(" ", "") not in title.replace(" ", "")]
+    if not alone:
+        return None
+    name = alone[-1]
+    return name.replace(" ", "") if re.match(r"[\uac00-\ud7a3] ", name) else name
 
 
 def _in_the_title_script(names: list[str], s: Sources, title: str | None) -> list[str]:

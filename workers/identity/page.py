@@ -177,7 +177,8 @@ def cited_title(s: Sources) -> str | None:
         return _quoted_cited_title(page)
     citation = " ".join(cited_as.group(1)[:600].split())  # (one item: Docling joined its lines)
     found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)"
-                     r"(?:[.?!]\s+(?=In\s|[A-Z]|\d)|[.?!]?$)", citation)
+                     r"(?:[.?!]\s+(?=In\s|[A-Z]|\d|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3])|[.?!]?$)",
+                     citation)  # (the venue may be in Han, kana or Hangul: '동향. 한국통신학회 ...')
     if not found:
         return _quoted_cited_title(page)
     title = found.group(1).strip()

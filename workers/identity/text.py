@@ -196,9 +196,12 @@ def is_cjk(char: str) -> bool:
 
 
 def join_cjk(text: str) -> str:
-    """Lines joined with a space between two CJK characters lose it ('中小 企业' -> '中小企业')."""
-    return re.sub(r"(?<=\S) (?=\S)", lambda m: "" if is_cjk(text[m.start() - 1]) and
-                  is_cjk(text[m.end()]) else " ", text)
+    """Lines joined with a space between two Chinese or Japanese characters lose it ('中小
+    企业' -> '中小企业'); Korean keeps the spaces between its words."""
+    def unspaced(char: str) -> bool:
+        return is_cjk(char) and "HANGUL" not in unicodedata.name(char, "")
+    return re.sub(r"(?<=\S) (?=\S)", lambda m: "" if unspaced(text[m.start() - 1]) and
+                  unspaced(text[m.end()]) else " ", text)
 
 
 def uncased_script(text: str) -> bool:
