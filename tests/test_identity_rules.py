@@ -1298,3 +1298,45 @@ def test_a_citations_title_ends_before_a_venue_in_hangul() -> None:
              Line("이상우 (2019). 주요국 스마트팩토리 해외 동향. 한국통신학회 학술대회논문집, 1039-1039", 8.0, 1)]
     s = Sources([], lines, {}, {}, "k.pdf")
     assert cited_title(s) == "주요국 스마트팩토리 해외 동향"
+
+
+def test_margin_numbers_the_text_layer_gives_alone_and_a_title_label() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.text import numbered_lines
+    from workers.identity.titles import _title_after_label, _usable_title
+
+    # AMS submissions: '1 An Analytic Model ...', then '2', '3', '4' alone, then '5 Geophysical ...'
+    assert numbered_lines(["Generated using the official AMS template", "1 An Analytic Model for the Feedback",
+                           "Daniel D.B. Koll", "2", "3", "4", "5 Geophysical Fluid Dynamics Laboratory",
+                           "6 Scripps Institution of Oceanography", "7 Corresponding author: D. Koll"])
+    # a figure's axis ticks are no line numbers
+    assert not numbered_lines(["A Study of Rain", "0", "1", "2", "3", "4", "5", "2 Methods"])
+    lines = [Line(t, 11.0, 1) for t in (
+        "Title", "Novel Bayesian analysis of presence-only data highlights distinctiveness of",
+        "the Maltese fossil record", "Adrian Timpson, Alexandra A. E. van der Geer", "University College London")]
+    assert _title_after_label(Sources([], lines, {}, {}, "p.pdf")) == (
+        "Novel Bayesian analysis of presence-only data highlights distinctiveness of the Maltese fossil record")
+    assert _title_after_label(Sources([], lines[1:], {}, {}, "p.pdf")) is None
+    assert not _usable_title("For Peer Review") and not _usable_title("For Peer Review Only")
+
+
+def test_a_submission_systems_labels_italian_institutions_and_dutch_t_are_no_names() -> None:
+    from workers.identity.names import looks_like_name, split_names
+
+    assert not looks_like_name("Manuscript ID Hipo")
+    assert not looks_like_name("Collegio Carlo Alberto")
+    assert not looks_like_name("Istituto Nazionale Ricerca")
+    assert split_names("Nadja van ’t Hoff, Arthur Lewbel") == ["Nadja van ’t Hoff", "Arthur Lewbel"]
+
+
+def test_a_title_in_capitals_run_on_into_the_names_under_it() -> None:
+    from workers.identity.titles import _clean_title
+
+    assert _clean_title("PROGRESSIVE FILTERING FOR FEATURE MATCHING Xingyu Jiang , Jiayi Ma , Jun Chen") == (
+        "PROGRESSIVE FILTERING FOR FEATURE MATCHING")
+    # a subtitle in ordinary case, or one name-like phrase, is left alone
+    assert _clean_title("THE GPT-4 SYSTEM CARD Technical Report") == "THE GPT-4 SYSTEM CARD Technical Report"
+    assert _clean_title("LLM AGENTS IN PRACTICE Mark Twain Revisited") == (
+        "LLM AGENTS IN PRACTICE Mark Twain Revisited")
+    assert _clean_title("A" * 5000 + " B") == "A" * 5000 + " B"  # (linear time, no backtracking)

@@ -104,7 +104,7 @@ AFFILIATION_WORDS = re.compile(
     r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
     r"bacharel\w*|licenciad\w*|licenciatura|mestrado|doutorado|gradua[çc][ãa]o|group|team|"
     r"\w+(?:centrum|zentrum)|\w+institut\w*|\w+universitet\w*|"
-    r"dipartimento|abteilung|fachbereich|studiengang|lehrstuhl|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
+    r"dipartimento|collegio|istituto|scuola|fondazione|consiglio|abteilung|fachbereich|studiengang|lehrstuhl|dept\.?|facult\w*|fakult\w*|laborat\w*|lab|labs|"
     r"centre|center|centro|centrum|zentrum|corporation|corp\.?|inc\.?|ltd\.?|llc|gmbh|co\.|"
     r"research|academy|foundation|society|association|hospital|clinic\w*|klinik\w*|company|"
     r"facility|facilities|observator\w*|agency|ministry|council|museum|division|campus|"
@@ -169,11 +169,12 @@ _FUNCTION_WORDS = {"of", "the", "and", "for", "in", "on", "to", "with", "from", 
 MARKS = "∗*†‡§¶‖♠♣♥♦♢♡♤♧□■⋄◇◆○●#$%&+⋆★☆✝✦✧※⊥⊤⊕⊗•·☯⇑" + MARK
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
-              "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e"}
+              "bin", "ibn", "al", "dos", "das", "do", "ter", "ten", "y", "e", "'t", "’t"}
 
 
 #: Words that label an identifier on the page ('Sample ISSN', 'ORCID iD'): never in a name.
-_IDENTIFIER_LABELS = {"issn", "eissn", "e-issn", "isbn", "pmid", "pmcid", "orcid", "doi", "url"}
+_IDENTIFIER_LABELS = {"issn", "eissn", "e-issn", "isbn", "pmid", "pmcid", "orcid", "doi", "url",
+                      "id"}
 #: A word cut short with a full stop: a journal's abbreviation ('Front.', 'Physiol.',
 #: 'Chem.'), never part of a name, unless it is one of the old abbreviated given names.
 _ABBREVIATED_WORD = re.compile(r"[A-Z][a-z]{3,}\.")
@@ -234,7 +235,9 @@ def looks_like_name(candidate: str, capitals: bool = True, ended: bool = False) 
     particle is a family name ('Xiaojing Du¹,²'), not the start of one ('Edward Van')."""
     candidate = title_case_if_shouted(candidate)  # 'AMIR SHEIKHAHMADI' is judged as 'Amir Sheikhahmadi'
     tokens = candidate.split()
-    if not 2 <= len(tokens) <= 5 or len(candidate) > 60:
+    # (particles do not count: 'Alexandra A. E. van der Geer' is five words of a name)
+    named = [t for t in tokens if t.lower() not in _PARTICLES]
+    if not 2 <= len(tokens) <= 7 or len(named) > 5 or len(candidate) > 60:
         return False
     if "@" in candidate or AFFILIATION_WORDS.search(candidate) or PUBLISHER_WORDS.search(candidate):
         return False

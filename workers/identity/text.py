@@ -84,6 +84,11 @@ def numbered_lines(lines: list[str]) -> bool:
     so that numbered lists and addresses ("51 avenue ...") do not count.
     """
     numbers = [int(m.group(1)) for line in lines[:80] if (m := _LEADING_NUMBER.match(line))]
+    # numbers the text layer gives as lines of their own ('2', '3') count too, when two
+    # numbered lines or more hold text (a figure's axis ticks hold none)
+    if len(numbers) >= 2:
+        numbers = [int(m.group(1)) for line in lines[:80]
+                   if (m := _LEADING_NUMBER.match(line) or re.fullmatch(r"(\d{1,3})", line.strip()))]
     steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b == a + 1)
     return len(numbers) >= 5 and steps >= 4 and steps >= len(numbers) / 2
 

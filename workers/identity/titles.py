@@ -6,6 +6,7 @@ script."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -17,6 +18,7 @@ from workers.identity.names import (
     is_affiliation,
     is_shouted,
     label_listed_names,
+    looks_like_name,
     names_line,
     only_names,
     patronymic_name,
@@ -59,7 +61,9 @@ _NOT_TITLES = re.compile(
     # the stamp of Elsevier's submission system on a manuscript
     r".*\bclick here to view linked references\b.*|"
     # an identifier's label line: HAL's cover ("HAL Id: tel-00567213"), a DOI, an ISSN
-    r"(?:hal id|doi|e-?issn|issn|isbn|pmid|pmcid|article id|manuscript id)\b\s*:.*)$", re.I)
+    r"(?:hal id|doi|e-?issn|issn|isbn|pmid|pmcid|article id|manuscript id)\b\s*:.*|"
+    # a submission system's watermark (ScholarOne prints it on every page)
+    r"for peer review(?: only)?)$", re.I)
 
 
 #: The line of a thesis cover that says what the work is, under its title.
@@ -132,14 +136,23 @@ def _names_a_cited_journal(text: str, page: str) -> bool:
     letters = re.sub(r"[^a-z]", "", text.lower())
     if len(letters) < 4:
         return False
+    return any(letters.endswith(name) and len(letters) - len(name) <= 3
+               for name in _cited_journals(page))
+
+
+@functools.lru_cache(maxsize=4)
+def _cited_journals(page: str) -> tuple[str, ...]:
+    """The letters of what comes before the year of each citation line on the page (the
+    journal's name), read once per page: every line of page 1 is judged against them."""
+    names = []
     for line in page.splitlines():
         for pattern in CITATION:
             found = pattern.search(line)
             if found:
                 name = re.sub(r"[^a-z]", "", line[:found.start(1)].lower())
-                if len(name) >= 4 and letters.endswith(name) and len(letters) - len(name) <= 3:
-                    return True
-    return False
+                if len(name) >= 4:
+                    names.append(name)
+    return tuple(names)
 
 
 #: A journal's running head in capitals before the title it was read with:
@@ -162,7 +175,25 @@ _FONT_BRACKETS = re.compile(r"ð([^ðÞ\s]{1,40})Þ")
 def _clean_title(text: str) -> str:
     title = join_cjk(strip_label_prefix(" ".join(text.split())))
     title = _FONT_BRACKETS.sub(r"(\1)", title)
-    return _DATE_PREFIX.sub("", _RUNNING_HEAD_PREFIX.sub("", title))
+    title = _DATE_PREFIX.sub("", _RUNNING_HEAD_PREFIX.sub("", title))
+    return _without_run_on_names(title)
+
+
+def _without_run_on_names(title: str) -> str:
+    """A title set in capitals that runs on into the names under it ('PROGRESSIVE FILTERING
+    FOR FEATURE MATCHING Xingyu Jiang , Jiayi Ma , Jun Chen'): the capitals alone, when two
+    names in ordinary case follow them."""
+    words = title.split()
+    capitals = 0
+    while capitals < len(words) and re.search(r"[A-Z]", words[capitals]) \
+            and not re.search(r"[a-z]", words[capitals]):
+        capitals += 1
+    if capitals < 3 or capitals == len(words) or not re.match(r"[A-Z][a-z]", words[capitals]):
+        return title
+    parts = re.split(r"\s*,\s*|\s+and\s+", " ".join(words[capitals:]))
+    if len(parts) >= 2 and all(looks_like_name(p) for p in parts[:2]):
+        return " ".join(words[:capitals])
+    return title
 
 
 #: Words a title never ends with: a heading that does is cut short at a line end.
@@ -231,6 +262,25 @@ def _with_series_part(title: str, after: list[Item]) -> str:
     if not re.match(r"^(?:[IVX]+|\d{1,2}|part\s+\w+)[.:]\s+\S", part, re.I) or split_names(part):
         return title
     return f"{_strip_trailing_marks(title)} {part}"
+
+
+#: A label a form-like preprint prints above its title ('Title', 'Título:').
+_TITLE_LABEL = re.compile(r"^\s*(?:title|titre|t[íi]tulo|titolo|titel|題目|题目|제목)\s*[:：]?\s*$", re.I)
+
+
+def _title_after_label(s: Sources) -> str | None:
+    """The lines after a 'Title' label near the top of page 1, up to the names."""
+    page_one = [ln.text for ln in s.lines[:40] if ln.page == 1]
+    at = next((i for i, text in enumerate(page_one[:10]) if _TITLE_LABEL.match(text)), None)
+    if at is None:
+        return None
+    block: list[str] = []
+    for text in page_one[at + 1:at + 5]:
+        if names_line(text) or only_names(text) or is_affiliation(text) or is_label(text):
+            break
+        block.append(text)
+    title = _clean_title(" ".join(block))
+    return title if block and _usable_title(title) else None
 
 
 def _title_from_page_header(s: Sources) -> str | None:
@@ -415,7 +465,8 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     if from_type:
         candidates.append((from_type, PAGE, "the largest type on page 1"))
     # with neither, the fallbacks in turn, each with the reading it names
-    fallbacks = ((_title_from_page_header, "a line at the top of page 1 only"),
+    fallbacks = ((_title_after_label, "the lines after a 'Title' label"),
+                 (_title_from_page_header, "a line at the top of page 1 only"),
                  (_title_under_cover_name, "the lines under the author's name on a cover page"),
                  (_title_above_authors, "the lines above the author names"),
                  (_title_above_thesis_type, "the lines above what a thesis cover says the work is"))
