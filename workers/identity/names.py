@@ -441,10 +441,6 @@ def listed_han_names(text: str) -> list[str]:
     return names
 
 
-#: A byline's 'by' in front of the first name.
-_BY = re.compile(r"^\s*(?:by|von|par|por)\s+(?=[A-Z])", re.I)
-
-
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -749,7 +745,11 @@ def segment_by_mail(line: str, locals_: list[str]) -> list[str]:
     return cuts[0] if len(cuts) == 1 else []
 
 
-_BYLINE = re.compile(r"^\s*(?:by|von|par|por|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)
+#: The words a byline starts with; 'di' only in a byline of its own ('Di Wang' is a name).
+_BY_WORDS = "by|von|par|por"
+_BYLINE = re.compile(rf"^\s*(?:{_BY_WORDS}|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)
+#: A byline's 'by' in front of the first name of an author block's line.
+_BY = re.compile(rf"^\s*(?:{_BY_WORDS})\s+(?=[A-Z])", re.I)
 
 
 def byline(lines: list[str]) -> list[str]:

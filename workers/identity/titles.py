@@ -348,7 +348,7 @@ def _title_from_type(s: Sources) -> str | None:
         # one word set large over its subtitle ('Åldersbestämning' / 'Probleminventering av
         # frågor ...'): a title with the subtitle, not a label (nor a logo: 'MPRA')
         text = _with_subtitle(text, s)
-    return text if _usable_title(text) and not _is_masthead(text, s.front_text(pages=1)) else None
+    return text if _usable_title(text) and not _is_masthead(text, front) else None
 
 
 def _title_above_authors(s: Sources) -> str | None:
