@@ -61,7 +61,7 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
         app.wait(EXIT_S)
         # The worker notices at once and exits, re-queueing what it held.
         wait_for(lambda: not alive(p.pid for p in tree), EXIT_S, "the orphaned worker to stop")
-        assert not papers_in_flight(library)
+        assert not papers_in_flight(library), worker_log(data_dir)
 
         # Again, but kill the app and its worker together (a crash of the session).
         app = start_app(data_dir, log)
@@ -88,3 +88,9 @@ def test_killing_the_app_stops_its_worker_and_loses_nothing(
 
     check_library(library, expected_papers=12, source_of=lambda p: source_name(p.file_name))
     assert all(p.crashes == 0 for p in library.papers())
+
+
+def worker_log(data_dir: DataDir) -> str:
+    """The end of the worker's log, to say what happened when an assertion fails."""
+    path = data_dir.logs / "worker.log"
+    return path.read_text(errors="replace")[-4000:] if path.exists() else "(no worker log)"

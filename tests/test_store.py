@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sqlite3
+import sys
 import threading
+import time
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -21,6 +26,7 @@ from workers.store import (
     Stage,
     Status,
 )
+from workers.store import db as store_db
 from workers.store.migrations import migrations
 from workers.store.status import ALLOWED, can_move
 
@@ -203,3 +209,72 @@ def test_write_waits_for_lock_instead_of_failing(data_dir: DataDir, tmp_path: Pa
     add_papers(lib, tmp_path, 1)  # must wait ~0.5 s, not raise "database is locked"
     timer.join()
     assert lib.counts()[Status.PENDING] == 1
+
+
+def test_a_stop_that_lands_while_a_write_waits_for_the_lock_leaves_no_transaction_open(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Huey stops a busy worker with a signal whose handler raises ``KeyboardInterrupt``.
+
+    One that arrives while a write waits for the lock (another process is
+    writing) is raised the moment ``BEGIN IMMEDIATE`` returns. Raised before
+    the block that rolls back, it left the connection inside a transaction,
+    and the write that puts the paper back in the queue went into that
+    transaction, which never commits: the paper stayed ``processing`` with no
+    worker (seen in ``test_app_kill.py`` once in about thirty suite runs). The
+    lock, the signal and the SQL are real; the trace callback only tells the
+    other thread when the write has started to wait.
+    """
+    lib = Library(data_dir)
+    [paper_id] = add_papers(lib, tmp_path, 1)
+    lib.start(paper_id)
+    other = sqlite3.connect(data_dir.library_db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing: the next write waits
+    waiting = threading.Event()
+
+    def traced(sql: str) -> None:
+        if sql.startswith("BEGIN IMMEDIATE"):
+            waiting.set()
+
+    main = threading.get_ident()
+    stopped_in_wait: list[bool] = []
+
+    def stop_then_release() -> None:
+        try:
+            # Once the trace callback has returned, the write is inside SQLite, waiting
+            # for the lock (a signal seen inside the callback would be swallowed there).
+            deadline = time.monotonic() + COMMAND_S
+            while not (waiting.is_set() and _in_store(sys._current_frames().get(main))):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.001)
+            os.kill(os.getpid(), signal.SIGINT)  # what Huey's consumer sends a busy worker
+            stopped_in_wait.append(True)
+        finally:
+            other.execute("COMMIT")
+
+    def interrupt(signum: int, frame: object) -> None:  # Huey's handler in a busy worker
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    lib._db.conn.set_trace_callback(traced)
+    helper = threading.Thread(target=stop_then_release)
+    try:
+        helper.start()
+        with pytest.raises(KeyboardInterrupt):
+            lib.progress(paper_id, Stage.EMBEDDING, 1, 3)  # a heartbeat with progress
+    finally:
+        helper.join()
+        lib._db.conn.set_trace_callback(None)
+        signal.signal(signal.SIGINT, previous)
+    assert stopped_in_wait, "the write never waited for the lock"
+    # The run's stop path: the paper goes back to the queue, and that must be committed.
+    lib.requeue_stale(paper_id, crashed=False, reason="worker stopped")
+    status = other.execute("SELECT status FROM papers WHERE id = ?", [paper_id]).fetchone()
+    assert status == (Status.PENDING.value,)
+    lib.close()
+
+
+def _in_store(frame: FrameType | None) -> bool:
+    """Whether a thread runs code of ``workers/store/db.py`` (not a callback it called)."""
+    return frame is not None and frame.f_code.co_filename == store_db.__file__

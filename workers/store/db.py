@@ -92,8 +92,12 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             yield db
         return
     try:
-        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        # BEGIN inside the block that rolls back: a stop signal that came while BEGIN
+        # waited for the lock raises KeyboardInterrupt the moment BEGIN returns, and
+        # must not leave the transaction open (the paper put back in the queue next
+        # would go into it, and never be committed).
         try:
+            _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
             yield db
             _retry_locked(lambda: conn.execute("COMMIT"))
         except BaseException:
@@ -114,11 +118,12 @@ def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     if conn.in_transaction:
         yield db
         return
-    conn.execute("BEGIN")
     try:
+        conn.execute("BEGIN")  # inside: an interrupt as BEGIN returns must not leave it open
         yield db
     finally:
-        conn.execute("COMMIT")
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 def fold_text(value: str | None) -> str:
