@@ -169,6 +169,18 @@ def test_labelled_authors_on_covers_and_reports() -> None:
         "Иванова Мария Петровна"]
 
 
+def test_thesis_fields_name_their_author_without_the_degree() -> None:
+    assert labelled_authors(["Doctorando: Lic. Ramiro Caso", "Facultad de Filosofía y Letras",
+                             "Director de Tesis: Dra. Eleonora Orlando"]) == ["Ramiro Caso"]
+    assert labelled_authors(["Hazırlayan", "Abdullah Giray Yağlıkçı", "Danışman",
+                             "Prof. Dr. Ali Veli"]) == ["Abdullah Giray Yağlıkçı"]
+    assert labelled_authors(["Prepared by: Ing. Jan Novák"]) == ["Jan Novák"]
+    # Such a word at the head of a title or a sentence is no label.
+    assert labelled_authors(["Student Research Awards in the Doctoral Degree Category",
+                             "Ulrike Klueh", "Jan Novák"]) == []
+    assert labelled_authors(["Candidate genes for obesity", "Jan Novák Smith"]) == []
+
+
 def test_bylines_and_signatures() -> None:
     assert byline(["Lets Talk About Singularities", "By Abraham Loeb on May 14, 2018"]) == [
         "Abraham Loeb"]

@@ -584,11 +584,26 @@ _AUTHOR_LABEL = re.compile(
     r"pr[ée]sent[ée]e?\s+(?:et\s+soutenue\s+(?:publiquement\s+)?)?par|soutenue\s+par|"
     r"(?:submitted|presented)\s+by|(?:eingereicht|vorgelegt)\s+von|"
     r"(?:apresentad[ao]|presentad[ao])\s+por)\s*[:：]?\s*(.*)$", re.I)
+#: Words that name a thesis's or a student report's author only as a field label, with a
+#: colon or alone on their line ('Doctorando: Lic. Ramiro Caso', 'Student:' / 'Jan Novák');
+#: 'Student Research Awards' and 'Candidate genes' are no labels.
+_FIELD_AUTHOR_LABEL = re.compile(
+    r"^\s*(?:doctorand[oa]|doktorand(?:in)?|tesista|candidat[oae]|laureand[oa]|alumn[oa]|"
+    r"estudiante|[ée]tudiant(?:e)?|student(?:in)?|hazırlayan|tezi\s+hazırlayan|"
+    r"disusun\s+oleh|(?:written|prepared)\s+by|(?:realizad[oa]|elaborad[oa])\s+por|"
+    r"(?:réalisée?|rédigée?)\s+par|vypracoval(?:a)?|wykonał(?:a)?|készítette)"
+    r"\s*(?:[:：]\s*(.*))?$", re.I)
+#: Academic degrees and ranks printed before a name in such a field ('Bc.', 'Lic.', 'Ing.').
+_DEGREE_PREFIX = re.compile(
+    r"^(?:(?:assoc|asst|prof|dr|dra|lic|bc|ing|mgr|doc|rndr|phdr|mudr|judr|ir|drs|mag)\.\s*)+",
+    re.I)
 #: Labels of people who are not authors (advisors, supervisors, editors, reviewers).
 _NOT_AUTHOR_LABEL = re.compile(
     r"^\s*(?:导\s*师|指导教师|导师姓名|руководитель|научный\s+руководитель|рецензент|консультант|"
     r"orientador(?:a)?|co-?orientador(?:a)?|supervisor|advis(?:o|e)r|betreuer(?:in)?|"
-    r"directeur|director|editor|reviewer|学\s*号|院\s*系|专\s*业)", re.I)
+    r"directeur|director|editor|reviewer|学\s*号|院\s*系|专\s*业|"
+    r"danışman|vedouc[íi]|promotor|relat(?:ore|rice)|tutor|pembimbing|opiekun|témavezető)",
+    re.I)
 
 
 #: A patronymic ('Михайлович', 'Витальевна', 'Ильинична'): East Slavic full names are
@@ -622,7 +637,7 @@ def cover_authors(lines: list[str]) -> list[tuple[int, str]]:
 def _script_name(text: str) -> str | None:
     """A person's name in a labelled field: 2-4 Han/Hangul/kana characters, or 2-4
     capitalised words (Cyrillic, Latin...)."""
-    text = " ".join(text.split()).strip(" :：,;")
+    text = _DEGREE_PREFIX.sub("", " ".join(text.split()).strip(" :：,;"))
     if not text or any(c.isdigit() for c in text) or "@" in text:
         return None
     if uncased_script(text):
@@ -660,7 +675,7 @@ def labelled_authors(lines: list[str]) -> list[str]:
                     break
                 listed += split_names(more.rstrip(" ."))
             return listed
-        found = _AUTHOR_LABEL.match(lines[index])
+        found = _AUTHOR_LABEL.match(lines[index]) or _FIELD_AUTHOR_LABEL.match(lines[index])
         if not found:
             index += 1
             continue
@@ -668,7 +683,8 @@ def labelled_authors(lines: list[str]) -> list[str]:
         look = index + 1
         # the name may follow on a later line (after a role or a signature line)
         while value is None and look < min(len(lines), index + 7):
-            if _AUTHOR_LABEL.match(lines[look]) or _NOT_AUTHOR_LABEL.match(lines[look]):
+            if (_AUTHOR_LABEL.match(lines[look]) or _FIELD_AUTHOR_LABEL.match(lines[look])
+                    or _NOT_AUTHOR_LABEL.match(lines[look])):
                 break
             value = _script_name(lines[look])
             look += 1
