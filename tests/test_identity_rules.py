@@ -181,6 +181,17 @@ def test_thesis_fields_name_their_author_without_the_degree() -> None:
     assert labelled_authors(["Candidate genes for obesity", "Jan Novák Smith"]) == []
 
 
+def test_a_label_alone_on_its_line_heads_every_name_under_it() -> None:
+    assert labelled_authors(["By", "Cansu KÜNAR", "Salih Enes METİN", "Advisor",
+                             "Assoc. Prof. Dr. Serkan KARTAL"]) == ["Cansu Künar", "Salih Enes Metin"]
+    assert labelled_authors(["Submitted by", "Rahul Sharma", "Priya Nair",
+                             "Under the guidance of", "Dr. A. Kumar"]) == ["Rahul Sharma", "Priya Nair"]
+    # Not a line that is no name, nor one printed another way, nor after a name on the label's line.
+    assert labelled_authors(["By", "Jan Novák", "Master Thesis", "Petr Malý"]) == ["Jan Novák"]
+    assert labelled_authors(["By", "Cansu KÜNAR", "Salih Enes Metin"]) == ["Cansu Künar"]
+    assert labelled_authors(["Autor: Jan Novák", "Petr Malý"]) == ["Jan Novák"]
+
+
 def test_bylines_and_signatures() -> None:
     assert byline(["Lets Talk About Singularities", "By Abraham Loeb on May 14, 2018"]) == [
         "Abraham Loeb"]

@@ -690,8 +690,31 @@ def labelled_authors(lines: list[str]) -> list[str]:
             look += 1
         if value and value not in names:
             names.append(value)
+            if not found.group(1):  # a label alone on its line may head several names
+                names += [n for n in _more_names(lines[look:look + 6], lines[look - 1])
+                          if n not in names]
         index += 1
     return names
+
+
+def _more_names(lines: list[str], first: str) -> list[str]:
+    """The names on the lines that follow a labelled field's first name, one to a line and
+    printed the same way (the family name in capitals, or not: 'Cansu KÜNAR' /
+    'Salih Enes METİN'), up to the first line that is anything else."""
+    def capitals(line: str) -> bool:
+        last = line.split()[-1] if line.split() else ""
+        return len(last) > 1 and last.isupper()
+
+    found = []
+    for line in lines:
+        name = _script_name(line)
+        if (name is None or not split_names(line) or capitals(line) != capitals(first)
+                or is_affiliation(line)
+                or _AUTHOR_LABEL.match(line) or _FIELD_AUTHOR_LABEL.match(line)
+                or _NOT_AUTHOR_LABEL.match(line)):
+            break
+        found.append(name)
+    return found
 
 
 def email_blocks(lines: list[tuple[str, float, float]]) -> list[str]:
