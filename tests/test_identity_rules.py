@@ -175,6 +175,9 @@ def test_thesis_fields_name_their_author_without_the_degree() -> None:
     assert labelled_authors(["Hazırlayan", "Abdullah Giray Yağlıkçı", "Danışman",
                              "Prof. Dr. Ali Veli"]) == ["Abdullah Giray Yağlıkçı"]
     assert labelled_authors(["Prepared by: Ing. Jan Novák"]) == ["Jan Novák"]
+    assert labelled_authors(["Présentée et soutenue publiquement le 18 septembre 2019 par",
+                             "Sergey DOVGAL", "devant le jury composé de",
+                             "M. Olivier BODINI"]) == ["Sergey Dovgal"]
     # Such a word at the head of a title or a sentence is no label.
     assert labelled_authors(["Student Research Awards in the Doctoral Degree Category",
                              "Ulrike Klueh", "Jan Novák"]) == []

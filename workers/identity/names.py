@@ -581,7 +581,9 @@ _AUTHOR_LABEL = re.compile(
     r"저\s*자|성\s*명|автор(?:ы)?|выполнил(?:а|и)?|студент(?:ка)?|author(?:s)?|by|"
     r"verfasser(?:in)?|autor(?:a|es)?|auteur(?:s)?|"
     # a thesis cover's 'Présentée et soutenue publiquement par' / 'Jean-Christophe Deneuville'
-    r"pr[ée]sent[ée]e?\s+(?:et\s+soutenue\s+(?:publiquement\s+)?)?par|soutenue\s+par|"
+    # (a date may come before 'par': 'soutenue publiquement le 18 septembre 2019 par')
+    r"pr[ée]sent[ée]e?\s+(?:et\s+soutenue\s+(?:publiquement\s+)?)?(?:le\s+[^:]{4,40}?\s+)?par|"
+    r"soutenue\s+(?:publiquement\s+)?(?:le\s+[^:]{4,40}?\s+)?par|"
     r"(?:submitted|presented)\s+by|(?:eingereicht|vorgelegt)\s+von|"
     r"(?:apresentad[ao]|presentad[ao])\s+por)\s*[:：]?\s*(.*)$", re.I)
 #: Words that name a thesis's or a student report's author only as a field label, with a
