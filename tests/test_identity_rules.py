@@ -9,6 +9,7 @@ import pytest
 from workers.identity.names import (
     AuthorBlock,
     byline,
+    is_affiliation,
     labelled_authors,
     looks_like_name,
     signature,
@@ -182,6 +183,17 @@ def test_thesis_fields_name_their_author_without_the_degree() -> None:
     assert labelled_authors(["Student Research Awards in the Doctoral Degree Category",
                              "Ulrike Klueh", "Jan Novák"]) == []
     assert labelled_authors(["Candidate genes for obesity", "Jan Novák Smith"]) == []
+
+
+def test_faculties_and_study_programmes_in_more_languages_are_no_names() -> None:
+    for unit in ("PROGRAM STUDI TEKNIK INFORMATIKA", "Jurusan Teknik Sipil",
+                 "Politechnika Warszawska", "Wydział Matematyki", "Katedra Informatiky",
+                 "Bilgisayar Mühendisliği Anabilim Dalı", "Fen Bilimleri Enstitüsü"):
+        assert is_affiliation(unit)
+    for name in ("Andreas Novian Dwi Triastanto", "Marta Sommer", "Abdullah Giray Yağlıkçı"):
+        assert not is_affiliation(name)
+    assert split_names("Andreas Novian Dwi Triastanto, Program Studi Teknik Informatika") == [
+        "Andreas Novian Dwi Triastanto"]
 
 
 def test_a_label_alone_on_its_line_heads_every_name_under_it() -> None:

@@ -101,6 +101,9 @@ AFFILIATION_WORDS = re.compile(
     r"πανεπιστήμι\w*|ινστιτούτο|университет\w*|институт\w*|академи\w*|министерств\w*|"
     r"минобрнауки|федеральн\w*|государственн\w*|бюджетн\w*|образовательн\w*|учреждени\w*|"
     r"кафедр\w*|факультет\w*|"
+    # Indonesian, Turkish, Polish and Czech faculties and study programmes
+    r"program\s+studi|jurusan|sekolah|üniversite\w*|fakülte\w*|enstitü\w*|bölüm\w*|anabilim|"
+    r"politechni\w*|wydzia\w*|katedr\w*|"
     r"college|school|escuela|escola|[ée]cole|department|departamento|departament|d[ée]partement|"
     r"bacharel\w*|licenciad\w*|licenciatura|mestrado|doutorado|gradua[çc][ãa]o|group|team|"
     r"\w+(?:centrum|zentrum)|\w+institut\w*|\w+universitet\w*|"
