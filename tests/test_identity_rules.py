@@ -1378,3 +1378,28 @@ def test_a_title_in_capitals_run_on_into_the_names_under_it() -> None:
     assert _clean_title("LLM AGENTS IN PRACTICE Mark Twain Revisited") == (
         "LLM AGENTS IN PRACTICE Mark Twain Revisited")
     assert _clean_title("A" * 5000 + " B") == "A" * 5000 + " B"  # (linear time, no backtracking)
+
+
+def test_a_heading_in_small_print_under_a_title_in_large_type_is_not_the_title() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.record import Identity
+    from workers.identity.sources import Item, Line
+    from workers.identity.titles import read_title
+
+    lines = [Line("La semántica y la pragmática de los", 22.0, 1),
+             Line("enunciados evaluativos", 22.0, 1),
+             Line("Tesis presentada en cumplimiento parcial de los requisitos para la", 12.7, 1),
+             Line("obtención del título de Doctor de la Universidad de Buenos Aires en", 12.7, 1),
+             Line("el área Filosofía", 12.7, 1),
+             Line("Doctorando: Lic. Ramiro Caso", 12.7, 1),
+             Line("Facultad de Filosofía y Letras", 12.9, 1),
+             Line("Fecha: 2014", 12.7, 1)]
+    heading = [Item("section_header", "el área Filosofía", 1, False)]
+    identity = Identity()
+    read_title(identity, Sources(heading, lines, {}, {}, "tesis.pdf"), None)
+    assert identity.value("title") == "La semántica y la pragmática de los enunciados evaluativos"
+    # Docling's heading cut short, in the title's own type, is still completed, not replaced.
+    cut = [Item("section_header", "La semántica y la pragmática de los", 1, False)]
+    identity = Identity()
+    read_title(identity, Sources(cut, lines, {}, {}, "tesis.pdf"), None)
+    assert identity.value("title") == "La semántica y la pragmática de los enunciados evaluativos"

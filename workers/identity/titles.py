@@ -463,7 +463,15 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     if from_items:
         candidates.append((from_items, PAGE, "Docling's title heading"))
     if from_type:
-        candidates.append((from_type, PAGE, "the largest type on page 1"))
+        typed = (from_type, PAGE, "the largest type on page 1")
+        # Docling's heading set in far smaller type than the largest lines is a line of
+        # the cover's small print ('en el área Filosofía'), not the title over it
+        if (from_items and norm(from_items) not in norm(from_type)
+                and _shared_words(from_items, from_type) < 0.5
+                and 0 < _type_size(from_items, s) * 1.4 <= _type_size(from_type, s)):
+            candidates.insert(0, typed)
+        else:
+            candidates.append(typed)
     # with neither, the fallbacks in turn, each with the reading it names
     fallbacks = ((_title_after_label, "the lines after a 'Title' label"),
                  (_title_from_page_header, "a line at the top of page 1 only"),
@@ -522,6 +530,19 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     elif (own := _without_translation(title, s)) != title:
         title, why = own, f"{why}; the lines in Latin letters under it translate it"
     identity.set("title", _strip_trailing_marks(title), source, guess, why)
+
+
+def _shared_words(a: str, b: str) -> float:
+    """The share of the two texts' words that both have (0 to 1)."""
+    one, two = set(norm(a).split()), set(norm(b).split())
+    return len(one & two) / max(1, len(one | two))
+
+
+def _type_size(text: str, s: Sources) -> float:
+    """The largest type of the page-1 lines that print part of ``text`` (0: none found)."""
+    words = norm(text)
+    return max((ln.size for ln in s.lines if ln.page == 1 and len(norm(ln.text)) >= 4
+                and norm(ln.text) in words), default=0.0)
 
 
 def _with_subtitle(title: str, s: Sources) -> str:
