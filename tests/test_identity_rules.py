@@ -72,6 +72,7 @@ def test_cjk_lines_join_without_a_space() -> None:
     "RESEARCH ARTICLE", "Research Article", "R E S EAR CH A R TIC L E Open Access",
     "a r t ic l e s", "RES EARCH", "Review", "Original article", "Open Access",
     "CHAPTER 5", "硕士研究生学位论文", "Master's Thesis", "REVIEWS", "A PEER REVIEWED FORUM",
+    "HHS Public Access", "NIH Public Access", "Europe PMC Funders Group", "Author Manuscript",
 ])
 def test_labels_are_never_titles(label: str) -> None:
     assert is_label(label)
@@ -81,6 +82,7 @@ def test_labels_are_never_titles(label: str) -> None:
     "Paper Plain: Making Medical Research Papers Approachable",
     "Information Synthesis for Answer Validation", "Open Information Extraction from the Web",
     "Notes on the Theory of Groups", "数字普惠金融对中小企业信用风险影响研究",
+    "Public Access to Research Data in Europe",
 ])
 def test_titles_are_not_labels(title: str) -> None:
     assert not is_label(title)

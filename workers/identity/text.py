@@ -168,7 +168,11 @@ def is_label(text: str) -> bool:
     # 'RES EARCH', 'Computation and Systems'-like spacing: join pieces and compare
     joined = "".join(words)
     return bool(joined) and joined in {"research", "researcharticle", "articles", "reviewarticle",
-                                       "originalarticle", "originalresearch", "shortcommunication"}
+                                       "originalarticle", "originalresearch", "shortcommunication",
+                                       # PubMed Central's author-manuscript banners
+                                       "hhspublicaccess", "nihpublicaccess", "publicaccess",
+                                       "europepmcfundersgroup",
+                                       "europepmcfundersauthormanuscripts"}
 
 
 #: Article-type labels that may run into a title's first line ("Research Article The effects...").
