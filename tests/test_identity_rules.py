@@ -1405,3 +1405,15 @@ def test_a_heading_in_small_print_under_a_title_in_large_type_is_not_the_title()
     identity = Identity()
     read_title(identity, Sources(cut, lines, {}, {}, "tesis.pdf"), None)
     assert identity.value("title") == "La semántica y la pragmática de los enunciados evaluativos"
+
+
+def test_an_old_scans_citation_line_with_letters_for_digits_is_read_as_numbers() -> None:
+    from workers.identity.titles import _usable_title
+    from workers.identity.years import ocr_digits
+
+    line = "J. Physiol. (I955) I28, 54I-546"
+    assert printed_year([line]).value == 1955  # type: ignore[union-attr]
+    assert not _usable_title(line)  # a citation line, not a title
+    # Words and codes are left alone: only numbers of two digits or more with I, l or O in them.
+    for text in ("Vol. IO, No. 3", "ISO 9001", "page l0", "HOLLOW 2019", "S0120521020003"):
+        assert ocr_digits(text) == text

@@ -147,8 +147,20 @@ def _cjk_year(line: str) -> int | None:
     return int(digits) if len(digits) == 4 else None
 
 
+#: A number an old scan's OCR read with letters for digits ('(I955) I28, 54I-546'): two
+#: digits or more, with I, l or O among them.
+_OCR_NUMBER = re.compile(r"(?<![^\W\d_])(?=(?:[IlO]*\d){2})[\dIlO]{3,}(?![^\W\d_])")
+
+
+def ocr_digits(line: str) -> str:
+    """``line`` with the letters an OCR put for digits inside numbers read as the digits."""
+    return _OCR_NUMBER.sub(lambda m: m.group(0).translate(str.maketrans("IlO", "110")), line)
+
+
 def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
     """The year of publication printed in ``lines`` (a first page's), or None."""
+    lines = [ocr_digits(line) for line in lines]
+
     def first(patterns: list[re.Pattern[str]], kind: str) -> Year | None:
         for line in lines:
             for pattern in patterns:
