@@ -150,11 +150,12 @@ def _cjk_year(line: str) -> int | None:
 #: A number an old scan's OCR read with letters for digits ('(I955) I28, 54I-546'): two
 #: digits or more, with I, l or O among them.
 _OCR_NUMBER = re.compile(r"(?<![^\W\d_])(?=(?:[IlO]*\d){2})[\dIlO]{3,}(?![^\W\d_])")
+_AS_DIGITS = str.maketrans("IlO", "110")
 
 
 def ocr_digits(line: str) -> str:
     """``line`` with the letters an OCR put for digits inside numbers read as the digits."""
-    return _OCR_NUMBER.sub(lambda m: m.group(0).translate(str.maketrans("IlO", "110")), line)
+    return _OCR_NUMBER.sub(lambda m: m.group(0).translate(_AS_DIGITS), line)
 
 
 def printed_year(lines: list[str], this_year: int = 2100) -> Year | None:
