@@ -680,7 +680,7 @@ def labelled_authors(lines: list[str]) -> list[str]:
                     break
                 listed += split_names(more.rstrip(" ."))
             return listed
-        found = _AUTHOR_LABEL.match(lines[index]) or _FIELD_AUTHOR_LABEL.match(lines[index])
+        found = _author_label(lines[index])
         if not found:
             index += 1
             continue
@@ -688,8 +688,7 @@ def labelled_authors(lines: list[str]) -> list[str]:
         look = index + 1
         # the name may follow on a later line (after a role or a signature line)
         while value is None and look < min(len(lines), index + 7):
-            if (_AUTHOR_LABEL.match(lines[look]) or _FIELD_AUTHOR_LABEL.match(lines[look])
-                    or _NOT_AUTHOR_LABEL.match(lines[look])):
+            if _any_label(lines[look]):
                 break
             value = _script_name(lines[look])
             look += 1
@@ -702,21 +701,29 @@ def labelled_authors(lines: list[str]) -> list[str]:
     return names
 
 
+def _author_label(line: str) -> re.Match[str] | None:
+    """The author's label that starts ``line`` (its group 1: what follows it), if any."""
+    return _AUTHOR_LABEL.match(line) or _FIELD_AUTHOR_LABEL.match(line)
+
+
+def _any_label(line: str) -> bool:
+    """Whether ``line`` starts with a label, the author's or someone else's (a supervisor's)."""
+    return bool(_author_label(line) or _NOT_AUTHOR_LABEL.match(line))
+
+
 def _more_names(lines: list[str], first: str) -> list[str]:
     """The names on the lines that follow a labelled field's first name, one to a line and
     printed the same way (the family name in capitals, or not: 'Cansu KÜNAR' /
     'Salih Enes METİN'), up to the first line that is anything else."""
     def capitals(line: str) -> bool:
-        last = line.split()[-1] if line.split() else ""
-        return len(last) > 1 and last.isupper()
+        words = line.split()
+        return bool(words) and len(words[-1]) > 1 and words[-1].isupper()
 
     found = []
     for line in lines:
         name = _script_name(line)
         if (name is None or not split_names(line) or capitals(line) != capitals(first)
-                or is_affiliation(line)
-                or _AUTHOR_LABEL.match(line) or _FIELD_AUTHOR_LABEL.match(line)
-                or _NOT_AUTHOR_LABEL.match(line)):
+                or is_affiliation(line) or _any_label(line)):
             break
         found.append(name)
     return found

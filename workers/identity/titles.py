@@ -468,7 +468,7 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
         # the cover's small print ('en el área Filosofía'), not the title over it
         if (from_items and norm(from_items) not in norm(from_type)
                 and _shared_words(from_items, from_type) < 0.5
-                and 0 < _type_size(from_items, s) * 1.4 <= _type_size(from_type, s)):
+                and 0 < _printed_size(from_items, s) * 1.4 <= _printed_size(from_type, s)):
             candidates.insert(0, typed)
         else:
             candidates.append(typed)
@@ -538,7 +538,7 @@ def _shared_words(a: str, b: str) -> float:
     return len(one & two) / max(1, len(one | two))
 
 
-def _type_size(text: str, s: Sources) -> float:
+def _printed_size(text: str, s: Sources) -> float:
     """The largest type of the page-1 lines that print part of ``text`` (0: none found)."""
     words = norm(text)
     return max((ln.size for ln in s.lines if ln.page == 1 and len(norm(ln.text)) >= 4
