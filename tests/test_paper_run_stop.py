@@ -6,9 +6,12 @@ the paper (its row turned ``processing``) and the run's ``try``, it left the
 paper processing with no worker until the next start repaired it (seen in
 ``test_app_kill.py`` once in a few hundred runs). ``run_paper`` holds the stop
 across that window and raises it where the run puts the paper back; delivery
-is not cut in half either. The signal here is real (``os.kill`` of this
-process); the lease, guard, sink and engine are recorders, since what is under
-test is ``run_paper``'s own handling of the stop.
+is not cut in half either. A stop that Huey's own handler drops, because it
+lands before the task is marked in flight, is remembered and heeded where the
+run begins (with Huey's real handlers installed). The signal here is real
+(``os.kill`` of this process); the lease, guard, sink and engine are
+recorders, since what is under test is ``run_paper``'s own handling of the
+stop.
 """
 
 from __future__ import annotations
@@ -19,10 +22,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from huey.consumer import ProcessEnvironment
 
 from workers.domain import Tier
 from workers.pipeline.ingest import PipelineSettings
-from workers.runtime.paper_run import STOPPED, Job, Limits, Outcome, run_paper
+from workers.runtime.consumer import consumer_options
+from workers.runtime.paper_run import (
+    COMPLETED,
+    STOPPED,
+    Job,
+    Limits,
+    Outcome,
+    heed_stop_signals,
+    run_paper,
+)
 
 
 def stop_signal() -> None:
@@ -67,7 +80,8 @@ class Lease:
 
 
 class Guard:
-    def __init__(self) -> None:
+    def __init__(self, stopping: bool = False) -> None:
+        self._stopping = stopping  # Huey's stop flag, which its consumer sets before it signals
         self.held: list[int] = []
         self.released: list[str] = []
         self.lost = False
@@ -82,6 +96,12 @@ class Guard:
         pass
 
     def embeds_at(self, precision: str) -> None:
+        pass
+
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def progress(self, stage: str, done: int | None, total: int | None) -> None:
         pass
 
 
@@ -123,3 +143,64 @@ def test_a_stop_while_the_outcome_is_delivered_lets_it_finish(interrupt_handler:
                   retries_left=2)
     assert [(o.kind, o.detail) for o in sink.delivered] == [(STOPPED, "worker stopped")]
     assert guard.released == [""]
+
+
+# -- a stop Huey's own handler drops ------------------------------------------------------
+
+
+class IdleWorker:
+    """What Huey's handler asks of its worker process: the tasks in flight."""
+
+    class huey:  # noqa: N801 (Huey's attribute name)
+        _tasks_in_flight: set[object] = set()  # the task is taken from the queue, not yet in flight
+
+
+class Done:
+    """An engine that completes the paper (a run that was not stopped gets this far)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def ingest(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return type("Result", (), {"precision": "", "sha256": JOB.sha256,
+                                   "tier": type("T", (), {"note": ""})()})()
+
+
+@pytest.fixture
+def huey_worker_handlers() -> Iterator[None]:
+    """Huey's real signal handlers of a process worker, with the stop remembered over them."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    # Research Hub's consumers stop at once on SIGINT and gracefully on SIGTERM.
+    assert consumer_options(1, periodic=False)["graceful_signal"] == "TERM"
+    ProcessEnvironment(signal.SIGTERM, signal.SIGINT).init_child(IdleWorker)
+    heed_stop_signals()
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def test_a_stop_that_huey_drops_before_the_task_is_in_flight_still_puts_the_paper_back(
+        huey_worker_handlers: None) -> None:
+    stop_signal()  # Huey's handler ignores it: no task in flight yet
+    lease, guard, sink = Lease(), Guard(stopping=True), Sink()
+    engine = Engine(AssertionError("the paper must not be parsed after a stop"))
+    with pytest.raises(KeyboardInterrupt):
+        run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
+    assert engine.calls == 0
+    assert [(o.kind, o.detail) for o in sink.delivered] == [(STOPPED, "worker stopped")]
+
+
+def test_a_stray_interrupt_while_the_consumer_runs_on_stops_no_paper(
+        huey_worker_handlers: None) -> None:
+    # SIGINT sent to the worker process alone: Huey's consumer is not stopping.
+    stop_signal()
+    lease, guard, sink, engine = Lease(), Guard(stopping=False), Sink(), Done()
+    ran = run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
+    assert ran is not None and engine.calls == 1
+    assert [o.kind for o in sink.delivered] == [COMPLETED]
+    # and the signal counted once: a later stop of the consumer finds nothing stale
+    ran = run_paper(engine, Guard(stopping=True), lease, sink, retries_left=2)  # type: ignore[arg-type]
+    assert ran is not None and engine.calls == 2

@@ -38,6 +38,7 @@ from workers import settings as settings_mod
 from workers.domain import Status
 from workers.processes import die_with_parent, limit_threads
 from workers.runtime import tasks
+from workers.runtime.paper_run import heed_stop_signals
 from workers.runtime.quick_pass import QuickPassProcess
 from workers.runtime.reconcile import reconcile
 from workers.runtime.status_board import FileBoard
@@ -113,6 +114,7 @@ class EngineWorker(Worker):
         global _worker
         _worker = self
         tasks.watch_stop_flag(self.stop_flag)
+        heed_stop_signals()  # Huey's ProcessEnvironment.init_child set its handler already
         super().initialize()
 
     def busy(self) -> bool:

@@ -113,6 +113,10 @@ class Guard:
         self._update(state=GONE, paper_id=None, stage="")
         self._write_board()
 
+    def stopping(self) -> bool:
+        """Whether this process's consumer is stopping (Huey's stop flag is set)."""
+        return self._stop_flag is not None and bool(self._stop_flag.is_set())
+
     # -- the paper in flight ---------------------------------------------------------------
 
     def hold(self, paper_id: int, *, renew: Callable[[], bool], renew_every_s: float,
@@ -207,7 +211,7 @@ class Guard:
             while self._finished and self._finished[0] < now - THROUGHPUT_WINDOW_S:
                 self._finished.popleft()
             status = self.status
-            if self._stop_flag is not None and self._stop_flag.is_set() and status.state != GONE:
+            if self.stopping() and status.state != GONE:
                 status.state = STOPPING
             status.rss_mb = round(_rss_bytes() / 2**20, 1)
             status.done_10min = len(self._finished)

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from workers.domain import TRANSIENT, ErrorClass, Stage, Tier
@@ -193,6 +194,8 @@ def run_paper(engine: Engine, guard: Guard, lease: Lease, sink: Sink,
     raising: BaseException | None = None
     try:
         stop.replay()  # KeyboardInterrupt now, if a stop was held
+        if _stop_unheeded(guard):
+            raise KeyboardInterrupt
         source = lease.source(job)
         progress = _Progress(job, guard, lease)
         result = engine.ingest(source, job.pipeline, progress, file_name=job.file_name)
@@ -235,6 +238,44 @@ def run_paper(engine: Engine, guard: Guard, lease: Lease, sink: Sink,
     if raising is not None:
         raise raising
     return job, outcome
+
+
+#: A stop signal came since the last run began (see :func:`heed_stop_signals`).
+_stop_signalled = False
+
+
+def heed_stop_signals() -> None:
+    """Remember every stop signal this worker process gets, even one Huey ignores.
+
+    Huey's handler in a worker process raises ``KeyboardInterrupt`` only while
+    a task is in flight; a stop that lands between taking the task from the
+    queue and marking it in flight is dropped, and the worker then ran that
+    paper to its end however long it took. The run checks for such a stop
+    where it begins (:func:`_stop_unheeded`). Call it in the worker process,
+    after Huey set its handler.
+    """
+    huey_handler = signal.getsignal(signal.SIGINT)
+    if not callable(huey_handler):
+        return
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        global _stop_signalled
+        _stop_signalled = True
+        huey_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_stop)
+
+
+def _stop_unheeded(guard: Guard) -> bool:
+    """Whether a stop signal came and the consumer is stopping (its flag is set first).
+
+    The flag as well as the signal: a stray SIGINT sent to this process alone
+    stops nothing (Huey ignores it too), and a graceful stop (SIGTERM, the flag
+    alone) lets the paper finish. Each signal counts once.
+    """
+    global _stop_signalled
+    signalled, _stop_signalled = _stop_signalled, False
+    return signalled and guard.stopping()
 
 
 class _HeldStop:
