@@ -247,12 +247,28 @@ MIN_VOWEL_SHARE = 0.15
 MIN_LETTERS_FOR_VOWELS = 200
 
 
+def glyph_code(ch: str) -> bool:
+    """A character that stands for no letter: what a font without a Unicode map gives for
+    its glyphs (a control character, a private-use or unassigned code point, U+FFFD)."""
+    return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cn")
+                              and ch not in "\t\n\r")
+
+
+def without_glyph_codes(text: str) -> str:
+    """``text`` without its glyph codes (a chart's labels in a font without a Unicode map:
+    '�� ��� ���'), which nobody can search or read; the words around them are kept."""
+    if not any(glyph_code(ch) for ch in text):
+        return text
+    kept = "".join(" " if glyph_code(ch) else ch for ch in text)
+    return re.sub(r" *\n[ \n]*", "\n", re.sub(r" {2,}", " ", kept)).strip()
+
+
 def usable_text_layer(text: str) -> bool:
     """Whether a page's text layer has enough characters, and few enough garbled ones, to
     be read as it is rather than by OCR."""
     shown = [ch for ch in text if not ch.isspace() or unicodedata.category(ch) == "Cc"
              and ch not in "\t\n\r "]
-    garbled = sum(1 for ch in shown if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cn"))
+    garbled = sum(1 for ch in shown if glyph_code(ch))
     readable = len(shown) - garbled
     if readable < MIN_TEXT_CHARS or garbled > MAX_GARBLED_SHARE * len(shown):
         return False

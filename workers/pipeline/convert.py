@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.domain import ErrorClass, Tier
+from workers.identity.text import without_glyph_codes
 from workers.pipeline import models
 from workers.pipeline.errors import IngestError
 from workers.pipeline.preflight import Preflight
@@ -175,6 +176,7 @@ class Converter:
             on_pages(done, total)
         document = parts[0] if len(parts) == 1 else DoclingDocument.concatenate(parts)
         _base_letters(document)
+        _drop_glyph_codes(document)
         return ParsedDocument(document, sorted(facts.pages_without_text), total, ocr_s)
 
 
@@ -194,6 +196,20 @@ def _base_letters(document: Any) -> None:
             if value and _PRESENTATION_FORMS.search(value):
                 setattr(item, field, _PRESENTATION_FORMS.sub(
                     lambda m: unicodedata.normalize("NFKC", m.group()), value))
+
+
+def _drop_glyph_codes(document: Any) -> None:
+    """Text items without the glyph codes a font without a Unicode map gives. A page that
+    is mostly such codes is read by OCR (preflight); on the others they are a chart's
+    labels or a symbol font's marks ('�� ��� ���' in tracemonkey's charts), which were
+    indexed, embedded and shown in passages and snippets as they were."""
+    for item in document.texts:
+        for field in ("text", "orig"):
+            value = getattr(item, field, None)
+            if value:
+                cleaned = without_glyph_codes(value)
+                if cleaned != value:
+                    setattr(item, field, cleaned)
 
 
 def _batches(total: int, ocr_pages: set[int], size: int) -> Iterator[tuple[int, int, bool]]:
