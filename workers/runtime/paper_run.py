@@ -269,9 +269,10 @@ def heed_stop_signals() -> None:
 def _stop_unheeded(guard: Guard) -> bool:
     """Whether a stop signal came and the consumer is stopping (its flag is set first).
 
-    The flag as well as the signal: a stray SIGINT sent to this process alone
-    stops nothing (Huey ignores it too), and a graceful stop (SIGTERM, the flag
-    alone) lets the paper finish. Each signal counts once.
+    The flag as well as the signal: a stray SIGINT sent to this idle process
+    alone, while its consumer runs on, stops nothing (as with Huey), and a
+    graceful stop (SIGTERM, the flag alone) lets the paper finish. Each signal
+    counts once.
     """
     global _stop_signalled
     signalled, _stop_signalled = _stop_signalled, False
