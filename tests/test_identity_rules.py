@@ -1417,3 +1417,33 @@ def test_an_old_scans_citation_line_with_letters_for_digits_is_read_as_numbers()
     # Words and codes are left alone: only numbers of two digits or more with I, l or O in them.
     for text in ("Vol. IO, No. 3", "ISO 9001", "page l0", "HOLLOW 2019", "S0120521020003"):
         assert ocr_digits(text) == text
+
+
+def test_the_title_above_a_byline_that_starts_with_by() -> None:
+    # The Annals of Applied Probability: the title in capitals, set in the body's type, over
+    # 'By' and the names.
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_above_authors
+
+    lines = [Line("The Annals of Applied Probability", 5.6, 1), Line("2000, Vol. 10, No. 3, 726–752", 5.6, 1),
+             Line("ANALYSIS OF A NONREVERSIBLE MARKOV CHAIN SAMPLER", 9.4, 1),
+             Line("By Persi Diaconis, Susan Holmes and Radford M. Neal", 7.5, 1),
+             Line("Stanford University, Stanford University and INRA and University of Toronto", 9.4, 1),
+             Line("We analyze the convergence to stationarity of a simple nonreversible", 7.5, 1)]
+    assert _title_above_authors(Sources([], lines, {}, {}, "aap.pdf")) == (
+        "Analysis of a Nonreversible Markov Chain Sampler")
+    # 'By' before a line that is no list of names is still no author block
+    lines[3] = Line("By design, the sampler moves in one direction", 7.5, 1)
+    assert _title_above_authors(Sources([], lines, {}, {}, "aap.pdf")) is None
+
+
+def test_an_old_scans_title_in_capitals_with_small_letters_for_digits() -> None:
+    from workers.identity.names import title_case_title_if_shouted
+
+    assert title_case_title_if_shouted(
+        "REANIMATION OF RATS FROM BODY TEMPERATURES BETWEEN o AND i°C BY MICROWAVE DIATHERMY") == (
+        "Reanimation of Rats from Body Temperatures Between 0 and 1°C by Microwave Diathermy")
+    # a title in mixed case keeps its small words ('i', 'o' and 'l' are read as printed)
+    assert title_case_title_if_shouted("Notes on i and o in Latin") == "Notes on i and o in Latin"
+    assert title_case_title_if_shouted("PART II OF THE REPORT") == "Part II of the Report"

@@ -39,10 +39,29 @@ _SMALL_WORDS = {"a", "an", "the", "and", "or", "nor", "but", "of", "in", "on", "
                 "from", "by", "with", "via", "vs", "as", "into", "over", "per", "versus"}
 
 
+#: A small letter alone among capitals, where an old scan's OCR read a digit ('BETWEEN o AND
+#: i°C' for 'BETWEEN 0 AND 1°C'): before a unit sign or punctuation, or alone.
+_OCR_DIGIT_WORD = re.compile(r"(?<!\S)([oil])(?=[°%]|[.,;:)]*(?:\s|$))")
+_OCR_DIGIT = str.maketrans("oil", "011")
+
+
+def _ocr_digit_words(text: str) -> str:
+    """A title in capitals with its OCR'd small letters for digits read as the digits."""
+    if not _OCR_DIGIT_WORD.search(text) or not is_shouted(_OCR_DIGIT_WORD.sub("", text)):
+        return text
+    return _OCR_DIGIT_WORD.sub(lambda m: m.group(1).translate(_OCR_DIGIT), text)
+
+
+#: A Roman number of two letters or more ('II', 'XIV'), kept in capitals in a title (not in
+#: a name: 'XI JINPING').
+_ROMAN_NUMBER = re.compile(r"(?=\w\w)X{0,3}(?:IX|IV|V?I{0,3})")
+
+
 def title_case_title_if_shouted(text: str) -> str:
     """'A STUDY OF DUST AT MARS FROM COMET C/2013 A1 (SIDING SPRING)' -> 'A Study of Dust at Mars
     from Comet C/2013 A1 (Siding Spring)': a title set in capitals, in ordinary title case
     (codes with digits kept as printed); mixed case is left as printed."""
+    text = _ocr_digit_words(text)
     if not is_shouted(text):
         return text
     letters = [c for c in text if c.isalpha()]
@@ -56,8 +75,8 @@ def title_case_title_if_shouted(text: str) -> str:
     for word in text.split():
         lead = re.match(r"[(\[\"'“‘]*", word).group(0)  # type: ignore[union-attr]
         core = word[len(lead):]
-        if any(c.isdigit() for c in core):
-            out.append(word)
+        if any(c.isdigit() for c in core) or _ROMAN_NUMBER.fullmatch(core.rstrip(",.:;)")):
+            out.append(word)  # 'C/2013 A1', 'PART II'
         elif out and not out[-1].endswith(":") and core.lower().strip(",.;") in _SMALL_WORDS:
             out.append(lead + _lower(core, turkish))
         else:
@@ -479,7 +498,7 @@ class AuthorBlock:
             return True
         listed = label_listed_names(line)  # 'Autores: Rogério Gomes Neto, Marilda ...'
         line = ", ".join(listed) if listed else family_first(line) or line
-        line = _BY.sub("", line)  # 'by Edwin P. Gerber, Amy Butler, ...' (a magazine's byline)
+        line = without_by(line)  # 'by Edwin P. Gerber, Amy Butler, ...' (a magazine's byline)
         if _COVER_COUNTS.fullmatch(line.strip()):
             self._carry = ""  # a download cover's counters ('CITATIONS', '73', 'SEE PROFILE')
             return True
@@ -801,6 +820,11 @@ _BY_WORDS = "by|von|par|por"
 _BYLINE = re.compile(rf"^\s*(?:{_BY_WORDS}|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s+.*)?$", re.I)
 #: A byline's 'by' in front of the first name of an author block's line.
 _BY = re.compile(rf"^\s*(?:{_BY_WORDS})\s+(?=[A-Z])", re.I)
+
+
+def without_by(line: str) -> str:
+    """An author line without its byline's 'By' ('By Persi Diaconis, Susan Holmes and ...')."""
+    return _BY.sub("", line)
 
 
 def byline(lines: list[str]) -> list[str]:

@@ -24,6 +24,7 @@ from workers.identity.names import (
     patronymic_name,
     split_names,
     title_case_title_if_shouted,
+    without_by,
 )
 from workers.identity.page import (
     APA_CITATION,
@@ -361,6 +362,8 @@ def _title_above_authors(s: Sources) -> str | None:
         listed = label_listed_names(names.text)  # 'Autores: Rogério Gomes Neto, Marilda ...'
         if listed:
             names = Line(", ".join(listed), names.size, names.page)
+        elif without_by(names.text) != names.text:  # 'By Persi Diaconis,1 Susan Holmes and ...'
+            names = Line(without_by(names.text), names.size, names.page)
         one_name = (len(split_names(names.with_marks)) == 1 and only_names(names.with_marks)
                     and len(page_one) > index + 2 and is_affiliation(page_one[index + 1].text)
                     and any(only_names(ln.with_marks) for ln in page_one[index + 2:index + 5]))
