@@ -1447,3 +1447,31 @@ def test_an_old_scans_title_in_capitals_with_small_letters_for_digits() -> None:
     # a title in mixed case keeps its small words ('i', 'o' and 'l' are read as printed)
     assert title_case_title_if_shouted("Notes on i and o in Latin") == "Notes on i and o in Latin"
     assert title_case_title_if_shouted("PART II OF THE REPORT") == "Part II of the Report"
+
+
+def test_a_scans_title_over_its_names_and_the_journal_under_them() -> None:
+    # A JSTOR cover of 2001, a scan: no text layer, only the OCR's paragraphs.
+    from workers.identity.authors import _names_after_title
+    from workers.identity.page import Sources
+    from workers.identity.sources import Item
+    from workers.identity.titles import _title_above_authors
+
+    texts = ["A Contribution to the Mathematical Theory of Epidemics",
+             "W. O. Kermack, A. G. McKendrick",
+             "Proceedings of the Royal Society of London. Series A, Containing Papers of a",
+             "Mathematical and Physical Character, Volume 115, Issue 772 (Aug. 1, 1927), 700-721."]
+    s = Sources([Item("text", t, 1, False) for t in texts], [], {}, {}, "jstor.pdf")
+    assert _title_above_authors(s) == "A Contribution to the Mathematical Theory of Epidemics"
+    # the journal's citation under the names ends the author block
+    assert _names_after_title(texts, texts[0]) == ["W. O. Kermack", "A. G. McKendrick"]
+
+
+def test_a_footnote_number_glued_to_a_titles_closing_bracket_is_dropped() -> None:
+    from workers.identity.titles import _strip_trailing_marks
+
+    assert _strip_trailing_marks("Genre, métissage et transactions coloniales aux Indes néerlandaises "
+                                 "(1900-1942)1") == (
+        "Genre, métissage et transactions coloniales aux Indes néerlandaises (1900-1942)")
+    # a number that is part of the title stays
+    for title in ("Attention Is All You Need 2", "The Year (2020)", "COVID-19", "Windows 10"):
+        assert _strip_trailing_marks(title) == title

@@ -241,6 +241,10 @@ def _letter_spaced(text: str) -> str:
     return text.replace(" ", "") if re.fullmatch(r"(?:\w ){3,}\w", text.strip()) else text
 
 
+#: A line that names the journal or proceedings the paper is in: never the author block's.
+_VENUE_LINE = re.compile(r"^\s*(?:proceedings|journal|transactions|annals|bulletin)\s+of\s+the\b", re.I)
+
+
 def _names_after_title(texts: list[str], title: str | None) -> list[str]:
     """Author names in the lines after the title, up to the abstract or first section."""
     start = after_title(texts, title)
@@ -254,6 +258,8 @@ def _names_after_title(texts: list[str], title: str | None) -> list[str]:
             break
         if section_heading(text) or is_prose(text) or len(text) > 400:
             break
+        if _VENUE_LINE.match(text):
+            break  # the journal's citation under the names ('Proceedings of the Royal Society ...')
         if not block.add(text):
             break
     block.flush()

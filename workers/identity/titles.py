@@ -356,8 +356,10 @@ def _title_above_authors(s: Sources) -> str | None:
     """When no line stands out by type or layout (amsart: a title in small capitals over
     the names in small capitals), the lines above the first line of two or more names, or
     of names each over its affiliation ('Gary Klein' / 'Klein Associates Inc.' / 'Paul J.
-    Feltovich' ...)."""
-    page_one = [ln for ln in s.lines[:30] if ln.page == 1]
+    Feltovich' ...). A scan has no text layer: there the OCR's paragraphs stand for lines
+    (a JSTOR cover of 2001: the title over 'W. O. Kermack, A. G. McKendrick')."""
+    page_one = [ln for ln in s.lines[:30] if ln.page == 1] or [
+        Line(item.text, 0.0, 1) for item in s.items[:30] if item.page == 1 and not item.furniture]
     for index, names in enumerate(page_one):
         listed = label_listed_names(names.text)  # 'Autores: Rogério Gomes Neto, Marilda ...'
         if listed:
@@ -623,7 +625,10 @@ def _without_translation(title: str, s: Sources) -> str:
 
 
 def _strip_trailing_marks(title: str) -> str:
-    """'... Cluster Platforms ∗' -> '... Cluster Platforms' (a footnote mark, not a word)."""
+    """'... Cluster Platforms ∗' -> '... Cluster Platforms' (a footnote mark, not a word), and
+    '... néerlandaises (1900-1942)1' -> '... (1900-1942)': a number glued to a closing bracket
+    or quote is its footnote's."""
+    title = re.sub(r"(?<=[)\]»”\"])\d{1,2}$", "", title)
     return re.sub(r"[\s∗*†‡§¶⋆★,]+$", "", title) or title
 
 
