@@ -1475,3 +1475,22 @@ def test_a_footnote_number_glued_to_a_titles_closing_bracket_is_dropped() -> Non
     # a number that is part of the title stays
     for title in ("Attention Is All You Need 2", "The Year (2020)", "COVID-19", "Windows 10"):
         assert _strip_trailing_marks(title) == title
+
+
+def test_a_covers_title_over_by_alone_and_the_names_set_larger() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_above_byline, _title_from_type
+
+    cover = [("ÇUKUROVA UNIVERSITY", 10.8), ("ENGINEERING AND ARCHITECTURE FACULTY", 10.9),
+             ("DEPARTMENT OF COMPUTER ENGINEERING", 10.9), ("GRADUATION THESIS", 10.9),
+             ("DEVELOPMENT OF A HIERARCHICAL", 10.9), ("OBJECT DETECTION MODEL", 10.9), ("By", 10.7),
+             ("Cansu KÜNAR", 13.0), ("Salih Enes METİN", 13.0), ("Advisor", 10.9),
+             ("Assoc. Prof. Dr. Serkan KARTAL", 10.9), ("June 2024", 10.7), ("ADANA", 10.9)]
+    s = Sources([], [Line(t, size, 1) for t, size in cover], {}, {}, "tez.pdf")
+    assert _title_from_type(s) is None  # the names under 'By' are set largest: not the title
+    assert _title_above_byline(s) == "Development of a Hierarchical Object Detection Model"
+    # a date above 'von' ends the title's lines
+    cover = [("Fördern Agroforstsysteme die Biodiversität?", 10.4), ("Masterarbeit", 10.4),
+             ("vorgelegt am 03.11.2025", 10.4), ("von", 10.4), ("Pia Bergknecht", 10.4)]
+    assert _title_above_byline(Sources([], [Line(t, size, 1) for t, size in cover], {}, {}, "m.pdf")) is None

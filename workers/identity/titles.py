@@ -69,7 +69,8 @@ _NOT_TITLES = re.compile(
 
 #: The line of a thesis cover that says what the work is, under its title.
 _THESIS_TYPE = re.compile(
-    r"^\s*(?:(?:master|bachelor|diploma|doctoral|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|dissertation|"
+    r"^\s*(?:(?:master|bachelor|diploma|doctoral|graduation|ph\.?\s?d\.?)(?:['’]s)?\s+thesis|thesis|"
+    r"dissertation|"
     r"masterarbeit|bachelorarbeit|diplomarbeit|doktorarbeit|m[ée]moire(?:\s+de\s+\w+)?|"
     r"th[èe]se(?:\s+de\s+doctorat)?|tese(?:\s+de\s+\w+)?|disserta[çc][ãa]o(?:\s+de\s+\w+)?|"
     r"tesis(?:\s+doctoral)?|trabajo\s+de\s+(?:diploma|fin\s+de\s+\w+)|tesi\s+di\s+\w+)"
@@ -331,6 +332,8 @@ def _title_from_type(s: Sources) -> str | None:
     for index, ln in enumerate(ordered):
         if block and _name_under_title(ln.text, ordered[index + 1:index + 2]):
             break  # names set in the title's type (Econometrica, QJE: 'EVAN K. ROSE')
+        if not block and index and _BY_ALONE.match(ordered[index - 1].text):
+            return None  # the names under a cover's 'By', set larger than its title
         if ln not in usable:
             # a raised digit between two title lines ('Ising on S' '2' '- The ...') is part
             # of the title ('S2'); other lines between title lines are skipped
@@ -350,6 +353,32 @@ def _title_from_type(s: Sources) -> str | None:
         # frågor ...'): a title with the subtitle, not a label (nor a logo: 'MPRA')
         text = _with_subtitle(text, s)
     return text if _usable_title(text) and not _is_masthead(text, front) else None
+
+
+#: A date in numbers ('03.11.2025', '3/11/2025').
+_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./](?:19|20)\d\d\b")
+#: 'By' alone on its line, over the author's names (a thesis cover).
+_BY_ALONE = re.compile(r"^\s*(?:by|par|por|von|door)\s*:?\s*$", re.I)
+
+
+def _title_above_byline(s: Sources) -> str | None:
+    """A cover's title over 'By' alone on its line and the names under it ('DEVELOPMENT OF A
+    HIERARCHICAL' / 'OBJECT DETECTION MODEL' / 'By' / 'Cansu KÜNAR'), below what the work
+    is ('GRADUATION THESIS') or the institution's lines."""
+    page_one = [ln for ln in s.lines[:40] if ln.page == 1]
+    at = next((i for i, ln in enumerate(page_one[:-1]) if i and _BY_ALONE.match(ln.text)
+               and only_names(page_one[i + 1].with_marks)), None)
+    if at is None:
+        return None
+    above: list[Line] = []
+    for line in reversed(page_one[max(0, at - 4):at]):
+        if (is_label(line.text) or _THESIS_TYPE.match(line.text) or is_affiliation(line.text)
+                or printed_year([line.text]) is not None or _DATE.search(line.text)
+                or (above and abs(line.size - above[0].size) > 0.6)):
+            break  # ('vorgelegt am 03.11.2025' over 'von')
+        above.insert(0, line)
+    text = _clean_title(" ".join(ln.text for ln in above))
+    return title_case_title_if_shouted(text) if above and _usable_title(text) else None
 
 
 def _title_above_authors(s: Sources) -> str | None:
@@ -480,6 +509,7 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     # with neither, the fallbacks in turn, each with the reading it names
     fallbacks = ((_title_after_label, "the lines after a 'Title' label"),
                  (_title_from_page_header, "a line at the top of page 1 only"),
+                 (_title_above_byline, "the lines above a cover's 'By' and the names under it"),
                  (_title_under_cover_name, "the lines under the author's name on a cover page"),
                  (_title_above_authors, "the lines above the author names"),
                  (_title_above_thesis_type, "the lines above what a thesis cover says the work is"))
