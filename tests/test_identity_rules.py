@@ -1494,3 +1494,26 @@ def test_a_covers_title_over_by_alone_and_the_names_set_larger() -> None:
     cover = [("Fördern Agroforstsysteme die Biodiversität?", 10.4), ("Masterarbeit", 10.4),
              ("vorgelegt am 03.11.2025", 10.4), ("von", 10.4), ("Pia Bergknecht", 10.4)]
     assert _title_above_byline(Sources([], [Line(t, size, 1) for t, size in cover], {}, {}, "m.pdf")) is None
+
+
+def test_a_labelled_year_of_publication() -> None:
+    assert year_of("Year of publication: 2012") == (2012, "dated line")
+    assert year_of("Erscheinungsjahr: 1998") == (1998, "dated line")
+
+
+def test_a_book_chapters_number_before_its_title_set_largest() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Line
+    from workers.identity.titles import _title_from_type
+
+    def title_of(*sized: tuple[str, float]) -> str | None:
+        return _title_from_type(Sources([], [Line(t, size, 1) for t, size in sized], {}, {}, "c.pdf"))
+
+    assert title_of(("Frontier Encounters", 11.1), ("Open Book Publishers", 9.2),
+                    ("2. On Ideas of the Border in the Russian and", 17.0), ("Chinese Social Imaginaries", 17.0),
+                    ("Franck Billé", 11.1), ("Publisher: Open Book Publishers", 9.2),
+                    ("Year of publication: 2012", 9.2)) == (
+        "On Ideas of the Border in the Russian and Chinese Social Imaginaries")
+    # a numbered section heading set largest is no title
+    assert title_of(("1. Introduction", 17.0), ("Some text of the body follows here", 9.2),
+                    ("and more of it", 9.2)) is None

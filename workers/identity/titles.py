@@ -352,7 +352,17 @@ def _title_from_type(s: Sources) -> str | None:
         # one word set large over its subtitle ('Åldersbestämning' / 'Probleminventering av
         # frågor ...'): a title with the subtitle, not a label (nor a logo: 'MPRA')
         text = _with_subtitle(text, s)
+    chapter = _CHAPTER_NUMBER.match(text)
+    if chapter and len(text[chapter.end():].split()) > 6:
+        # a book chapter's cover: its number before the title set largest ('2. On Ideas of
+        # the Border in the Russian and Chinese Social Imaginaries'); a short numbered line
+        # is a section heading ('1. Introduction')
+        text = text[chapter.end():]
     return text if _usable_title(text) and not _is_masthead(text, front) else None
+
+
+#: A chapter's number in front of its title ('2. ', '12. ').
+_CHAPTER_NUMBER = re.compile(r"^\s*\d{1,2}\.\s+(?=[A-Z])")
 
 
 #: A date in numbers ('03.11.2025', '3/11/2025').

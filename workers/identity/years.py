@@ -81,6 +81,9 @@ CITATION = [
     re.compile(rf"\|\s*\(({_Y})\)\s*\d+"),
 ]
 DATED = [
+    # a labelled field: "Year of publication: 2012" (OpenEdition Books), "Erscheinungsjahr: 2012"
+    re.compile(rf"\b(?:year of publication|publication year|ann[ée]e de publication|"
+               rf"a[ñn]o de publicaci[óo]n|ano de publica[çc][ãa]o|erscheinungsjahr)\s*:?\s*({_Y})\b", re.I),
     re.compile(rf"\bposted\s+(?:on\s+)?(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
     re.compile(rf"\b(?:published|publication date|version of record published|date de publication|"
                rf"publi[ée]e? le|fecha de publicaci[óo]n|data de publica[çc][ãa]o|publicado(?: em| el| en)?|"
