@@ -1517,3 +1517,12 @@ def test_a_book_chapters_number_before_its_title_set_largest() -> None:
     # a numbered section heading set largest is no title
     assert title_of(("1. Introduction", 17.0), ("Some text of the body follows here", 9.2),
                     ("and more of it", 9.2)) is None
+
+
+def test_a_supervisors_label_after_the_authors_name_ends_the_author_block() -> None:
+    from workers.identity.authors import _names_after_title
+
+    title = "STATYSTYCZNE METODY REGRESJI PORZĄDKOWEJ"
+    lines = ["PRACA DYPLOMOWA MAGISTERSKA", title, "Autor:", "Marta Sommer", "Promotor:",
+             "prof. nzw. dr hab.", "Przemysław Grzegorzewski", "Warszawa, grudzień 2015"]
+    assert _names_after_title(lines, title) == ["Marta Sommer"]

@@ -492,6 +492,8 @@ class AuthorBlock:
             return True
         if is_rule(line) or is_label(line):
             return True
+        if self.names and _NOT_AUTHOR_LABEL.match(line):
+            return False  # 'Promotor:' after the author's name: the supervisors follow
         han = spaced_han_names(line) or listed_han_names(line)  # '罗兴武 孙 萌 刘 洋 陈 帅'
         if han:
             self.names += [name for name in han if name not in self.names]
