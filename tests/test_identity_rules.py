@@ -1526,3 +1526,21 @@ def test_a_supervisors_label_after_the_authors_name_ends_the_author_block() -> N
     lines = ["PRACA DYPLOMOWA MAGISTERSKA", title, "Autor:", "Marta Sommer", "Promotor:",
              "prof. nzw. dr hab.", "Przemysław Grzegorzewski", "Warszawa, grudzień 2015"]
     assert _names_after_title(lines, title) == ["Marta Sommer"]
+
+
+def test_a_journals_running_head_split_by_the_layout_model_is_no_title() -> None:
+    from workers.identity.page import Sources
+    from workers.identity.sources import Item, Line
+    from workers.identity.titles import _title_from_page_header
+
+    head = "Volume 195, number 2 PHYSICS LETTERS B 3 September 1987"
+    assert year_of(head) == (1987, "citation line")
+    items = [Item("page_header", "Volume 195, number 2", 1, True),
+             Item("page_header", "PHYSICS LETTERS B", 1, True),
+             Item("page_header", "3 September 1987", 1, True),
+             Item("section_header", "HYBRID MONTE CARLO", 1, False)]
+    lines = [Line(head, 10.3, 1), Line("HYBRID MONTE CARLO", 10.7, 1), Line("Simon DUANE 1", 10.3, 1)]
+    assert _title_from_page_header(Sources(items, lines, {}, {}, "plb.pdf")) is None
+    # a heading the layout model filed as a page header, alone on its line, is still the title
+    lines[0] = Line("PHYSICS LETTERS B", 10.3, 1)
+    assert _title_from_page_header(Sources(items[1:2], lines, {}, {}, "plb.pdf")) == "PHYSICS LETTERS B"

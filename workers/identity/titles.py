@@ -295,9 +295,23 @@ def _title_from_page_header(s: Sources) -> str | None:
         if item.page != 1:
             continue
         if (_usable_title(item.text) and norm(item.text) not in later
-                and not re.search(r"(?:^|\s)\d+(?:\s|$)", item.text)):
+                and not re.search(r"(?:^|\s)\d+(?:\s|$)", item.text)
+                and not _in_an_issue_line(item.text, s)):
             return item.text
     return None
+
+
+def _in_an_issue_line(text: str, s: Sources) -> bool:
+    """Whether the text layer prints ``text`` on one line with the issue's volume or date: a
+    journal's running head split by the layout model ('Volume 195, number 2' / 'PHYSICS
+    LETTERS B' / '3 September 1987'), not the title."""
+    words = norm(text)
+    return any(words in norm(ln.text) and norm(ln.text) != words
+               and (_VOLUME.search(ln.text) or printed_year([ln.text]) is not None)
+               for ln in s.lines[:5] if ln.page == 1)
+
+
+_VOLUME = re.compile(r"\b(?:vol(?:ume)?\.?|no\.|number|issue)\s*\d+", re.I)
 
 
 def _name_under_title(text: str, below: list[Line]) -> bool:

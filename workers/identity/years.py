@@ -62,6 +62,9 @@ CITATION = [
                rf"[^\n]{{0,120}}?\((?:[A-Z][\w-]*\s+)?({_Y})\)", re.I),
     # an issue's line: "Numéro 189, décembre 2018", "Issue 3, March 2019", "Heft 2, 2020"
     re.compile(rf"\b(?:issue|num[ée]ro|n[úu]mero|heft)\s*\d+\s*,\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
+    # an issue's running head with its date: "Volume 195, number 2 PHYSICS LETTERS B 3 September 1987"
+    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*,\s*(?:number|no\.?|issue)\s*\d+\b[^\n]{{0,60}}?"
+               rf"\b(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?({_Y})\b", re.I),
     # "Volume 2010, Article ID 157939"
     re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
     # "Proceedings of the 45th Annual Meeting ..., June 2007"
