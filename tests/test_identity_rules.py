@@ -1544,3 +1544,14 @@ def test_a_journals_running_head_split_by_the_layout_model_is_no_title() -> None
     # a heading the layout model filed as a page header, alone on its line, is still the title
     lines[0] = Line("PHYSICS LETTERS B", 10.3, 1)
     assert _title_from_page_header(Sources(items[1:2], lines, {}, {}, "plb.pdf")) == "PHYSICS LETTERS B"
+
+
+def test_a_reports_number_line_is_no_name() -> None:
+    from workers.identity.authors import _names_after_title
+
+    title = "Learning a contingently acyclic, probabilistic relational model of a social network"
+    lines = [title, "UBC Technical Report TR-2009-08",
+             "Peter Carbonetto, Jacek Kisyński, Michael Chiang and David Poole",
+             "Dept. of Computer Science", "University of British Columbia"]
+    assert _names_after_title(lines, title) == [
+        "Peter Carbonetto", "Jacek Kisyński", "Michael Chiang", "David Poole"]

@@ -157,8 +157,9 @@ AFFILIATION_WORDS = re.compile(
 #: Diploma', 'Citation Information', 'Éditeur Belin'). Only names are judged by them: in a
 #: title or an affiliation they are ordinary words.
 _DOCUMENT_WORDS = re.compile(
-    r"\b(paper|thesis|theses|dissertation|diploma|\w*arbeit|m[ée]moire|tese|tesis|trabajo|"
-    r"citation|information|software|network|editor|[ée]diteur|[ée]ditions?)\b", re.I)
+    r"\b(paper|report|preprint|manuscript|thesis|theses|dissertation|diploma|\w*arbeit|m[ée]moire|"
+    r"tese|tesis|trabajo|citation|information|software|network|editor|[ée]diteur|[ée]ditions?)\b",
+    re.I)
 #: Copyright, licence, publisher and journal lines: never a source of names.
 PUBLISHER_WORDS = re.compile(
     r"©|\(c\)\s*\d|\bcopyright\b|\blicen[cs]\w*|\brights\s+reserved|\bpublish\w*|\bpress\b|"
