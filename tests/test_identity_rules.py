@@ -1555,3 +1555,20 @@ def test_a_reports_number_line_is_no_name() -> None:
              "Dept. of Computer Science", "University of British Columbia"]
     assert _names_after_title(lines, title) == [
         "Peter Carbonetto", "Jacek Kisyński", "Michael Chiang", "David Poole"]
+
+
+def test_an_institution_joined_by_and_and_a_funding_margin_give_no_names() -> None:
+    from workers.identity.authors import _names_after_title
+
+    title = "Conceptual design and modification of freeform surfaces"
+    lines = [title, "Mark Fuge, Mehmet Ersin Yumer, Gunay Orbay, Levent Burak Kara ∗",
+             "Visual Design and Engineering Laboratory, Carnegie Mellon University, United States"]
+    assert _names_after_title(lines, title) == [
+        "Mark Fuge", "Mehmet Ersin Yumer", "Gunay Orbay", "Levent Burak Kara"]
+    # a name before its affiliation, after a comma, is still a name
+    assert _names_after_title([title, "C. Contreras, Michigan State University"], title) == ["C. Contreras"]
+    title = "Hippocampal transcriptomic responses to cellular dissociation"
+    lines = [title, "Rayna M. Harris , Hsin-Yi Kao", "*For correspondence:", "afenton@nyu.edu (AAF)",
+             "Funding Sources include:", "NINDS: NS091830 to JMA", "Helmsley Innovation Award",
+             "Neural Systems & Behavior Course"]
+    assert _names_after_title(lines, title) == ["Rayna M. Harris", "Hsin-Yi Kao"]

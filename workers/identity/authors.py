@@ -230,6 +230,9 @@ def _authors_from_metadata(s: Sources) -> tuple[list[str], str] | None:
 #: 'Keywords:', 'Article history:', 'Index Terms'): no names after them.
 _FRONT_BOX = re.compile(r"^(?:article\s*info(?:rmation)?|article\s*history|keywords?|key\s+words|"
                         r"index\s+terms|"
+                        # eLife's margin under the names ('*For correspondence:', 'Funding
+                        # Sources include:'): grants and awards, never authors
+                        r"\W?for\s+correspondence|funding(?:\s+sources?)?|"
                         # a thesis cover's examiners ('JURY :', 'Thesis Committee:')
                         r"jury|composition\s+du\s+jury|membres\s+du\s+jury|(?:thesis|examining|"
                         r"dissertation|doctoral)\s+committee|banca\s+examinadora|tribunal|"

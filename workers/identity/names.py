@@ -464,6 +464,13 @@ def listed_han_names(text: str) -> list[str]:
     return names
 
 
+def _joined_to_affiliation(part: str, after: list[str], line: str) -> bool:
+    """Whether ``part`` is joined by 'and' to the affiliation after it on ``line``: a name
+    is never 'and'-ed to an institution ('Visual Design and Engineering Laboratory')."""
+    return bool(after) and is_affiliation(after[0]) and bool(after[0].split()) and bool(re.search(
+        rf"{re.escape(part)}\s+(?:and|&)\s+{re.escape(after[0].split()[0])}", line))
+
+
 class AuthorBlock:
     """Reads the lines after a title one by one and keeps the names among them."""
 
@@ -549,7 +556,9 @@ class AuthorBlock:
         # once affiliations have begun, a line holding one gives a name before it only in
         # ordinary case ('C. Contreras, Michigan State University'), not 'London SE5 9PJ'
         capitals = not self.affiliations
-        for part in parts:
+        for index, part in enumerate(parts):
+            if holds_affiliation and _joined_to_affiliation(part, parts[index + 1:], line):
+                break  # 'Visual Design and Engineering Laboratory, ...': one institution's name
             if looks_like_name(part, capitals, ended=not line.rstrip().endswith(part.split()[-1])):
                 found.append(part)
             elif holds_affiliation or self.affiliations:
