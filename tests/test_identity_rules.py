@@ -1572,3 +1572,14 @@ def test_an_institution_joined_by_and_and_a_funding_margin_give_no_names() -> No
              "Funding Sources include:", "NINDS: NS091830 to JMA", "Helmsley Innovation Award",
              "Neural Systems & Behavior Course"]
     assert _names_after_title(lines, title) == ["Rayna M. Harris", "Hsin-Yi Kao"]
+
+
+def test_an_issues_line_in_more_forms_gives_the_year() -> None:
+    assert year_of("Volume 13 / Number 6 / June, 1970") == (1970, "citation line")
+    assert year_of("54 COMMUNICATIONS OF THE ACM | OCTOBER 2010 | VOL. 53 | NO. 10") == (2010, "citation line")
+    assert year_of("EPL, 113 (2016) 30004") == (2016, "citation line")
+    assert year_of("2016년 2월") == (2016, "dated line")
+    assert year_of("Fecha: 2014") == (2014, "dated line")
+    # a volume without its number, or an article number without the journal, is no date
+    assert year_of("Volume 13, June 1970 was cold") is None
+    assert year_of("113 (2016) 30004 entries") is None

@@ -63,8 +63,13 @@ CITATION = [
     # an issue's line: "Numéro 189, décembre 2018", "Issue 3, March 2019", "Heft 2, 2020"
     re.compile(rf"\b(?:issue|num[ée]ro|n[úu]mero|heft)\s*\d+\s*,\s*(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
     # an issue's running head with its date: "Volume 195, number 2 PHYSICS LETTERS B 3 September 1987"
-    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*,\s*(?:number|no\.?|issue)\s*\d+\b[^\n]{{0,60}}?"
-               rf"\b(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?\s+(?:\d{{1,2}},?\s+)?({_Y})\b", re.I),
+    # and "Volume 13 / Number 6 / June, 1970" (CACM)
+    re.compile(rf"\bvol(?:ume)?\.?\s*\d+\s*[,/|]?\s*(?:number|no\.?|issue)\s*\d+\b[^\n]{{0,60}}?"
+               rf"\b(?:\d{{1,2}}\s+)?(?:{_MONTHS})\.?,?\s+(?:\d{{1,2}},?\s+)?({_Y})\b", re.I),
+    # "COMMUNICATIONS OF THE ACM | OCTOBER 2010 | VOL. 53 | NO. 10"
+    re.compile(rf"\b(?:{_MONTHS})\.?\s+({_Y})\s*\|\s*vol(?:ume)?\.?\s*\d+", re.I),
+    # a journal, its volume, (year) and the article's number: "EPL, 113 (2016) 30004"
+    re.compile(rf"^\s*[A-Z][A-Za-z&. ]{{1,30}},\s*\d+\s*\(({_Y})\)\s*\d+\s*$"),
     # "Volume 2010, Article ID 157939"
     re.compile(rf"\bvolume\s+({_Y})\s*,\s*article", re.I),
     # "Proceedings of the 45th Annual Meeting ..., June 2007"
@@ -86,7 +91,7 @@ CITATION = [
 DATED = [
     # a labelled field: "Year of publication: 2012" (OpenEdition Books), "Erscheinungsjahr: 2012"
     re.compile(rf"\b(?:year of publication|publication year|ann[ée]e de publication|"
-               rf"a[ñn]o de publicaci[óo]n|ano de publica[çc][ãa]o|erscheinungsjahr)\s*:?\s*({_Y})\b", re.I),
+               rf"a[ñn]o de publicaci[óo]n|ano de publica[çc][ãa]o|erscheinungsjahr|fecha)\s*:?\s*({_Y})\b", re.I),
     re.compile(rf"\bposted\s+(?:on\s+)?(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+({_Y})", re.I),
     re.compile(rf"\b(?:published|publication date|version of record published|date de publication|"
                rf"publi[ée]e? le|fecha de publicaci[óo]n|data de publica[çc][ãa]o|publicado(?: em| el| en)?|"
@@ -99,6 +104,7 @@ DATED = [
     re.compile(rf"^[^\d]{{0,40}},\s*(?:(?:{_MONTHS})\s+(?:de\s+)?)?({_Y})\s*(?:г\.?)?\s*$", re.I),
     re.compile(rf"^\s*(?:(?:{_MONTHS})\.?\s+)(?:\d{{1,2}},?\s+)?({_Y})\s*$", re.I),
     re.compile(rf"\b({_Y})\s*年\s*\d{{1,2}}\s*月"),
+    re.compile(rf"\b({_Y})\s*년\s*\d{{1,2}}\s*월"),  # Korean: '2016년 2월'
     # a report's own date line: "Rapport oktober 2015 (ÅM-A 2014/1182)", "Report, March 2019"
     re.compile(rf"^\s*(?:rapport|report|bericht|relat[óo]rio|informe|rapporto)\b[\s,:]*"
                rf"(?:(?:{_MONTHS})\.?\s+)?({_Y})\b", re.I),
