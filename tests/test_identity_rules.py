@@ -1583,3 +1583,27 @@ def test_an_issues_line_in_more_forms_gives_the_year() -> None:
     # a volume without its number, or an article number without the journal, is no date
     assert year_of("Volume 13, June 1970 was cold") is None
     assert year_of("113 (2016) 30004 entries") is None
+
+
+def test_the_journal_its_own_citation_names_after_the_title_is_a_masthead() -> None:
+    # EKT's cover of a Greek journal: the journal's name set largest, the paper's citation
+    # running over two lines of the text layer.
+    from workers.identity.page import Sources, cited_title
+    from workers.identity.record import Identity
+    from workers.identity.sources import Line
+    from workers.identity.titles import read_title
+
+    sized = [("Επιθεώρηση Κοινωνικών Ερευνών", 15.4), ("Τομ. 146, 2016", 11.0),
+             ("Εισαγωγή: Κοινωνικές τάξεις και πολιτιστική", 11.0),
+             ("κατανάλωση - μια πολλαπλά επίμαχη σχέση", 11.0), ("Εμμανουήλ Δημήτρης", 11.0),
+             ("To cite this article:", 11.0),
+             ("Εμμανουήλ, Καυταντζόγλου, & Σουλιώτης (2016). Εισαγωγή: Κοινωνικές τάξεις και "
+              "πολιτιστική κατανάλωση - μια", 11.0),
+             ("πολλαπλά επίμαχη σχέση. Επιθεώρηση Κοινωνικών Ερευνών, 146, .", 11.0),
+             ("http://epublishing.ekt.gr | e-Publisher: EKT", 9.4)]
+    s = Sources([], [Line(t, size, 1) for t, size in sized], {}, {}, "ekt.pdf")
+    title = "Εισαγωγή: Κοινωνικές τάξεις και πολιτιστική κατανάλωση - μια πολλαπλά επίμαχη σχέση"
+    assert cited_title(s) == title
+    identity = Identity()
+    read_title(identity, s, None)
+    assert identity.value("title") == title

@@ -175,9 +175,17 @@ def cited_title(s: Sources) -> str | None:
     cited_as = CITED_AS.search(page)
     if not cited_as:
         return _quoted_cited_title(page)
-    citation = " ".join(cited_as.group(1)[:600].split())  # (one item: Docling joined its lines)
+    # (one item: Docling joined its lines; in the text layer a line that goes on with a small
+    # letter continues the citation: '... κατανάλωση - μια' / 'πολλαπλά επίμαχη σχέση. ...')
+    parts = [cited_as.group(1)]
+    for line in page[cited_as.end():].split("\n", 3)[1:3]:
+        if not line[:1].islower():
+            break
+        parts.append(line)
+    citation = " ".join(" ".join(parts)[:600].split())
     found = re.match(r"[^()]{2,300}?\((?:19|20)\d\d[a-z]?\)\.\s+(.{8,300}?)"
-                     r"(?:[.?!]\s+(?=In\s|[A-Z]|\d|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3])|[.?!]?$)",
+                     r"(?:[.?!]\s+(?=In\s|[A-ZÀ-ÞΑ-ΩА-Я]|\d|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3])"
+                     r"|[.?!]?$)",
                      citation)  # (the venue may be in Han, kana or Hangul: '동향. 한국통신학회 ...')
     if not found:
         return _quoted_cited_title(page)

@@ -550,7 +550,8 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     cited = cited_title(s)
     if cited:
         reading = (cited, PAGE, "the citation the page gives for itself")
-        if candidates and norm(cited) in norm(candidates[0][0]):
+        if candidates and (norm(cited) in norm(candidates[0][0])
+                           or _cites_as_venue(cited, candidates[0][0], s)):
             candidates[0] = reading
         else:
             candidates.append(reading)
@@ -589,6 +590,12 @@ def read_title(identity: Identity, s: Sources, acm: dict[str, Any] | None) -> No
     elif (own := _without_translation(title, s)) != title:
         title, why = own, f"{why}; the lines in Latin letters under it translate it"
     identity.set("title", _strip_trailing_marks(title), source, guess, why)
+
+
+def _cites_as_venue(cited: str, candidate: str, s: Sources) -> bool:
+    """Whether the page's citation of itself names ``candidate`` as the journal, right after
+    the title ('... σχέση. Επιθεώρηση Κοινωνικών Ερευνών, 146'): a masthead set largest."""
+    return f" {norm(cited)} {norm(candidate)} " in f" {norm(s.front_text(pages=1))} "
 
 
 def _shared_words(a: str, b: str) -> float:
