@@ -834,6 +834,11 @@ _BYLINE = re.compile(rf"^\s*(?:{_BY_WORDS}|di)\s+(.+?)(?:\s+(?:on|am|le|el|il)\s
 _BY = re.compile(rf"^\s*(?:{_BY_WORDS})\s+(?=[A-Z])", re.I)
 
 
+def by_alone(line: str) -> bool:
+    """'By' alone on its line, over the author's names (a thesis cover: 'By' / 'Cansu KÜNAR')."""
+    return bool(re.fullmatch(rf"\s*(?:{_BY_WORDS})\s*:?\s*", line, re.I))
+
+
 def without_by(line: str) -> str:
     """An author line without its byline's 'By' ('By Persi Diaconis, Susan Holmes and ...')."""
     return _BY.sub("", line)

@@ -13,6 +13,7 @@ from typing import Any
 from workers.identity.names import (
     NOT_IN_NAMES,
     PUBLISHER_WORDS,
+    by_alone,
     confirmed_by,
     cover_authors,
     is_affiliation,
@@ -66,6 +67,11 @@ _NOT_TITLES = re.compile(
     # a submission system's watermark (ScholarOne prints it on every page)
     r"for peer review(?: only)?)$", re.I)
 
+
+#: A chapter's number in front of its title ('2. ', '12. ').
+_CHAPTER_NUMBER = re.compile(r"^\s*\d{1,2}\.\s+(?=[A-Z])")
+#: A date in numbers ('03.11.2025', '3/11/2025').
+_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./](?:19|20)\d\d\b")
 
 #: The line of a thesis cover that says what the work is, under its title.
 _THESIS_TYPE = re.compile(
@@ -301,6 +307,9 @@ def _title_from_page_header(s: Sources) -> str | None:
     return None
 
 
+_VOLUME = re.compile(r"\b(?:vol(?:ume)?\.?|no\.|number|issue)\s*\d+", re.I)
+
+
 def _in_an_issue_line(text: str, s: Sources) -> bool:
     """Whether the text layer prints ``text`` on one line with the issue's volume or date: a
     journal's running head split by the layout model ('Volume 195, number 2' / 'PHYSICS
@@ -309,9 +318,6 @@ def _in_an_issue_line(text: str, s: Sources) -> bool:
     return any(words in norm(ln.text) and norm(ln.text) != words
                and (_VOLUME.search(ln.text) or printed_year([ln.text]) is not None)
                for ln in s.lines[:5] if ln.page == 1)
-
-
-_VOLUME = re.compile(r"\b(?:vol(?:ume)?\.?|no\.|number|issue)\s*\d+", re.I)
 
 
 def _name_under_title(text: str, below: list[Line]) -> bool:
@@ -346,7 +352,7 @@ def _title_from_type(s: Sources) -> str | None:
     for index, ln in enumerate(ordered):
         if block and _name_under_title(ln.text, ordered[index + 1:index + 2]):
             break  # names set in the title's type (Econometrica, QJE: 'EVAN K. ROSE')
-        if not block and index and _BY_ALONE.match(ordered[index - 1].text):
+        if not block and index and by_alone(ordered[index - 1].text):
             return None  # the names under a cover's 'By', set larger than its title
         if ln not in usable:
             # a raised digit between two title lines ('Ising on S' '2' '- The ...') is part
@@ -375,22 +381,12 @@ def _title_from_type(s: Sources) -> str | None:
     return text if _usable_title(text) and not _is_masthead(text, front) else None
 
 
-#: A chapter's number in front of its title ('2. ', '12. ').
-_CHAPTER_NUMBER = re.compile(r"^\s*\d{1,2}\.\s+(?=[A-Z])")
-
-
-#: A date in numbers ('03.11.2025', '3/11/2025').
-_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./](?:19|20)\d\d\b")
-#: 'By' alone on its line, over the author's names (a thesis cover).
-_BY_ALONE = re.compile(r"^\s*(?:by|par|por|von|door)\s*:?\s*$", re.I)
-
-
 def _title_above_byline(s: Sources) -> str | None:
     """A cover's title over 'By' alone on its line and the names under it ('DEVELOPMENT OF A
     HIERARCHICAL' / 'OBJECT DETECTION MODEL' / 'By' / 'Cansu KÜNAR'), below what the work
     is ('GRADUATION THESIS') or the institution's lines."""
     page_one = [ln for ln in s.lines[:40] if ln.page == 1]
-    at = next((i for i, ln in enumerate(page_one[:-1]) if i and _BY_ALONE.match(ln.text)
+    at = next((i for i, ln in enumerate(page_one[:-1]) if i and by_alone(ln.text)
                and only_names(page_one[i + 1].with_marks)), None)
     if at is None:
         return None
