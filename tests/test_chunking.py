@@ -46,13 +46,13 @@ def test_a_long_table_split_over_chunks_keeps_its_words_apart(chunker: Chunker) 
 def test_arabic_presentation_forms_become_the_letters_a_reader_types(chunker: Chunker) -> None:
     from docling_core.types.doc import DocItemLabel, DoclingDocument
 
-    from workers.pipeline.convert import _base_letters
+    from workers.pipeline.convert import _readable_text
 
     doc = DoclingDocument(name="persian")
     doc.add_heading("ﺑﺮرﺳﯽ")  # 'بررسی' as a text layer's presentation forms
     doc.add_text(label=DocItemLabel.TEXT, text="در ﮐﺘﺎﺑﺨﺎﻧﻪ ﻫﺎي داﻧﺸﮕﺎﻫﯽ ﻻ", orig="در ﮐﺘﺎﺑﺨﺎﻧﻪ")
     doc.add_text(label=DocItemLabel.TEXT, text="Plain text stays as it is: ﬁ is no Arabic form.")
-    _base_letters(doc)
+    _readable_text(doc)
     assert [t.text for t in doc.texts] == [
         "بررسی", "در کتابخانه هاي دانشگاهی لا", "Plain text stays as it is: ﬁ is no Arabic form."]
     assert doc.texts[1].orig == "در کتابخانه"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from workers.identity.names import (
@@ -381,6 +382,21 @@ def _title_from_type(s: Sources) -> str | None:
     return text if _usable_title(text) and not _is_masthead(text, front) else None
 
 
+def _title_lines_above(lines: list[Line], at: int, most: int, stops: Callable[[str], bool],
+                       marked: bool = False) -> list[Line]:
+    """The lines right above ``lines[at]`` (at most ``most``) up to the first that ``stops``
+    (given its text, or with its marks) or that is set in another type size: a title's lines
+    share one size ('Preprint typeset using LaTeX style emulateapj' over one is not part
+    of it)."""
+    run: list[Line] = []
+    for line in reversed(lines[max(0, at - most):at]):
+        if (stops(line.with_marks if marked else line.text)
+                or (run and line.size > 0 and abs(line.size - run[0].size) > 0.6)):
+            break
+        run.insert(0, line)
+    return run
+
+
 def _title_above_byline(s: Sources) -> str | None:
     """A cover's title over 'By' alone on its line and the names under it ('DEVELOPMENT OF A
     HIERARCHICAL' / 'OBJECT DETECTION MODEL' / 'By' / 'Cansu KÜNAR'), below what the work
@@ -390,13 +406,9 @@ def _title_above_byline(s: Sources) -> str | None:
                and only_names(page_one[i + 1].with_marks)), None)
     if at is None:
         return None
-    above: list[Line] = []
-    for line in reversed(page_one[max(0, at - 4):at]):
-        if (is_label(line.text) or _THESIS_TYPE.match(line.text) or is_affiliation(line.text)
-                or printed_year([line.text]) is not None or _DATE.search(line.text)
-                or (above and abs(line.size - above[0].size) > 0.6)):
-            break  # ('vorgelegt am 03.11.2025' over 'von')
-        above.insert(0, line)
+    above = _title_lines_above(page_one, at, 4, lambda text: (
+        is_label(text) or bool(_THESIS_TYPE.match(text)) or is_affiliation(text)
+        or printed_year([text]) is not None or bool(_DATE.search(text))))  # ('vorgelegt am 03.11.2025')
     text = _clean_title(" ".join(ln.text for ln in above))
     return title_case_title_if_shouted(text) if above and _usable_title(text) else None
 
@@ -420,18 +432,10 @@ def _title_above_authors(s: Sources) -> str | None:
                     and any(only_names(ln.with_marks) for ln in page_one[index + 2:index + 5]))
         if not (names_line(names.with_marks) or one_name):
             continue
-        above: list[str] = []
-        for line in reversed(page_one[:index][-3:]):
-            text = line.with_marks
-            if (STAMP_RE.search(text) or is_label(text) or PUBLISHER_WORDS.search(text)
-                    or printed_year([text]) is not None):
-                break
-            # a title's lines share one type size; a smaller or larger line above is not
-            # part of it ('Preprint typeset using LaTeX style emulateapj')
-            if above and line.size > 0 and abs(line.size - page_one[index - len(above)].size) > 0.6:
-                break
-            above.insert(0, text)
-        text = _clean_title(" ".join(above))
+        above = _title_lines_above(page_one, index, 3, lambda text: (
+            bool(STAMP_RE.search(text)) or is_label(text) or bool(PUBLISHER_WORDS.search(text))
+            or printed_year([text]) is not None), marked=True)
+        text = _clean_title(" ".join(ln.with_marks for ln in above))
         return title_case_title_if_shouted(text) if above and _usable_title(text) else None
     return None
 

@@ -175,8 +175,7 @@ class Converter:
             done += last - first + 1
             on_pages(done, total)
         document = parts[0] if len(parts) == 1 else DoclingDocument.concatenate(parts)
-        _base_letters(document)
-        _drop_glyph_codes(document)
+        _readable_text(document)
         return ParsedDocument(document, sorted(facts.pages_without_text), total, ocr_s)
 
 
@@ -185,31 +184,28 @@ class Converter:
 _PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefc]+")
 
 
-def _base_letters(document: Any) -> None:
-    """Arabic-script text in its letters, not their presentation forms: Docling keeps the
-    forms a text layer gives ('ﮐﺘﺎﺑﺨﺎﻧﻪ'), and neither the keyword index (SQLite's unicode61
-    does not fold them) nor the embedding model matches them to the letters a reader types
-    ('کتابخانه'). NFKC maps each form to its letter, a lam-alef ligature to two."""
-    for item in document.texts:
-        for field in ("text", "orig"):
-            value = getattr(item, field, None)
-            if value and _PRESENTATION_FORMS.search(value):
-                setattr(item, field, _PRESENTATION_FORMS.sub(
-                    lambda m: unicodedata.normalize("NFKC", m.group()), value))
+def _readable_text(document: Any) -> None:
+    """Every text item as a reader would type it: in base letters, without glyph codes.
 
-
-def _drop_glyph_codes(document: Any) -> None:
-    """Text items without the glyph codes a font without a Unicode map gives. A page that
-    is mostly such codes is read by OCR (preflight); on the others they are a chart's
-    labels or a symbol font's marks ('�� ��� ���' in tracemonkey's charts), which were
-    indexed, embedded and shown in passages and snippets as they were."""
+    Glyph codes (:func:`without_glyph_codes`) are what a font without a Unicode map gives.
+    A page that is mostly such codes is read by OCR (preflight); on the others they are a
+    chart's labels or a symbol font's marks ('�� ��� ���' in tracemonkey's charts), which
+    nobody can search or read."""
     for item in document.texts:
         for field in ("text", "orig"):
             value = getattr(item, field, None)
             if value:
-                cleaned = without_glyph_codes(value)
+                cleaned = without_glyph_codes(_base_letters(value))
                 if cleaned != value:
                     setattr(item, field, cleaned)
+
+
+def _base_letters(text: str) -> str:
+    """Arabic-script text in its letters, not their presentation forms: Docling keeps the
+    forms a text layer gives ('ﮐﺘﺎﺑﺨﺎﻧﻪ'), and neither the keyword index (SQLite's unicode61
+    does not fold them) nor the embedding model matches them to the letters a reader types
+    ('کتابخانه'). NFKC maps each form to its letter, a lam-alef ligature to two."""
+    return _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
 def _batches(total: int, ocr_pages: set[int], size: int) -> Iterator[tuple[int, int, bool]]:
