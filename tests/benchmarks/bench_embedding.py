@@ -28,6 +28,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+#: What ``Embedder.encode`` did before: batches of 32 in the paper's order.
+BEFORE_BATCH = 32
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
@@ -75,17 +77,17 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from workers.pipeline.embedding import BATCH, BF16_FLAGS, Embedder, choose_precision, cpu_flags
+    from workers.pipeline.embedding import BF16_FLAGS, Embedder, choose_precision, cpu_flags
 
     texts = (library_chunks(args.library, args.chunks) if args.library
              else corpus_chunks(args.corpus, args.chunks))
     embedder = Embedder("")
 
     def before() -> np.ndarray:
-        parts = [embedder._model.encode(texts[i:i + BATCH], batch_size=BATCH,
+        parts = [embedder._model.encode(texts[i:i + BEFORE_BATCH], batch_size=BEFORE_BATCH,
                                         normalize_embeddings=True, convert_to_numpy=True,
                                         show_progress_bar=False).astype(np.float32)
-                 for i in range(0, len(texts), BATCH)]
+                 for i in range(0, len(texts), BEFORE_BATCH)]
         return np.vstack(parts)
 
     sides = {
