@@ -179,3 +179,44 @@ def test_edit_from_the_command_line(data_dir: DataDir, tmp_path: Path,
     assert main(["edit", str(ids[2]), "--data-dir", root]) == 2
     assert main(["edit", str(ids[2]), "--revert", "year", "--data-dir", root]) == 0
     assert lib.get(ids[2]).year is None
+
+
+def test_an_export_cut_short_by_a_full_disk_leaves_the_earlier_file_whole(
+        data_dir: DataDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The .bib file is replaced in one rename: a write that fails (here a real full disk,
+    a tmpfs of its own) says so and leaves the file that was there as it was, where a
+    write in place would have truncated it."""
+    import errno
+
+    from tests.helpers.disks import tmpfs
+
+    lib = Library(data_dir)
+    ids = add_papers(lib, tmp_path, 120)
+    for n, pid in enumerate(ids):
+        lib.start(pid)
+        lib.complete(pid, [chunk("glaciers melt in summer", 1)], model="m", dim=4, title=None,
+                     page_count=1, tier="fast", ocr_used=False, timings={},
+                     identity=ident(title=f"Seasonal melt of alpine glaciers, part {n}",
+                                    authors=["Kyle Lo", "Lucy Lu Wang"], year=2020))
+    text, _ = export_papers(lib, None, "bibtex")
+    assert len(text.encode()) > 3 * 4096  # more than the pages the old file frees
+    with tmpfs(tmp_path / "disk", size="256k") as disk:
+        out = disk / "refs.bib"
+        out.write_text("% my earlier references\n", encoding="utf-8")
+        # the disk fills up
+        with open(disk / "filler", "wb", buffering=0) as filler, pytest.raises(OSError) as full:
+            while True:
+                filler.write(b"\0" * 4096)
+        assert full.value.errno == errno.ENOSPC
+        capsys.readouterr()
+        assert main(["export", "--format", "bibtex", "-o", str(out),
+                     "--data-dir", str(data_dir.root)]) == 1
+        err = capsys.readouterr().err
+        assert f"could not write {out}" in err and "No space left on device" in err
+        assert out.read_text(encoding="utf-8") == "% my earlier references\n"
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "refs.bib"]
+
+        (disk / "filler").unlink()  # room again: the same command replaces it whole
+        assert main(["export", "--format", "bibtex", "-o", str(out),
+                     "--data-dir", str(data_dir.root)]) == 0
+        assert out.read_text(encoding="utf-8") == text

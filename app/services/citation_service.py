@@ -69,17 +69,11 @@ class CitationService(QObject):
 
     def export(self, paper_ids: Sequence[int] | None, fmt: str, path: str) -> None:
         """Write citations of these papers (None: the whole library) to ``path``."""
-        from workers.identity.citations import export_papers  # on first use: not at start-up
+        from workers.identity.citations import export_to_file  # on first use: not at start-up
 
         ids = list(paper_ids) if paper_ids is not None else None
-
-        def job() -> int:
-            text, count = export_papers(self.library, ids, fmt)
-            Path(path).write_text(text, encoding="utf-8")
-            return count
-
         self.runner.submit(
-            job,
+            lambda: export_to_file(self.library, ids, fmt, Path(path)),
             lambda written: self.message.emit(f"{count(written, 'citation')} written to {path}"),
             self._error("Exporting citations failed"),
         )

@@ -94,7 +94,7 @@ def paper_json(p: Any, identity: Any) -> dict[str, Any]:
 
 
 def cmd_export(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from workers.identity.citations import export_papers
+    from workers.identity.citations import export_papers, export_to_file
     from workers.store import Library
 
     library = Library(data_dir)
@@ -118,11 +118,15 @@ def cmd_export(args: argparse.Namespace, data_dir: DataDir) -> int:
             print(f"research-hub export: no paper #{', #'.join(map(str, unknown))}",
                   file=sys.stderr)
             return 1
-    text, count = export_papers(library, ids, args.format)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            count = export_to_file(library, ids, args.format, Path(args.output))
+        except OSError as exc:
+            print(f"research-hub export: {exc}", file=sys.stderr)
+            return 1
         print(f"wrote {count} {args.format} entr{'y' if count == 1 else 'ies'} to {args.output}")
     else:
+        text, _ = export_papers(library, ids, args.format)
         sys.stdout.write(text)
     return 0
 

@@ -14,11 +14,14 @@ correcting its identity, can shift the suffixes of later namesakes).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count, product
+from pathlib import Path
 from string import ascii_lowercase
 from typing import Any
 
@@ -286,6 +289,36 @@ def export_papers(library: Any, paper_ids: Sequence[int] | None, fmt: str) -> tu
     """BibTeX or RIS text for these papers (None: the whole library), and how many entries."""
     refs, keys = library_references(library, paper_ids)
     return export(refs, keys, fmt), len(refs)
+
+
+def export_to_file(library: Any, paper_ids: Sequence[int] | None, fmt: str, path: Path) -> int:
+    """Write the export to ``path`` whole or not at all; how many entries it has. A write
+    that fails raises an OSError that says which file and that it is unchanged.
+
+    A .bib file is often open elsewhere: LaTeX editors and reference managers re-read it
+    when it changes. Written in place, a reader could meet it half-written, and a write
+    cut short (a full disk) would leave the user's earlier file truncated. So the text goes
+    to a file beside it and replaces it in one rename. Through a symbolic link the link
+    stays and its target is replaced; an existing file keeps its permissions.
+    """
+    text, count = export_papers(library, paper_ids, fmt)
+    target = Path(path).resolve()
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            shutil.copymode(target, partial)
+        os.replace(partial, target)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # one sentence for the terminal and the app alike
+            raise OSError(f"could not write {path}: {exc.strerror or exc}; the file there, "
+                          "if any, is unchanged") from exc
+        raise
+    return count
 
 
 @dataclass(frozen=True)
