@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.files import write_whole
+
 #: ``app.startup`` passes this name (without ".desktop") to ``setDesktopFileName``: the window
 #: is matched to this file by that name (Wayland's app id, the X11 class), so the names must agree.
 DESKTOP_FILE = "research-hub.desktop"
@@ -126,9 +128,7 @@ def desktop_entry_text(template: str, command: Sequence[str]) -> str:
 def _write(target: Path, data: bytes) -> None:
     """Write whole or not at all: a desktop scanning the folder never sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    write_whole(target, data)
 
 
 def _refresh_caches(home: Path) -> None:

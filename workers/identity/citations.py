@@ -14,9 +14,7 @@ correcting its identity, can shift the suffixes of later namesakes).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from pathlib import Path
 from string import ascii_lowercase
 from typing import Any
 
+from workers.files import write_whole
 from workers.identity.record import Identity, family_name, split_name
 
 FORMATS = ("bibtex", "ris")
@@ -297,27 +296,14 @@ def export_to_file(library: Any, paper_ids: Sequence[int] | None, fmt: str, path
 
     A .bib file is often open elsewhere: LaTeX editors and reference managers re-read it
     when it changes. Written in place, a reader could meet it half-written, and a write
-    cut short (a full disk) would leave the user's earlier file truncated. So the text goes
-    to a file beside it and replaces it in one rename. Through a symbolic link the link
-    stays and its target is replaced; an existing file keeps its permissions.
+    cut short (a full disk) would leave the user's earlier file truncated.
     """
     text, count = export_papers(library, paper_ids, fmt)
-    target = Path(path).resolve()
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        with open(partial, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if target.exists():
-            shutil.copymode(target, partial)
-        os.replace(partial, target)
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # one sentence for the terminal and the app alike
-            raise OSError(f"could not write {path}: {exc.strerror or exc}; the file there, "
-                          "if any, is unchanged") from exc
-        raise
+        write_whole(path, text.encode("utf-8"))
+    except OSError as exc:  # one sentence for the terminal and the app alike
+        raise OSError(f"could not write {path}: {exc.strerror or exc}; the file there, "
+                      "if any, is unchanged") from exc
     return count
 
 
