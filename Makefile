@@ -29,9 +29,10 @@ run: $(STAMP)
 
 # Two test processes: most tests wait on worker processes starting or finishing, so two
 # keep both cores busy. A file's tests stay in one process (module fixtures are set up
-# once); the corpus library is built once for both (tests/conftest.py).
+# once); the corpus library is built once for both; files are handed out in the order
+# tests/conftest.py gives them (pytest_collection_modifyitems says why).
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # One folder, dist/research-hub/, that runs without Python or a venv (packaging/research-hub.spec
 # says what is in it and what is left out). The build tools come from the `bundle` extra, through

@@ -34,6 +34,43 @@ trace_every_connection()
 MakePdfs = Callable[..., list[Path]]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the test files so that ``make test``'s two processes keep both cores busy.
+
+    ``make test`` hands whole files (``--dist loadfile``) in this order
+    (``--no-loadscope-reorder``) to whichever process runs short of work first:
+
+    1. The file with the most tests on the corpus library: its process builds the
+       library (``corpus_library``: minutes, most of them one core OCRing TAMReview)
+       and waits on that build.
+    2. The files that start real worker processes (``integration``), most tests first.
+    3. The other files on the corpus library. They come this late so that the other
+       process never waits on the build: with xdist's own order (most tests first)
+       it reached one of them while the build ran and waited up to 185 s, one core
+       idle, the build's other worker having finished its share.
+    4. The rest, most tests first: short tests last, so both processes end together
+       (with xdist's order a one-test file, the 96 s soak, came last).
+    """
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def reads_corpus(name: str) -> bool:
+        return any("corpus_library" in item.fixturenames for item in files[name])
+
+    def integration(name: str) -> bool:
+        return any(item.get_closest_marker("integration") for item in files[name])
+
+    def most_tests_first(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda name: -len(files[name]))
+
+    readers = most_tests_first([name for name in files if reads_corpus(name)])
+    others = [name for name in files if name not in readers]
+    order = (readers[:1] + most_tests_first([name for name in others if integration(name)])
+             + readers[1:] + most_tests_first([name for name in others if not integration(name)]))
+    items[:] = [item for name in order for item in files[name]]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Empty the clipboard before the interpreter exits.
 

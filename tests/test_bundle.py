@@ -36,6 +36,8 @@ PAPER = CORPUS / "papers" / "multi_page.pdf"
 #: popular among legal professionals"): only the embedding model can find it.
 QUESTION = "software favoured by lawyers"
 
+pytestmark = [pytest.mark.integration]
+
 
 @pytest.fixture(scope="module")
 def bundle() -> Path:

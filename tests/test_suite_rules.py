@@ -35,3 +35,30 @@ def test_skip_or_fail_skips_locally_and_fails_under_ci(monkeypatch: pytest.Monke
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="no corpus here.*CI=true"):
         skip_or_fail("no corpus here")
+
+
+def test_the_corpus_library_is_built_first_and_its_other_readers_come_after_the_workers(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The order ``tests/conftest.py`` gives the files (``make test`` keeps it): one corpus
+    reader first, so its process builds the library from the start; the other readers
+    only after every file that starts worker processes, so the other process has work
+    while the library is built instead of waiting on it; short tests last."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in request.session.items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    names = list(files)
+
+    def kind(name: str) -> str:
+        if any("corpus_library" in item.fixturenames for item in files[name]):
+            return "reader"
+        if any(item.get_closest_marker("integration") for item in files[name]):
+            return "integration"
+        return "short"
+
+    kinds = [kind(name) for name in names]
+    if "reader" in kinds:
+        assert kinds[0] == "reader", names[:3]
+    rest = kinds[1:] if kinds and kinds[0] == "reader" else kinds
+    rank = {"integration": 0, "reader": 1, "short": 2}
+    assert [rank[k] for k in rest] == sorted(rank[k] for k in rest), list(zip(names, kinds, strict=True))
