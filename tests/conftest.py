@@ -19,6 +19,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.helpers.file_order import INTEGRATION, READER, SHORT, by_file, kind  # noqa: E402
 from tests.helpers.pdfgen import make_pdf  # noqa: E402
 from tests.helpers.skips import skip_or_fail  # noqa: E402
 from tests.helpers.sql_trace import SqlTrace, trace_every_connection  # noqa: E402
@@ -51,23 +52,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     4. The rest, most tests first: short tests last, so both processes end together
        (with xdist's order a one-test file, the 96 s soak, came last).
     """
-    files: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    files = by_file(items)
+    kinds = {name: kind(file_items) for name, file_items in files.items()}
 
-    def reads_corpus(name: str) -> bool:
-        return any("corpus_library" in item.fixturenames for item in files[name])
+    def most_tests_first(wanted: str) -> list[str]:
+        return sorted((name for name in files if kinds[name] == wanted),
+                      key=lambda name: -len(files[name]))
 
-    def integration(name: str) -> bool:
-        return any(item.get_closest_marker("integration") for item in files[name])
-
-    def most_tests_first(names: list[str]) -> list[str]:
-        return sorted(names, key=lambda name: -len(files[name]))
-
-    readers = most_tests_first([name for name in files if reads_corpus(name)])
-    others = [name for name in files if name not in readers]
-    order = (readers[:1] + most_tests_first([name for name in others if integration(name)])
-             + readers[1:] + most_tests_first([name for name in others if not integration(name)]))
+    readers = most_tests_first(READER)
+    order = readers[:1] + most_tests_first(INTEGRATION) + readers[1:] + most_tests_first(SHORT)
     items[:] = [item for name in order for item in files[name]]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.file_order import INTEGRATION, READER, SHORT, by_file, kind
 from tests.helpers.skips import skip_or_fail
 
 TESTS = Path(__file__).resolve().parent
@@ -44,21 +45,11 @@ def test_the_corpus_library_is_built_first_and_its_other_readers_come_after_the_
     reader first, so its process builds the library from the start; the other readers
     only after every file that starts worker processes, so the other process has work
     while the library is built instead of waiting on it; short tests last."""
-    files: dict[str, list[pytest.Item]] = {}
-    for item in request.session.items:
-        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    files = by_file(request.session.items)
     names = list(files)
-
-    def kind(name: str) -> str:
-        if any("corpus_library" in item.fixturenames for item in files[name]):
-            return "reader"
-        if any(item.get_closest_marker("integration") for item in files[name]):
-            return "integration"
-        return "short"
-
-    kinds = [kind(name) for name in names]
-    if "reader" in kinds:
-        assert kinds[0] == "reader", names[:3]
-    rest = kinds[1:] if kinds and kinds[0] == "reader" else kinds
-    rank = {"integration": 0, "reader": 1, "short": 2}
+    kinds = [kind(files[name]) for name in names]
+    if READER in kinds:
+        assert kinds[0] == READER, names[:3]
+    rest = kinds[1:] if kinds and kinds[0] == READER else kinds
+    rank = {INTEGRATION: 0, READER: 1, SHORT: 2}
     assert [rank[k] for k in rest] == sorted(rank[k] for k in rest), list(zip(names, kinds, strict=True))
