@@ -207,6 +207,28 @@ def test_a_cold_search_embeds_its_query_with_the_onnx_export(
     assert payload["embedded_with"] == "onnx"  # what that CLI process itself used
     assert time.perf_counter() - started < 120  # loose: a loaded 2-core machine
 
+    # The app's warm search process embeds with the export too, and never loads torch.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search-server"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        ready = json.loads(server.stdout.readline())  # its first line: the model is loaded
+        assert ready.get("event") == "ready", ready
+        server.stdin.write(json.dumps({"id": 1, "query": "glacier retreat", "mode": "hybrid"}) + "\n")
+        server.stdin.flush()
+        answer = json.loads(server.stdout.readline())
+        assert answer["embedded_with"] == "onnx" and answer["results"]["vector_ready"], answer
+        assert [h["chunk_id"] for h in answer["results"]["hits"]] == [
+            h["chunk_id"] for h in payload["hits"]]
+        maps = Path(f"/proc/{server.pid}/maps").read_text()
+        assert "libtorch" not in maps
+    finally:
+        server.stdin.close()
+        server.wait(EXIT_S)
+
 
 def test_a_keyword_search_loads_no_model(library: Library, data_dir: DataDir) -> None:
     script = (

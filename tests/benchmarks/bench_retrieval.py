@@ -11,7 +11,8 @@ recall@1 when any page of the hit's passage may count, and when the paper
 alone counts. Then the share of off-topic questions the results flag as
 "nothing matches well" (``weak``) and of answerable ones wrongly flagged,
 and the latency of each mode (query embedding included, warm model, one
-thread). ``--library`` reuses an ingested corpus library; without it the
+thread; the query is embedded as the app's search process does it, with the
+library's ONNX export when there is one, and the output says which). ``--library`` reuses an ingested corpus library; without it the
 corpus is ingested first by the real worker (a few minutes). ``--misses``
 lists the tune half's misses (never the test half's: that is how a test
 set gets tuned to).
@@ -82,9 +83,12 @@ def main() -> None:
     def bench(library: Library) -> None:
         from workers.search.server import QueryEmbedder
 
-        embedder = QueryEmbedder()
+        # Queries embedded as the app's search process does: the library's ONNX export of
+        # the model when it has one, else torch (the same vectors; the latency differs).
+        embedder = QueryEmbedder(onnx_from=library.data_dir.root)
         searcher = Searcher(library, embedder)
         searcher.search("warm up", k=1)  # loads the model and the vectors: not a query's cost
+        print("query embedding:", ", ".join(f"{m} on {b}" for m, b in embedder.backends.items()))
         halves = ("tune", "test") if args.half == "both" else (args.half,)
         for half in halves:
             report(half, load(half), searcher, args.misses)

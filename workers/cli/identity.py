@@ -106,7 +106,7 @@ def cmd_export(args: argparse.Namespace, data_dir: DataDir) -> int:
         from workers.search.searcher import Searcher
         from workers.search.server import QueryEmbedder
 
-        results = Searcher(library, QueryEmbedder()).search(args.query, k=args.k, per_paper=1)
+        results = Searcher(library, QueryEmbedder(onnx_from=data_dir.root)).search(args.query, k=args.k, per_paper=1)
         ids = list(dict.fromkeys(h.paper_id for h in results.hits)) + (ids or [])
         if not ids:
             print(f"research-hub export: no paper matches {args.query!r}", file=sys.stderr)

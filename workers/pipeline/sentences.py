@@ -32,12 +32,22 @@ class Sentence:
     text: str
 
 
+#: The word (letters, digits, dots) that ends just before a full stop.
+_WORD_BEFORE = re.compile(r"[\w.]+$")
+#: How far back that word is looked for: every abbreviation is far shorter, and searching the
+#: whole text before each full stop made splitting a long passage quadratic.
+_LOOK_BACK = 64
+
+
 def _abbreviation_before(text: str, dot: int) -> bool:
     """Whether the full stop at ``dot`` ends an abbreviation or an initial ("J. Smith")."""
-    word = re.search(r"([\w.]+)$", text[:dot])
+    begin = max(0, dot - _LOOK_BACK)
+    word = _WORD_BEFORE.search(text, begin, dot)
+    if word is not None and word.start() == begin and begin > 0:
+        word = _WORD_BEFORE.search(text, 0, dot)  # a word longer than the look-back
     if word is None:
         return False
-    token = word.group(1).lower().rstrip(".")
+    token = word.group(0).lower().rstrip(".")
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
 
 

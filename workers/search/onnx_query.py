@@ -3,12 +3,17 @@
 A terminal search with no app running must embed its query, and importing
 torch and loading the model through sentence-transformers takes seconds; ONNX
 Runtime and the model's own tokenizer (``tokenizers``) start in a fraction of
-that. The export is made once, offline, from the local weights, by a process
-that has torch loaded anyway (the app's search process after its warm-up, or
-a worker task), and cached in the data folder with the worst cosine to the
+that. The app's search process uses the export too: a short query embeds in
+about half torch's time, and the process then never loads torch.
+
+The export is made once, offline, from the local weights, by a process that
+has torch loaded anyway (the app's search process after its warm-up, or a
+worker task), and cached in the data folder with the worst cosine to the
 torch fp32 vectors it was checked at. It is used only when that cosine is
->= 0.999 and only for queries: passages are embedded by the workers (where
-ONNX fp32 was measured slower than torch, and int8 too inaccurate).
+>= 0.999 and only for queries. Passages are embedded by the workers with torch:
+on batches of sentences ONNX fp32 was only 1.12x faster, too little to carry a
+second embedder beside the torch Docling loads anyway, and int8 was too
+inaccurate (docs/ingestion.md).
 
 Mean pooling and normalisation (what MiniLM's sentence-transformers config
 does) are done here in numpy.

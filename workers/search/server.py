@@ -14,10 +14,10 @@ Protocol (one JSON object per line):
 
 * request: ``{"id": 7, "query": "...", "k": 10, "per_paper": 2, "mode": "hybrid",
   "filters": {"paper_ids": [], "folder": "", "file_status": ""}}``
-* answer: ``{"id": 7, "results": {...}, "pid": 123, "embedded_with": "torch"}``
+* answer: ``{"id": 7, "results": {...}, "pid": 123, "embedded_with": "onnx"}``
   (``workers.search.results.Results.to_dict``; ``embedded_with``: what embedded the
-  query, ``null`` when it was not, e.g. keyword mode), or ``{"id": 7, "error": "..."}``
-  for a bad request; the process carries on.
+  query, ``"onnx"`` or ``"torch"``; ``null`` when it was not, e.g. keyword mode), or
+  ``{"id": 7, "error": "..."}`` for a bad request; the process carries on.
 * events: ``{"event": "ready", "model": "...", "vectors": N}`` and
   ``{"event": "model_failed", "error": "..."}``.
 
@@ -25,9 +25,11 @@ stdout carries only protocol lines; logging goes to stderr.
 
 The same requests are answered on a Unix socket only this user can reach
 (``workers.search.local_socket``), so ``research-hub search`` in a terminal
-reuses this warm process while the app runs. Once the model is loaded, the
-process also makes the ONNX export a cold terminal search embeds its query
-with (``workers.search.onnx_query``), if there is none yet.
+reuses this warm process while the app runs. Queries are embedded with the
+library's ONNX export of the model when it has one (``workers.search.onnx_query``:
+the same vectors, in about half the time, and no torch in this process); else
+with torch, and once that model is loaded the process makes the export, for a
+cold terminal search and for its own next start.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class SearchServer:
     def __init__(self, data_dir: DataDir, out: IO[str]) -> None:
         self.data_dir = data_dir
         self.out = out
-        self.embedder = QueryEmbedder()
+        # The ONNX export when the library has one (the worker makes it once its queue drains):
+        # a query embeds in about half torch's time and the process never imports torch.
+        self.embedder = QueryEmbedder(onnx_from=data_dir.root)
         self.library = Library(data_dir)
         # Keyword-only until the warm-up thread has the model and the vectors.
         self.searcher = Searcher(self.library, None)
