@@ -184,6 +184,7 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
     import subprocess
     import sys
 
+    from tests.helpers.worker_processes import configure
     from workers.adding import add_paths
     from workers.engine import IngestQueue
     from workers.store import Library
@@ -197,6 +198,11 @@ def corpus_library(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # t
         if not ready.exists():
             data_dir = DataDir.resolve(root).ensure()
             library = Library(data_dir)
+            # No paper's own time limit (300 s + 6 s a page: 438 s for TAMReview) below the
+            # build's: these tests read what ingest makes, and the limit has tests of its own
+            # (test_fault_injection.py). TAMReview's OCR on a loaded 2-core machine once ran
+            # past 438 s and failed the paper, and with it six tests that read the library.
+            configure(library, timeout_base_s=float(CORPUS_INGEST_S), timeout_per_page_s=0.0)
             # TAMReview's garbled pages are OCRed (minutes of CPU): queued first, so the other
             # worker ingests the rest meanwhile instead of it starting last on its own.
             slowest = corpus / "papers" / "TAMReview.pdf"
