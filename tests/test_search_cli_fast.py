@@ -53,6 +53,15 @@ def cli(data_dir: DataDir, *args: str, env: dict[str, str] | None = None
     )
 
 
+def start_search_server(data_dir: DataDir) -> subprocess.Popen[str]:
+    """The app's search process on ``data_dir``, JSON lines on its stdin and stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search-server"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
 def search_processes(data_dir: DataDir) -> list[int]:
     found = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
@@ -72,11 +81,7 @@ def library(data_dir: DataDir, tmp_path: Path) -> Library:
 
 
 def test_the_cli_reuses_the_running_search_process(library: Library, data_dir: DataDir) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search-server"],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    server = start_search_server(data_dir)
     try:
         path = local_socket.socket_path(data_dir.root)
         assert path is not None
@@ -208,11 +213,7 @@ def test_a_cold_search_embeds_its_query_with_the_onnx_export(
     assert time.perf_counter() - started < 120  # loose: a loaded 2-core machine
 
     # The app's warm search process embeds with the export too, and never loads torch.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli.main", "--data-dir", str(data_dir.root), "search-server"],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    server = start_search_server(data_dir)
     assert server.stdin is not None and server.stdout is not None
     try:
         ready = json.loads(server.stdout.readline())  # its first line: the model is loaded
