@@ -8,7 +8,10 @@ paper processing with no worker until the next start repaired it (seen in
 across that window and raises it where the run puts the paper back; delivery
 is not cut in half either. A stop that Huey's own handler drops, because it
 lands before the task is marked in flight, is remembered and heeded where the
-run begins (with Huey's real handlers installed). The signal here is real
+run begins (with Huey's real handlers installed); one whose ``KeyboardInterrupt``
+Python swallows (raised inside a finalizer the garbage collector runs, as
+PDFium's document close; a paused paper ran to its end in one CI run) is
+heeded at the next progress report. The signal here is real
 (``os.kill`` of this process); the lease, guard, sink and engine are
 recorders, since what is under test is ``run_paper``'s own handling of the
 stop.
@@ -204,3 +207,62 @@ def test_a_stray_interrupt_while_the_consumer_runs_on_stops_no_paper(
     # and the signal counted once: a later stop of the consumer finds nothing stale
     ran = run_paper(engine, Guard(stopping=True), lease, sink, retries_left=2)  # type: ignore[arg-type]
     assert ran is not None and engine.calls == 2
+
+
+# -- a stop whose interrupt Python swallows ----------------------------------------------
+
+
+class BusyWorker:
+    """Huey's worker with a task in flight: its handler raises KeyboardInterrupt."""
+
+    class huey:  # noqa: N801 (Huey's attribute name)
+        _tasks_in_flight: set[object] = {"the paper's task"}
+
+
+class Finalized:
+    """An object whose finalizer runs when the stop lands, as PDFium's document close
+    does (seen sampling where SIGINT lands during a real fast-tier ingest)."""
+
+    def __del__(self) -> None:
+        stop_signal()  # Huey's handler raises here; Python only reports it
+
+
+class StopInAFinalizer:
+    """An engine that reports pages, and meanwhile drops an object whose finalizer is
+    running when the stop arrives; then reports its next pages and completes."""
+
+    def __init__(self) -> None:
+        self.pages_reported = 0
+
+    def ingest(self, source: Any, settings: Any, progress: Callable[..., None],
+               **kwargs: Any) -> Any:
+        from workers.domain import Stage
+
+        progress(Stage.PARSING, 1, JOB.page_count)
+        self.pages_reported = 1
+        Finalized()  # dropped at once: its __del__ runs, and the stop lands there
+        progress(Stage.PARSING, 2, JOB.page_count)
+        self.pages_reported = 2
+        return Done().ingest()
+
+
+def test_a_stop_whose_interrupt_lands_in_a_finalizer_stops_at_the_next_page(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    ProcessEnvironment(signal.SIGTERM, signal.SIGINT).init_child(BusyWorker)
+    heed_stop_signals()
+    swallowed: list[BaseException | None] = []
+    monkeypatch.setattr("sys.unraisablehook", lambda u: swallowed.append(u.exc_value))
+    try:
+        lease, guard, sink, engine = Lease(), Guard(stopping=True), Sink(), StopInAFinalizer()
+        with pytest.raises(KeyboardInterrupt):
+            run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    # Huey's interrupt did land, and Python swallowed it in the finalizer ...
+    assert [type(e) for e in swallowed] == [KeyboardInterrupt]
+    # ... and the run stopped at its next progress report all the same, put back.
+    assert engine.pages_reported == 1
+    assert [(o.kind, o.detail) for o in sink.delivered] == [(STOPPED, "worker stopped")]
+    assert guard.released == [""]
