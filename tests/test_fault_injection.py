@@ -204,6 +204,18 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
         # loaded machine. A limit pushed on by page progress would let the paper run on
         # for as long as pages keep coming (the whole paper takes far longer than this).
         assert limit <= took < limit + 15, took
+        # A scan's pages are read by OCR, seconds a page: the limit allows so much more for
+        # each page without text (4 here), counted before parsing (preflight).
+        configure(library, timeout_per_ocr_page_s=0.5)
+        (scan,) = register(library, data_dir, [corpus / "scanned" / "nemotron_multipage.pdf"])
+        wait_for(lambda: library.get(scan).status in (Status.FAILED, Status.COMPLETED), INGEST_S,
+                 "the time limit of a scan")
+        paper = library.get(scan)
+        assert paper.error_class is ErrorClass.TIMED_OUT, paper.error_message
+        limit = 8.0 + 0.1 * 4 + 0.5 * 4  # 8 s without the OCR allowance
+        assert "The limit was 10 s." in (paper.error_message or ""), paper.error_message
+        took = (paper.finished_at or 0) - (paper.started_at or 0)
+        assert limit <= took < limit + 15, took
         # The pool goes on: a fresh worker process serves the next paper.
         configure(library, timeout_base_s=300.0, timeout_per_page_s=6.0)
         (quick,) = register(library, data_dir, [corpus / "papers" / "table_mislabeled_as_picture.pdf"])
@@ -213,7 +225,7 @@ def test_a_paper_over_its_time_limit_fails_and_the_pool_goes_on(
     finally:
         stop(consumer)
     assert "ended (exit code 75)" in log.read_text()
-    check_library(library, expected_papers=2, all_completed=False)
+    check_library(library, expected_papers=3, all_completed=False)
 
 
 def test_a_paper_over_the_memory_limit_fails_and_the_pool_goes_on(

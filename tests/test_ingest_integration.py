@@ -32,11 +32,17 @@ def test_engine_cites_the_right_pages(engine, tmp_path: Path, tier: Tier) -> Non
     seen: list[tuple[Stage, int | None, int | None]] = []
     settings = PipelineSettings(tier=tier, model_name="all-MiniLM-L6-v2", max_pages=100,
                                 batch_pages=2)
-    result = engine.ingest(pdf, settings, lambda s, d, t: seen.append((s, d, t)))
+    ocr_told: list[int | None] = []
+
+    def progress(s: Stage, d: int | None, t: int | None, *, ocr_pages: int | None = None) -> None:
+        seen.append((s, d, t))
+        ocr_told.append(ocr_pages)
+
+    result = engine.ingest(pdf, settings, progress)
     assert result.tier.used is tier
     assert result.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
     # The same bytes, given as bytes (as a remote worker gets them): the same result.
-    again = engine.ingest(pdf.read_bytes(), settings, lambda *a: None)
+    again = engine.ingest(pdf.read_bytes(), settings, lambda *a, **k: None)
     assert [c.text for c in again.chunks] == [c.text for c in result.chunks]
     assert again.sha256 == result.sha256
     # The Info title ("Three Topics") is printed nowhere on the page: not taken (see
@@ -45,6 +51,9 @@ def test_engine_cites_the_right_pages(engine, tmp_path: Path, tier: Tier) -> Non
     assert result.identity.value("title") == result.title
     assert result.page_count == 3
     assert (Stage.PARSING, 2, 3) in seen and (Stage.PARSING, 3, 3) in seen  # batches of 2 pages
+    # The first report says no page needs OCR (every page has text); no other says anything.
+    assert seen[0] == (Stage.PARSING, 0, 3) and ocr_told[0] == 0
+    assert set(ocr_told[1:]) == {None}
     assert result.vectors.shape == (len(result.chunks), 384)
     assert result.document["pages"] and result.document["texts"]  # Docling's own dict, storable
     expected_page = {"waggle": 2, "glaciers": 1, "sourdough": 3, "starter": 3, "meltwater": 1}
@@ -67,7 +76,7 @@ def test_empty_text_layer_fails_with_reason(engine, tmp_path: Path) -> None:
     blank = make_pdf(tmp_path / "blank.pdf", [[], []])
     with pytest.raises(IngestError) as info:
         engine.ingest(blank, PipelineSettings(tier=Tier.FAST, max_pages=10, batch_pages=8),
-                      lambda *a: None)
+                      lambda *a, **k: None)
     assert info.value.error_class is ErrorClass.NO_TEXT
 
 

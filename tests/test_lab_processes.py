@@ -261,7 +261,7 @@ def test_bad_messages_are_refused_and_logged_and_the_worker_keeps_serving(
                  "the worker to be serving")
         order = TaskOrder(PROTOCOL, decoy, "0" * 32, "0" * 64, 1, "",
                           PipelineFields("fast", "", 10, 4, "", "auto"),
-                          LimitFields(60.0, 1.0, 1024, 10.0))
+                          LimitFields(60.0, 1.0, 30.0, 1024, 10.0))
 
         def forger(secret: bytes, max_bytes: int = 64 * 1024) -> tuple[LabHuey, object]:
             """A Huey on the lab's Redis that signs with ``secret`` (and sends up to max_bytes)."""

@@ -58,7 +58,10 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
     data_dir = DataDir.resolve(tmp_path / "data").ensure()
     library = Library(data_dir)
     settings = settings_mod.load(library)
+    # No allowance for OCR: the check below counts pages alone (preflight's count of
+    # pages without text is not stored).
     settings.timeout_base_s, settings.timeout_per_page_s = 120.0, 2.0
+    settings.timeout_per_ocr_page_s = 0.0
     settings_mod.save(library, settings)
     files = sorted((corpus / "malformed").glob("*.pdf"))
     assert {f.name for f in files} == set(EXPECTED), "corpus changed: update EXPECTED"

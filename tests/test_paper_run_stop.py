@@ -59,7 +59,7 @@ def interrupt_handler() -> Iterator[None]:
 
 
 JOB = Job(paper_id=7, sha256="0" * 64, file_name="p.pdf",
-          pipeline=PipelineSettings(tier=Tier.FAST), limits=Limits(60, 1, 0), page_count=3)
+          pipeline=PipelineSettings(tier=Tier.FAST), limits=Limits(60, 1, 30, 0), page_count=3)
 
 
 class Lease:

@@ -44,6 +44,7 @@ WORKER_FIELDS = (
     "max_pages",
     "timeout_base_s",
     "timeout_per_page_s",
+    "timeout_per_ocr_page_s",
     "memory_limit_mb",
     "queue_url",
     "lab_lease_s",

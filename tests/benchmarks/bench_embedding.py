@@ -60,7 +60,7 @@ def corpus_chunks(corpus: Path, n: int) -> list[str]:
     # Papers of different kinds in turn, so the sample is not one paper's chunks.
     for pdf in sorted((corpus / "papers").glob("*.pdf")):
         out = engine.ingest(pdf, PipelineSettings(tier=Tier.FAST, precision="fp32"),
-                            lambda *a: None)
+                            lambda *a, **k: None)
         texts += [unit for c in out.chunks for _s, _e, unit in embedding_units(c.text, c.heading)]
     step = max(1, len(texts) // n)
     return texts[::step][:n]

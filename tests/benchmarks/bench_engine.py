@@ -102,7 +102,7 @@ def bare_once(papers: list[Path], tier_name: str) -> dict:  # type: ignore[type-
             paper_id = library.intake.apply([file_info(pdf)]).added[0]
             library.start(paper_id)
             t0 = time.perf_counter()
-            out = engine.ingest(pdf, PipelineSettings(tier=tier), lambda *a: None)
+            out = engine.ingest(pdf, PipelineSettings(tier=tier), lambda *a, **k: None)
             t1 = time.perf_counter()
             commit_result(library, paper_id, out)
             save_s = time.perf_counter() - t1

@@ -76,6 +76,7 @@ def settings_of(order: TaskOrder) -> Settings:
         "docling_artifacts": pipeline.artifacts, "embedding_precision": pipeline.precision,
         "timeout_base_s": limits_.timeout_base_s,
         "timeout_per_page_s": limits_.timeout_per_page_s,
+        "timeout_per_ocr_page_s": limits_.timeout_per_ocr_page_s,
         "memory_limit_mb": limits_.memory_limit_mb,
     })
 

@@ -70,6 +70,7 @@ def order_for(paper: Paper, ticket: Ticket, settings: settings_mod.Settings) -> 
         limits=LimitFields(
             timeout_base_s=settings.timeout_base_s,
             timeout_per_page_s=settings.timeout_per_page_s,
+            timeout_per_ocr_page_s=settings.timeout_per_ocr_page_s,
             memory_limit_mb=settings.memory_limit_mb, lease_s=lease_seconds(settings)),
     )
 

@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 import msgspec
 from huey.serializer import SignedSerializer
 
-#: Bumped when a message's shape changes incompatibly (3: typed MessagePack, no pickle).
-PROTOCOL = 4
+#: Bumped when a message's shape changes incompatibly (3: typed MessagePack, no pickle;
+#: 5: a task's limits carry the time allowed per page read by OCR).
+PROTOCOL = 5
 #: Limits: a task is a few hundred bytes; a result carries a Docling document and vectors.
 MAX_TASK_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 512 * 1024 * 1024
@@ -63,6 +64,7 @@ class PipelineFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class LimitFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     timeout_base_s: float
     timeout_per_page_s: float
+    timeout_per_ocr_page_s: float
     memory_limit_mb: int
     lease_s: float
 

@@ -17,10 +17,9 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from workers.domain import ErrorClass, Stage, Tier
 from workers.identity.extract import Identity, extract_identity
@@ -34,8 +33,16 @@ from workers.pipeline.units import embed_chunks
 
 log = logging.getLogger("research_hub.pipeline")
 
-#: progress(stage, pages_done, pages_total); raises Cancelled to stop.
-Progress = Callable[[Stage, int | None, int | None], None]
+class Progress(Protocol):
+    """``progress(stage, pages_done, pages_total)``; raises Cancelled to stop.
+
+    The first parsing report also gives ``ocr_pages``: how many pages have no text
+    layer and will be read by OCR, which takes seconds a page where text takes a
+    fraction of one (the paper's time limit allows for them).
+    """
+
+    def __call__(self, stage: Stage, done: int | None, total: int | None, /, *,
+                 ocr_pages: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,7 @@ class Engine:
         # docling-parse cannot read every encryption revision: give it PDFium's copy.
         readable = decrypted_copy(path, scratch) or path
 
-        progress(Stage.PARSING, 0, facts.page_count)
+        progress(Stage.PARSING, 0, facts.page_count, ocr_pages=len(facts.pages_without_text))
         parsed = converter.convert(
             readable, facts, settings.batch_pages,
             lambda done, total: progress(Stage.PARSING, done, total),

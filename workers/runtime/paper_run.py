@@ -46,7 +46,7 @@ from workers.pipeline.errors import Cancelled, IngestError
 from workers.settings import Settings
 
 if TYPE_CHECKING:
-    from workers.pipeline.ingest import IngestResult, PipelineSettings
+    from workers.pipeline.ingest import IngestResult, PipelineSettings, Progress
     from workers.runtime.guard import Guard
 
 log = logging.getLogger("research_hub.paper_run")
@@ -69,14 +69,17 @@ KINDS = (COMPLETED, FAILED, RETRY, STOPPED, CANCELLED, CHANGED, BLOB_MISSING, BL
 
 @dataclass(frozen=True)
 class Limits:
-    """A paper's time and memory limits (time: a base plus so much per page)."""
+    """A paper's time and memory limits (time: a base, so much per page, and so much more
+    per page read by OCR)."""
 
     timeout_base_s: float
     timeout_per_page_s: float
+    timeout_per_ocr_page_s: float
     memory_limit_mb: int
 
-    def timeout_for(self, pages: int) -> float:
-        return self.timeout_base_s + self.timeout_per_page_s * max(pages, 0)
+    def timeout_for(self, pages: int, ocr_pages: int = 0) -> float:
+        return (self.timeout_base_s + self.timeout_per_page_s * max(pages, 0)
+                + self.timeout_per_ocr_page_s * max(ocr_pages, 0))
 
 
 def pipeline_settings(settings: Settings) -> PipelineSettings:
@@ -93,7 +96,8 @@ def pipeline_settings(settings: Settings) -> PipelineSettings:
 
 
 def limits(settings: Settings) -> Limits:
-    return Limits(settings.timeout_base_s, settings.timeout_per_page_s, settings.memory_limit_mb)
+    return Limits(settings.timeout_base_s, settings.timeout_per_page_s,
+                  settings.timeout_per_ocr_page_s, settings.memory_limit_mb)
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,7 @@ class Sink(Protocol):
 
 
 class Engine(Protocol):
-    def ingest(self, source: Path | bytes, settings: PipelineSettings,
-               progress: Callable[[Stage, int | None, int | None], None],
+    def ingest(self, source: Path | bytes, settings: PipelineSettings, progress: Progress,
                file_name: str = "") -> IngestResult: ...
 
 
@@ -344,9 +347,11 @@ class _Progress:
         self.job, self.guard, self.lease = job, guard, lease
         self.last_at = 0.0
         self.last_stage = ""
-        self.limit_pages = job.page_count  # the page count the time limit was set for
+        #: The pages (and pages to read by OCR) the time limit was set for.
+        self.limit_for = (job.page_count, 0)
 
-    def __call__(self, stage: Stage, done: int | None, total: int | None) -> None:
+    def __call__(self, stage: Stage, done: int | None, total: int | None, /, *,
+                 ocr_pages: int | None = None) -> None:
         if self.guard.lost:
             raise Cancelled()
         if _stop_pending(self.guard):
@@ -357,13 +362,17 @@ class _Progress:
             # only printed. Sampled on a 30-page fast-tier paper, 1 landing in 2,114
             # was in such a finalizer; seen in CI as a paused paper run to its end.
             raise KeyboardInterrupt
+        # The page count is known now, and how many pages OCR will read: scale the limit
+        # (before the throttle, which may skip this report).
+        counts = (total or self.limit_for[0],
+                  self.limit_for[1] if ocr_pages is None else ocr_pages)
+        if counts != self.limit_for:
+            self.limit_for = counts
+            self.guard.set_timeout(self.job.limits.timeout_for(*counts))
         now = time.monotonic()
         if stage.value == self.last_stage and now - self.last_at < PROGRESS_EVERY_S \
                 and done != total:
             return
-        if total and total != self.limit_pages:  # the page count is known now: scale the limit
-            self.limit_pages = total
-            self.guard.set_timeout(self.job.limits.timeout_for(total))
         self.guard.progress(stage.value, done, total)
         if not self.lease.renew(stage, done, total):
             raise Cancelled()
