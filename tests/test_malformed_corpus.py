@@ -16,6 +16,7 @@ from workers import settings as settings_mod
 from workers.adding import add_paths
 from workers.engine import IngestQueue
 from workers.paths import DataDir
+from workers.runtime.paper_run import limits
 from workers.store import ErrorClass, Library, Status
 
 pytestmark = pytest.mark.integration
@@ -86,7 +87,7 @@ def test_malformed_corpus_fails_precisely_and_worker_survives(corpus: Path, tmp_
             # None runs past its limit: the guard stops it within seconds of it (the slack
             # allows for a loaded machine; the limits themselves are minutes).
             took = (paper.finished_at or 0) - (paper.started_at or 0)
-            limit = settings.timeout_for(max(paper.pages_total, paper.page_count or 0))
+            limit = limits(settings).timeout_for(max(paper.pages_total, paper.page_count or 0))
             assert 0 <= took <= limit + 15, (paper.file_name, took, limit)
     assert outcomes["after-the-storm.pdf"] == OK
     assert len(outcomes) == len(EXPECTED) + 1

@@ -19,6 +19,7 @@ stop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -170,19 +171,26 @@ class Done:
                                    "tier": type("T", (), {"note": ""})()})()
 
 
-@pytest.fixture
-def huey_worker_handlers() -> Iterator[None]:
-    """Huey's real signal handlers of a process worker, with the stop remembered over them."""
+@contextlib.contextmanager
+def huey_handlers(worker: type) -> Iterator[None]:
+    """Huey's real signal handlers of a process worker (``worker`` says whether a task is
+    in flight), with the stop remembered over them; the test's own handlers after."""
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     # Research Hub's consumers stop at once on SIGINT and gracefully on SIGTERM.
     assert consumer_options(1, periodic=False)["graceful_signal"] == "TERM"
-    ProcessEnvironment(signal.SIGTERM, signal.SIGINT).init_child(IdleWorker)
+    ProcessEnvironment(signal.SIGTERM, signal.SIGINT).init_child(worker)
     heed_stop_signals()
     try:
         yield
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+@pytest.fixture
+def huey_worker_handlers() -> Iterator[None]:
+    with huey_handlers(IdleWorker):
+        yield
 
 
 def test_a_stop_that_huey_drops_before_the_task_is_in_flight_still_puts_the_paper_back(
@@ -248,18 +256,11 @@ class StopInAFinalizer:
 
 def test_a_stop_whose_interrupt_lands_in_a_finalizer_stops_at_the_next_page(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    ProcessEnvironment(signal.SIGTERM, signal.SIGINT).init_child(BusyWorker)
-    heed_stop_signals()
     swallowed: list[BaseException | None] = []
     monkeypatch.setattr("sys.unraisablehook", lambda u: swallowed.append(u.exc_value))
-    try:
-        lease, guard, sink, engine = Lease(), Guard(stopping=True), Sink(), StopInAFinalizer()
-        with pytest.raises(KeyboardInterrupt):
-            run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
+    lease, guard, sink, engine = Lease(), Guard(stopping=True), Sink(), StopInAFinalizer()
+    with huey_handlers(BusyWorker), pytest.raises(KeyboardInterrupt):
+        run_paper(engine, guard, lease, sink, retries_left=2)  # type: ignore[arg-type]
     # Huey's interrupt did land, and Python swallowed it in the finalizer ...
     assert [type(e) for e in swallowed] == [KeyboardInterrupt]
     # ... and the run stopped at its next progress report all the same, put back.

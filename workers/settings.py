@@ -86,10 +86,6 @@ class Settings:
     def effective_workers(self) -> int:
         return self.workers if self.workers > 0 else default_workers()
 
-    def timeout_for(self, pages: int, ocr_pages: int = 0) -> float:
-        return (self.timeout_base_s + self.timeout_per_page_s * max(pages, 0)
-                + self.timeout_per_ocr_page_s * max(ocr_pages, 0))
-
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> Settings:
         settings = cls()

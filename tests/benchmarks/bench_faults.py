@@ -53,6 +53,7 @@ from workers import settings as settings_mod  # noqa: E402
 from workers.adding import add_paths  # noqa: E402
 from workers.engine import IngestQueue  # noqa: E402
 from workers.paths import DataDir  # noqa: E402
+from workers.runtime.paper_run import limits  # noqa: E402
 from workers.store import Library, Status  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -180,13 +181,15 @@ def bench_malformed(corpus: Path, workers: int) -> None:
         code = consumer.wait()
         wall = time.time() - t0
         print(f"\n## Malformed corpus: {len(files)} files, {workers} workers, default limits "
-              f"({settings.timeout_base_s:.0f} s + {settings.timeout_per_page_s:.0f} s/page, "
+              f"({settings.timeout_base_s:.0f} s + {settings.timeout_per_page_s:.0f} s/page "
+              f"+ {settings.timeout_per_ocr_page_s:.0f} s/OCR page, "
               f"{settings.memory_limit_mb:,} MB, {settings.max_pages:,} pages)")
-        print("| file | outcome | class | seconds | limit s | reason |")
+        print("| file | outcome | class | seconds | limit s (without OCR pages) | reason |")
         print("|---|---|---|---|---|---|")
         for paper in sorted(library.papers(), key=lambda p: p.file_name):
             took = (paper.finished_at or 0) - (paper.started_at or 0)
-            limit = settings.timeout_for(paper.pages_total or paper.page_count or 0)
+            # Pages alone: how many of them OCR read is not stored.
+            limit = limits(settings).timeout_for(paper.pages_total or paper.page_count or 0)
             outcome = paper.status.value
             cls = paper.error_class.value if paper.error_class else ""
             reason = (paper.error_message or (f"OCR used, {paper.chunk_count} chunks"

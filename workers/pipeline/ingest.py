@@ -33,6 +33,7 @@ from workers.pipeline.units import embed_chunks
 
 log = logging.getLogger("research_hub.pipeline")
 
+
 class Progress(Protocol):
     """``progress(stage, pages_done, pages_total)``; raises Cancelled to stop.
 
