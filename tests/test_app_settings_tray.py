@@ -59,7 +59,8 @@ def test_worker_settings_restart_the_worker(qtbot, hub: ResearchHub, data_dir: D
         lambda state: said.append(hub.window.status.currentMessage()) if state == "stopping" else None)
 
     for change in (lambda d: d.workers.setValue(3),
-                   lambda d: d.tier.setCurrentIndex(d.tier.findData(Tier.FAST.value))):
+                   lambda d: d.tier.setCurrentIndex(d.tier.findData(Tier.FAST.value)),
+                   lambda d: d.timeout_per_ocr_page.setValue(45.0)):
         before = supervisor.pid
         states.clear()
         dialog = hub.edit_settings()
@@ -69,8 +70,9 @@ def test_worker_settings_restart_the_worker(qtbot, hub: ResearchHub, data_dir: D
                         timeout=START_MS)
         assert states[:2] == ["stopping", "stopped"] and states[-1] == "running"
         assert before is not None and not alive([before])
-    assert len(said) == 2 and all("restarting the worker" in text for text in said), said
+    assert len(said) == 3 and all("restarting the worker" in text for text in said), said
     assert (saved(data_dir).workers, saved(data_dir).tier) == (3, "fast")
+    assert saved(data_dir).timeout_per_ocr_page_s == 45.0
     assert (hub.settings.workers, hub.settings.tier) == (3, "fast")
 
     # A setting the worker does not read is saved without a restart.
@@ -86,6 +88,30 @@ def test_worker_settings_restart_the_worker(qtbot, hub: ResearchHub, data_dir: D
         qtbot.waitUntil(lambda: "Settings saved" in messages, timeout=REACT_MS)
     assert saved(data_dir).notifications is False
     assert hub.notifier.enabled is False
+
+
+def test_the_limits_group_shows_edits_and_explains_a_papers_limits(qtbot) -> None:
+    settings = settings_mod.Settings(max_pages=500, timeout_base_s=120.0, timeout_per_page_s=2.0,
+                                     timeout_per_ocr_page_s=10.0, memory_limit_mb=4096)
+    dialog = SettingsDialog(settings, "/nowhere")
+    qtbot.addWidget(dialog)
+    shown = (dialog.max_pages.value(), dialog.timeout_base.value(), dialog.timeout_per_page.value(),
+             dialog.timeout_per_ocr_page.value(), dialog.memory_limit.value())
+    assert shown == (500, 120.0, 2.0, 10.0, 4096)
+    # 120 + 20 x 2 = 160 s; a scan adds 20 x 10 s: 360 s.
+    assert "A 20-page paper gets 2 min 40 s, a 20-page scan 6 min." in dialog.limits_example.text()
+
+    dialog.max_pages.setValue(3000)
+    dialog.timeout_base.setValue(60.0)
+    dialog.timeout_per_page.setValue(0.5)
+    dialog.timeout_per_ocr_page.setValue(45.0)
+    dialog.memory_limit.setValue(8192)
+    assert "A 20-page paper gets 1 min 10 s, a 20-page scan 16 min 10 s." in (
+        dialog.limits_example.text())
+    edited = dialog.edited()
+    assert (edited.max_pages, edited.timeout_base_s, edited.timeout_per_page_s,
+            edited.timeout_per_ocr_page_s, edited.memory_limit_mb) == (3000, 60.0, 0.5, 45.0, 8192)
+    assert settings.timeout_per_ocr_page_s == 10.0  # the dialog edits a copy
 
 
 def test_a_new_embedding_model_queues_the_reembedding(

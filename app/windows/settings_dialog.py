@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from workers.domain import Tier
 from workers.lab.config import MIN_SECRET_CHARS, ConfigError, parse_url, with_password
+from workers.runtime.paper_run import Limits
 from workers.settings import Settings, default_workers
 
 TIER_LABELS = {
@@ -105,6 +107,7 @@ class SettingsDialog(QDialog):
         self.remove_missing_papers.setChecked(settings.remove_missing_papers)
         form.addRow("", self.remove_missing_papers)
 
+        paper_limits = self._limits_group(settings)
         lab = self._lab_group(settings)
         api = self._api_group(settings)
 
@@ -113,7 +116,7 @@ class SettingsDialog(QDialog):
         form.addRow("Library folder:", data)
 
         note = QLabel(
-            "Changes to workers, quality or model apply when the worker restarts "
+            "Changes to workers, quality, model or limits apply when the worker restarts "
             "(Research Hub restarts it for you; a paper in progress is resumed)."
         )
         note.setWordWrap(True)
@@ -124,6 +127,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(paper_limits)
         layout.addWidget(lab)
         layout.addWidget(api)
         layout.addWidget(note)
@@ -138,6 +142,11 @@ class SettingsDialog(QDialog):
         settings.start_minimised = self.start_minimised.isChecked()
         settings.close_to_tray = self.close_to_tray.isChecked()
         settings.remove_missing_papers = self.remove_missing_papers.isChecked()
+        settings.max_pages = self.max_pages.value()
+        settings.timeout_base_s = self.timeout_base.value()
+        settings.timeout_per_page_s = self.timeout_per_page.value()
+        settings.timeout_per_ocr_page_s = self.timeout_per_ocr_page.value()
+        settings.memory_limit_mb = self.memory_limit.value()
         settings.api_enabled = self.api.isChecked()
         settings.api_port = self.api_port.value()
         url = self.queue_url.text().strip()
@@ -147,6 +156,49 @@ class SettingsDialog(QDialog):
         else:
             settings.queue_url = ""
         return settings
+
+    def _limits_group(self, settings: Settings) -> QGroupBox:
+        """What one paper may cost before it fails with a reason (and the others go on)."""
+        group = QGroupBox("Limits for one paper")
+        self.max_pages = QSpinBox()
+        self.max_pages.setRange(1, 1_000_000)
+        self.max_pages.setSuffix(" pages")
+        self.max_pages.setValue(settings.max_pages)
+        self.max_pages.setToolTip("A longer file fails at once, before any parsing.")
+        self.timeout_base = _seconds(settings.timeout_base_s, 1.0, 86_400.0)
+        self.timeout_per_page = _seconds(settings.timeout_per_page_s, 0.0, 3_600.0)
+        self.timeout_per_ocr_page = _seconds(settings.timeout_per_ocr_page_s, 0.0, 3_600.0)
+        self.timeout_per_ocr_page.setToolTip(
+            "On top of the time per page, for each page without a text layer: OCR reads "
+            "such a page in seconds where text takes a fraction of one.")
+        self.memory_limit = QSpinBox()
+        self.memory_limit.setRange(256, 1_048_576)
+        self.memory_limit.setSingleStep(256)
+        self.memory_limit.setSuffix(" MB")
+        self.memory_limit.setValue(settings.memory_limit_mb)
+        self.memory_limit.setToolTip("The worker process's memory while it reads the paper.")
+        form = QFormLayout(group)
+        form.addRow("Longest paper:", self.max_pages)
+        form.addRow("Time, for every paper:", self.timeout_base)
+        form.addRow("Time, per page:", self.timeout_per_page)
+        form.addRow("Time, per page read by OCR:", self.timeout_per_ocr_page)
+        form.addRow("Memory:", self.memory_limit)
+        self.limits_example = QLabel()
+        self.limits_example.setWordWrap(True)
+        form.addRow(self.limits_example)
+        for box in (self.timeout_base, self.timeout_per_page, self.timeout_per_ocr_page):
+            box.valueChanged.connect(self._show_limits_example)
+        self._show_limits_example()
+        return group
+
+    def _show_limits_example(self) -> None:
+        """What the time limits add up to, worked out by the worker's own formula."""
+        edited = Limits(self.timeout_base.value(), self.timeout_per_page.value(),
+                        self.timeout_per_ocr_page.value(), self.memory_limit.value())
+        self.limits_example.setText(
+            "A paper that takes longer is stopped and fails with a reason; the others go on. "
+            f"A 20-page paper gets {_duration(edited.timeout_for(20))}, a 20-page scan "
+            f"{_duration(edited.timeout_for(20, ocr_pages=20))}.")
 
     def _lab_group(self, settings: Settings) -> QGroupBox:
         """Lab mode: this library's owner hands papers to workers on other machines."""
@@ -230,6 +282,23 @@ class SettingsDialog(QDialog):
 
 def worker_needs_restart(old: Settings, new: Settings) -> bool:
     return any(getattr(old, name) != getattr(new, name) for name in WORKER_FIELDS)
+
+
+def _seconds(value: float, low: float, high: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(1)
+    box.setRange(low, high)
+    box.setSuffix(" s")
+    box.setValue(value)
+    return box
+
+
+def _duration(seconds: float) -> str:
+    """``75`` -> "1 min 15 s", ``3600`` -> "60 min", ``8.5`` -> "8.5 s"."""
+    minutes, rest = divmod(round(seconds, 1), 60)
+    if not minutes:
+        return f"{rest:g} s"
+    return f"{minutes:.0f} min" + (f" {rest:.0f} s" if round(rest) else "")
 
 
 def _add_hint(form: QFormLayout, text: str) -> None:
