@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.pdfgen import long_topic_pages, make_pdf
+from tests.helpers.pdfgen import TOPIC_PAGES, long_topic_pages, make_pdf
 from workers import settings as settings_mod
 from workers.domain import Tier
 from workers.identity.text import glyph_code, without_glyph_codes
@@ -67,6 +67,29 @@ def test_engine_cites_the_right_pages(engine, tmp_path: Path, tier: Tier) -> Non
             assert {box["page"] for box in chunk.bboxes} == set(chunk.pages)
             for box in chunk.bboxes:
                 assert 0 <= box["l"] < box["r"] <= 612 and 0 <= box["t"] < box["b"] <= 792
+
+
+def test_pages_read_by_ocr_report_progress_every_few_pages(engine, tmp_path: Path) -> None:
+    """OCR takes seconds a page: its pages are parsed (and reported) a few at a time, not in
+    ``batch_pages`` batches, so the table moves and a lost stop is heeded within seconds."""
+    from workers.pipeline.convert import OCR_BATCH_PAGES
+
+    pdf = make_pdf(tmp_path / "half-scanned.pdf", [TOPIC_PAGES[0], [], [], []])
+    seen: list[tuple[int | None, int | None]] = []
+    ocr_told: list[int | None] = []
+
+    def progress(s: Stage, d: int | None, t: int | None, *, ocr_pages: int | None = None) -> None:
+        if s is Stage.PARSING:
+            seen.append((d, t))
+            ocr_told.append(ocr_pages)
+
+    result = engine.ingest(pdf, PipelineSettings(tier=Tier.BALANCED, max_pages=10,
+                                                 batch_pages=16), progress)
+    assert result.ocr_pages == [2, 3, 4] and result.chunks
+    assert ocr_told[0] == 3  # pages 2-4 have no text layer
+    assert seen[:2] == [(0, 4), (0, 4)]  # the first report (with ocr_pages), the parse's start
+    # then page 1 alone (it has text), then pages 2-4 by OCR, OCR_BATCH_PAGES at a time
+    assert [done for done, _ in seen[2:]] == [1, *range(1 + OCR_BATCH_PAGES, 4, OCR_BATCH_PAGES), 4]
 
 
 def test_empty_text_layer_fails_with_reason(engine, tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ class Settings:
     paused: bool = False
     max_pages: int = 2000
     #: Time limit per paper: base + per page (a 5,000-page book needs longer than a letter)
-    #: + per page read by OCR (a page without a text layer; measured 14 s a page on a
+    #: + per page read by OCR (a page without a text layer; measured 10 s a page on a
     #: 2-core machine, against well under a second for a page with text).
     timeout_base_s: float = 300.0
     timeout_per_page_s: float = 6.0

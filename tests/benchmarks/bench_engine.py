@@ -1,7 +1,7 @@
 """Engine benchmark: prints tables, asserts nothing (targets are checked by reading).
 
     python tests/benchmarks/bench_engine.py [--corpus ../shared/corpus] [--tier balanced]
-        [--rounds 2] [--baseline DIR] [--workers2] [--skip-workers]
+        [--rounds 2] [--baseline DIR] [--workers2] [--skip-workers] [--scanned]
 
 1. Added of 1,000 generated PDF paths (walk + hash + one library
    transaction + one queue transaction).
@@ -17,7 +17,8 @@
      (bare's per-paper work vs the engine's processing window);
    - with ``--baseline DIR`` (an export of another commit's tree), that code's
      bare pipeline interleaved with this one's: papers/min per worker and
-     embedding chunks/s, and their ratios.
+     embedding chunks/s, and their ratios, and OCR seconds per page read by OCR
+     (``--scanned`` adds the corpus's scans to the papers).
 3. ``--workers2``: the engine with 2 workers (papers/min, peak memory).
 """
 
@@ -107,6 +108,7 @@ def bare_once(papers: list[Path], tier_name: str) -> dict:  # type: ignore[type-
             commit_result(library, paper_id, out)
             save_s = time.perf_counter() - t1
             rows.append({"pages": out.page_count, "chunks": len(out.chunks),
+                         "ocr_pages": len(out.ocr_pages),
                          "timings": dict(out.timings), "save_s": save_s,
                          "total_s": time.perf_counter() - t0,
                          "precision": getattr(out, "precision", "fp32")})
@@ -208,11 +210,14 @@ def print_breakdown(runs: list[dict]) -> None:  # type: ignore[type-arg]
     print(f"\nembedding precision chosen on this CPU: {', '.join(sorted(precisions))}")
 
 
-def summary(run: dict) -> tuple[float, float]:  # type: ignore[type-arg]
-    """(papers/min per worker in steady state, embedding chunks/s)."""
+def summary(run: dict) -> tuple[float, float, float]:  # type: ignore[type-arg]
+    """(papers/min per worker in steady state, embedding chunks/s, OCR s per OCR page)."""
     chunks = sum(p["chunks"] for p in run["papers"])
     embed = sum(p["timings"]["embed_s"] for p in run["papers"])
-    return len(run["papers"]) / run["steady_s"] * 60, chunks / embed
+    ocr_pages = sum(p["ocr_pages"] for p in run["papers"])
+    ocr_s = sum(p["timings"].get("ocr_s", 0.0) for p in run["papers"])
+    return (len(run["papers"]) / run["steady_s"] * 60, chunks / embed,
+            ocr_s / ocr_pages if ocr_pages else float("nan"))
 
 
 def main() -> None:
@@ -227,6 +232,8 @@ def main() -> None:
     parser.add_argument("--skip-workers", action="store_true", help="bare runs only")
     parser.add_argument("--skip-registration", action="store_true")
     parser.add_argument("--workers2", action="store_true", help="also the engine with 2 workers")
+    parser.add_argument("--scanned", action="store_true",
+                        help="also the corpus's scans (scanned/*.pdf): the OCR path")
     parser.add_argument("--bare-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--papers", nargs="*", type=Path, help=argparse.SUPPRESS)
@@ -237,6 +244,8 @@ def main() -> None:
     if not args.skip_registration:
         bench_registration()
     papers = sorted((args.corpus / "papers").glob("*.pdf"))
+    if args.scanned:
+        papers += sorted((args.corpus / "scanned").glob("*.pdf"))
     if args.only:
         papers = [p for p in papers if p.name in args.only.split(",")]
     if not papers:
@@ -271,12 +280,14 @@ def main() -> None:
     if base:
         print(f"\n## This code vs the baseline ({args.baseline}), bare pipeline, interleaved")
         print("| round | baseline papers/min/worker | this code | ratio |"
-              " baseline embed chunks/s | this code | ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+              " baseline embed chunks/s | this code | ratio |"
+              " baseline OCR s/page | this code | ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for i, (old, new) in enumerate(zip(base, bare, strict=True)):
-            (old_ppm, old_cps), (new_ppm, new_cps) = summary(old), summary(new)
+            (old_ppm, old_cps, old_ocr), (new_ppm, new_cps, new_ocr) = summary(old), summary(new)
             print(f"| {i + 1} | {old_ppm:.2f} | {new_ppm:.2f} | {new_ppm / old_ppm:.2f} |"
-                  f" {old_cps:.1f} | {new_cps:.1f} | {new_cps / old_cps:.2f} |")
+                  f" {old_cps:.1f} | {new_cps:.1f} | {new_cps / old_cps:.2f} |"
+                  f" {old_ocr:.2f} | {new_ocr:.2f} | {new_ocr / old_ocr:.2f} |")
     if args.workers2:
         wall, window, peak = run_engine(papers, 2, args.tier, this)
         print("\n## Engine with 2 workers")
