@@ -182,9 +182,12 @@ def test_garbled_text_layer_pages_are_read_by_ocr(corpus_library: Library) -> No
     for chunk in chunks:
         for page in chunk["pages"]:
             by_page[page] = by_page.get(page, "") + " " + chunk["text"].lower()
+    # A garbled page gives next to no words. The shortest real one, page 21 (the last ten
+    # lines of the reference list), gives about 50, most in a passage shared with page 20.
     garbled = [n for n in range(2, 23) if not by_page.get(n)
-               or len(re.findall(r"[a-z]{5,}", by_page[n])) < 50 or not usable_text_layer(by_page[n])]
+               or len(re.findall(r"[a-z]{5,}", by_page[n])) < 20 or not usable_text_layer(by_page[n])]
     assert not garbled, garbled
+    assert "yang" in by_page[21] and "attitude" in by_page[21]  # its own first reference
     # The page that names TAM's origin (Davis, 1985/1986) is found by its words.
     assert "davis" in by_page[3] and "perceived usefulness" in " ".join(by_page.values())
 
