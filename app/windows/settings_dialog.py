@@ -132,6 +132,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(api)
         layout.addWidget(note)
         layout.addWidget(buttons)
+        # The size its contents ask for: Qt caps a window's first size at 2/3 of the screen,
+        # which squeezed the fields and cut the wrapped hints on a 1000-pixel-high screen.
+        self.resize(self.sizeHint())
 
     def edited(self) -> Settings:
         settings = copy.copy(self._original)
@@ -183,9 +186,7 @@ class SettingsDialog(QDialog):
         form.addRow("Time, per page:", self.timeout_per_page)
         form.addRow("Time, per page read by OCR:", self.timeout_per_ocr_page)
         form.addRow("Memory:", self.memory_limit)
-        self.limits_example = QLabel()
-        self.limits_example.setWordWrap(True)
-        form.addRow(self.limits_example)
+        self.limits_example = _add_hint(form, "")
         for box in (self.timeout_base, self.timeout_per_page, self.timeout_per_ocr_page):
             box.valueChanged.connect(self._show_limits_example)
         self._show_limits_example()
@@ -301,8 +302,9 @@ def _duration(seconds: float) -> str:
     return f"{minutes:.0f} min" + (f" {rest:.0f} s" if round(rest) else "")
 
 
-def _add_hint(form: QFormLayout, text: str) -> None:
+def _add_hint(form: QFormLayout, text: str) -> QLabel:
     """A wrapped line of explanation under a group's fields."""
     hint = QLabel(text)
     hint.setWordWrap(True)
     form.addRow(hint)
+    return hint
