@@ -144,8 +144,8 @@ class Converter:
                 force_full_page_ocr=True,  # type: ignore[call-arg]  # inherited pydantic field
                 # Recognise one text line at a time. RapidOCR's default batch of 6 pads every
                 # line to the widest in its batch, and on one thread that padding is pure
-                # cost: TAMReview's dense pages take 9.7 s instead of 12.2 s, with nearly the
-                # same words (bench_engine --baseline; recognition is 3/4 of a dense page's OCR).
+                # cost: four dense TAMReview pages took 41.8 s instead of 55.0 s, interleaved,
+                # with nearly the same words (recognition is 3/4 of a dense page's OCR).
                 rapidocr_params={"Rec.rec_batch_num": 1},
             )
         return options
